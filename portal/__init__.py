@@ -1,0 +1,150 @@
+"""The HMIS client portal: `create_app()` builds the app in short, named steps."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import settings as settings_module
+from portal.settings import PROJECT_ROOT, Settings, SettingsError
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or settings_module.from_env()
+    _refuse_unsafe(settings)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(settings.instance_path),
+    )
+    _configure(app, settings)
+    _configure_logging(app)
+    _init_database(app, settings)
+    _init_extensions(app, settings)
+    _init_web(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    _trust_proxies(app, settings)
+    return app
+
+
+def _refuse_unsafe(settings: Settings) -> None:
+    problems = settings.problems()
+    if problems:
+        raise SettingsError("Refusing to start: " + "; ".join(problems))
+
+
+def _configure(app: Flask, settings: Settings) -> None:
+    app.extensions["portal.settings"] = settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        DEBUG=settings.debug,
+        TESTING=settings.env == "test",
+        SQLALCHEMY_DATABASE_URI=settings.resolved_database_url,
+        # Parameters never appear in error messages or logs: they may hold PII.
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, "pool_pre_ping": not settings.is_sqlite},
+        SESSION_COOKIE_NAME=settings.cookie_name,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
+        # Referrer-Policy: no-referrer means browsers send no Referer to compare; the token
+        # plus the Sec-Fetch-Site check guard writes instead.
+        WTF_CSRF_SSL_STRICT=False,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        **settings.extra,
+    )
+    if settings.is_sqlite:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_logging(app: Flask) -> None:
+    """JSON lines on stderr; the audit module logs one line per event (no PII by design)."""
+    from portal.logs import JsonFormatter
+
+    root = logging.getLogger("portal")
+    if not any(getattr(h, "_portal", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._portal = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT; take control of BEGIN (SQLAlchemy
+    # recipe) and turn on what SQLite leaves off by default.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+def _init_database(app: Flask, settings: Settings) -> None:
+    from portal.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    from portal import i18n
+    from portal.extensions import csrf, limiter, login_manager
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "client.sign_in"
+    login_manager.blueprint_login_views = {"staff_bridge": "staff_bridge.sign_in"}
+    login_manager.session_protection = None  # our sessions are server-side and rotated by us
+    i18n.init_app(app)
+
+
+def _init_web(app: Flask) -> None:
+    from portal import security, web
+    from portal.domain import mail, notifications, sessions  # noqa: F401 - registers job handlers
+
+    web.init_app(app)
+    security.init_app(app)
+
+    @app.context_processor
+    def _template_globals():
+        return {"csp_nonce": g.get("csp_nonce", ""), "request_id": g.get("request_id", "")}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.client import bp as client_bp
+    from portal.common import bp as common_bp
+    from staff_bridge import bp as staff_bp
+
+    app.register_blueprint(common_bp)
+    app.register_blueprint(client_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+
+def _register_commands(app: Flask) -> None:
+    from portal import cli
+
+    cli.init_app(app)
+
+
+def _trust_proxies(app: Flask, settings: Settings) -> None:
+    if settings.trusted_proxy_count > 0:
+        # X-Forwarded-For only: links come from BASE_URL, never from forwarded host headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=0, x_host=0, x_port=0, x_prefix=0)

@@ -1,0 +1,103 @@
+"""`flask` commands: demo data, the worker, the development runner, the first administrator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+
+from portal.domain import context, jobs
+from portal.domain.session import dbs
+from portal.extensions import db
+from portal.settings import current as current_settings
+
+DEMO_PASSWORD = "demo harbor lantern river"  # noqa: S105 - demo data only; refused in production
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(worker)
+    app.cli.add_command(dev)
+    app.cli.add_command(create_system_admin)
+
+
+@click.command("demo")
+def demo() -> None:
+    """Create demo agencies and sign-ins (refuses to run in production)."""
+    from portal.domain import demo_data
+
+    if current_settings().is_production:
+        raise click.ClickException("Demo data is never created in production.")
+    upgrade()
+    created = demo_data.create(DEMO_PASSWORD)
+    dbs().commit()
+    click.echo("Demo sign-ins (password for all: %r):" % DEMO_PASSWORD)
+    for line in created:
+        click.echo(f"  {line}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run what is due, then exit.")
+@click.option("--max-jobs", default=0, help="Stop after this many jobs (0: no limit).")
+def worker(burst: bool, max_jobs: int) -> None:
+    """Run background jobs (outbox mail, sweepers, reminders)."""
+    name = jobs.worker_name()
+    context.set_context(context.ActionContext(request_id=f"worker-{os.getpid()}"))
+    jobs.ensure_recurring()
+    stop = {"now": False}
+
+    def _stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    ran = 0
+    poll = current_settings().worker_poll_seconds
+    click.echo(f"worker {name} started", err=True)
+    while not stop["now"]:
+        did = jobs.run_one(name)
+        db.session.remove()  # a fresh session per job: nothing stale between runs
+        ran += int(did)
+        if max_jobs and ran >= max_jobs:
+            break
+        if not did:
+            if burst:
+                break
+            time.sleep(poll)
+    click.echo(f"worker {name} stopped after {ran} jobs", err=True)
+
+
+@click.command("dev")
+@click.option("--port", default=5000)
+def dev(port: int) -> None:
+    """Development: migrate, then serve on 127.0.0.1 with a worker process beside it."""
+    if current_settings().is_production:
+        raise click.ClickException("Use a WSGI server (gunicorn wsgi:app) and `flask worker` in production.")
+    upgrade()
+    env = {**os.environ, "FLASK_APP": "wsgi"}
+    worker_proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], env=env)  # noqa: S603
+    try:
+        current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    finally:
+        worker_proc.terminate()
+        worker_proc.wait(timeout=10)
+
+
+@click.command("create-system-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+def create_system_admin(email: str, name: str) -> None:
+    """Create a system administrator; they get an email link to choose a password."""
+    from portal.domain.roles import Role
+    from portal.domain.staff import create_staff_account
+
+    context.set_context(context.ActionContext(request_id="cli"))
+    create_staff_account(agency=None, email=email, display_name=name, role=Role.SYSTEM_ADMIN)
+    dbs().commit()
+    click.echo("Created. A set-password link is in the outbox; run `flask worker` to send it.")

@@ -1,0 +1,7 @@
+"""The client blueprint: what clients see, phone-first."""
+
+from flask import Blueprint
+
+bp = Blueprint("client", __name__)
+
+from portal.client import routes  # noqa: E402,F401 - routes register on bp

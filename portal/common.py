@@ -1,0 +1,26 @@
+"""Routes shared by clients and staff: language choice and a health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request, session
+from sqlalchemy import text
+
+from portal.extensions import db
+from portal.security import safe_next
+from portal.settings import current as current_settings
+
+bp = Blueprint("common", __name__)
+
+
+@bp.post("/language")
+def choose_language():
+    lang = request.form.get("lang", "")
+    if lang in current_settings().languages:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")), code=303)
+
+
+@bp.get("/health")
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,40 @@
+"""Encryption of secrets kept at rest (outbox link parameters; later SSNs).
+
+`DATA_ENCRYPTION_KEY` holds one or more comma-separated Fernet keys, newest first, so keys can
+be rotated. Development derives a key from SECRET_KEY; production requires the setting.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+
+from cryptography.fernet import Fernet, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from portal.settings import current as current_settings
+
+
+@cache
+def _fernet(keys: str, secret_key: str) -> MultiFernet:
+    if keys:
+        return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal data encryption"
+    ).derive(secret_key.encode())
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(derived))])
+
+
+def _current() -> MultiFernet:
+    s = current_settings()
+    return _fernet(s.data_encryption_key, s.secret_key)
+
+
+def encrypt_json(value: dict) -> str:
+    return _current().encrypt(json.dumps(value).encode()).decode()
+
+
+def decrypt_json(token: str) -> dict:
+    return json.loads(_current().decrypt(token.encode()))

@@ -1,0 +1,32 @@
+"""Errors the domain raises; the web layer turns them into pages and form messages."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule refused the action. `message` is translatable and says what to do."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The object does not exist for this caller (also used for objects out of scope).
+
+    `subject` (kind, id) lets the web layer write the denial to the audit log after it has
+    rolled the request's transaction back.
+    """
+
+    def __init__(self, subject: tuple[str, str] | None = None):
+        super().__init__("not found")
+        self.subject = subject
+
+
+class Forbidden(DomainError):
+    """The caller's role lacks the capability."""
+
+    def __init__(self, capability: str | None = None):
+        super().__init__("forbidden")
+        self.capability = capability

@@ -1,0 +1,186 @@
+"""Database-backed background jobs, run by `flask worker`.
+
+- `enqueue()` adds a job in the caller's transaction (so it exists only if the change commits).
+- A worker claims one job at a time: `FOR UPDATE SKIP LOCKED` on PostgreSQL, and a
+  compare-and-set on the status everywhere, so two workers never run one job.
+- A failing job is retried with exponential backoff (1 min doubling to 1 h) up to its
+  handler's `max_attempts`, then marked failed. Handlers must be idempotent: a worker that
+  dies mid-job leaves it running until its lease expires, and then it runs again.
+- Recurring jobs re-enqueue themselves after each run (`recurring()`).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.domain import clock
+from portal.domain.models import Job
+from portal.domain.session import dbs
+
+log = logging.getLogger("portal.jobs")
+
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=1)
+LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    func: Callable[[dict[str, Any]], None]
+    max_attempts: int = 8
+    every: timedelta | None = None
+
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str, *, max_attempts: int = 8, every: timedelta | None = None):
+    """Register a job handler; with `every`, the job recurs at that interval."""
+
+    def register(func):
+        HANDLERS[kind] = Handler(kind, func, max_attempts, every)
+        return func
+
+    return register
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at=None,
+    unique_key: str | None = None,
+) -> Job | None:
+    """Add a job. With `unique_key`, nothing is added while a queued or running one exists."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler registered for job {kind!r}")
+    session = dbs()
+    if unique_key is not None:
+        existing = session.scalar(
+            select(Job).where(Job.unique_key == unique_key, Job.status.in_(("queued", "running")))
+        )
+        if existing is not None:
+            return existing
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        run_at=run_at or clock.now(),
+        max_attempts=HANDLERS[kind].max_attempts,
+        unique_key=unique_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        return None  # another transaction enqueued the same unique job first
+    return job
+
+
+def ensure_recurring() -> None:
+    """Make sure every recurring handler has one pending run (called when a worker starts)."""
+    for h in HANDLERS.values():
+        if h.every is not None:
+            enqueue(h.kind, {}, unique_key=f"recurring:{h.kind}")
+    dbs().commit()
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(worker: str) -> Job | None:
+    """Take the next due job for this worker and commit the claim."""
+    session = dbs()
+    now = clock.now()
+    stale = now - LEASE
+    candidates = session.scalars(
+        select(Job.id)
+        .where(
+            or_(
+                (Job.status == "queued") & (Job.run_at <= now),
+                (Job.status == "running") & (Job.locked_at < stale),
+            )
+        )
+        .order_by(Job.run_at, Job.id)
+        .limit(5)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job_id in candidates:
+        taken = session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(Job.status == "queued", (Job.status == "running") & (Job.locked_at < stale)),
+            )
+            .values(status="running", locked_by=worker, locked_at=now, attempts=Job.attempts + 1)
+        ).rowcount
+        if taken == 1:
+            session.commit()
+            return session.get(Job, job_id)
+    session.rollback()
+    return None
+
+
+def _finish(job_id: int, **values: Any) -> None:
+    session = dbs()
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
+    session.commit()
+
+
+def run_one(worker: str | None = None) -> bool:
+    """Claim and run one job. Returns False when nothing was due."""
+    session = dbs()
+    worker = worker or worker_name()
+    job = claim(worker)
+    if job is None:
+        return False
+    job_id, kind, payload, attempts, max_attempts = (
+        job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts
+    )
+    h = HANDLERS.get(kind)
+    try:
+        if h is None:
+            raise LookupError(f"no handler for {kind}")
+        h.func(payload)
+        session.flush()
+        session.execute(
+            update(Job).where(Job.id == job_id).values(status="done", finished_at=clock.now(), last_error=None)
+        )
+        if h.every is not None:
+            session.flush()
+            enqueue(kind, {}, run_at=clock.now() + h.every, unique_key=f"recurring:{kind}")
+        session.commit()
+        log.info("job done", extra={"job_id": job_id, "kind": kind, "attempts": attempts})
+    except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried, never fatal
+        session.rollback()
+        error = type(exc).__name__  # the class only: messages may carry PII or secrets
+        if attempts >= max_attempts:
+            _finish(job_id, status="failed", finished_at=clock.now(), last_error=error)
+            log.error("job failed for good", extra={"job_id": job_id, "kind": kind, "error": error})
+        else:
+            _finish(job_id, status="queued", run_at=clock.now() + backoff(attempts), last_error=error,
+                    locked_by=None, locked_at=None)
+            log.warning("job will be retried", extra={"job_id": job_id, "kind": kind, "error": error})
+    return True
+
+
+def run_pending(limit: int = 100, worker: str | None = None) -> int:
+    """Run due jobs until none is left (or `limit`); returns how many ran."""
+    ran = 0
+    while ran < limit and run_one(worker):
+        ran += 1
+    return ran

@@ -1,0 +1,23 @@
+"""All tables, imported here so Alembic and the app see one metadata."""
+
+from portal.domain.models.accounts import AccountToken, ClientAccount, StaffUser
+from portal.domain.models.agency import Agency
+from portal.domain.models.audit import AuditEvent
+from portal.domain.models.base import Base
+from portal.domain.models.jobs import Job
+from portal.domain.models.notifications import StaffNotification
+from portal.domain.models.outbox import OutboxMessage
+from portal.domain.models.sessions import UserSession
+
+__all__ = [
+    "AccountToken",
+    "Agency",
+    "AuditEvent",
+    "Base",
+    "ClientAccount",
+    "Job",
+    "OutboxMessage",
+    "StaffNotification",
+    "StaffUser",
+    "UserSession",
+]

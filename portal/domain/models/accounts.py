@@ -1,0 +1,97 @@
+"""Staff and client accounts live in separate tables; tokens serve both."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.domain.models.agency import Agency
+from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
+from portal.domain.roles import Role
+
+
+class SignInStateMixin:
+    kind: str
+
+    """What the sign-in pipeline keeps per account (throttling, suspension, rehash)."""
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    throttled_until: Mapped[datetime | None]
+    suspended_at: Mapped[datetime | None]
+    last_sign_in_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    deactivated_at: Mapped[datetime | None]
+    deactivation_reason: Mapped[str | None] = mapped_column(String(40))
+    preferred_language: Mapped[str] = mapped_column(String(8), default="en")
+
+    # What Flask-Login asks of a user object (is_active is the column above).
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"{self.kind}:{self.public_id}"
+
+
+class StaffUser(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
+    __tablename__ = "staff_users"
+
+    kind = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # System administrators belong to no agency; everyone else to exactly one.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(String(32))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+
+    @property
+    def status(self) -> str:
+        if not self.is_active:
+            return "deactivated"
+        if self.password_hash is None:
+            return "invited"
+        if self.suspended_at is not None:
+            return "suspended"
+        return "active"
+
+
+class ClientAccount(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
+    """A client's portal sign-in. Onboarding (issue 4) links it to the client record."""
+
+    __tablename__ = "client_accounts"
+
+    kind = "client"
+    role = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    first_name: Mapped[str] = mapped_column(String(50))
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class AccountToken(CreatedAtMixin, Base):
+    """A single-use secret sent to a person (set-password link, later resets and codes).
+
+    Only the SHA-256 of the token is stored; the raw value exists in the outbox (encrypted)
+    until the message is sent, and in the recipient's mailbox.
+    """
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_account", "account_kind", "account_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    account_kind: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.domain import clock
+from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
+
+
+class Agency(PublicIdMixin, CreatedAtMixin, Base):
+    """A partner agency of the Continuum of Care. Its time zone defines its "today"."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def today(self):
+        return clock.local_today(self.timezone)

@@ -1,0 +1,79 @@
+"""In-app notifications for staff, with an optional email through the outbox.
+
+Later modules publish by calling `notify()` with a kind registered in `KINDS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from portal.domain import clock, mail
+from portal.domain.models import StaffNotification, StaffUser
+from portal.domain.session import dbs
+
+KINDS = {
+    "work_handed_over": _l("Open work of %(from)s was handed to you."),
+}
+
+
+def notify(
+    staff: StaffUser,
+    kind: str,
+    *,
+    params: dict[str, Any] | None = None,
+    link: str | None = None,
+    email: bool = False,
+) -> StaffNotification:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    note = StaffNotification(staff_id=staff.id, kind=kind, params=params or {}, link=link)
+    dbs().add(note)
+    dbs().flush()
+    if email and staff.is_active:
+        mail.queue("staff_notification", to=staff.email, language=staff.preferred_language,
+                   params={"name": staff.display_name})
+    return note
+
+
+def text_of(note: StaffNotification) -> str:
+    template = str(KINDS.get(note.kind, note.kind))
+    try:
+        return template % note.params
+    except (KeyError, TypeError, ValueError):
+        return template
+
+
+def unread_count(staff: StaffUser) -> int:
+    return dbs().scalar(
+        select(func.count(StaffNotification.id)).where(
+            StaffNotification.staff_id == staff.id, StaffNotification.read_at.is_(None)
+        )
+    ) or 0
+
+
+def list_for(staff: StaffUser, limit: int = 100) -> list[StaffNotification]:
+    return list(
+        dbs().scalars(
+            select(StaffNotification)
+            .where(StaffNotification.staff_id == staff.id)
+            .order_by(StaffNotification.read_at.is_not(None), StaffNotification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(staff: StaffUser, public_id: UUID | str | None = None) -> int:
+    """Mark one (by public id) or all of the staff member's notifications read."""
+    query = update(StaffNotification).where(
+        StaffNotification.staff_id == staff.id, StaffNotification.read_at.is_(None)
+    )
+    if public_id is not None:
+        try:
+            query = query.where(StaffNotification.public_id == UUID(str(public_id)))
+        except ValueError:
+            return 0
+    return dbs().execute(query.values(read_at=clock.now())).rowcount

@@ -1,0 +1,52 @@
+"""Input cleaning shared by services: plain, translated messages that say what to do."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+from portal.domain.errors import DomainError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_text(value: str | None, *, field: str, max_length: int, required: bool = True, message=None) -> str:
+    value = unicodedata.normalize("NFC", value or "")
+    value = " ".join(_CONTROL.sub(" ", value).split())
+    if required and not value:
+        raise DomainError(message or _l("Enter a value."), field=field)
+    if len(value) > max_length:
+        raise DomainError(_l("Use %(count)s characters or fewer.", count=max_length), field=field)
+    return value
+
+
+def clean_name(value: str | None, *, field: str = "name", max_length: int = 50) -> str:
+    return clean_text(value, field=field, max_length=max_length, message=_l("Enter a name."))
+
+
+def clean_email(value: str | None, *, field: str = "email") -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(_l("Enter an email address."), field=field)
+    if len(value) > 254 or _CONTROL.search(value):
+        raise DomainError(_l("Enter an email address like name@example.org."), field=field)
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise DomainError(_l("Enter an email address like name@example.org."), field=field) from None
+    return result.normalized.lower()
+
+
+def clean_timezone(value: str | None, *, field: str = "timezone") -> str:
+    value = (value or "").strip()
+    try:
+        if value not in available_timezones():
+            raise ZoneInfoNotFoundError(value)
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError(_l("Choose a time zone from the list."), field=field) from None
+    return value

@@ -1,0 +1,35 @@
+"""Language choice: the person's explicit choice, then their account, then the browser."""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal.settings import PROJECT_ROOT
+from portal.settings import current as current_settings
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def select_locale() -> str:
+    languages = current_settings().languages
+    chosen = session.get("lang") if session is not None else None
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated:
+        preferred = getattr(current_user, "preferred_language", None)
+        if preferred in languages:
+            return preferred
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def init_app(app: Flask) -> None:
+    from portal.extensions import babel
+
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "UTC")
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.jinja_env.globals["get_locale"] = get_locale

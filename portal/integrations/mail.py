@@ -1,0 +1,86 @@
+"""Rendering outbox messages and handing them to a transport (files or SMTP).
+
+Templates are plain text (light on data, readable anywhere) under `templates/mail/`, rendered
+in the recipient's language. The Message-ID comes from the outbox row, so a message retried
+after a crash mid-send is the same message to the receiving server.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from portal.settings import current as current_settings
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    subject: object  # a lazy translatable string
+    body: str  # template path
+
+
+TEMPLATES = {
+    "staff_invite": MailTemplate(_l("Set your password for the HMIS portal"), "mail/staff_invite.txt"),
+    "staff_notification": MailTemplate(_l("You have a new notice in the HMIS portal"), "mail/staff_notification.txt"),
+}
+
+_HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
+
+
+class MailDeliveryError(RuntimeError):
+    """The transport could not hand the message over; the job retries later."""
+
+
+def render(message, params: dict) -> EmailMessage:
+    template = TEMPLATES[message.template]
+    settings = current_settings()
+    with force_locale(message.language):
+        subject = _HEADER_UNSAFE.sub(" ", str(template.subject))
+        body = render_template(template.body, **params)
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = settings.mail_from
+    email["To"] = message.to_address
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(idstring=message.public_id.hex, domain="portal.invalid")
+    email["Content-Language"] = message.language
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(body)
+    return email
+
+
+def deliver(message, params: dict) -> None:
+    email = render(message, params)
+    settings = current_settings()
+    if settings.mail_transport == "smtp":
+        _send_smtp(email, settings)
+    else:
+        _write_file(email, settings.instance_path / "mail", message.public_id.hex)
+
+
+def _write_file(email: EmailMessage, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.eml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(email.as_bytes())
+    tmp.replace(path)  # same name on a retry: one file per message
+
+
+def _send_smtp(email: EmailMessage, settings) -> None:
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password)
+            smtp.send_message(email)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailDeliveryError(type(exc).__name__) from exc

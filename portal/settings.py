@@ -1,0 +1,196 @@
+"""Typed settings, read once from the environment.
+
+`PORTAL_ENV` picks the profile (development, test, production). Every other value has a
+development default so one command starts the portal; production refuses to start while a
+default that matters for security is still in place (`Settings.problems`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - the refused default, by design
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a deployment the portal refuses to run."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    secret_key: str = DEV_SECRET_KEY
+    debug: bool = False
+    database_url: str = ""
+    allow_sqlite_in_production: bool = False
+    base_url: str = "http://127.0.0.1:5000"
+    instance_path: Path = PROJECT_ROOT / "instance"
+    session_cookie_name: str = ""
+    # Key for secrets kept at rest (outbox parameters, later SSNs). Fernet, urlsafe base64.
+    data_encryption_key: str = ""
+    # Mail: "file" writes .eml files (development), "smtp" delivers.
+    mail_transport: str = "file"
+    mail_from: str = "HMIS Portal <no-reply@portal.invalid>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    # Rate limits (Flask-Limiter). Shelter Wi-Fi is shared, so per-IP limits are generous.
+    ratelimit_storage_uri: str = "memory://"
+    web_concurrency: int = 1
+    sign_in_ip_limit: str = "60 per 15 minutes"
+    trusted_proxy_count: int = 0
+    # Sessions, per account kind: (idle, absolute).
+    staff_idle: timedelta = timedelta(minutes=30)
+    staff_absolute: timedelta = timedelta(hours=12)
+    client_idle: timedelta = timedelta(minutes=15)
+    client_absolute: timedelta = timedelta(hours=4)
+    # Tokens
+    staff_invite_valid_for: timedelta = timedelta(hours=24)
+    # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+    default_timezone: str = "America/Los_Angeles"
+    languages: tuple[str, ...] = ("en", "es")
+    worker_poll_seconds: float = 2.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- derived -------------------------------------------------------------------------
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def cookie_name(self) -> str:
+        if self.session_cookie_name:
+            return self.session_cookie_name
+        # __Host- cookies must be Secure, so the prefix is only used behind TLS.
+        return "__Host-portal" if self.uses_tls else "portal_session"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_path / 'portal.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def timeouts(self, account_kind: str | None) -> tuple[timedelta, timedelta]:
+        if account_kind == "staff":
+            return self.staff_idle, self.staff_absolute
+        return self.client_idle, self.client_absolute
+
+    def problems(self) -> list[str]:
+        """What makes this configuration unsafe for production (empty when fine)."""
+        found = []
+        if self.env not in ENVIRONMENTS:
+            found.append(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if not self.is_production:
+            return found
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            found.append("SECRET_KEY is missing, the default, or shorter than 32 characters")
+        if self.debug:
+            found.append("debug must be off in production")
+        if self.is_sqlite and not self.allow_sqlite_in_production:
+            found.append("SQLite in production needs ALLOW_SQLITE_IN_PRODUCTION=1")
+        if self.ratelimit_storage_uri.startswith("memory://") and self.web_concurrency > 1:
+            found.append("an in-memory rate-limit store cannot be shared by several workers")
+        if not self.data_encryption_key:
+            found.append("DATA_ENCRYPTION_KEY is required in production")
+        if not self.uses_tls:
+            found.append("BASE_URL must be https:// in production")
+        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
+            found.append("Argon2id parameters are below m=19 MiB, t=2")
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            found.append("DEFAULT_TIMEZONE is not an IANA time zone")
+        return found
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        known = {f.name for f in fields(self)}
+        extra = dict(self.extra)
+        for key in list(overrides):
+            if key not in known:
+                extra[key] = overrides.pop(key)
+        return replace(self, extra=extra, **overrides)
+
+
+def _minutes(value: str) -> timedelta:
+    return timedelta(minutes=float(value))
+
+
+_ENV_READERS: dict[str, tuple[str, Any]] = {
+    # field name: (environment variable, parser)
+    "env": ("PORTAL_ENV", str),
+    "secret_key": ("SECRET_KEY", str),
+    "debug": ("PORTAL_DEBUG", _bool),
+    "database_url": ("DATABASE_URL", str),
+    "allow_sqlite_in_production": ("ALLOW_SQLITE_IN_PRODUCTION", _bool),
+    "base_url": ("BASE_URL", lambda v: v.rstrip("/")),
+    "instance_path": ("INSTANCE_PATH", Path),
+    "session_cookie_name": ("SESSION_COOKIE_NAME", str),
+    "data_encryption_key": ("DATA_ENCRYPTION_KEY", str),
+    "mail_transport": ("MAIL_TRANSPORT", str),
+    "mail_from": ("MAIL_FROM", str),
+    "smtp_host": ("SMTP_HOST", str),
+    "smtp_port": ("SMTP_PORT", int),
+    "smtp_username": ("SMTP_USERNAME", str),
+    "smtp_password": ("SMTP_PASSWORD", str),
+    "smtp_starttls": ("SMTP_STARTTLS", _bool),
+    "ratelimit_storage_uri": ("RATELIMIT_STORAGE_URI", str),
+    "web_concurrency": ("WEB_CONCURRENCY", int),
+    "sign_in_ip_limit": ("SIGN_IN_IP_LIMIT", str),
+    "trusted_proxy_count": ("TRUSTED_PROXY_COUNT", int),
+    "staff_idle": ("STAFF_IDLE_MINUTES", _minutes),
+    "staff_absolute": ("STAFF_ABSOLUTE_MINUTES", _minutes),
+    "client_idle": ("CLIENT_IDLE_MINUTES", _minutes),
+    "client_absolute": ("CLIENT_ABSOLUTE_MINUTES", _minutes),
+    "staff_invite_valid_for": ("STAFF_INVITE_HOURS", lambda v: timedelta(hours=float(v))),
+    "argon2_time_cost": ("ARGON2_TIME_COST", int),
+    "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
+    "argon2_parallelism": ("ARGON2_PARALLELISM", int),
+    "default_timezone": ("DEFAULT_TIMEZONE", str),
+    "worker_poll_seconds": ("WORKER_POLL_SECONDS", float),
+}
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for name, (variable, parse) in _ENV_READERS.items():
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{variable} has an unusable value") from exc
+    return Settings(**values)
+
+
+def current() -> Settings:
+    """The settings of the running app (request, CLI command or worker)."""
+    return current_app.extensions["portal.settings"]

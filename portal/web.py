@@ -1,0 +1,233 @@
+"""The request lifecycle shared by both blueprints.
+
+- A server-side session interface over `portal.domain.sessions` (the cookie is a random id).
+- Who is signed in (Flask-Login's request loader reads the session row's account).
+- The action context for the audit log, and one commit per request: successful responses
+  commit, error responses roll back.
+- Helpers views use: `start_session`, `end_session`, `attempt` (run a domain action and turn
+  a refusal into a form error).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, g, request, session
+from flask.sessions import SessionInterface, SessionMixin
+from flask_login import current_user
+from werkzeug.datastructures import CallbackDict
+
+from portal.domain import context, sessions
+from portal.domain.accounts import account_by_id, can_sign_in
+from portal.domain.errors import DomainError
+from portal.extensions import db, login_manager
+from portal.settings import current as current_settings
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    def __init__(self, initial=None, *, sid=None, row_id=None, account_kind=None, account_id=None):
+        def on_update(_):
+            self.modified = True
+
+        super().__init__(initial or {}, on_update)
+        self.sid = sid
+        self.row_id = row_id
+        self.account_kind = account_kind
+        self.account_id = account_id
+        self.modified = False
+        self.rotate = False
+        self.ended = False
+        self.expired_reason: str | None = None
+
+    @property
+    def new(self) -> bool:
+        return self.row_id is None
+
+
+class ServerSessionInterface(SessionInterface):
+    def open_session(self, app: Flask, request) -> ServerSession:
+        if request.path.startswith(app.static_url_path + "/"):
+            return ServerSession()  # static files need no session (and no database)
+        sid = request.cookies.get(current_settings().cookie_name)
+        row, why = sessions.load(sid)
+        if row is None:
+            fresh = ServerSession()
+            fresh.expired_reason = why
+            if why is not None:
+                db.session.commit()  # keep the "ended" mark and its audit event
+            return fresh
+        opened = ServerSession(
+            dict(row.data or {}),
+            sid=sid,
+            row_id=row.id,
+            account_kind=row.account_kind,
+            account_id=row.account_id,
+        )
+        opened.rotate = row.rotate_pending
+        return opened
+
+    def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
+        settings = current_settings()
+        name = settings.cookie_name
+        cookie = {
+            "httponly": True,
+            "secure": settings.uses_tls,
+            "samesite": "Lax",
+            "path": "/",
+        }
+        if session.ended:
+            response.delete_cookie(name, **cookie)
+            return
+        row = db.session.get(sessions.UserSession, session.row_id) if session.row_id else None
+        if row is None:
+            if not session.modified or not dict(session):
+                return
+            session.sid = sessions.new_sid()
+            row = sessions.create(
+                session.sid,
+                dict(session),
+                ip=request.remote_addr,
+                user_agent=request.user_agent.string,
+            )
+        else:
+            if session.rotate:
+                session.sid = sessions.new_sid()
+                row.sid_hash = sessions.hash_sid(session.sid)
+                row.rotate_pending = False
+            sessions.touch(row, dict(session) if session.modified else None)
+        db.session.commit()
+        # A session cookie: no Expires or Max-Age, so it dies with the browser (R23).
+        response.set_cookie(name, session.sid, **cookie)
+        response.vary.add("Cookie")
+
+
+def start_session(account) -> None:
+    """Sign `account` in: a brand-new session id and row; the old one ends (no fixation)."""
+    keep = {k: session[k] for k in ("lang",) if k in session}
+    if session.row_id:
+        old = db.session.get(sessions.UserSession, session.row_id)
+        if old is not None:
+            sessions.end(old, "rotated")
+    session.sid = sessions.new_sid()
+    row = sessions.create(
+        session.sid,
+        keep,
+        account=account,
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+    session.clear()
+    session.update(keep)
+    session.row_id = row.id
+    session.account_kind = account.kind
+    session.account_id = account.id
+    session.modified = True
+
+
+def end_session(reason: str = "signed_out") -> None:
+    if session.row_id:
+        row = db.session.get(sessions.UserSession, session.row_id)
+        if row is not None:
+            sessions.end(row, reason)
+    session.clear()
+    session.ended = True
+
+
+def current_session_row():
+    return db.session.get(sessions.UserSession, session.row_id) if session.row_id else None
+
+
+@login_manager.request_loader
+def _load_account(_request):
+    kind = getattr(session, "account_kind", None)
+    account = account_by_id(kind, getattr(session, "account_id", None))
+    if account is None:
+        return None
+    if not can_sign_in(account):
+        # Deactivated or suspended since this session began: fail closed, end it now.
+        end_session("account_inactive")
+        return None
+    return account
+
+
+def attempt(form, action: Callable[..., Any], *args, field_map: dict[str, str] | None = None, **kwargs):
+    """Run a domain action; on refusal roll back and put the message on the form.
+
+    Returns (True, result) or (False, None).
+    """
+    try:
+        return True, action(*args, **kwargs)
+    except DomainError as refusal:
+        if refusal.__class__ is not DomainError:
+            raise  # NotFound and Forbidden become 404 and 403 pages
+        db.session.rollback()
+        name = (field_map or {}).get(refusal.field or "", refusal.field)
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), str(refusal.message)]
+        else:
+            form.form_errors.append(str(refusal.message))
+        return False, None
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = ServerSessionInterface()
+
+    @app.before_request
+    def _request_context() -> None:
+        g.request_id = secrets.token_hex(8)
+        g.csp_nonce = secrets.token_urlsafe(16)
+        actor = current_user._get_current_object() if current_user.is_authenticated else None
+        g.context_token = context.set_context(
+            context.ActionContext(
+                ip=request.remote_addr,
+                request_id=g.request_id,
+                user_agent=request.user_agent.string[:255],
+                actor=actor,
+            )
+        )
+
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _reset_context(exc) -> None:
+        token = g.pop("context_token", None)
+        if token is not None:
+            context.reset_context(token)
+
+
+def sign_in_rate_limit(view):
+    """Per-IP limit on sign-in POSTs (configurable; generous, shelter Wi-Fi is shared)."""
+    from portal.extensions import limiter
+
+    return limiter.limit(lambda: current_settings().sign_in_ip_limit, methods=["POST"])(view)
+
+
+def handle_sign_in(kind: str, form, *, home: str):
+    """The sign-in POST for either account kind: same answer for every refusal (R17)."""
+    from flask import redirect, url_for
+    from flask_babel import gettext
+
+    from portal.domain.accounts import sign_in
+    from portal.security import safe_next
+
+    result = sign_in(kind, form.email.data or "", form.password.data or "")
+    if not result.ok:
+        form.form_errors.append(
+            gettext(
+                "The email or password is not right. After several tries you need to wait a few "
+                "minutes before you try again."
+            )
+        )
+        form.password.data = ""
+        return None
+    start_session(result.account)
+    return redirect(safe_next(form.next.data, url_for(home)), code=303)

@@ -1,0 +1,31 @@
+"""The staff bridge: the staff side of the portal (its own blueprint under /staff)."""
+
+from flask import Blueprint, abort, current_app, request
+from flask_login import current_user
+
+from portal.domain import notifications
+from portal.domain.roles import ROLE_LABELS, Capability, has_capability
+from staff_bridge.access import access_of
+
+bp = Blueprint("staff_bridge", __name__)
+
+
+@bp.before_request
+def _every_route_declares_access():
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or access_of(view) is None:
+        abort(500)
+
+
+@bp.context_processor
+def _staff_navigation():
+    staff = current_user if current_user.is_authenticated and current_user.kind == "staff" else None
+    return {
+        "staff": staff,
+        "unread_notifications": notifications.unread_count(staff) if staff else 0,
+        "can": (lambda cap: has_capability(staff.role, Capability(cap))) if staff else (lambda cap: False),
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+    }
+
+
+from staff_bridge import routes  # noqa: E402,F401 - routes register on bp

@@ -1,0 +1,251 @@
+"""Staff bridge pages. Thin: read the form, call a domain service, render or redirect."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.domain import agencies, notifications, sessions, staff
+from portal.domain.agencies import US_TIMEZONES
+from portal.domain.roles import ROLE_LABELS, Capability
+from portal.forms import ActionForm, SignInForm
+from portal.web import attempt, current_session_row, end_session, handle_sign_in, sign_in_rate_limit
+from staff_bridge import bp
+from staff_bridge.access import requires
+from staff_bridge.forms import (
+    AgencyForm,
+    ChangeRoleForm,
+    DeactivateStaffForm,
+    InviteStaffForm,
+    SetPasswordForm,
+)
+
+
+def _role_choices():
+    return [(r.value, str(ROLE_LABELS[r])) for r in staff.agency_roles()]
+
+
+# --- signing in and out ---------------------------------------------------------------
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@requires(public=True)
+@sign_in_rate_limit
+def sign_in():
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    elif form.validate_on_submit():
+        done = handle_sign_in("staff", form, home="staff_bridge.home")
+        if done is not None:
+            return done
+    return render_template("staff_bridge/sign_in.html", form=form)
+
+
+@bp.post("/sign-out")
+@requires(public=True)
+def sign_out():
+    if ActionForm().validate_on_submit():
+        end_session("signed_out")
+    response = redirect(url_for("staff_bridge.sign_in"), code=303)
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@requires(public=True)
+def set_password(token: str):
+    """Opening the link changes nothing (mail scanners prefetch links); only the POST does."""
+    form = SetPasswordForm()
+    if not staff.set_password_token_is_live(token):
+        return render_template("staff_bridge/link_expired.html"), 404
+    if form.validate_on_submit():
+        ok, _member = attempt(form, staff.set_password_from_link, token, form.password.data or "")
+        if ok:
+            flash(_("Your password is set. Sign in with it now."), "success")
+            return redirect(url_for("staff_bridge.sign_in"), code=303)
+    return render_template("staff_bridge/set_password.html", form=form)
+
+
+# --- home, notifications, own sessions ----------------------------------------------------
+
+
+@bp.get("/")
+@requires()
+def home():
+    return render_template("staff_bridge/home.html")
+
+
+@bp.get("/notifications")
+@requires()
+def notification_list():
+    items = notifications.list_for(current_user)
+    return render_template(
+        "staff_bridge/notifications.html", items=items, text_of=notifications.text_of, form=ActionForm()
+    )
+
+
+@bp.post("/notifications/read")
+@requires()
+def mark_notifications_read():
+    if ActionForm().validate_on_submit():
+        notifications.mark_read(current_user, request.form.get("notification") or None)
+    return redirect(url_for("staff_bridge.notification_list"), code=303)
+
+
+@bp.get("/account/sessions")
+@requires()
+def my_sessions():
+    return render_template(
+        "staff_bridge/sessions.html",
+        rows=sessions.live_for(current_user),
+        current=current_session_row(),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/account/sessions/end")
+@requires()
+def end_my_sessions():
+    if ActionForm().validate_on_submit():
+        which = request.form.get("session", "")
+        if which == "others":
+            sessions.end_all_for(current_user, "ended_by_user", except_row=current_session_row())
+        else:
+            sessions.end_one_for(current_user, which)
+        flash(_("Done. Those sessions are signed out."), "success")
+    return redirect(url_for("staff_bridge.my_sessions"), code=303)
+
+
+# --- agency staff (agency administrators) --------------------------------------------
+
+
+@bp.get("/team")
+@requires(Capability.MANAGE_STAFF)
+def team():
+    return render_template("staff_bridge/team.html", members=staff.list_staff(current_user))
+
+
+@bp.route("/team/invite", methods=["GET", "POST"])
+@requires(Capability.MANAGE_STAFF)
+def invite_staff():
+    form = InviteStaffForm()
+    form.role.choices = _role_choices()
+    if form.validate_on_submit():
+        ok, member = attempt(
+            form,
+            staff.invite_staff,
+            current_user,
+            email=form.email.data,
+            display_name=form.display_name.data,
+            role=form.role.data or "",
+        )
+        if ok:
+            flash(_("Invitation sent. The email is on its way."), "success")
+            return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+    return render_template("staff_bridge/invite_staff.html", form=form)
+
+
+@bp.get("/team/<member_id>")
+@requires(Capability.MANAGE_STAFF)
+def staff_member(member_id: str):
+    member = staff.get_staff(current_user, member_id)
+    role_form = ChangeRoleForm(role=member.role)
+    role_form.role.choices = _role_choices()
+    return render_template(
+        "staff_bridge/staff_member.html", member=member, role_form=role_form, form=ActionForm()
+    )
+
+
+@bp.post("/team/<member_id>/role")
+@requires(Capability.MANAGE_STAFF)
+def change_staff_role(member_id: str):
+    member = staff.get_staff(current_user, member_id)
+    form = ChangeRoleForm()
+    form.role.choices = _role_choices()
+    if form.validate_on_submit():
+        ok, _r = attempt(form, staff.change_role, current_user, member, form.role.data or "")
+        if ok:
+            flash(_("Role changed."), "success")
+            return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+    return render_template(
+        "staff_bridge/staff_member.html", member=member, role_form=form, form=ActionForm()
+    )
+
+
+@bp.post("/team/<member_id>/resend")
+@requires(Capability.MANAGE_STAFF)
+def resend_staff_invitation(member_id: str):
+    member = staff.get_staff(current_user, member_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(form, staff.resend_invitation, current_user, member)
+        flash(_("A new link is on its way.") if ok else " ".join(form.form_errors), "success" if ok else "error")
+    return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+
+
+@bp.post("/team/<member_id>/reactivate")
+@requires(Capability.MANAGE_STAFF)
+def reactivate_staff_member(member_id: str):
+    member = staff.get_staff(current_user, member_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(form, staff.reactivate_staff, current_user, member)
+        flash(
+            _("Account reactivated. They will get a link to choose a new password.") if ok
+            else " ".join(form.form_errors),
+            "success" if ok else "error",
+        )
+    return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+
+
+@bp.route("/team/<member_id>/deactivate", methods=["GET", "POST"])
+@requires(Capability.MANAGE_STAFF)
+def deactivate_staff_member(member_id: str):
+    member = staff.get_staff(current_user, member_id)
+    form = DeactivateStaffForm()
+    form.reason.choices = [(k, str(v)) for k, v in staff.DEACTIVATION_REASONS.items()]
+    colleagues = [m for m in staff.list_staff(current_user) if m.is_active and m.id != member.id]
+    form.successor.choices = [(str(m.public_id), m.display_name) for m in colleagues]
+    if request.method == "GET":
+        form.successor.data = str(current_user.public_id)
+    if form.validate_on_submit():
+        successor = next((m for m in colleagues if str(m.public_id) == form.successor.data), None)
+        ok, _r = attempt(
+            form, staff.deactivate_staff, current_user, member, reason=form.reason.data or "", successor=successor
+        )
+        if ok:
+            flash(_("Account deactivated. Every session it had is signed out."), "success")
+            return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+    return render_template("staff_bridge/deactivate_staff.html", member=member, form=form)
+
+
+# --- agencies (system administrators) ------------------------------------------------
+
+
+@bp.get("/agencies")
+@requires(Capability.MANAGE_AGENCIES)
+def agency_list():
+    return render_template("staff_bridge/agencies.html", agencies=agencies.list_agencies(current_user))
+
+
+@bp.route("/agencies/new", methods=["GET", "POST"])
+@requires(Capability.MANAGE_AGENCIES)
+def new_agency():
+    form = AgencyForm()
+    form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in US_TIMEZONES]
+    if form.validate_on_submit():
+        ok, _agency = attempt(
+            form,
+            agencies.create_agency,
+            current_user,
+            name=form.name.data,
+            timezone=form.timezone.data or "",
+            admin_name=form.admin_name.data,
+            admin_email=form.admin_email.data,
+        )
+        if ok:
+            flash(_("Agency created. Its first administrator has been invited."), "success")
+            return redirect(url_for("staff_bridge.agency_list"), code=303)
+    return render_template("staff_bridge/new_agency.html", form=form)

@@ -1,0 +1,255 @@
+"""Fixtures: the app (schema built by running the migrations), per-test transaction
+isolation, a frozen clock, factories, role clients and a real SMTP sink."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from portal import create_app
+from portal.domain import clock, context
+from portal.domain.models import Agency, ClientAccount, StaffUser
+from portal.domain.passwords import hash_password
+from portal.domain.roles import Role
+from portal.extensions import db, limiter
+from tests.support import TEST_PASSWORD, CheckingClient, make_settings, missing
+
+FROZEN_AT = datetime(2026, 3, 12, 17, 30, tzinfo=UTC)
+
+
+def database_url_for_tests(tmp_root) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    return url or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+def reset_database(url: str) -> None:
+    """Start from an empty database so the migrations build the whole schema."""
+    if url.startswith("sqlite"):
+        return
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means PostgreSQL is missing
+        missing("pg", f"cannot reach {engine.url.render_as_string(hide_password=True)}: {type(exc).__name__}")
+    finally:
+        engine.dispose()
+
+
+def build_app(tmp_root, database_url: str, **overrides):
+    from flask_migrate import upgrade
+
+    reset_database(database_url)
+    app = create_app(make_settings(tmp_root, database_url, **overrides))
+    app.test_client_class = CheckingClient
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("portal")
+    application = build_app(root, database_url_for_tests(root))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def database(app, request):
+    """Each test runs inside a transaction that is rolled back; the app's commits become
+    savepoint releases. Tests marked `real_commits` commit for real (threads, workers)."""
+    if request.node.get_closest_marker("real_commits"):
+        with app.app_context():
+            yield db
+            _delete_committed_rows()
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=True),
+            scopefunc=original.registry.scopefunc,
+        )
+        try:
+            yield db
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+def _delete_committed_rows() -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in ("staff_notifications", "outbox_messages", "jobs", "user_sessions", "account_tokens",
+                      "client_accounts", "staff_users", "agencies"):
+            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+
+
+@pytest.fixture(autouse=True)
+def _isolation(request):
+    """Fresh rate-limit counters, an unfrozen clock and an empty action context per test."""
+    limiter.reset()
+    clock.unfreeze()
+    token = context.set_context(context.ActionContext())
+    yield
+    context.reset_context(token)
+    clock.unfreeze()
+
+
+@pytest.fixture
+def frozen_clock():
+    clock.freeze(FROZEN_AT)
+    yield clock
+
+
+class Factories:
+    """Rows for tests, committed to the test's savepoint so a request's rollback keeps them."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def agency(self, name: str | None = None, timezone: str = "America/Los_Angeles") -> Agency:
+        agency = Agency(name=name or f"Agency {uuid.uuid4().hex[:8]}", timezone=timezone)
+        self.session.add(agency)
+        self.session.commit()
+        return agency
+
+    def staff(self, role: Role = Role.CASE_MANAGER, agency: Agency | None = None, *, password: str = TEST_PASSWORD,
+              name: str | None = None, email: str | None = None) -> StaffUser:
+        if agency is None and role is not Role.SYSTEM_ADMIN:
+            agency = self.agency()
+        member = StaffUser(
+            email=email or f"{uuid.uuid4().hex[:10]}@staff.test",
+            display_name=name or f"Staff {role.value}",
+            role=role,
+            agency=agency,
+            password_hash=hash_password(password) if password else None,
+        )
+        self.session.add(member)
+        self.session.commit()
+        return member
+
+    def client_account(self, agency: Agency | None = None, *, password: str = TEST_PASSWORD) -> ClientAccount:
+        account = ClientAccount(
+            email=f"{uuid.uuid4().hex[:10]}@client.test",
+            first_name="Robin",
+            agency=agency or self.agency(),
+            password_hash=hash_password(password),
+        )
+        self.session.add(account)
+        self.session.commit()
+        return account
+
+
+@pytest.fixture
+def make(database):
+    return Factories(database.session)
+
+
+@pytest.fixture
+def agency_a(make):
+    return make.agency("Agency A")
+
+
+@pytest.fixture
+def agency_b(make):
+    return make.agency("Agency B", timezone="America/New_York")
+
+
+def signed_in(app, account, password: str = TEST_PASSWORD):
+    client = app.test_client()
+    path = "/staff/sign-in" if account.kind == "staff" else "/sign-in"
+    response = client.form(path, {"email": account.email, "password": password})
+    assert response.status_code == 303, f"sign-in failed for {account.kind}"
+    client.account = account
+    return client
+
+
+@pytest.fixture
+def anonymous(app, database):
+    return app.test_client()
+
+
+@pytest.fixture
+def case_manager_user(make, agency_a):
+    return make.staff(Role.CASE_MANAGER, agency_a, name="Casey Case")
+
+
+@pytest.fixture
+def agency_admin_user(make, agency_a):
+    return make.staff(Role.AGENCY_ADMIN, agency_a, name="Alex Admin")
+
+
+@pytest.fixture
+def case_manager(app, case_manager_user):
+    return signed_in(app, case_manager_user)
+
+
+@pytest.fixture
+def agency_admin(app, agency_admin_user):
+    return signed_in(app, agency_admin_user)
+
+
+@pytest.fixture
+def other_agency_admin(app, make, agency_b):
+    return signed_in(app, make.staff(Role.AGENCY_ADMIN, agency_b, name="Blair Other"))
+
+
+@pytest.fixture
+def system_admin(app, make):
+    return signed_in(app, make.staff(Role.SYSTEM_ADMIN, None, name="Sam System"))
+
+
+@pytest.fixture
+def client_user(app, make, agency_a):
+    return signed_in(app, make.client_account(agency_a))
+
+
+# --- a real SMTP server ------------------------------------------------------------------
+
+
+class SmtpSink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        import email
+        import email.policy
+
+        self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real aiosmtpd server on a free port (Controller(port=0) cannot be used)."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink.port = controller.port
+    sink.controller = controller
+    yield sink
+    try:
+        controller.stop()
+    except AssertionError:
+        pass  # already stopped by the test
