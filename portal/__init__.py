@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -125,7 +125,7 @@ def _init_web(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"csp_nonce": g.get("csp_nonce", ""), "request_id": g.get("request_id", "")}
+        return {"csp_nonce": security.nonce(), "request_id": security.request_id()}
 
 
 def _register_blueprints(app: Flask) -> None:

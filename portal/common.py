@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, request, session
 from sqlalchemy import text
 
+from portal.access import public
 from portal.extensions import db
 from portal.security import safe_next
 from portal.settings import current as current_settings
@@ -13,6 +14,7 @@ bp = Blueprint("common", __name__)
 
 
 @bp.post("/language")
+@public
 def choose_language():
     lang = request.form.get("lang", "")
     if lang in current_settings().languages:
@@ -21,6 +23,7 @@ def choose_language():
 
 
 @bp.get("/health")
+@public
 def health():
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}

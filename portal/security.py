@@ -8,6 +8,7 @@ safe `next=` redirects, and the error pages (no traceback, a correlation id).
 from __future__ import annotations
 
 import logging
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, render_template, request
@@ -27,6 +28,20 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), display-capture=(), geolocation=(self), gyroscope=(), "
     "magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
 )
+
+
+def nonce() -> str:
+    """This response's CSP nonce (made on first use, so even early error pages have one)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def request_id() -> str:
+    """A correlation id for logs, audit events and error pages."""
+    if "request_id" not in g:
+        g.request_id = secrets.token_hex(8)
+    return g.request_id
 
 
 def content_security_policy(nonce: str) -> str:
@@ -61,9 +76,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def _set_headers(response: Response) -> Response:
-    nonce = getattr(g, "csp_nonce", None) or "none"
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(nonce)
+    headers["Content-Security-Policy"] = content_security_policy(nonce())
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
@@ -76,8 +90,7 @@ def _set_headers(response: Response) -> Response:
     if request.endpoint != "static":
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
-    if getattr(g, "request_id", None):
-        headers["X-Request-ID"] = g.request_id
+    headers["X-Request-ID"] = request_id()
     return response
 
 
@@ -100,12 +113,12 @@ ERROR_TITLES = {
 
 
 def error_page(code: int, **extra) -> tuple[str, int]:
-    request_id = getattr(g, "request_id", "")
+    reference = request_id()
     try:
-        return render_template("common/error.html", code=code, request_id=request_id, **extra), code
+        return render_template("common/error.html", code=code, **extra), code
     except Exception:  # noqa: BLE001 - the error page itself must never fail
-        log.exception("error page failed", extra={"request_id": request_id})
-        return FALLBACK_PAGE % {"reference": request_id}, code
+        log.exception("error page failed", extra={"request_id": reference})
+        return FALLBACK_PAGE % {"reference": reference}, code
 
 
 FALLBACK_PAGE = (
@@ -142,7 +155,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):
-        log.error("database unavailable", extra={"request_id": getattr(g, "request_id", None)})
+        log.error("database unavailable", extra={"request_id": request_id()})
         db.session.rollback()
         body, code = error_page(503)
         return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
@@ -161,5 +174,5 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
-        log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+        log.exception("unhandled error", extra={"request_id": request_id()})
         return error_page(500)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -173,17 +172,19 @@ def attempt(form, action: Callable[..., Any], *args, field_map: dict[str, str] |
 
 
 def init_app(app: Flask) -> None:
+    from portal import security
+    from portal.access import require_declaration
+
     app.session_interface = ServerSessionInterface()
+    app.before_request(require_declaration)
 
     @app.before_request
     def _request_context() -> None:
-        g.request_id = secrets.token_hex(8)
-        g.csp_nonce = secrets.token_urlsafe(16)
         actor = current_user._get_current_object() if current_user.is_authenticated else None
         g.context_token = context.set_context(
             context.ActionContext(
                 ip=request.remote_addr,
-                request_id=g.request_id,
+                request_id=security.request_id(),
                 user_agent=request.user_agent.string[:255],
                 actor=actor,
             )

@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from portal.domain import agencies, notifications, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
+from portal.access import public, staff_only
 from portal.domain.roles import ROLE_LABELS, Capability
 from portal.forms import ActionForm, SignInForm
 from portal.web import attempt, current_session_row, end_session, handle_sign_in, sign_in_rate_limit
 from staff_bridge import bp
-from staff_bridge.access import requires
 from staff_bridge.forms import (
     AgencyForm,
     ChangeRoleForm,
@@ -30,7 +30,7 @@ def _role_choices():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@requires(public=True)
+@public
 @sign_in_rate_limit
 def sign_in():
     form = SignInForm()
@@ -44,7 +44,7 @@ def sign_in():
 
 
 @bp.post("/sign-out")
-@requires(public=True)
+@public
 def sign_out():
     if ActionForm().validate_on_submit():
         end_session("signed_out")
@@ -54,7 +54,7 @@ def sign_out():
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
-@requires(public=True)
+@public
 def set_password(token: str):
     """Opening the link changes nothing (mail scanners prefetch links); only the POST does."""
     form = SetPasswordForm()
@@ -72,13 +72,13 @@ def set_password(token: str):
 
 
 @bp.get("/")
-@requires()
+@staff_only()
 def home():
     return render_template("staff_bridge/home.html")
 
 
 @bp.get("/notifications")
-@requires()
+@staff_only()
 def notification_list():
     items = notifications.list_for(current_user)
     return render_template(
@@ -87,7 +87,7 @@ def notification_list():
 
 
 @bp.post("/notifications/read")
-@requires()
+@staff_only()
 def mark_notifications_read():
     if ActionForm().validate_on_submit():
         notifications.mark_read(current_user, request.form.get("notification") or None)
@@ -95,7 +95,7 @@ def mark_notifications_read():
 
 
 @bp.get("/account/sessions")
-@requires()
+@staff_only()
 def my_sessions():
     return render_template(
         "staff_bridge/sessions.html",
@@ -106,7 +106,7 @@ def my_sessions():
 
 
 @bp.post("/account/sessions/end")
-@requires()
+@staff_only()
 def end_my_sessions():
     if ActionForm().validate_on_submit():
         which = request.form.get("session", "")
@@ -122,13 +122,13 @@ def end_my_sessions():
 
 
 @bp.get("/team")
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def team():
     return render_template("staff_bridge/team.html", members=staff.list_staff(current_user))
 
 
 @bp.route("/team/invite", methods=["GET", "POST"])
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def invite_staff():
     form = InviteStaffForm()
     form.role.choices = _role_choices()
@@ -148,7 +148,7 @@ def invite_staff():
 
 
 @bp.get("/team/<member_id>")
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def staff_member(member_id: str):
     member = staff.get_staff(current_user, member_id)
     role_form = ChangeRoleForm(role=member.role)
@@ -159,7 +159,7 @@ def staff_member(member_id: str):
 
 
 @bp.post("/team/<member_id>/role")
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def change_staff_role(member_id: str):
     member = staff.get_staff(current_user, member_id)
     form = ChangeRoleForm()
@@ -175,7 +175,7 @@ def change_staff_role(member_id: str):
 
 
 @bp.post("/team/<member_id>/resend")
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def resend_staff_invitation(member_id: str):
     member = staff.get_staff(current_user, member_id)
     form = ActionForm()
@@ -186,7 +186,7 @@ def resend_staff_invitation(member_id: str):
 
 
 @bp.post("/team/<member_id>/reactivate")
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def reactivate_staff_member(member_id: str):
     member = staff.get_staff(current_user, member_id)
     form = ActionForm()
@@ -201,7 +201,7 @@ def reactivate_staff_member(member_id: str):
 
 
 @bp.route("/team/<member_id>/deactivate", methods=["GET", "POST"])
-@requires(Capability.MANAGE_STAFF)
+@staff_only(Capability.MANAGE_STAFF)
 def deactivate_staff_member(member_id: str):
     member = staff.get_staff(current_user, member_id)
     form = DeactivateStaffForm()
@@ -225,13 +225,13 @@ def deactivate_staff_member(member_id: str):
 
 
 @bp.get("/agencies")
-@requires(Capability.MANAGE_AGENCIES)
+@staff_only(Capability.MANAGE_AGENCIES)
 def agency_list():
     return render_template("staff_bridge/agencies.html", agencies=agencies.list_agencies(current_user))
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"])
-@requires(Capability.MANAGE_AGENCIES)
+@staff_only(Capability.MANAGE_AGENCIES)
 def new_agency():
     form = AgencyForm()
     form.timezone.choices = [(tz, tz.replace("_", " ")) for tz in US_TIMEZONES]

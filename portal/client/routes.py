@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.domain.errors import Forbidden
+from portal.access import client_only, public
 from portal.forms import ActionForm, SignInForm
 from portal.web import end_session, handle_sign_in, sign_in_rate_limit
 from portal.client import bp
 
 
-def client_required(view):
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        if current_user.kind != "client":
-            raise Forbidden("clients_only")
-        return view(*args, **kwargs)
-
-    return guarded
-
-
 @bp.get("/")
+@public
 def start():
     if current_user.is_authenticated and current_user.kind == "client":
         return redirect(url_for("client.home"))
@@ -33,11 +20,13 @@ def start():
 
 
 @bp.get("/privacy")
+@public
 def privacy():
     return render_template("client/privacy.html")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@public
 @sign_in_rate_limit
 def sign_in():
     form = SignInForm()
@@ -51,6 +40,7 @@ def sign_in():
 
 
 @bp.post("/sign-out")
+@public
 def sign_out():
     """'Finish and log out': ends the server session and clears what the browser kept."""
     if ActionForm().validate_on_submit():
@@ -61,11 +51,12 @@ def sign_out():
 
 
 @bp.get("/signed-out")
+@public
 def signed_out():
     return render_template("client/signed_out.html")
 
 
 @bp.get("/home")
-@client_required
+@client_only
 def home():
     return render_template("client/home.html")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import delete, select, update
 
@@ -129,6 +130,10 @@ def end_all_for(account, reason: str, *, except_row: UserSession | None = None) 
 
 
 def end_one_for(account, session_public_id, reason: str = "ended_by_user") -> bool:
+    try:
+        session_public_id = UUID(str(session_public_id))
+    except ValueError:
+        return False
     row = dbs().scalar(
         select(UserSession).where(
             UserSession.public_id == session_public_id,

@@ -1,0 +1,227 @@
+"""Browser fixtures: the app on a live port, headless Debian Chromium driven by Playwright,
+phones (375x667, touch) and an axe-core check.
+
+The live app has its own database and commits for real: a server thread cannot see a test's
+savepoint. Test data therefore uses unique emails and agency names, and is left in place (the
+database is rebuilt at the start of each session).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal.domain.models import Agency, StaffUser
+from portal.domain.passwords import hash_password
+from portal.domain.roles import Role
+from portal.extensions import db
+from tests.conftest import build_app, free_port
+from tests.support import PROJECT_ROOT, TEST_PASSWORD, missing
+
+CHROME_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+AXE_PATH = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PHONE = {
+    "viewport": {"width": 375, "height": 667},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-US",
+}
+PAGE_TIMEOUT_MS = 10_000
+SET_PASSWORD_LINK = re.compile(r"https?://\S+/staff/set-password/\S+")
+
+
+# --- the live server ---------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    app: object
+    url: str
+    mail_dir: Path
+
+    def run_worker(self) -> int:
+        """What `flask worker` does once: run every due job (mail.send among them)."""
+        from portal.domain import jobs
+
+        with self.app.app_context():
+            ran = jobs.run_pending()
+            db.session.remove()
+        return ran
+
+    def mails_to(self, address: str) -> list[email.message.EmailMessage]:
+        found = []
+        for path in sorted(self.mail_dir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if str(message["To"]).strip().lower() == address.lower():
+                found.append(message)
+        return found
+
+    def set_password_link(self, address: str) -> str:
+        messages = self.mails_to(address)
+        assert len(messages) == 1, f"expected one email to {address}, found {len(messages)}"
+        body = messages[0].get_body(("plain",)).get_content()
+        match = SET_PASSWORD_LINK.search(body)
+        assert match, "no set-password link in the invitation email"
+        link = match.group(0)
+        assert link.startswith(self.url + "/"), f"link does not point at the live server: {link}"
+        return link
+
+    def create_agency_admin(self, *, name: str = "Alex Admin") -> dict[str, str]:
+        """An agency and its administrator, committed, with TEST_PASSWORD."""
+        suffix = uuid.uuid4().hex[:10]
+        with self.app.app_context():
+            agency = Agency(name=f"Harbor Services {suffix}", timezone="America/Los_Angeles")
+            admin = StaffUser(
+                email=f"admin-{suffix}@staff.test",
+                display_name=name,
+                role=Role.AGENCY_ADMIN,
+                agency=agency,
+                password_hash=hash_password(TEST_PASSWORD),
+            )
+            db.session.add_all([agency, admin])
+            db.session.commit()
+            created = {"email": admin.email, "name": admin.display_name, "agency": agency.name}
+            db.session.remove()
+        return created
+
+
+def _database_url(root: Path) -> str:
+    return os.environ.get("BROWSER_DATABASE_URL", "") or f"sqlite:///{root / 'browser.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-portal")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"  # http: the session cookie is not Secure, so it works
+    app = build_app(root, _database_url(root), base_url=base_url)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, url=base_url, mail_dir=root / "mail")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+# --- the browser -------------------------------------------------------------------------
+
+
+def _chromium_path() -> str:
+    return os.environ.get("CHROMIUM_PATH", "") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium_path()
+    if not Path(executable).exists():
+        missing("browser", f"Chromium not found at {executable} (set CHROMIUM_PATH)")
+    if not AXE_PATH.exists():
+        missing("browser", f"axe-core not found at {AXE_PATH} (npm install axe-core)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("browser", "the playwright Python package is not installed")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROME_ARGS)
+    except Exception as exc:  # noqa: BLE001 - any launch failure means no usable browser
+        playwright.stop()
+        missing("browser", f"Chromium did not start: {type(exc).__name__}: {exc}")
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+class Phones:
+    """Opens phone-sized browser contexts (each one a separate device with its own cookies)."""
+
+    def __init__(self, browser):
+        self.browser = browser
+        self.contexts = []
+        self.problems: list[str] = []
+
+    def open(self, **options):
+        context = self.browser.new_context(**{**PHONE, **options})
+        # axe-core goes in as an init script (evaluated over the DevTools protocol at document
+        # start): `page.add_script_tag` adds an inline <script>, which the portal's CSP (a
+        # per-request nonce, no 'unsafe-inline') rightly refuses, and `bypass_csp` would hide
+        # exactly the CSP mistakes these tests should catch.
+        context.add_init_script(path=str(AXE_PATH))
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
+        self.contexts.append(context)
+        page = context.new_page()
+        # JavaScript errors and CSP refusals (a script without the nonce) fail the test.
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        page.on(
+            "console",
+            lambda msg: self.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def phones(browser, live_server):
+    opened = Phones(browser)
+    yield opened
+    opened.close()
+    assert not opened.problems, "browser reported problems:\n" + "\n".join(opened.problems)
+
+
+@pytest.fixture
+def phone(phones):
+    """A 375x667 touch phone with a fresh context (no cookies)."""
+    return phones.open()
+
+
+# --- accessibility -----------------------------------------------------------------------
+
+
+def assert_accessible(page) -> None:
+    """Run axe-core (WCAG 2.0/2.1 A and AA, 2.2 AA) on the page as shown; no violations allowed."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # Not a phone context (no init script): DevTools evaluation is not subject to the CSP.
+        page.evaluate(AXE_PATH.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: tags, resultTypes: ['violations']})",
+        WCAG_TAGS,
+    )
+    violations = result["violations"]
+    if violations:
+        lines = [f"axe found {len(violations)} violation(s) on {page.url}:"]
+        for v in violations:
+            lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']}")
+            for node in v["nodes"][:10]:
+                lines.append(f"    {node['target']}: {node.get('failureSummary', '').splitlines()[-1:]}")
+        pytest.fail("\n".join(lines), pytrace=False)

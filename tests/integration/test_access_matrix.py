@@ -1,0 +1,125 @@
+"""Every route, every role: generated from the URL map and the role-by-capability table.
+
+Nobody reaches what is not theirs: functions they lack answer 403, objects of another agency
+answer 404, and anonymous visitors are sent to the right sign-in page.
+"""
+
+import pytest
+
+from portal.access import access_of
+from portal.domain.roles import Role, has_capability
+from portal.extensions import limiter
+from tests.conftest import signed_in
+
+ROLES = ["anonymous", "client", "case_manager_a", "agency_admin_a", "case_manager_b", "agency_admin_b", "system_admin"]
+SKIP_POST = {"staff_bridge.sign_out", "client.sign_out", "staff_bridge.sign_in", "client.sign_in", "common.choose_language"}
+
+
+@pytest.fixture
+def people(app, make, agency_a, agency_b):
+    accounts = {
+        "client": make.client_account(agency_a),
+        "case_manager_a": make.staff(Role.CASE_MANAGER, agency_a),
+        "agency_admin_a": make.staff(Role.AGENCY_ADMIN, agency_a),
+        "case_manager_b": make.staff(Role.CASE_MANAGER, agency_b),
+        "agency_admin_b": make.staff(Role.AGENCY_ADMIN, agency_b),
+        "system_admin": make.staff(Role.SYSTEM_ADMIN, None),
+    }
+    target = make.staff(Role.CASE_MANAGER, agency_a, name="Target Person")
+    return accounts, target
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        yield rule, app.view_functions[rule.endpoint]
+
+
+def url_for_rule(rule, target):
+    values = {arg: str(target.public_id) for arg in rule.arguments}
+    if "token" in rule.arguments:
+        values["token"] = "not-a-real-token"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def expected(access, role, rule, account):
+    """What the role should get: 'login', 403, 404 or 'ok'."""
+    if access.audience == "public":
+        return "any"
+    if role == "anonymous":
+        return "login"
+    kind = "client" if role == "client" else "staff"
+    if kind != access.audience:
+        return 403
+    if access.capability is not None and not has_capability(account.role, access.capability):
+        return 403
+    if rule.arguments and role.endswith("_b"):
+        return 404
+    return "ok"
+
+
+def check(response, outcome, audience, label):
+    code = response.status_code
+    assert code < 500, f"{label}: {code}"
+    if outcome == "login":
+        sign_in = "/staff/sign-in" if audience == "staff" else "/sign-in"
+        assert code == 302 and response.headers["Location"].startswith(sign_in), f"{label}: {code}"
+    elif outcome in (403, 404):
+        assert code == outcome, f"{label}: expected {outcome}, got {code}"
+    elif outcome == "ok":
+        assert code in (200, 303), f"{label}: expected success, got {code}"
+
+
+def test_every_route_declares_who_may_call_it(app):
+    undeclared = [rule.rule for rule, view in routes(app) if access_of(view) is None]
+    assert not undeclared
+
+
+def test_every_route_answers_every_role_as_the_capability_table_says(app, people, database):
+    accounts, target = people
+    clients = {}
+    for role in ROLES:
+        limiter.reset()
+        clients[role] = app.test_client() if role == "anonymous" else signed_in(app, accounts[role])
+    checked = 0
+    for rule, view in routes(app):
+        access = access_of(view)
+        url = url_for_rule(rule, target)
+        for role in ROLES:
+            client = clients[role]
+            outcome = expected(access, role, rule, accounts.get(role))
+            label = f"{role} {rule.rule}"
+            if "GET" in rule.methods:
+                check(client.get(url), outcome, access.audience, "GET " + label)
+                checked += 1
+            if "POST" in rule.methods and rule.endpoint not in SKIP_POST:
+                response = client.post(url, data={"csrf_token": client.csrf_token("/privacy")})
+                check(response, outcome, access.audience, "POST " + label)
+                checked += 1
+    assert checked > 100
+    # Nothing in the sweep changed the target (every POST was empty or refused).
+    database.session.refresh(target)
+    assert target.is_active and target.role == Role.CASE_MANAGER
+
+
+def test_system_administrators_hold_no_caseload_capability():
+    from portal.domain.roles import Capability
+
+    caseload = {Capability.VIEW_CLIENTS, Capability.INVITE_CLIENTS, Capability.REVIEW_CHANGES,
+                Capability.MESSAGE_CLIENTS, Capability.MANAGE_REQUESTS, Capability.DEACTIVATE_CLIENT_ACCOUNTS}
+    assert not any(has_capability(Role.SYSTEM_ADMIN, c) for c in caseload)
+
+
+def test_denials_of_other_agencies_objects_are_audited(app, people, database):
+    from sqlalchemy import select
+
+    from portal.domain.models import AuditEvent
+
+    accounts, target = people
+    client = signed_in(app, accounts["agency_admin_b"])
+    assert client.get(f"/staff/team/{target.public_id}").status_code == 404
+    denied = database.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "access.denied", AuditEvent.subject_id == str(target.public_id))
+    ).all()
+    assert len(denied) == 1 and denied[0].actor_id == str(accounts["agency_admin_b"].public_id)
