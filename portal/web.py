@@ -38,7 +38,6 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         self.rotate = False
         self.ended = False
-        self.expired_reason: str | None = None
 
     @property
     def new(self) -> bool:
@@ -53,9 +52,9 @@ class ServerSessionInterface(SessionInterface):
         row, why = sessions.load(sid)
         if row is None:
             fresh = ServerSession()
-            fresh.expired_reason = why
-            if why is not None:
+            if why in ("idle_timeout", "absolute_timeout"):
                 db.session.commit()  # keep the "ended" mark and its audit event
+                fresh["signed_out"] = why  # so the sign-in page can say why
             return fresh
         opened = ServerSession(
             dict(row.data or {}),

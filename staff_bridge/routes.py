@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -34,13 +34,14 @@ def _role_choices():
 @sign_in_rate_limit
 def sign_in():
     form = SignInForm()
+    timed_out = session.pop("signed_out", None) if request.method == "GET" else None
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     elif form.validate_on_submit():
         done = handle_sign_in("staff", form, home="staff_bridge.home")
         if done is not None:
             return done
-    return render_template("staff_bridge/sign_in.html", form=form)
+    return render_template("staff_bridge/sign_in.html", form=form, timed_out=timed_out)
 
 
 @bp.post("/sign-out")

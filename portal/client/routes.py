@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from portal.access import client_only, public
@@ -30,13 +30,14 @@ def privacy():
 @sign_in_rate_limit
 def sign_in():
     form = SignInForm()
+    timed_out = session.pop("signed_out", None) if request.method == "GET" else None
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     elif form.validate_on_submit():
         done = handle_sign_in("client", form, home="client.home")
         if done is not None:
             return done
-    return render_template("client/sign_in.html", form=form)
+    return render_template("client/sign_in.html", form=form, timed_out=timed_out)
 
 
 @bp.post("/sign-out")

@@ -178,13 +178,27 @@ class Phones:
         context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
         self.contexts.append(context)
         page = context.new_page()
-        # JavaScript errors and CSP refusals (a script without the nonce) fail the test.
-        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
-        page.on(
-            "console",
-            lambda msg: self.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
-        )
+        self.watch(page)
+        context.on("page", self.watch)
         return page
+
+    def watch(self, page) -> None:
+        """JavaScript errors, CSP refusals and broken stylesheets or scripts fail the test.
+
+        Error pages (404, 403...) are expected answers, so a document's own status is the
+        test's business; a failing subresource is not."""
+        page.on("pageerror", lambda exc: self.problems.append(f"page error on {page.url}: {exc}"))
+        page.on("console", lambda msg: self._console(page, msg))
+        page.on("response", self._response)
+        page.on("requestfailed", lambda req: self.problems.append(f"request failed: {req.url} {req.failure}"))
+
+    def _console(self, page, msg) -> None:
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            self.problems.append(f"console error on {page.url}: {msg.text}")
+
+    def _response(self, response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.problems.append(f"{response.status} for {response.request.resource_type} {response.url}")
 
     def close(self) -> None:
         for context in self.contexts:
@@ -223,5 +237,6 @@ def assert_accessible(page) -> None:
         for v in violations:
             lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']}")
             for node in v["nodes"][:10]:
-                lines.append(f"    {node['target']}: {node.get('failureSummary', '').splitlines()[-1:]}")
+                summary = " ".join(line.strip() for line in node.get("failureSummary", "").splitlines())
+                lines.append(f"    {node['target']} {node.get('html', '')[:160]}\n      {summary}")
         pytest.fail("\n".join(lines), pytrace=False)

@@ -1,0 +1,196 @@
+"""The staff journey on a phone (375x667, touch), checked with axe-core on every page.
+
+An agency administrator signs in, invites a case manager; the worker sends the email; the
+case manager chooses a password from the link on their own phone and signs in; the
+administrator deactivates them, and the case manager's next request lands on sign-in.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible
+from tests.support import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+expect.set_options(timeout=PAGE_TIMEOUT_MS)
+
+NEW_PASSWORD = "quiet orange harbor seventeen"
+
+
+def heading(page, text: str):
+    return page.get_by_role("heading", level=1, name=text)
+
+
+def staff_sign_in(page, email: str, password: str) -> None:
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).tap()
+
+
+def open_staff_list(page):
+    page.get_by_role("navigation", name="Staff").get_by_role("link", name="Staff", exact=True).tap()
+    expect(heading(page, re.compile(r"^Staff of "))).to_be_visible()
+
+
+def test_admin_invites_a_case_manager_who_signs_in_and_is_then_deactivated(live_server, phones):
+    admin = live_server.create_agency_admin(name="Alex Admin")
+    invitee_email = f"casey-{uuid.uuid4().hex[:10]}@staff.test"
+    invitee_name = "Casey Case"
+
+    # --- the administrator signs in (a wrong password first: the error state) -------------
+    admin_phone = phones.open()
+    admin_phone.goto(live_server.url + "/staff/sign-in")
+    expect(heading(admin_phone, "Staff sign in")).to_be_visible()
+    assert admin_phone.evaluate("window.innerWidth") == 375
+    assert admin_phone.evaluate("'ontouchstart' in window")
+    assert_accessible(admin_phone)
+
+    staff_sign_in(admin_phone, admin["email"], "not the right password at all")
+    expect(admin_phone.get_by_role("alert")).to_contain_text("The email or password is not right")
+    expect(admin_phone.get_by_label("Password", exact=True)).to_have_value("")
+    assert_accessible(admin_phone)
+
+    staff_sign_in(admin_phone, admin["email"], TEST_PASSWORD)
+    expect(admin_phone).to_have_url(live_server.url + "/staff/")
+    expect(heading(admin_phone, "Hello, Alex Admin")).to_be_visible()
+    assert_accessible(admin_phone)
+
+    # --- Staff -> Invite a staff member ---------------------------------------------------
+    open_staff_list(admin_phone)
+    assert_accessible(admin_phone)
+    admin_phone.get_by_role("link", name="Invite a staff member").tap()
+    expect(heading(admin_phone, "Invite a staff member")).to_be_visible()
+    assert_accessible(admin_phone)
+
+    admin_phone.get_by_role("button", name="Send invitation").tap()  # empty: the error state
+    expect(admin_phone.get_by_role("alert")).to_contain_text("There is a problem")
+    assert_accessible(admin_phone)
+
+    admin_phone.get_by_label("Full name").fill(invitee_name)
+    admin_phone.get_by_label("Work email address").fill(invitee_email)
+    admin_phone.get_by_role("group", name="Role").get_by_label("Case manager").check()
+    admin_phone.get_by_role("button", name="Send invitation").tap()
+    expect(admin_phone.get_by_role("status")).to_contain_text("Invitation sent")
+    expect(heading(admin_phone, invitee_name)).to_be_visible()
+    expect(admin_phone.locator(".summary")).to_contain_text("Invited")
+    assert_accessible(admin_phone)
+
+    # --- the worker sends the email -------------------------------------------------------
+    assert live_server.run_worker() >= 1
+    link = live_server.set_password_link(invitee_email)
+
+    # --- the case manager, on their own phone, chooses a password -------------------------
+    case_phone = phones.open()
+    case_phone.goto(link)
+    expect(heading(case_phone, "Choose your password")).to_be_visible()
+    assert_accessible(case_phone)
+
+    case_phone.get_by_label("New password").fill("password")  # too short and common
+    case_phone.get_by_role("button", name="Save password").tap()
+    expect(case_phone.get_by_role("alert")).to_contain_text("There is a problem")
+    expect(case_phone.get_by_label("New password")).to_have_attribute("aria-invalid", "true")
+    assert_accessible(case_phone)
+
+    case_phone.get_by_label("New password").fill(NEW_PASSWORD)
+    case_phone.get_by_role("button", name="Save password").tap()
+    expect(case_phone).to_have_url(re.compile(r"/staff/sign-in$"))
+    expect(case_phone.get_by_role("status")).to_contain_text("Your password is set")
+    assert_accessible(case_phone)
+
+    staff_sign_in(case_phone, invitee_email, NEW_PASSWORD)
+    expect(case_phone).to_have_url(live_server.url + "/staff/")
+    expect(heading(case_phone, f"Hello, {invitee_name}")).to_be_visible()
+    expect(case_phone.get_by_role("navigation", name="Staff").get_by_role("link", name="Staff", exact=True)).to_have_count(0)
+    assert_accessible(case_phone)
+
+    # The link worked once.
+    used = case_phone.context.new_page()
+    used.goto(link)
+    expect(heading(used, "This link does not work any more")).to_be_visible()
+    assert_accessible(used)
+    used.close()
+
+    # --- the administrator deactivates the case manager -----------------------------------
+    open_staff_list(admin_phone)
+    assert_accessible(admin_phone)
+    admin_phone.get_by_role("table").get_by_role("link", name=invitee_name).tap()
+    expect(heading(admin_phone, invitee_name)).to_be_visible()
+    expect(admin_phone.locator(".summary")).to_contain_text("Active")
+    assert_accessible(admin_phone)
+
+    admin_phone.get_by_role("link", name="Deactivate this account").tap()
+    expect(heading(admin_phone, f"Deactivate {invitee_name}?")).to_be_visible()
+    assert_accessible(admin_phone)
+
+    admin_phone.get_by_role("group", name="Why are you deactivating this account?").get_by_label(
+        "Left the agency"
+    ).check()
+    admin_phone.get_by_label("Who takes over their open work?").select_option(label="Alex Admin")
+    admin_phone.get_by_role("button", name="Deactivate account").tap()
+    expect(admin_phone.get_by_role("status")).to_contain_text("Account deactivated")
+    expect(admin_phone.locator(".summary")).to_contain_text("Deactivated")
+    assert_accessible(admin_phone)
+
+    # --- the case manager's next request lands on sign-in ---------------------------------
+    case_phone.reload()
+    expect(case_phone).to_have_url(re.compile(r"/staff/sign-in"))
+    expect(heading(case_phone, "Staff sign in")).to_be_visible()
+    assert_accessible(case_phone)
+
+    # And signing in again is refused with the uniform message.
+    staff_sign_in(case_phone, invitee_email, NEW_PASSWORD)
+    expect(case_phone.get_by_role("alert")).to_contain_text("The email or password is not right")
+    assert_accessible(case_phone)
+
+
+def test_password_toggle_is_hidden_without_javascript_and_shows_the_password_with_it(live_server, phones):
+    no_js = phones.open(java_script_enabled=False)
+    no_js.goto(live_server.url + "/staff/sign-in")
+    expect(heading(no_js, "Staff sign in")).to_be_visible()
+    expect(no_js.get_by_role("button", name="Show")).to_be_hidden()
+
+    page = phones.open()
+    page.goto(live_server.url + "/staff/sign-in")
+    password = page.get_by_label("Password", exact=True)
+    toggle = page.get_by_role("button", name="Show")
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    password.fill("a secret phrase")
+    toggle.tap()
+    expect(password).to_have_attribute("type", "text")
+    hide = page.get_by_role("button", name="Hide")
+    expect(hide).to_have_attribute("aria-pressed", "true")
+    expect(password).to_have_value("a secret phrase")
+    assert_accessible(page)
+    hide.tap()
+    expect(password).to_have_attribute("type", "password")
+    expect(page.get_by_role("button", name="Show")).to_be_visible()
+
+
+def test_client_start_and_sign_in_pages_pass_axe_in_spanish(live_server, phone):
+    phone.goto(live_server.url + "/")
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    phone.get_by_role("group", name="Language").get_by_role("button", name="Español").tap()
+    expect(phone.locator("html[lang=es]")).to_have_count(1)
+    expect(phone).to_have_url(re.compile(r"/\??$"))
+    expect(heading(phone, "Vea y actualice su registro")).to_be_visible()
+    expect(phone.get_by_role("button", name="Español")).to_have_attribute("aria-current", "true")
+    assert_accessible(phone)
+
+    phone.get_by_role("main").get_by_role("link", name="Iniciar sesión").tap()
+    expect(phone).to_have_url(re.compile(r"/sign-in$"))
+    expect(phone.locator("html[lang=es]")).to_have_count(1)
+    expect(heading(phone, "Iniciar sesión")).to_be_visible()
+    assert_accessible(phone)
+
+    # The error state, in Spanish.
+    phone.get_by_role("main").get_by_role("button", name="Iniciar sesión").tap()
+    expect(phone.get_by_role("alert")).to_contain_text("Hay un problema")
+    expect(phone.locator("html[lang=es]")).to_have_count(1)
+    assert_accessible(phone)

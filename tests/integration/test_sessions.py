@@ -1,0 +1,112 @@
+"""Server-side sessions: timeouts per account kind, rotation, listing and ending them."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.domain import sessions
+from portal.domain.models import UserSession
+from portal.domain.roles import Role
+from tests.conftest import signed_in
+
+COOKIE = "__Host-portal"
+
+
+def test_the_cookie_holds_a_random_id_and_the_database_only_its_hash(case_manager, database):
+    raw = case_manager.get_cookie(COOKIE).value
+    assert len(raw) >= 43  # 256 bits in base64url
+    rows = database.session.scalars(select(UserSession.sid_hash)).all()
+    assert raw not in rows and sessions.hash_sid(raw) in rows
+
+
+def test_a_planted_session_id_is_never_adopted(app, case_manager_user):
+    client = app.test_client()
+    client.set_cookie(COOKIE, "attacker-chosen-session-id-0123456789abcdef")
+    client.form("/staff/sign-in", {"email": case_manager_user.email, "password": "tidal violet compass morning"})
+    assert client.get_cookie(COOKIE).value != "attacker-chosen-session-id-0123456789abcdef"
+
+
+def test_signing_in_ends_the_anonymous_session_it_came_from(app, anonymous, case_manager_user):
+    anonymous.get("/staff/sign-in")
+    before = anonymous.get_cookie(COOKIE).value
+    anonymous.form("/staff/sign-in", {"email": case_manager_user.email, "password": "tidal violet compass morning"})
+    stale = app.test_client()
+    stale.set_cookie(COOKIE, before)
+    assert stale.get("/staff/").status_code == 302
+
+
+def test_staff_idle_timeout_is_thirty_minutes(frozen_clock, case_manager):
+    frozen_clock.advance(timedelta(minutes=29, seconds=59))
+    assert case_manager.get("/staff/").status_code == 200
+    frozen_clock.advance(timedelta(minutes=30))
+    response = case_manager.get("/staff/")
+    assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
+
+
+def test_staff_absolute_timeout_is_twelve_hours_even_with_activity(frozen_clock, case_manager):
+    for _ in range(24):  # 24 x 29 min = 11 h 36 min
+        frozen_clock.advance(timedelta(minutes=29))
+        assert case_manager.get("/staff/").status_code == 200
+    frozen_clock.advance(timedelta(minutes=29))  # 12 h 5 min since sign-in
+    assert case_manager.get("/staff/").status_code == 302
+
+
+def test_client_idle_timeout_is_fifteen_minutes_and_absolute_four_hours(frozen_clock, client_user):
+    frozen_clock.advance(timedelta(minutes=14))
+    assert client_user.get("/home").status_code == 200
+    frozen_clock.advance(timedelta(minutes=15, seconds=1))
+    assert client_user.get("/home").status_code == 302
+
+
+def test_client_absolute_timeout_is_four_hours(frozen_clock, client_user):
+    for _ in range(17):
+        frozen_clock.advance(timedelta(minutes=14))
+        assert client_user.get("/home").status_code == 200
+    frozen_clock.advance(timedelta(minutes=14))  # 4 h 12 min since sign-in
+    response = client_user.get("/home")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+
+
+def test_after_a_timeout_the_sign_in_page_says_why(frozen_clock, client_user):
+    frozen_clock.advance(timedelta(minutes=16))
+    page = client_user.get("/home", follow_redirects=True)
+    assert "For your safety we signed you out" in page.get_data(as_text=True)
+
+
+def test_staff_can_list_their_sessions_and_end_another_one(app, case_manager_user):
+    phone = signed_in(app, case_manager_user)
+    laptop = signed_in(app, case_manager_user)
+    page = laptop.get("/staff/account/sessions").get_data(as_text=True)
+    assert page.count("<tr>") == 3  # header + two sessions
+    laptop.form("/staff/account/sessions/end", {"session": "others"}, token_from="/staff/account/sessions")
+    assert phone.get("/staff/").status_code == 302
+    assert laptop.get("/staff/").status_code == 200
+
+
+def test_ending_one_session_by_id_only_touches_the_owners_sessions(app, make, case_manager_user, agency_a, database):
+    mine = signed_in(app, case_manager_user)
+    colleague_user = make.staff(Role.CASE_MANAGER, agency_a)
+    colleague = signed_in(app, colleague_user)
+    theirs = sessions.live_for(colleague_user)[0]
+    mine.form("/staff/account/sessions/end", {"session": str(theirs.public_id)}, token_from="/staff/account/sessions")
+    assert colleague.get("/staff/").status_code == 200
+
+
+def test_a_role_change_gives_the_session_a_new_id(app, agency_admin, agency_admin_user, make, agency_a):
+    member_user = make.staff(Role.CASE_MANAGER, agency_a)
+    member = signed_in(app, member_user)
+    before = member.get_cookie(COOKIE).value
+    page = f"/staff/team/{member_user.public_id}"
+    agency_admin.form(f"{page}/role", {"role": "agency_admin"}, token_from=page)
+    assert member.get("/staff/team").status_code == 200  # new privileges, same person
+    after = member.get_cookie(COOKIE).value
+    assert after != before
+    old = app.test_client()
+    old.set_cookie(COOKIE, before)
+    assert old.get("/staff/").status_code == 302
+
+
+def test_the_sweeper_deletes_expired_rows(app, frozen_clock, case_manager, database):
+    frozen_clock.advance(timedelta(hours=13))
+    assert sessions.sweep() >= 1
+    assert database.session.scalars(select(UserSession)).all() == []
