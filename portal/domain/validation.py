@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
 from portal.domain.errors import DomainError
+from portal.settings import current as current_settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -35,7 +36,10 @@ def clean_email(value: str | None, *, field: str = "email") -> str:
     if len(value) > 254 or _CONTROL.search(value):
         raise DomainError(_l("Enter an email address like name@example.org."), field=field)
     try:
-        result = validate_email(value, check_deliverability=False)
+        # Outside production, reserved test domains (.test, .example) are allowed for demo data.
+        result = validate_email(
+            value, check_deliverability=False, test_environment=not current_settings().is_production
+        )
     except EmailNotValidError:
         raise DomainError(_l("Enter an email address like name@example.org."), field=field) from None
     return result.normalized.lower()
