@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -14,6 +14,8 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 def select_locale() -> str:
     languages = current_settings().languages
+    if not has_request_context():
+        return languages[0]  # worker and CLI render in a given language with force_locale
     chosen = session.get("lang") if session is not None else None
     if chosen in languages:
         return chosen

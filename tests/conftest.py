@@ -240,16 +240,26 @@ def free_port() -> int:
 
 @pytest.fixture
 def smtp_server():
-    """A real aiosmtpd server on a free port (Controller(port=0) cannot be used)."""
+    """A real aiosmtpd server on a free port (Controller(port=0) cannot be used).
+
+    `stop()` and `start()` take it away and bring it back on the same port.
+    """
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    sink.port = controller.port
-    sink.controller = controller
+    sink.port = free_port()
+    sink.controller = None
+
+    def start():
+        sink.controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+        sink.controller.start()
+
+    def stop():
+        if sink.controller is not None:
+            sink.controller.stop()
+            sink.controller = None
+
+    sink.start, sink.stop = start, stop
+    start()
     yield sink
-    try:
-        controller.stop()
-    except AssertionError:
-        pass  # already stopped by the test
+    stop()

@@ -11,8 +11,9 @@ import re
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import render_template
 from flask_babel import force_locale
@@ -50,7 +51,8 @@ def render(message, params: dict) -> EmailMessage:
     email["From"] = settings.mail_from
     email["To"] = message.to_address
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(idstring=message.public_id.hex, domain="portal.invalid")
+    # Stable per outbox row: a retry is recognisably the same message.
+    email["Message-ID"] = f"<{message.public_id.hex}@{urlsplit(settings.base_url).hostname or 'portal'}>"
     email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(body)
