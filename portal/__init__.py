@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(settings.instance_path),
     )
     _configure(app, settings)
-    _configure_logging(app)
+    _configure_logging(app, settings)
     _init_database(app, settings)
     _init_extensions(app, settings)
     _init_web(app)
@@ -64,17 +64,19 @@ def _configure(app: Flask, settings: Settings) -> None:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_logging(app: Flask) -> None:
+def _configure_logging(app: Flask, settings: Settings) -> None:
     """JSON lines on stderr; the audit module logs one line per event (no PII by design)."""
     from portal.logs import JsonFormatter
 
     root = logging.getLogger("portal")
+    root.setLevel(logging.INFO)
+    if settings.env == "test":
+        return  # pytest captures records itself
     if not any(getattr(h, "_portal", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         handler._portal = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 @event.listens_for(Engine, "connect")

@@ -6,13 +6,34 @@ refusal reads the same whichever page it comes from.
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 
 
+# Code points that can never appear in an HTML page (controls, surrogates, noncharacters).
+_UNSHOWABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
+    + "]"
+)
+
+
+def strip_unshowable(value):
+    """Drop what cannot be stored as text or shown again in a page; keep everything else."""
+    return _UNSHOWABLE.sub("", value) if isinstance(value, str) else value
+
+
 class PortalForm(FlaskForm):
-    """Adds `form_errors` for refusals that belong to no single field."""
+    """Adds `form_errors` for refusals that belong to no single field, and strips code points
+    no page can show from every submitted value (so a failed submit can show it again)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            options["filters"] = [*options.get("filters", ()), strip_unshowable]
+            return unbound_field.bind(form=form, **options)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
