@@ -205,10 +205,36 @@ class Phones:
             context.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _save_evidence(opened: Phones, request) -> None:
+    """On failure: a screenshot and the HTML of every open page, and where they are."""
+    folder = Path(os.environ.get("BROWSER_ARTIFACTS", "") or request.config._tmp_path_factory.mktemp("browser-failures"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for c, context in enumerate(opened.contexts):
+        for p, page in enumerate(context.pages):
+            stem = folder / f"{request.node.name}-{c}-{p}"
+            try:
+                page.screenshot(path=f"{stem}.png", full_page=True)
+                Path(f"{stem}.html").write_text(page.content(), encoding="utf-8")
+                main = page.locator("main").inner_text(timeout=1000) if page.locator("main").count() else ""
+            except Exception as exc:  # noqa: BLE001 - evidence is best effort
+                main = f"(could not read the page: {exc})"
+            print(f"[browser evidence] phone {c} page {p}: {page.url}\n  {stem}.png\n  main: {main[:500]!r}")
+
+
 @pytest.fixture
-def phones(browser, live_server):
+def phones(browser, live_server, request):
     opened = Phones(browser)
     yield opened
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        _save_evidence(opened, request)
     opened.close()
     assert not opened.problems, "browser reported problems:\n" + "\n".join(opened.problems)
 

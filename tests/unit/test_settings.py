@@ -1,0 +1,70 @@
+from datetime import timedelta
+
+import pytest
+
+from portal import create_app
+from portal.settings import DEV_SECRET_KEY, Settings, SettingsError, from_env
+
+GOOD = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": "k" * 48,
+    "DATABASE_URL": "postgresql+psycopg://u:p@db/portal",
+    "BASE_URL": "https://portal.example.org",
+    "DATA_ENCRYPTION_KEY": "x" * 44,
+    "RATELIMIT_STORAGE_URI": "redis://cache:6379/0",
+    "WEB_CONCURRENCY": "4",
+}
+
+
+def test_a_complete_production_environment_has_no_problems():
+    assert from_env(GOOD).problems() == []
+
+
+@pytest.mark.parametrize("change,problem", [
+    ({"SECRET_KEY": ""}, "SECRET_KEY"),
+    ({"SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
+    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+    ({"PORTAL_DEBUG": "1"}, "debug"),
+    ({"DATABASE_URL": ""}, "SQLite"),
+    ({"RATELIMIT_STORAGE_URI": "memory://"}, "rate-limit"),
+    ({"DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
+    ({"BASE_URL": "http://portal.example.org"}, "https"),
+    ({"ARGON2_MEMORY_KIB": "1024"}, "Argon2id"),
+])
+def test_production_refuses_unsafe_settings(change, problem):
+    env = {**GOOD, **change}
+    problems = from_env(env).problems()
+    assert any(problem in p for p in problems), problems
+    with pytest.raises(SettingsError):
+        create_app(from_env(env))
+
+
+def test_sqlite_in_production_needs_an_explicit_yes():
+    env = {**GOOD, "DATABASE_URL": "", "ALLOW_SQLITE_IN_PRODUCTION": "1"}
+    assert from_env(env).problems() == []
+
+
+def test_memory_rate_limits_are_fine_with_one_worker():
+    assert from_env({**GOOD, "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1"}).problems() == []
+
+
+def test_development_defaults_start_without_any_environment():
+    settings = from_env({})
+    assert settings.env == "development" and settings.problems() == []
+    assert settings.is_sqlite and settings.cookie_name == "portal_session"
+
+
+def test_timeouts_are_per_account_kind_and_configurable():
+    settings = from_env({"CLIENT_IDLE_MINUTES": "10"})
+    assert settings.timeouts("client") == (timedelta(minutes=10), timedelta(hours=4))
+    assert settings.timeouts("staff") == (timedelta(minutes=30), timedelta(hours=12))
+
+
+def test_the_cookie_is_host_prefixed_behind_tls_and_can_be_named_per_deployment():
+    assert Settings(base_url="https://p.example").cookie_name == "__Host-portal"
+    assert Settings(base_url="https://p.example", session_cookie_name="__Host-county").cookie_name == "__Host-county"
+
+
+def test_an_unusable_number_is_reported_by_name():
+    with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
+        from_env({"WEB_CONCURRENCY": "many"})
