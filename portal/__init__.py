@@ -48,7 +48,10 @@ def _configure(app: Flask, settings: Settings) -> None:
         TESTING=settings.env == "test",
         SQLALCHEMY_DATABASE_URI=settings.resolved_database_url,
         # Parameters never appear in error messages or logs: they may hold PII.
-        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, "pool_pre_ping": not settings.is_sqlite},
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "hide_parameters": True,
+            "pool_pre_ping": not settings.is_sqlite,
+        },
         SESSION_COOKIE_NAME=settings.cookie_name,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
         # Referrer-Policy: no-referrer means browsers send no Referer to compare; the token
@@ -149,4 +152,11 @@ def _register_commands(app: Flask) -> None:
 def _trust_proxies(app: Flask, settings: Settings) -> None:
     if settings.trusted_proxy_count > 0:
         # X-Forwarded-For only: links come from BASE_URL, never from forwarded host headers.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_count, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxy_count,
+            x_proto=0,
+            x_host=0,
+            x_port=0,
+            x_prefix=0,
+        )

@@ -37,7 +37,7 @@ def demo() -> None:
     upgrade()
     created = demo_data.create(DEMO_PASSWORD)
     dbs().commit()
-    click.echo("Demo sign-ins (password for all: %r):" % DEMO_PASSWORD)
+    click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD!r}):")
     for line in created:
         click.echo(f"  {line}")
 
@@ -78,10 +78,12 @@ def worker(burst: bool, max_jobs: int) -> None:
 def dev(port: int) -> None:
     """Development: migrate, then serve on 127.0.0.1 with a worker process beside it."""
     if current_settings().is_production:
-        raise click.ClickException("Use a WSGI server (gunicorn wsgi:app) and `flask worker` in production.")
+        raise click.ClickException(
+            "Use a WSGI server (gunicorn wsgi:app) and `flask worker` in production."
+        )
     upgrade()
     env = {**os.environ, "FLASK_APP": "wsgi"}
-    worker_proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], env=env)  # noqa: S603
+    worker_proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], env=env)
     try:
         current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
     finally:

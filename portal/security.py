@@ -116,7 +116,7 @@ def error_page(code: int, **extra) -> tuple[str, int]:
     reference = request_id()
     try:
         return render_template("common/error.html", code=code, **extra), code
-    except Exception:  # noqa: BLE001 - the error page itself must never fail
+    except Exception:
         log.exception("error page failed", extra={"request_id": reference})
         return FALLBACK_PAGE % {"reference": reference}, code
 
@@ -157,7 +157,7 @@ def init_app(app: Flask) -> None:
     def _database_down(exc: OperationalError):
         log.error("database unavailable", extra={"request_id": request_id()})
         db.session.rollback()
-        body, code = error_page(503)
+        body, _ = error_page(503)
         return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
 
     @app.errorhandler(HTTPException)

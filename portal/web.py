@@ -150,7 +150,9 @@ def _load_account(_request):
     return account
 
 
-def attempt(form, action: Callable[..., Any], *args, field_map: dict[str, str] | None = None, **kwargs):
+def attempt(
+    form, action: Callable[..., Any], *args, field_map: dict[str, str] | None = None, **kwargs
+):
     """Run a domain action; on refusal roll back and put the message on the form.
 
     Returns (True, result) or (False, None).

@@ -15,7 +15,9 @@ def _staff_navigation():
     return {
         "staff": staff,
         "unread_notifications": notifications.unread_count(staff) if staff else 0,
-        "can": (lambda cap: has_capability(staff.role, Capability(cap))) if staff else (lambda cap: False),
+        "can": (lambda cap: has_capability(staff.role, Capability(cap)))
+        if staff
+        else (lambda cap: False),
         "role_label": lambda role: ROLE_LABELS.get(role, role),
     }
 

@@ -6,9 +6,9 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.access import public, staff_only
 from portal.domain import agencies, notifications, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
-from portal.access import public, staff_only
 from portal.domain.roles import ROLE_LABELS, Capability
 from portal.forms import ActionForm, SignInForm
 from portal.web import attempt, current_session_row, end_session, handle_sign_in, sign_in_rate_limit
@@ -83,7 +83,10 @@ def home():
 def notification_list():
     items = notifications.list_for(current_user)
     return render_template(
-        "staff_bridge/notifications.html", items=items, text_of=notifications.text_of, form=ActionForm()
+        "staff_bridge/notifications.html",
+        items=items,
+        text_of=notifications.text_of,
+        form=ActionForm(),
     )
 
 
@@ -144,7 +147,9 @@ def invite_staff():
         )
         if ok:
             flash(_("Invitation sent. The email is on its way."), "success")
-            return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+            return redirect(
+                url_for("staff_bridge.staff_member", member_id=member.public_id), code=303
+            )
     return render_template("staff_bridge/invite_staff.html", form=form)
 
 
@@ -169,7 +174,9 @@ def change_staff_role(member_id: str):
         ok, _r = attempt(form, staff.change_role, current_user, member, form.role.data or "")
         if ok:
             flash(_("Role changed."), "success")
-            return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+            return redirect(
+                url_for("staff_bridge.staff_member", member_id=member.public_id), code=303
+            )
     return render_template(
         "staff_bridge/staff_member.html", member=member, role_form=form, form=ActionForm()
     )
@@ -182,7 +189,10 @@ def resend_staff_invitation(member_id: str):
     form = ActionForm()
     if form.validate_on_submit():
         ok, _r = attempt(form, staff.resend_invitation, current_user, member)
-        flash(_("A new link is on its way.") if ok else " ".join(form.form_errors), "success" if ok else "error")
+        flash(
+            _("A new link is on its way.") if ok else " ".join(form.form_errors),
+            "success" if ok else "error",
+        )
     return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
 
 
@@ -194,7 +204,8 @@ def reactivate_staff_member(member_id: str):
     if form.validate_on_submit():
         ok, _r = attempt(form, staff.reactivate_staff, current_user, member)
         flash(
-            _("Account reactivated. They will get a link to choose a new password.") if ok
+            _("Account reactivated. They will get a link to choose a new password.")
+            if ok
             else " ".join(form.form_errors),
             "success" if ok else "error",
         )
@@ -214,11 +225,18 @@ def deactivate_staff_member(member_id: str):
     if form.validate_on_submit():
         successor = next((m for m in colleagues if str(m.public_id) == form.successor.data), None)
         ok, _r = attempt(
-            form, staff.deactivate_staff, current_user, member, reason=form.reason.data or "", successor=successor
+            form,
+            staff.deactivate_staff,
+            current_user,
+            member,
+            reason=form.reason.data or "",
+            successor=successor,
         )
         if ok:
             flash(_("Account deactivated. Every session it had is signed out."), "success")
-            return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+            return redirect(
+                url_for("staff_bridge.staff_member", member_id=member.public_id), code=303
+            )
     return render_template("staff_bridge/deactivate_staff.html", member=member, form=form)
 
 
@@ -228,7 +246,9 @@ def deactivate_staff_member(member_id: str):
 @bp.get("/agencies")
 @staff_only(Capability.MANAGE_AGENCIES)
 def agency_list():
-    return render_template("staff_bridge/agencies.html", agencies=agencies.list_agencies(current_user))
+    return render_template(
+        "staff_bridge/agencies.html", agencies=agencies.list_agencies(current_user)
+    )
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"])

@@ -37,8 +37,11 @@ def reset_database(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means PostgreSQL is missing
-        missing("pg", f"cannot reach {engine.url.render_as_string(hide_password=True)}: {type(exc).__name__}")
+    except Exception as exc:
+        missing(
+            "pg",
+            f"cannot reach {engine.url.render_as_string(hide_password=True)}: {type(exc).__name__}",
+        )
     finally:
         engine.dispose()
 
@@ -77,7 +80,9 @@ def database(app, request):
         outer = connection.begin()
         original = db.session
         db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=True),
+            sessionmaker(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=True
+            ),
             scopefunc=original.registry.scopefunc,
         )
         try:
@@ -92,8 +97,16 @@ def database(app, request):
 def _delete_committed_rows() -> None:
     db.session.remove()
     with db.engine.begin() as conn:
-        for table in ("staff_notifications", "outbox_messages", "jobs", "user_sessions", "account_tokens",
-                      "client_accounts", "staff_users", "agencies"):
+        for table in (
+            "staff_notifications",
+            "outbox_messages",
+            "jobs",
+            "user_sessions",
+            "account_tokens",
+            "client_accounts",
+            "staff_users",
+            "agencies",
+        ):
             conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
 
 
@@ -127,8 +140,15 @@ class Factories:
         self.session.commit()
         return agency
 
-    def staff(self, role: Role = Role.CASE_MANAGER, agency: Agency | None = None, *, password: str = TEST_PASSWORD,
-              name: str | None = None, email: str | None = None) -> StaffUser:
+    def staff(
+        self,
+        role: Role = Role.CASE_MANAGER,
+        agency: Agency | None = None,
+        *,
+        password: str = TEST_PASSWORD,
+        name: str | None = None,
+        email: str | None = None,
+    ) -> StaffUser:
         if agency is None and role is not Role.SYSTEM_ADMIN:
             agency = self.agency()
         member = StaffUser(
@@ -142,7 +162,9 @@ class Factories:
         self.session.commit()
         return member
 
-    def client_account(self, agency: Agency | None = None, *, password: str = TEST_PASSWORD) -> ClientAccount:
+    def client_account(
+        self, agency: Agency | None = None, *, password: str = TEST_PASSWORD
+    ) -> ClientAccount:
         account = ClientAccount(
             email=f"{uuid.uuid4().hex[:10]}@client.test",
             first_name="Robin",
@@ -225,11 +247,13 @@ class SmtpSink:
     def __init__(self):
         self.messages = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         import email
         import email.policy
 
-        self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        self.messages.append(
+            email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        )
         return "250 OK"
 
 

@@ -61,7 +61,7 @@ class PageProblem(AssertionError):
 
 def check_page(response) -> None:
     """Every HTML page: parses, has a title, exactly one h1, unique ids, a nonce on scripts."""
-    if not response.mimetype == "text/html" or not response.data:
+    if response.mimetype != "text/html" or not response.data:
         return
     text = response.get_data(as_text=True)
     parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)

@@ -6,9 +6,9 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from portal.access import client_only, public
+from portal.client import bp
 from portal.forms import ActionForm, SignInForm
 from portal.web import end_session, handle_sign_in, sign_in_rate_limit
-from portal.client import bp
 
 
 @bp.get("/")

@@ -6,12 +6,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.domain import audit
+from portal.domain.accounts import account_by_email
 from portal.domain.errors import DomainError
 from portal.domain.models import Agency, StaffUser
 from portal.domain.roles import Capability, Role
 from portal.domain.session import dbs
 from portal.domain.staff import create_staff_account, require
-from portal.domain.accounts import account_by_email
 from portal.domain.validation import clean_email, clean_name, clean_text, clean_timezone
 
 US_TIMEZONES = (
@@ -50,6 +50,10 @@ def create_agency(
     dbs().flush()
     audit.record("agency.created", agency, details={"timezone": timezone})
     create_staff_account(
-        agency=agency, email=admin_email, display_name=admin_name, role=Role.AGENCY_ADMIN, invited_by=actor
+        agency=agency,
+        email=admin_email,
+        display_name=admin_name,
+        role=Role.AGENCY_ADMIN,
+        invited_by=actor,
     )
     return agency

@@ -19,7 +19,11 @@ class ActionContext:
     actor: Any = None  # a StaffUser or ClientAccount, or None
 
 
-_current: ContextVar[ActionContext] = ContextVar("portal_action_context", default=ActionContext())
+_NOBODY = ActionContext()
+_current: ContextVar[ActionContext] = ContextVar(
+    "portal_action_context",
+    default=_NOBODY,
+)
 
 
 def current() -> ActionContext:

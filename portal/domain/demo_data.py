@@ -43,14 +43,23 @@ def create(password: str) -> list[str]:
         agency = agencies[agency_index] if agency_index is not None else None
         if dbs().scalar(select(StaffUser).where(StaffUser.email == email)) is None:
             dbs().add(
-                StaffUser(email=email, display_name=name, role=role, agency=agency, password_hash=password_hash)
+                StaffUser(
+                    email=email,
+                    display_name=name,
+                    role=role,
+                    agency=agency,
+                    password_hash=password_hash,
+                )
             )
         lines.append(f"staff  {email:32} {role.value:14} {agency.name if agency else '-'}")
     for email, first_name, agency_index in CLIENTS:
         if dbs().scalar(select(ClientAccount).where(ClientAccount.email == email)) is None:
             dbs().add(
                 ClientAccount(
-                    email=email, first_name=first_name, agency=agencies[agency_index], password_hash=password_hash
+                    email=email,
+                    first_name=first_name,
+                    agency=agencies[agency_index],
+                    password_hash=password_hash,
                 )
             )
         lines.append(f"client {email:32} {'client':14} {agencies[agency_index].name}")

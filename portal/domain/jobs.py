@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import logging
-import socket
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -149,7 +149,11 @@ def run_one(worker: str | None = None) -> bool:
     if job is None:
         return False
     job_id, kind, payload, attempts, max_attempts = (
-        job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts
+        job.id,
+        job.kind,
+        dict(job.payload),
+        job.attempts,
+        job.max_attempts,
     )
     h = HANDLERS.get(kind)
     try:
@@ -158,23 +162,33 @@ def run_one(worker: str | None = None) -> bool:
         h.func(payload)
         session.flush()
         session.execute(
-            update(Job).where(Job.id == job_id).values(status="done", finished_at=clock.now(), last_error=None)
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status="done", finished_at=clock.now(), last_error=None)
         )
         if h.every is not None:
             session.flush()
             enqueue(kind, {}, run_at=clock.now() + h.every, unique_key=f"recurring:{kind}")
         session.commit()
         log.info("job done", extra={"job_id": job_id, "kind": kind, "attempts": attempts})
-    except Exception as exc:  # noqa: BLE001 - any failure of a handler is retried, never fatal
+    except Exception as exc:
         session.rollback()
         error = type(exc).__name__  # the class only: messages may carry PII or secrets
         if attempts >= max_attempts:
             _finish(job_id, status="failed", finished_at=clock.now(), last_error=error)
             log.error("job failed for good", extra={"job_id": job_id, "kind": kind, "error": error})
         else:
-            _finish(job_id, status="queued", run_at=clock.now() + backoff(attempts), last_error=error,
-                    locked_by=None, locked_at=None)
-            log.warning("job will be retried", extra={"job_id": job_id, "kind": kind, "error": error})
+            _finish(
+                job_id,
+                status="queued",
+                run_at=clock.now() + backoff(attempts),
+                last_error=error,
+                locked_by=None,
+                locked_at=None,
+            )
+            log.warning(
+                "job will be retried", extra={"job_id": job_id, "kind": kind, "error": error}
+            )
     return True
 
 

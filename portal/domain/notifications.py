@@ -34,8 +34,12 @@ def notify(
     dbs().add(note)
     dbs().flush()
     if email and staff.is_active:
-        mail.queue("staff_notification", to=staff.email, language=staff.preferred_language,
-                   params={"name": staff.display_name})
+        mail.queue(
+            "staff_notification",
+            to=staff.email,
+            language=staff.preferred_language,
+            params={"name": staff.display_name},
+        )
     return note
 
 
@@ -48,11 +52,14 @@ def text_of(note: StaffNotification) -> str:
 
 
 def unread_count(staff: StaffUser) -> int:
-    return dbs().scalar(
-        select(func.count(StaffNotification.id)).where(
-            StaffNotification.staff_id == staff.id, StaffNotification.read_at.is_(None)
+    return (
+        dbs().scalar(
+            select(func.count(StaffNotification.id)).where(
+                StaffNotification.staff_id == staff.id, StaffNotification.read_at.is_(None)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def list_for(staff: StaffUser, limit: int = 100) -> list[StaffNotification]:

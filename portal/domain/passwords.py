@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import suppress
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -20,6 +21,9 @@ from portal.settings import current as current_settings
 
 MIN_LENGTH = 15
 MAX_LENGTH = 256
+FROM_CONTEXT = _l(
+    "Do not build your password from your name, email, birth date or this portal's name."
+)
 PORTAL_WORDS = ("hmis", "portal", "password", "homeless", "agency", "continuum", "care")
 
 
@@ -61,13 +65,17 @@ def problems(password: str, context: list[str] | tuple[str, ...] = ()) -> list:
     compact = re.sub(r"[\s\W_]+", "", lowered)
     common = _common_passwords()
     unit = _smallest_unit(compact)
-    if lowered in common or compact in common or (unit != compact and (unit in common or len(unit) <= 4)):
+    if (
+        lowered in common
+        or compact in common
+        or (unit != compact and (unit in common or len(unit) <= 4))
+    ):
         return [_l("This password is too common. Choose words that are less easy to guess.")]
     remainder = compact
     for word in _context_words(list(context)):
         remainder = remainder.replace(word, "")
     if len(set(remainder)) < 4 or len(re.sub(r"\d", "", remainder)) < 6:
-        return [_l("Do not build your password from your name, email, birth date or this portal's name.")]
+        return [FROM_CONTEXT]
     return []
 
 
@@ -99,13 +107,11 @@ def verify(stored_hash: str | None, password: str) -> bool:
     if stored_hash is None:
         s = current_settings()
         DUMMY_VERIFICATIONS["count"] += 1
-        try:
+        with suppress(VerificationError):
             hasher.verify(
                 _dummy_hash(s.argon2_time_cost, s.argon2_memory_kib, s.argon2_parallelism),
                 normalize(password),
             )
-        except VerificationError:
-            pass
         return False
     try:
         return hasher.verify(stored_hash, normalize(password))

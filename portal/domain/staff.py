@@ -114,7 +114,11 @@ def invite_staff(actor: StaffUser, *, email: str, display_name: str, role: str) 
     if role not in {r.value for r in agency_roles()}:
         raise DomainError(_l("Choose a role."), field="role")
     return create_staff_account(
-        agency=actor.agency, email=email, display_name=display_name, role=Role(role), invited_by=actor
+        agency=actor.agency,
+        email=email,
+        display_name=display_name,
+        role=Role(role),
+        invited_by=actor,
     )
 
 
@@ -135,13 +139,17 @@ def set_password_from_link(raw: str, password: str) -> StaffUser:
     token = tokens.find_live(raw, INVITE_PURPOSE)
     member = dbs().get(StaffUser, token.account_id) if token else None
     if member is None or not member.is_active:
-        raise DomainError(_l("This link has expired or was already used. Ask your administrator for a new one."))
+        raise DomainError(
+            _l("This link has expired or was already used. Ask your administrator for a new one.")
+        )
     context = [member.display_name, member.email, member.agency.name if member.agency else ""]
     reasons = passwords.problems(password, context)
     if reasons:
         raise DomainError(reasons[0], field="password")
     if not tokens.consume(token):
-        raise DomainError(_l("This link has expired or was already used. Ask your administrator for a new one."))
+        raise DomainError(
+            _l("This link has expired or was already used. Ask your administrator for a new one.")
+        )
     member.password_hash = passwords.hash_password(password)
     member.password_changed_at = clock.now()
     member.failed_sign_ins = 0
@@ -157,7 +165,9 @@ def change_role(actor: StaffUser, member: StaffUser, role: str) -> None:
     if role not in {r.value for r in agency_roles()}:
         raise DomainError(_l("Choose a role."), field="role")
     if member.id == actor.id:
-        raise DomainError(_l("You cannot change your own role. Ask another administrator."), field="role")
+        raise DomainError(
+            _l("You cannot change your own role. Ask another administrator."), field="role"
+        )
     if member.role == role:
         return
     old = member.role
@@ -166,7 +176,9 @@ def change_role(actor: StaffUser, member: StaffUser, role: str) -> None:
     audit.record("staff.role_changed", member, details={"from": str(old), "to": role})
 
 
-def deactivate_staff(actor: StaffUser, member: StaffUser, *, reason: str, successor: StaffUser | None) -> None:
+def deactivate_staff(
+    actor: StaffUser, member: StaffUser, *, reason: str, successor: StaffUser | None
+) -> None:
     """End every session at once, revoke links, hand open work to the successor."""
     require(actor, Capability.MANAGE_STAFF)
     if reason not in DEACTIVATION_REASONS:
@@ -176,8 +188,14 @@ def deactivate_staff(actor: StaffUser, member: StaffUser, *, reason: str, succes
     if not member.is_active:
         raise DomainError(_l("This account is already deactivated."))
     successor = successor or actor
-    if successor.id == member.id or not successor.is_active or successor.agency_id != member.agency_id:
-        raise DomainError(_l("Choose an active colleague to take over open work."), field="successor")
+    if (
+        successor.id == member.id
+        or not successor.is_active
+        or successor.agency_id != member.agency_id
+    ):
+        raise DomainError(
+            _l("Choose an active colleague to take over open work."), field="successor"
+        )
     member.is_active = False
     member.deactivated_at = clock.now()
     member.deactivation_reason = reason

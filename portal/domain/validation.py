@@ -15,7 +15,9 @@ from portal.settings import current as current_settings
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def clean_text(value: str | None, *, field: str, max_length: int, required: bool = True, message=None) -> str:
+def clean_text(
+    value: str | None, *, field: str, max_length: int, required: bool = True, message=None
+) -> str:
     value = unicodedata.normalize("NFC", value or "")
     value = " ".join(_CONTROL.sub(" ", value).split())
     if required and not value:
@@ -41,7 +43,9 @@ def clean_email(value: str | None, *, field: str = "email") -> str:
             value, check_deliverability=False, test_environment=not current_settings().is_production
         )
     except EmailNotValidError:
-        raise DomainError(_l("Enter an email address like name@example.org."), field=field) from None
+        raise DomainError(
+            _l("Enter an email address like name@example.org."), field=field
+        ) from None
     return result.normalized.lower()
 
 

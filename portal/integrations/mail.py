@@ -29,8 +29,12 @@ class MailTemplate:
 
 
 TEMPLATES = {
-    "staff_invite": MailTemplate(_l("Set your password for the HMIS portal"), "mail/staff_invite.txt"),
-    "staff_notification": MailTemplate(_l("You have a new notice in the HMIS portal"), "mail/staff_notification.txt"),
+    "staff_invite": MailTemplate(
+        _l("Set your password for the HMIS portal"), "mail/staff_invite.txt"
+    ),
+    "staff_notification": MailTemplate(
+        _l("You have a new notice in the HMIS portal"), "mail/staff_notification.txt"
+    ),
 }
 
 _HEADER_UNSAFE = re.compile(r"[\r\n\x00]")
@@ -52,7 +56,9 @@ def render(message, params: dict) -> EmailMessage:
     email["To"] = message.to_address
     email["Date"] = formatdate(localtime=False)
     # Stable per outbox row: a retry is recognisably the same message.
-    email["Message-ID"] = f"<{message.public_id.hex}@{urlsplit(settings.base_url).hostname or 'portal'}>"
+    email["Message-ID"] = (
+        f"<{message.public_id.hex}@{urlsplit(settings.base_url).hostname or 'portal'}>"
+    )
     email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(body)
@@ -78,7 +84,9 @@ def _write_file(email: EmailMessage, folder: Path, name: str) -> None:
 
 def _send_smtp(email: EmailMessage, settings) -> None:
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
+        with smtplib.SMTP(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds
+        ) as smtp:
             if settings.smtp_starttls:
                 smtp.starttls()
             if settings.smtp_username:

@@ -250,6 +250,7 @@ def phone(phones):
 
 def assert_accessible(page) -> None:
     """Run axe-core (WCAG 2.0/2.1 A and AA, 2.2 AA) on the page as shown; no violations allowed."""
+    page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         # Not a phone context (no init script): DevTools evaluation is not subject to the CSP.
         page.evaluate(AXE_PATH.read_text(encoding="utf-8") + "\n;undefined")

@@ -11,8 +11,22 @@ from portal.domain.roles import Role, has_capability
 from portal.extensions import limiter
 from tests.conftest import signed_in
 
-ROLES = ["anonymous", "client", "case_manager_a", "agency_admin_a", "case_manager_b", "agency_admin_b", "system_admin"]
-SKIP_POST = {"staff_bridge.sign_out", "client.sign_out", "staff_bridge.sign_in", "client.sign_in", "common.choose_language"}
+ROLES = [
+    "anonymous",
+    "client",
+    "case_manager_a",
+    "agency_admin_a",
+    "case_manager_b",
+    "agency_admin_b",
+    "system_admin",
+]
+SKIP_POST = {
+    "staff_bridge.sign_out",
+    "client.sign_out",
+    "staff_bridge.sign_in",
+    "client.sign_in",
+    "common.choose_language",
+}
 
 
 @pytest.fixture
@@ -106,8 +120,14 @@ def test_every_route_answers_every_role_as_the_capability_table_says(app, people
 def test_system_administrators_hold_no_caseload_capability():
     from portal.domain.roles import Capability
 
-    caseload = {Capability.VIEW_CLIENTS, Capability.INVITE_CLIENTS, Capability.REVIEW_CHANGES,
-                Capability.MESSAGE_CLIENTS, Capability.MANAGE_REQUESTS, Capability.DEACTIVATE_CLIENT_ACCOUNTS}
+    caseload = {
+        Capability.VIEW_CLIENTS,
+        Capability.INVITE_CLIENTS,
+        Capability.REVIEW_CHANGES,
+        Capability.MESSAGE_CLIENTS,
+        Capability.MANAGE_REQUESTS,
+        Capability.DEACTIVATE_CLIENT_ACCOUNTS,
+    }
     assert not any(has_capability(Role.SYSTEM_ADMIN, c) for c in caseload)
 
 
@@ -120,6 +140,8 @@ def test_denials_of_other_agencies_objects_are_audited(app, people, database):
     client = signed_in(app, accounts["agency_admin_b"])
     assert client.get(f"/staff/team/{target.public_id}").status_code == 404
     denied = database.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "access.denied", AuditEvent.subject_id == str(target.public_id))
+        select(AuditEvent).where(
+            AuditEvent.action == "access.denied", AuditEvent.subject_id == str(target.public_id)
+        )
     ).all()
     assert len(denied) == 1 and denied[0].actor_id == str(accounts["agency_admin_b"].public_id)

@@ -16,10 +16,11 @@ def test_the_database_refuses_to_update_or_delete_audit_events(make, database):
     audit.record("test.event", member)
     database.session.commit()
     for statement in ("UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events"):
-        with pytest.raises(DatabaseError, match="append-only"):
-            with database.session.begin_nested():
-                database.session.execute(text(statement))
-    assert database.session.scalar(select(AuditEvent.action).where(AuditEvent.subject_id == str(member.public_id)))
+        with pytest.raises(DatabaseError, match="append-only"), database.session.begin_nested():
+            database.session.execute(text(statement))
+    assert database.session.scalar(
+        select(AuditEvent.action).where(AuditEvent.subject_id == str(member.public_id))
+    )
 
 
 def test_events_about_one_subject_form_a_verifiable_chain(make, database):
@@ -40,7 +41,9 @@ def test_a_tampered_event_breaks_the_chain(make, database):
     event.details = {"n": 3}  # as if someone edited the row behind the triggers' back
     original = audit._fields_of
     try:
-        audit._fields_of = lambda e: {**original(e), "details": {"n": 3}} if e.id == event.id else original(e)
+        audit._fields_of = lambda e: (
+            {**original(e), "details": {"n": 3}} if e.id == event.id else original(e)
+        )
         assert not audit.verify_chain("staff", str(member.public_id))
     finally:
         audit._fields_of = original
@@ -48,13 +51,24 @@ def test_a_tampered_event_breaks_the_chain(make, database):
 
 def test_events_carry_who_where_and_which_request(make, database):
     actor = make.staff()
-    token = context.set_context(context.ActionContext(ip="203.0.113.9", request_id="abc123", actor=actor))
+    token = context.set_context(
+        context.ActionContext(ip="203.0.113.9", request_id="abc123", actor=actor)
+    )
     try:
         event = audit.record("test.who", ("client", "c-1"), outcome="denied")
     finally:
         context.reset_context(token)
-    assert (event.actor_kind, event.actor_id, event.actor_role) == ("staff", str(actor.public_id), "case_manager")
-    assert (event.ip, event.request_id, event.outcome, event.subject_kind) == ("203.0.113.9", "abc123", "denied", "client")
+    assert (event.actor_kind, event.actor_id, event.actor_role) == (
+        "staff",
+        str(actor.public_id),
+        "case_manager",
+    )
+    assert (event.ip, event.request_id, event.outcome, event.subject_kind) == (
+        "203.0.113.9",
+        "abc123",
+        "denied",
+        "client",
+    )
 
 
 def test_a_newline_in_a_value_stays_inside_one_log_record(make, database, caplog):

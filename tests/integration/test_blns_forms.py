@@ -15,7 +15,6 @@ from portal.domain import passwords, validation
 from portal.domain.errors import DomainError
 from portal.domain.models import Agency, OutboxMessage, StaffUser, UserSession
 from portal.domain.roles import Role
-from tests.conftest import signed_in
 from tests.support import shared_path
 
 
@@ -27,19 +26,25 @@ def naughty_strings():
 @pytest.fixture
 def generous_limits(app, monkeypatch):
     settings = app.extensions["portal.settings"]
-    monkeypatch.setitem(app.extensions, "portal.settings", settings.with_overrides(sign_in_ip_limit="100000 per minute"))
+    monkeypatch.setitem(
+        app.extensions,
+        "portal.settings",
+        settings.with_overrides(sign_in_ip_limit="100000 per minute"),
+    )
 
 
 def batches(strings, fields):
     per_request = len(fields)
     for i in range(math.ceil(len(strings) / per_request)):
-        chunk = strings[i * per_request:(i + 1) * per_request]
+        chunk = strings[i * per_request : (i + 1) * per_request]
         yield {field: chunk[j % len(chunk)] for j, field in enumerate(fields)}
 
 
 def counts(database):
-    return {model.__name__: database.session.scalar(select(func.count()).select_from(model))
-            for model in (StaffUser, Agency, OutboxMessage)}
+    return {
+        model.__name__: database.session.scalar(select(func.count()).select_from(model))
+        for model in (StaffUser, Agency, OutboxMessage)
+    }
 
 
 def feed(client, path, fields, strings, *, token_from=None, extra=None):
@@ -55,12 +60,21 @@ def feed(client, path, fields, strings, *, token_from=None, extra=None):
 def test_the_sign_in_form(app, anonymous, naughty_strings, generous_limits, database):
     outcomes = feed(anonymous, "/staff/sign-in", ["email", "password", "next"], naughty_strings)
     assert set(outcomes) == {200}
-    assert database.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.account_kind.is_not(None))) == 0
+    assert (
+        database.session.scalar(
+            select(func.count())
+            .select_from(UserSession)
+            .where(UserSession.account_kind.is_not(None))
+        )
+        == 0
+    )
 
 
 def test_the_invite_staff_form(agency_admin, naughty_strings, database):
     before = counts(database)
-    outcomes = feed(agency_admin, "/staff/team/invite", ["display_name", "email", "role"], naughty_strings)
+    outcomes = feed(
+        agency_admin, "/staff/team/invite", ["display_name", "email", "role"], naughty_strings
+    )
     after = counts(database)
     created = outcomes.count(303)
     assert after["StaffUser"] - before["StaffUser"] == created
@@ -89,15 +103,32 @@ def test_the_member_forms(agency_admin, make, agency_a, naughty_strings, databas
 
 def test_the_new_agency_form(system_admin, naughty_strings, database):
     before = counts(database)
-    outcomes = feed(system_admin, "/staff/agencies/new", ["name", "timezone", "admin_name", "admin_email"], naughty_strings)
+    outcomes = feed(
+        system_admin,
+        "/staff/agencies/new",
+        ["name", "timezone", "admin_name", "admin_email"],
+        naughty_strings,
+    )
     after = counts(database)
     assert after["Agency"] - before["Agency"] == outcomes.count(303)
     assert after["StaffUser"] - before["StaffUser"] == outcomes.count(303)
 
 
 def test_the_small_forms(app, case_manager, naughty_strings):
-    feed(case_manager, "/staff/notifications/read", ["notification"], naughty_strings, token_from="/staff/notifications")
-    feed(case_manager, "/staff/account/sessions/end", ["session"], naughty_strings, token_from="/staff/account/sessions")
+    feed(
+        case_manager,
+        "/staff/notifications/read",
+        ["notification"],
+        naughty_strings,
+        token_from="/staff/notifications",
+    )
+    feed(
+        case_manager,
+        "/staff/account/sessions/end",
+        ["session"],
+        naughty_strings,
+        token_from="/staff/account/sessions",
+    )
     feed(case_manager, "/language", ["lang", "next"], naughty_strings, token_from="/")
     assert case_manager.get("/staff/").status_code == 200
 
@@ -106,8 +137,11 @@ def test_every_string_through_the_domain_validators(app, naughty_strings):
     """The whole corpus against each validator: a value or a DomainError, nothing else."""
     with app.test_request_context():
         for value in naughty_strings:
-            for check in (lambda v: validation.clean_name(v), lambda v: validation.clean_email(v),
-                          lambda v: validation.clean_timezone(v)):
+            for check in (
+                lambda v: validation.clean_name(v),
+                lambda v: validation.clean_email(v),
+                lambda v: validation.clean_timezone(v),
+            ):
                 try:
                     cleaned = check(value)
                 except DomainError:

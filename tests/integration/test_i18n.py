@@ -10,10 +10,27 @@ from tests.support import PROJECT_ROOT
 
 def test_the_spanish_catalog_has_every_string_translated_and_nothing_fuzzy(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-k", "lazy_gettext", "-o", str(pot), "portal", "staff_bridge", "templates"],
-        cwd=PROJECT_ROOT, check=True,
+    subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "portal",
+            "staff_bridge",
+            "templates",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
     )
     wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot.open("rb")) if m.id}
     with (PROJECT_ROOT / "translations/es/LC_MESSAGES/messages.po").open("rb") as po:
@@ -23,8 +40,14 @@ def test_the_spanish_catalog_has_every_string_translated_and_nothing_fuzzy(tmp_p
         if m.id:
             have[m.id if isinstance(m.id, str) else m.id[0]] = m
     missing = sorted(wanted - set(have))
-    assert not missing, f"strings missing from the Spanish catalog (run `make translations-update`): {missing[:10]}"
-    untranslated = [k for k in wanted if not all(have[k].string if isinstance(have[k].string, tuple) else [have[k].string])]
+    assert not missing, (
+        f"strings missing from the Spanish catalog (run `make translations-update`): {missing[:10]}"
+    )
+    untranslated = [
+        k
+        for k in wanted
+        if not all(have[k].string if isinstance(have[k].string, tuple) else [have[k].string])
+    ]
     fuzzy = [k for k in wanted if have[k].fuzzy]
     assert not untranslated, f"untranslated: {untranslated[:10]}"
     assert not fuzzy, f"fuzzy: {fuzzy[:10]}"
@@ -32,7 +55,9 @@ def test_the_spanish_catalog_has_every_string_translated_and_nothing_fuzzy(tmp_p
 
 def test_the_language_switcher_changes_the_page_language(anonymous):
     token = anonymous.csrf_token("/")
-    response = anonymous.post("/language", data={"csrf_token": token, "lang": "es", "next": "/sign-in"})
+    response = anonymous.post(
+        "/language", data={"csrf_token": token, "lang": "es", "next": "/sign-in"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/sign-in"
     page = anonymous.get("/sign-in").get_data(as_text=True)
     assert '<html lang="es">' in page and "Iniciar sesión" in page

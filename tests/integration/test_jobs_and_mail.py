@@ -27,7 +27,9 @@ def flaky_handler():
     jobs.HANDLERS.pop("test.flaky", None)
 
 
-def test_a_job_that_fails_twice_then_succeeds_runs_three_times_and_is_done_once(frozen_clock, flaky_handler, database):
+def test_a_job_that_fails_twice_then_succeeds_runs_three_times_and_is_done_once(
+    frozen_clock, flaky_handler, database
+):
     job = jobs.enqueue("test.flaky", {"n": 1})
     database.session.commit()
     assert jobs.run_pending() == 1
@@ -56,15 +58,22 @@ def test_a_job_that_keeps_failing_stops_at_its_attempt_limit(frozen_clock, datab
             jobs.run_pending()
             frozen_clock.advance(timedelta(hours=1))
         database.session.refresh(job)
-        assert job.status == "failed" and job.attempts == 3 and job.last_error == "ZeroDivisionError"
+        assert (
+            job.status == "failed" and job.attempts == 3 and job.last_error == "ZeroDivisionError"
+        )
     finally:
         jobs.HANDLERS.pop("test.broken")
 
 
 def test_backoff_runs_from_one_minute_doubling_to_one_hour():
     assert [jobs.backoff(n) for n in (1, 2, 3, 7, 8, 20)] == [
-        timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4),
-        timedelta(minutes=60), timedelta(hours=1), timedelta(hours=1)]
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=4),
+        timedelta(minutes=60),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]
 
 
 def test_a_unique_job_is_enqueued_once_while_pending(database):
@@ -76,36 +85,53 @@ def test_a_unique_job_is_enqueued_once_while_pending(database):
 def test_recurring_jobs_schedule_their_next_run(frozen_clock, database):
     jobs.ensure_recurring()
     jobs.run_pending()
-    pending = database.session.scalars(select(Job).where(Job.kind == "sessions.sweep", Job.status == "queued")).all()
+    pending = database.session.scalars(
+        select(Job).where(Job.kind == "sessions.sweep", Job.status == "queued")
+    ).all()
     assert len(pending) == 1 and pending[0].run_at == frozen_clock.now() + timedelta(hours=1)
 
 
 def test_an_email_is_only_sent_if_the_change_commits(app, database):
     mail.queue("staff_notification", to="rolled@back.test", language="en", params={"name": "R"})
     database.session.rollback()
-    assert database.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "rolled@back.test")) is None
+    assert (
+        database.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.to_address == "rolled@back.test")
+        )
+        is None
+    )
     assert database.session.scalar(select(Job).where(Job.kind == "mail.send")) is None
 
 
 def test_secret_parameters_are_encrypted_and_wiped_once_sent(app, database):
-    message = mail.queue("staff_invite", to="new@staff.test", language="en",
-                         params={"name": "N", "agency": "A", "hours": 24},
-                         secret_params={"link": "https://portal.test/staff/set-password/SECRET-TOKEN-VALUE"})
+    message = mail.queue(
+        "staff_invite",
+        to="new@staff.test",
+        language="en",
+        params={"name": "N", "agency": "A", "hours": 24},
+        secret_params={"link": "https://portal.test/staff/set-password/SECRET-TOKEN-VALUE"},
+    )
     database.session.commit()
     assert "SECRET-TOKEN-VALUE" not in (message.secret_params or "")
     jobs.run_pending()
     database.session.refresh(message)
     assert message.status == "sent" and message.secret_params is None
-    sent = (app.extensions["portal.settings"].instance_path / "mail" / f"{message.public_id.hex}.eml").read_text()
+    sent = (
+        app.extensions["portal.settings"].instance_path / "mail" / f"{message.public_id.hex}.eml"
+    ).read_text()
     assert "SECRET-TOKEN-VALUE" in sent
 
 
 @pytest.fixture
 def smtp_settings(app, smtp_server, monkeypatch):
     settings = app.extensions["portal.settings"]
-    monkeypatch.setitem(app.extensions, "portal.settings",
-                        settings.with_overrides(mail_transport="smtp", smtp_port=smtp_server.port,
-                                                smtp_timeout_seconds=2.0))
+    monkeypatch.setitem(
+        app.extensions,
+        "portal.settings",
+        settings.with_overrides(
+            mail_transport="smtp", smtp_port=smtp_server.port, smtp_timeout_seconds=2.0
+        ),
+    )
     return smtp_server
 
 
@@ -113,7 +139,9 @@ def test_smtp_down_keeps_mail_queued_and_delivers_it_once_when_smtp_returns(
     app, frozen_clock, smtp_settings, database
 ):
     smtp_settings.stop()  # the SMTP server goes away
-    message = mail.queue("staff_notification", to="someone@staff.test", language="en", params={"name": "Sol"})
+    message = mail.queue(
+        "staff_notification", to="someone@staff.test", language="en", params={"name": "Sol"}
+    )
     database.session.commit()
     jobs.run_pending()
     database.session.refresh(message)
@@ -137,7 +165,9 @@ def test_smtp_down_keeps_mail_queued_and_delivers_it_once_when_smtp_returns(
 def test_a_retried_send_after_a_crash_reuses_the_same_message_id(app, smtp_settings, database):
     """A worker killed after SMTP accepted but before it recorded "sent" sends again with the
     same Message-ID, so the receiving side can drop the duplicate."""
-    message = mail.queue("staff_notification", to="twice@staff.test", language="en", params={"name": "T"})
+    message = mail.queue(
+        "staff_notification", to="twice@staff.test", language="en", params={"name": "T"}
+    )
     database.session.commit()
     from portal.integrations.mail import deliver
 
@@ -183,7 +213,9 @@ def test_two_workers_on_postgresql_never_run_one_job_twice(app, database):
         for t in threads:
             t.join(timeout=60)
         assert sorted(ran) == list(range(60))
-        done = database.session.scalars(select(Job.locked_by).where(Job.kind == "test.count", Job.status == "done")).all()
+        done = database.session.scalars(
+            select(Job.locked_by).where(Job.kind == "test.count", Job.status == "done")
+        ).all()
         assert len(done) == 60 and set(done) == {"w0", "w1"}
     finally:
         jobs.HANDLERS.pop("test.count")

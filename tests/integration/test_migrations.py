@@ -10,7 +10,9 @@ from portal.extensions import db
 
 def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True, "render_as_batch": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 
@@ -18,7 +20,9 @@ def test_models_and_migrations_agree(app):
 def test_migration_files_are_numbered():
     from pathlib import Path
 
-    names = sorted(p.name for p in (Path(__file__).parents[2] / "migrations" / "versions").glob("*.py"))
+    names = sorted(
+        p.name for p in (Path(__file__).parents[2] / "migrations" / "versions").glob("*.py")
+    )
     assert names and all(name[:4].isdigit() and name[4] == "_" for name in names)
 
 

@@ -15,9 +15,13 @@ PASSWORD = "SENTINEL-XYZ-secret-words-here"
 DOB = "1911-11-11"
 
 
-def test_no_secret_or_pii_value_reaches_the_logs_or_the_audit_table(app, agency_admin, agency_admin_user, caplog, database):
+def test_no_secret_or_pii_value_reaches_the_logs_or_the_audit_table(
+    app, agency_admin, agency_admin_user, caplog, database
+):
     with caplog.at_level(logging.DEBUG):
-        agency_admin.form("/staff/team/invite", {"display_name": NAME, "email": EMAIL, "role": "case_manager"})
+        agency_admin.form(
+            "/staff/team/invite", {"display_name": NAME, "email": EMAIL, "role": "case_manager"}
+        )
         link = link_in_outbox(database, EMAIL)
         token = link.rsplit("/", 1)[1]
         path = link.replace("https://portal.test", "")
@@ -26,14 +30,21 @@ def test_no_secret_or_pii_value_reaches_the_logs_or_the_audit_table(app, agency_
         newcomer.form("/staff/sign-in", {"email": EMAIL, "password": "wrong " + PASSWORD})
         newcomer.form("/staff/sign-in", {"email": "nobody." + EMAIL, "password": PASSWORD})
         newcomer.form("/staff/sign-in", {"email": EMAIL, "password": PASSWORD})
-        newcomer.form("/staff/team/invite", {"display_name": DOB, "email": EMAIL, "role": "case_manager"},
-                      token_from="/staff/")
+        newcomer.form(
+            "/staff/team/invite",
+            {"display_name": DOB, "email": EMAIL, "role": "case_manager"},
+            token_from="/staff/",
+        )
         jobs.run_pending()
         member_page = newcomer.get("/staff/")
         assert member_page.status_code == 200
-    sinks = [record.getMessage() + json.dumps(record.__dict__, default=str) for record in caplog.records]
-    sinks += [json.dumps({c.name: getattr(e, c.name) for c in AuditEvent.__table__.columns}, default=str)
-              for e in database.session.scalars(select(AuditEvent))]
+    sinks = [
+        record.getMessage() + json.dumps(record.__dict__, default=str) for record in caplog.records
+    ]
+    sinks += [
+        json.dumps({c.name: getattr(e, c.name) for c in AuditEvent.__table__.columns}, default=str)
+        for e in database.session.scalars(select(AuditEvent))
+    ]
     sinks += [f"{j.payload} {j.last_error}" for j in database.session.scalars(select(Job))]
     haystack = "\n".join(sinks)
     assert len(caplog.records) > 5 and "staff.invited" in haystack and "sign_in.failed" in haystack

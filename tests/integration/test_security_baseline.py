@@ -3,6 +3,7 @@
 import re
 
 import pytest
+
 from portal.access import public
 
 CSP_PARTS = ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'"]
@@ -36,7 +37,9 @@ def assert_baseline_headers(response):
     assert headers["X-Request-ID"]
 
 
-@pytest.mark.parametrize("path,status", [("/", 200), ("/staff/", 302), ("/no-such-page", 404), ("/health", 500)])
+@pytest.mark.parametrize(
+    "path,status", [("/", 200), ("/staff/", 302), ("/no-such-page", 404), ("/health", 500)]
+)
 def test_every_status_carries_the_security_headers(failing_app, anonymous, path, status):
     response = anonymous.get(path)
     assert response.status_code == status
@@ -67,7 +70,9 @@ def test_trace_is_not_allowed(anonymous):
 
 
 def test_a_post_without_a_csrf_token_is_refused(anonymous, case_manager_user):
-    response = anonymous.post("/staff/sign-in", data={"email": case_manager_user.email, "password": "x" * 20})
+    response = anonymous.post(
+        "/staff/sign-in", data={"email": case_manager_user.email, "password": "x" * 20}
+    )
     assert response.status_code == 400
 
 
@@ -75,37 +80,74 @@ def test_a_cross_site_post_is_refused_even_with_a_token(anonymous, case_manager_
     token = anonymous.csrf_token("/staff/sign-in")
     response = anonymous.post(
         "/staff/sign-in",
-        data={"csrf_token": token, "email": case_manager_user.email, "password": "tidal violet compass morning"},
+        data={
+            "csrf_token": token,
+            "email": case_manager_user.email,
+            "password": "tidal violet compass morning",
+        },
         headers={"Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 403
 
 
-def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_ends_with_the_browser(anonymous, case_manager_user):
+def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_ends_with_the_browser(
+    anonymous, case_manager_user
+):
     anonymous.get("/staff/sign-in")
-    response = anonymous.form("/staff/sign-in", {"email": case_manager_user.email, "password": "tidal violet compass morning"})
+    response = anonymous.form(
+        "/staff/sign-in",
+        {"email": case_manager_user.email, "password": "tidal violet compass morning"},
+    )
     cookies = response.headers.getlist("Set-Cookie")
     assert cookies, "sign-in must set a cookie"
     for cookie in cookies:
         lowered = cookie.lower()
         assert cookie.startswith("__Host-portal=")
-        assert "secure" in lowered and "httponly" in lowered and "samesite=lax" in lowered and "path=/" in lowered
+        assert (
+            "secure" in lowered
+            and "httponly" in lowered
+            and "samesite=lax" in lowered
+            and "path=/" in lowered
+        )
         assert "domain=" not in lowered and "expires=" not in lowered and "max-age" not in lowered
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/x", "/\\evil.example", "javascript:alert(1)",
-                                    "/%0d%0aSet-Cookie:x", " /staff/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/%0d%0aSet-Cookie:x",
+        " /staff/",
+    ],
+)
 def test_next_only_follows_relative_paths(anonymous, case_manager_user, target):
     anonymous.get(f"/staff/sign-in?next={target}")
-    response = anonymous.form("/staff/sign-in", {"email": case_manager_user.email,
-                                                 "password": "tidal violet compass morning", "next": target})
+    response = anonymous.form(
+        "/staff/sign-in",
+        {
+            "email": case_manager_user.email,
+            "password": "tidal violet compass morning",
+            "next": target,
+        },
+    )
     location = response.headers["Location"]
-    assert location == "/staff/" or (location.startswith("/") and not location.startswith("//") and "evil" not in location)
+    assert location == "/staff/" or (
+        location.startswith("/") and not location.startswith("//") and "evil" not in location
+    )
 
 
 def test_next_keeps_a_same_site_path(anonymous, case_manager_user):
-    response = anonymous.form("/staff/sign-in", {"email": case_manager_user.email,
-                                                 "password": "tidal violet compass morning", "next": "/staff/notifications"})
+    response = anonymous.form(
+        "/staff/sign-in",
+        {
+            "email": case_manager_user.email,
+            "password": "tidal violet compass morning",
+            "next": "/staff/notifications",
+        },
+    )
     assert response.headers["Location"] == "/staff/notifications"
 
 

@@ -22,14 +22,20 @@ def test_the_cookie_holds_a_random_id_and_the_database_only_its_hash(case_manage
 def test_a_planted_session_id_is_never_adopted(app, case_manager_user):
     client = app.test_client()
     client.set_cookie(COOKIE, "attacker-chosen-session-id-0123456789abcdef")
-    client.form("/staff/sign-in", {"email": case_manager_user.email, "password": "tidal violet compass morning"})
+    client.form(
+        "/staff/sign-in",
+        {"email": case_manager_user.email, "password": "tidal violet compass morning"},
+    )
     assert client.get_cookie(COOKIE).value != "attacker-chosen-session-id-0123456789abcdef"
 
 
 def test_signing_in_ends_the_anonymous_session_it_came_from(app, anonymous, case_manager_user):
     anonymous.get("/staff/sign-in")
     before = anonymous.get_cookie(COOKIE).value
-    anonymous.form("/staff/sign-in", {"email": case_manager_user.email, "password": "tidal violet compass morning"})
+    anonymous.form(
+        "/staff/sign-in",
+        {"email": case_manager_user.email, "password": "tidal violet compass morning"},
+    )
     stale = app.test_client()
     stale.set_cookie(COOKIE, before)
     assert stale.get("/staff/").status_code == 302
@@ -78,21 +84,31 @@ def test_staff_can_list_their_sessions_and_end_another_one(app, case_manager_use
     laptop = signed_in(app, case_manager_user)
     page = laptop.get("/staff/account/sessions").get_data(as_text=True)
     assert page.count("<tr>") == 3  # header + two sessions
-    laptop.form("/staff/account/sessions/end", {"session": "others"}, token_from="/staff/account/sessions")
+    laptop.form(
+        "/staff/account/sessions/end", {"session": "others"}, token_from="/staff/account/sessions"
+    )
     assert phone.get("/staff/").status_code == 302
     assert laptop.get("/staff/").status_code == 200
 
 
-def test_ending_one_session_by_id_only_touches_the_owners_sessions(app, make, case_manager_user, agency_a, database):
+def test_ending_one_session_by_id_only_touches_the_owners_sessions(
+    app, make, case_manager_user, agency_a, database
+):
     mine = signed_in(app, case_manager_user)
     colleague_user = make.staff(Role.CASE_MANAGER, agency_a)
     colleague = signed_in(app, colleague_user)
     theirs = sessions.live_for(colleague_user)[0]
-    mine.form("/staff/account/sessions/end", {"session": str(theirs.public_id)}, token_from="/staff/account/sessions")
+    mine.form(
+        "/staff/account/sessions/end",
+        {"session": str(theirs.public_id)},
+        token_from="/staff/account/sessions",
+    )
     assert colleague.get("/staff/").status_code == 200
 
 
-def test_a_role_change_gives_the_session_a_new_id(app, agency_admin, agency_admin_user, make, agency_a):
+def test_a_role_change_gives_the_session_a_new_id(
+    app, agency_admin, agency_admin_user, make, agency_a
+):
     member_user = make.staff(Role.CASE_MANAGER, agency_a)
     member = signed_in(app, member_user)
     before = member.get_cookie(COOKIE).value

@@ -24,14 +24,18 @@ def test_staff_sign_in_lands_on_home_with_a_new_session_id(app, anonymous, case_
     assert anonymous.get("/staff/").status_code == 200
 
 
-def test_unknown_email_and_wrong_password_get_the_same_answer(anonymous, case_manager_user, database):
+def test_unknown_email_and_wrong_password_get_the_same_answer(
+    anonymous, case_manager_user, database
+):
     start = passwords.DUMMY_VERIFICATIONS["count"]
     unknown = sign_in(anonymous, "nobody@staff.test", TEST_PASSWORD)
     wrong = sign_in(anonymous, case_manager_user.email, "not the right password at all")
     assert unknown.status_code == wrong.status_code == 200
     assert UNIFORM in unknown.get_data(as_text=True)
     assert UNIFORM in wrong.get_data(as_text=True)
-    assert passwords.DUMMY_VERIFICATIONS["count"] == start + 1, "unknown accounts must run a dummy hash"
+    assert passwords.DUMMY_VERIFICATIONS["count"] == start + 1, (
+        "unknown accounts must run a dummy hash"
+    )
 
 
 def test_five_failures_bring_a_growing_delay_and_a_success_resets_the_counter(
@@ -53,7 +57,9 @@ def test_five_failures_bring_a_growing_delay_and_a_success_resets_the_counter(
     assert case_manager_user.failed_sign_ins == 0
 
 
-def test_the_hundredth_failure_suspends_the_account(anonymous, case_manager_user, frozen_clock, database):
+def test_the_hundredth_failure_suspends_the_account(
+    anonymous, case_manager_user, frozen_clock, database
+):
     case_manager_user.failed_sign_ins = 99
     database.session.commit()
     sign_in(anonymous, case_manager_user.email, "wrong wrong wrong wrong")

@@ -3,20 +3,27 @@ import pytest
 from portal.domain import passwords
 
 
-@pytest.mark.parametrize("password", [
-    "correct horse battery staple",
-    "quiet orange harbor seventeen",
-    "ñandú tren 7 luz",  # 16 code points, non-ASCII
-    "ünïcödé wörds are fine too",
-    "a" * 3 + "b7#Kq9!zLm2@Wp",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct horse battery staple",
+        "quiet orange harbor seventeen",
+        "ñandú tren 7 luz",  # 16 code points, non-ASCII
+        "ünïcödé wörds are fine too",
+        "a" * 3 + "b7#Kq9!zLm2@Wp",
+    ],
+)
 def test_good_passwords_pass(password):
     assert passwords.problems(password, ["Riley Rivera", "riley@agency.test"]) == []
 
 
 def test_length_counts_code_points_after_nfkc():
-    assert passwords.problems("ﬁ" * 7 + "x") != []  # NFKC: "fi" x 7 + x = 15 ... still one repeated unit
-    assert passwords.problems("a1b2c3d4e5f6g7") and "15 characters" in str(passwords.problems("a1b2c3d4e5f6g7")[0])
+    assert (
+        passwords.problems("ﬁ" * 7 + "x") != []
+    )  # NFKC: "fi" x 7 + x = 15 ... still one repeated unit
+    assert passwords.problems("a1b2c3d4e5f6g7") and "15 characters" in str(
+        passwords.problems("a1b2c3d4e5f6g7")[0]
+    )
 
 
 def test_fourteen_is_refused_and_fifteen_is_enough():
@@ -29,22 +36,28 @@ def test_long_passwords_up_to_256_are_accepted():
     assert passwords.problems("q" * 257)
 
 
-@pytest.mark.parametrize("password", [
-    "passwordpassword",
-    "123456789987654321",
-    "qwertyqwertyqwerty",
-    "aaaaaaaaaaaaaaaa",
-    "1qaz2wsx3edc4rfv",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "passwordpassword",
+        "123456789987654321",
+        "qwertyqwertyqwerty",
+        "aaaaaaaaaaaaaaaa",
+        "1qaz2wsx3edc4rfv",
+    ],
+)
 def test_common_and_repeated_passwords_are_refused(password):
     assert passwords.problems(password)
 
 
-@pytest.mark.parametrize("password", [
-    "hmisportalhmisportal",
-    "rileyriverariley2026",
-    "riley@agency.test!!",
-    "Harbor Outreach Harbor",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "hmisportalhmisportal",
+        "rileyriverariley2026",
+        "riley@agency.test!!",
+        "Harbor Outreach Harbor",
+    ],
+)
 def test_passwords_built_from_context_words_are_refused(password):
     assert passwords.problems(password, ["Riley Rivera", "riley@agency.test", "Harbor Outreach"])

@@ -13,4 +13,7 @@ def test_unknown_roles_have_no_capabilities():
 def test_only_system_administrators_manage_agencies_and_only_agency_administrators_reinstate():
     assert roles_with(Capability.MANAGE_AGENCIES) == {Role.SYSTEM_ADMIN}
     assert roles_with(Capability.REINSTATE_CLIENT_ACCOUNTS) == {Role.AGENCY_ADMIN}
-    assert roles_with(Capability.DEACTIVATE_CLIENT_ACCOUNTS) == {Role.AGENCY_ADMIN, Role.CASE_MANAGER}
+    assert roles_with(Capability.DEACTIVATE_CLIENT_ACCOUNTS) == {
+        Role.AGENCY_ADMIN,
+        Role.CASE_MANAGER,
+    }

@@ -3,10 +3,22 @@ import pytest
 from portal.security import safe_next
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "https://evil.example", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)",
-    "http:/evil.example", "/\r\nLocation: x", "", None, "evil.example/x", "/" + "a" * 600,
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/\r\nLocation: x",
+        "",
+        None,
+        "evil.example/x",
+        "/" + "a" * 600,
+    ],
+)
 def test_anything_but_a_same_site_path_falls_back(target):
     assert safe_next(target) == "/"
 

@@ -20,17 +20,20 @@ def test_a_complete_production_environment_has_no_problems():
     assert from_env(GOOD).problems() == []
 
 
-@pytest.mark.parametrize("change,problem", [
-    ({"SECRET_KEY": ""}, "SECRET_KEY"),
-    ({"SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
-    ({"SECRET_KEY": "short"}, "SECRET_KEY"),
-    ({"PORTAL_DEBUG": "1"}, "debug"),
-    ({"DATABASE_URL": ""}, "SQLite"),
-    ({"RATELIMIT_STORAGE_URI": "memory://"}, "rate-limit"),
-    ({"DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
-    ({"BASE_URL": "http://portal.example.org"}, "https"),
-    ({"ARGON2_MEMORY_KIB": "1024"}, "Argon2id"),
-])
+@pytest.mark.parametrize(
+    "change,problem",
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"PORTAL_DEBUG": "1"}, "debug"),
+        ({"DATABASE_URL": ""}, "SQLite"),
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, "rate-limit"),
+        ({"DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
+        ({"BASE_URL": "http://portal.example.org"}, "https"),
+        ({"ARGON2_MEMORY_KIB": "1024"}, "Argon2id"),
+    ],
+)
 def test_production_refuses_unsafe_settings(change, problem):
     env = {**GOOD, **change}
     problems = from_env(env).problems()
@@ -45,7 +48,10 @@ def test_sqlite_in_production_needs_an_explicit_yes():
 
 
 def test_memory_rate_limits_are_fine_with_one_worker():
-    assert from_env({**GOOD, "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1"}).problems() == []
+    assert (
+        from_env({**GOOD, "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1"}).problems()
+        == []
+    )
 
 
 def test_development_defaults_start_without_any_environment():
@@ -62,7 +68,10 @@ def test_timeouts_are_per_account_kind_and_configurable():
 
 def test_the_cookie_is_host_prefixed_behind_tls_and_can_be_named_per_deployment():
     assert Settings(base_url="https://p.example").cookie_name == "__Host-portal"
-    assert Settings(base_url="https://p.example", session_cookie_name="__Host-county").cookie_name == "__Host-county"
+    assert (
+        Settings(base_url="https://p.example", session_cookie_name="__Host-county").cookie_name
+        == "__Host-county"
+    )
 
 
 def test_an_unusable_number_is_reported_by_name():
