@@ -10,6 +10,7 @@ import time
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from portal.domain import context, jobs
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Create demo agencies and sign-ins (refuses to run in production)."""
     from portal.domain import demo_data
@@ -43,6 +45,7 @@ def demo() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Run what is due, then exit.")
 @click.option("--max-jobs", default=0, help="Stop after this many jobs (0: no limit).")
 def worker(burst: bool, max_jobs: int) -> None:
@@ -74,6 +77,7 @@ def worker(burst: bool, max_jobs: int) -> None:
 
 
 @click.command("dev")
+@with_appcontext
 @click.option("--port", default=5000)
 def dev(port: int) -> None:
     """Development: migrate, then serve on 127.0.0.1 with a worker process beside it."""
@@ -92,6 +96,7 @@ def dev(port: int) -> None:
 
 
 @click.command("create-system-admin")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 def create_system_admin(email: str, name: str) -> None:
