@@ -213,23 +213,39 @@ def sign_in_rate_limit(view):
     return limiter.limit(lambda: current_settings().sign_in_ip_limit, methods=["POST"])(view)
 
 
-def handle_sign_in(kind: str, form, *, home: str):
-    """The sign-in POST for either account kind: same answer for every refusal (R17)."""
-    from flask import redirect, url_for
+def sign_in_page(kind: str, *, template: str, home: str):
+    """The sign-in page for either account kind: the same answer for every refusal (R17)."""
+    from flask import redirect, render_template, url_for
     from flask_babel import gettext
 
     from portal.domain.accounts import sign_in
+    from portal.forms import SignInForm
     from portal.security import safe_next
 
-    result = sign_in(kind, form.email.data or "", form.password.data or "")
-    if not result.ok:
+    form = SignInForm()
+    timed_out = None
+    if request.method == "GET":
+        timed_out = session.pop("signed_out", None)
+        form.next.data = request.args.get("next", "")
+    elif form.validate_on_submit():
+        result = sign_in(kind, form.email.data or "", form.password.data or "")
+        if result.ok:
+            start_session(result.account)
+            return redirect(safe_next(form.next.data, url_for(home)), code=303)
         form.form_errors.append(
             gettext(
                 "The email or password is not right. After several tries you need to wait a few "
                 "minutes before you try again."
             )
         )
-        form.password.data = ""
-        return None
-    start_session(result.account)
-    return redirect(safe_next(form.next.data, url_for(home)), code=303)
+    return render_template(template, form=form, timed_out=timed_out)
+
+
+def sign_out_response(destination: str):
+    """End the session (the POST passed CSRF already) and tell the browser to forget it all."""
+    from flask import redirect
+
+    end_session("signed_out")
+    response = redirect(destination, code=303)
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,8 +10,14 @@ from portal.access import public, staff_only
 from portal.domain import agencies, notifications, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
 from portal.domain.roles import ROLE_LABELS, Capability
-from portal.forms import ActionForm, SignInForm
-from portal.web import attempt, current_session_row, end_session, handle_sign_in, sign_in_rate_limit
+from portal.forms import ActionForm
+from portal.web import (
+    attempt,
+    current_session_row,
+    sign_in_page,
+    sign_in_rate_limit,
+    sign_out_response,
+)
 from staff_bridge import bp
 from staff_bridge.forms import (
     AgencyForm,
@@ -33,25 +39,13 @@ def _role_choices():
 @public
 @sign_in_rate_limit
 def sign_in():
-    form = SignInForm()
-    timed_out = session.pop("signed_out", None) if request.method == "GET" else None
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    elif form.validate_on_submit():
-        done = handle_sign_in("staff", form, home="staff_bridge.home")
-        if done is not None:
-            return done
-    return render_template("staff_bridge/sign_in.html", form=form, timed_out=timed_out)
+    return sign_in_page("staff", template="staff_bridge/sign_in.html", home="staff_bridge.home")
 
 
 @bp.post("/sign-out")
 @public
 def sign_out():
-    if ActionForm().validate_on_submit():
-        end_session("signed_out")
-    response = redirect(url_for("staff_bridge.sign_in"), code=303)
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
-    return response
+    return sign_out_response(url_for("staff_bridge.sign_in"))
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -182,34 +176,30 @@ def change_staff_role(member_id: str):
     )
 
 
-@bp.post("/team/<member_id>/resend")
-@staff_only(Capability.MANAGE_STAFF)
-def resend_staff_invitation(member_id: str):
+def _member_action(member_id: str, action, success_message: str):
+    """A one-button action on a colleague's page: do it, say how it went, go back."""
     member = staff.get_staff(current_user, member_id)
     form = ActionForm()
     if form.validate_on_submit():
-        ok, _r = attempt(form, staff.resend_invitation, current_user, member)
-        flash(
-            _("A new link is on its way.") if ok else " ".join(form.form_errors),
-            "success" if ok else "error",
-        )
+        ok, _r = attempt(form, action, current_user, member)
+        flash(success_message if ok else " ".join(form.form_errors), "success" if ok else "error")
     return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+
+
+@bp.post("/team/<member_id>/resend")
+@staff_only(Capability.MANAGE_STAFF)
+def resend_staff_invitation(member_id: str):
+    return _member_action(member_id, staff.resend_invitation, _("A new link is on its way."))
 
 
 @bp.post("/team/<member_id>/reactivate")
 @staff_only(Capability.MANAGE_STAFF)
 def reactivate_staff_member(member_id: str):
-    member = staff.get_staff(current_user, member_id)
-    form = ActionForm()
-    if form.validate_on_submit():
-        ok, _r = attempt(form, staff.reactivate_staff, current_user, member)
-        flash(
-            _("Account reactivated. They will get a link to choose a new password.")
-            if ok
-            else " ".join(form.form_errors),
-            "success" if ok else "error",
-        )
-    return redirect(url_for("staff_bridge.staff_member", member_id=member.public_id), code=303)
+    return _member_action(
+        member_id,
+        staff.reactivate_staff,
+        _("Account reactivated. They will get a link to choose a new password."),
+    )
 
 
 @bp.route("/team/<member_id>/deactivate", methods=["GET", "POST"])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.access import client_only, public
 from portal.client import bp
-from portal.forms import ActionForm, SignInForm
-from portal.web import end_session, handle_sign_in, sign_in_rate_limit
+from portal.web import sign_in_page, sign_in_rate_limit, sign_out_response
 
 
 @bp.get("/")
@@ -29,26 +28,14 @@ def privacy():
 @public
 @sign_in_rate_limit
 def sign_in():
-    form = SignInForm()
-    timed_out = session.pop("signed_out", None) if request.method == "GET" else None
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    elif form.validate_on_submit():
-        done = handle_sign_in("client", form, home="client.home")
-        if done is not None:
-            return done
-    return render_template("client/sign_in.html", form=form, timed_out=timed_out)
+    return sign_in_page("client", template="client/sign_in.html", home="client.home")
 
 
 @bp.post("/sign-out")
 @public
 def sign_out():
     """'Finish and log out': ends the server session and clears what the browser kept."""
-    if ActionForm().validate_on_submit():
-        end_session("signed_out")
-    response = redirect(url_for("client.signed_out"), code=303)
-    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
-    return response
+    return sign_out_response(url_for("client.signed_out"))
 
 
 @bp.get("/signed-out")

@@ -11,7 +11,7 @@ from uuid import UUID
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from portal.domain import clock, mail
+from portal.domain import audit, clock, mail
 from portal.domain.models import StaffNotification, StaffUser
 from portal.domain.session import dbs
 
@@ -83,4 +83,7 @@ def mark_read(staff: StaffUser, public_id: UUID | str | None = None) -> int:
             query = query.where(StaffNotification.public_id == UUID(str(public_id)))
         except ValueError:
             return 0
-    return dbs().execute(query.values(read_at=clock.now())).rowcount
+    count = dbs().execute(query.values(read_at=clock.now())).rowcount
+    if count:
+        audit.record("notifications.read", staff, actor=staff, details={"count": count})
+    return count
