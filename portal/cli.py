@@ -11,6 +11,7 @@ import time
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 from flask_migrate import upgrade
 
 from portal.domain import context, jobs
@@ -89,7 +90,7 @@ def dev(port: int) -> None:
     env = {**os.environ, "FLASK_APP": "wsgi"}
     worker_proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], env=env)
     try:
-        current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+        run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
     finally:
         worker_proc.terminate()
         worker_proc.wait(timeout=10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.domain import audit, clock, passwords
 from portal.domain.models import ClientAccount, StaffUser
@@ -40,7 +40,8 @@ def account_by_email(kind: str, email: str):
     email = normalize_email(email)
     if not email or len(email) > 254:
         return None
-    return dbs().scalar(select(model).where(func.lower(model.email) == email))
+    # Emails are stored lower-cased (normalize_email), so the unique index serves this lookup.
+    return dbs().scalar(select(model).where(model.email == email))
 
 
 def can_sign_in(account) -> bool:
