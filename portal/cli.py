@@ -11,8 +11,8 @@ import time
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from werkzeug.serving import run_simple
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from portal.domain import context, jobs
 from portal.domain.session import dbs

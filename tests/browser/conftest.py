@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from portal.domain.models import Agency, StaffUser
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
-from portal.extensions import db
+from portal.extensions import db, limiter
 from tests.conftest import build_app, free_port
 from tests.support import PROJECT_ROOT, TEST_PASSWORD, missing
 
@@ -148,8 +148,10 @@ def browser():
         missing("browser", "the playwright Python package is not installed")
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROME_ARGS)
-    except Exception as exc:  # noqa: BLE001 - any launch failure means no usable browser
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROME_ARGS
+        )
+    except Exception as exc:  # any launch failure means no usable browser
         playwright.stop()
         missing("browser", f"Chromium did not start: {type(exc).__name__}: {exc}")
     try:
@@ -190,7 +192,10 @@ class Phones:
         page.on("pageerror", lambda exc: self.problems.append(f"page error on {page.url}: {exc}"))
         page.on("console", lambda msg: self._console(page, msg))
         page.on("response", self._response)
-        page.on("requestfailed", lambda req: self.problems.append(f"request failed: {req.url} {req.failure}"))
+        page.on(
+            "requestfailed",
+            lambda req: self.problems.append(f"request failed: {req.url} {req.failure}"),
+        )
 
     def _console(self, page, msg) -> None:
         if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
@@ -198,7 +203,9 @@ class Phones:
 
     def _response(self, response) -> None:
         if response.status >= 400 and response.request.resource_type != "document":
-            self.problems.append(f"{response.status} for {response.request.resource_type} {response.url}")
+            self.problems.append(
+                f"{response.status} for {response.request.resource_type} {response.url}"
+            )
 
     def close(self) -> None:
         for context in self.contexts:
@@ -212,9 +219,10 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-def _save_evidence(opened: Phones, request) -> None:
+def _save_evidence(opened: Phones, request, tmp_path_factory) -> None:
     """On failure: a screenshot and the HTML of every open page, and where they are."""
-    folder = Path(os.environ.get("BROWSER_ARTIFACTS", "") or request.config._tmp_path_factory.mktemp("browser-failures"))
+    chosen = os.environ.get("BROWSER_ARTIFACTS", "")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("browser-failures")
     folder.mkdir(parents=True, exist_ok=True)
     for c, context in enumerate(opened.contexts):
         for p, page in enumerate(context.pages):
@@ -222,19 +230,21 @@ def _save_evidence(opened: Phones, request) -> None:
             try:
                 page.screenshot(path=f"{stem}.png", full_page=True)
                 Path(f"{stem}.html").write_text(page.content(), encoding="utf-8")
-                main = page.locator("main").inner_text(timeout=1000) if page.locator("main").count() else ""
-            except Exception as exc:  # noqa: BLE001 - evidence is best effort
+                main = page.locator("main").inner_text(timeout=1000)
+            except Exception as exc:  # evidence is best effort
                 main = f"(could not read the page: {exc})"
-            print(f"[browser evidence] phone {c} page {p}: {page.url}\n  {stem}.png\n  main: {main[:500]!r}")
+            print(f"[browser evidence] phone {c} page {p}: {page.url}")
+            print(f"  {stem}.png, {stem}.html\n  main: {main[:500]!r}")
 
 
 @pytest.fixture
-def phones(browser, live_server, request):
+def phones(browser, live_server, request, tmp_path_factory):
+    limiter.reset()  # every browser request comes from 127.0.0.1: fresh sign-in counters
     opened = Phones(browser)
     yield opened
     call = getattr(request.node, "rep_call", None)
     if call is not None and call.failed:
-        _save_evidence(opened, request)
+        _save_evidence(opened, request, tmp_path_factory)
     opened.close()
     assert not opened.problems, "browser reported problems:\n" + "\n".join(opened.problems)
 
@@ -249,7 +259,9 @@ def phone(phones):
 
 
 def assert_accessible(page) -> None:
-    """Run axe-core (WCAG 2.0/2.1 A and AA, 2.2 AA) on the page as shown; no violations allowed."""
+    """Run axe-core (WCAG 2.0/2.1 A and AA, 2.2 AA) on the page as shown; no violations allowed.
+
+    Needs JavaScript on in the page's context: with it off, axe.run() never settles."""
     page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         # Not a phone context (no init script): DevTools evaluation is not subject to the CSP.
@@ -264,6 +276,8 @@ def assert_accessible(page) -> None:
         for v in violations:
             lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']}")
             for node in v["nodes"][:10]:
-                summary = " ".join(line.strip() for line in node.get("failureSummary", "").splitlines())
+                summary = " ".join(
+                    line.strip() for line in node.get("failureSummary", "").splitlines()
+                )
                 lines.append(f"    {node['target']} {node.get('html', '')[:160]}\n      {summary}")
         pytest.fail("\n".join(lines), pytrace=False)

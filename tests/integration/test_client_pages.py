@@ -1,4 +1,4 @@
-"""The client side of the foundation: start page, sign-in, the layout, finishing on a shared phone."""
+"""The client side of the foundation: start page, sign-in, layout, finishing on a shared phone."""
 
 from sqlalchemy.exc import OperationalError
 
@@ -30,20 +30,32 @@ def test_clients_get_403_on_staff_pages_and_staff_on_client_pages(client_user, c
 
 def test_a_client_sign_in_with_a_wrong_password_says_the_same_as_an_unknown_email(anonymous, make):
     account = make.client_account()
-    wrong = anonymous.form("/sign-in", {"email": account.email, "password": "not my password at all"})
-    unknown = anonymous.form("/sign-in", {"email": "who@client.test", "password": "not my password at all"})
+    wrong = anonymous.form(
+        "/sign-in", {"email": account.email, "password": "not my password at all"}
+    )
+    unknown = anonymous.form(
+        "/sign-in", {"email": "who@client.test", "password": "not my password at all"}
+    )
     message = "The email or password is not right"
     assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
 
 
 def test_too_many_sign_ins_from_one_address_get_a_friendly_429(app, anonymous, monkeypatch):
     settings = app.extensions["portal.settings"]
-    monkeypatch.setitem(app.extensions, "portal.settings", settings.with_overrides(sign_in_ip_limit="3 per minute"))
+    monkeypatch.setitem(
+        app.extensions, "portal.settings", settings.with_overrides(sign_in_ip_limit="3 per minute")
+    )
     token = anonymous.csrf_token("/sign-in")
-    codes = [anonymous.post("/sign-in", data={"csrf_token": token, "email": "a@b.test", "password": "x" * 15}).status_code
-             for _ in range(4)]
+    codes = [
+        anonymous.post(
+            "/sign-in", data={"csrf_token": token, "email": "a@b.test", "password": "x" * 15}
+        ).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
-    last = anonymous.post("/sign-in", data={"csrf_token": token, "email": "a@b.test", "password": "x" * 15})
+    last = anonymous.post(
+        "/sign-in", data={"csrf_token": token, "email": "a@b.test", "password": "x" * 15}
+    )
     assert "Too many tries" in last.get_data(as_text=True) and last.headers["Retry-After"]
 
 

@@ -22,8 +22,11 @@ def test_a_fresh_install_has_no_accounts_at_all(tmp_path):
 
 def test_demo_data_refuses_to_run_in_production(tmp_path):
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'prod.sqlite3'}").with_overrides(
-        env="production", allow_sqlite_in_production=True, data_encryption_key="x" * 44,
-        argon2_time_cost=2, argon2_memory_kib=19456,
+        env="production",
+        allow_sqlite_in_production=True,
+        data_encryption_key="x" * 44,
+        argon2_time_cost=2,
+        argon2_memory_kib=19456,
     )
     app = create_app(settings)
     result = app.test_cli_runner().invoke(args=["demo"])
@@ -57,13 +60,19 @@ def test_create_system_admin_queues_a_set_password_link(tmp_path):
     app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'admin.sqlite3'}"))
     runner = app.test_cli_runner()
     runner.invoke(args=["db", "upgrade"])
-    result = runner.invoke(args=["create-system-admin", "--email", "root@county.test", "--name", "Root Admin"])
+    result = runner.invoke(
+        args=["create-system-admin", "--email", "root@county.test", "--name", "Root Admin"]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         from portal.extensions import db
 
         admin = db.session.scalar(select(StaffUser))
-        assert admin.role == Role.SYSTEM_ADMIN and admin.password_hash is None and admin.agency_id is None
+        assert (
+            admin.role == Role.SYSTEM_ADMIN
+            and admin.password_hash is None
+            and admin.agency_id is None
+        )
         assert db.session.scalar(select(OutboxMessage.template)) == "staff_invite"
         burst = runner.invoke(args=["worker", "--burst"])
         assert burst.exit_code == 0

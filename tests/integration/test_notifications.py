@@ -18,7 +18,9 @@ def unread_badge(page) -> int:
     return int(re.search(r'data-unread="(\d+)"', page.get_data(as_text=True)).group(1))
 
 
-def test_the_navigation_counts_unread_notifications(case_manager, case_manager_user, known_kind, database):
+def test_the_navigation_counts_unread_notifications(
+    case_manager, case_manager_user, known_kind, database
+):
     assert unread_badge(case_manager.get("/staff/")) == 0
     notifications.notify(case_manager_user, "test_notice", params={"thing": "A"})
     notifications.notify(case_manager_user, "test_notice", params={"thing": "B"})
@@ -32,24 +34,38 @@ def test_marking_one_then_all_as_read(case_manager, case_manager_user, known_kin
     first = notifications.notify(case_manager_user, "test_notice", params={"thing": "A"})
     notifications.notify(case_manager_user, "test_notice", params={"thing": "B"})
     database.session.commit()
-    case_manager.form("/staff/notifications/read", {"notification": str(first.public_id)}, token_from="/staff/notifications")
+    case_manager.form(
+        "/staff/notifications/read",
+        {"notification": str(first.public_id)},
+        token_from="/staff/notifications",
+    )
     assert unread_badge(case_manager.get("/staff/")) == 1
     case_manager.form("/staff/notifications/read", {}, token_from="/staff/notifications")
     assert unread_badge(case_manager.get("/staff/")) == 0
 
 
-def test_nobody_can_mark_someone_elses_notification(case_manager, make, agency_a, known_kind, database):
+def test_nobody_can_mark_someone_elses_notification(
+    case_manager, make, agency_a, known_kind, database
+):
     colleague = make.staff(agency=agency_a)
     note = notifications.notify(colleague, "test_notice", params={"thing": "X"})
     database.session.commit()
-    case_manager.form("/staff/notifications/read", {"notification": str(note.public_id)}, token_from="/staff/notifications")
+    case_manager.form(
+        "/staff/notifications/read",
+        {"notification": str(note.public_id)},
+        token_from="/staff/notifications",
+    )
     database.session.refresh(note)
     assert note.read_at is None
 
 
-def test_a_notification_can_also_send_an_email_without_its_content(case_manager_user, known_kind, database):
+def test_a_notification_can_also_send_an_email_without_its_content(
+    case_manager_user, known_kind, database
+):
     notifications.notify(case_manager_user, "test_notice", params={"thing": "secret"}, email=True)
-    message = database.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == case_manager_user.email))
+    message = database.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.to_address == case_manager_user.email)
+    )
     assert message.template == "staff_notification" and "secret" not in str(message.params)
 
 
