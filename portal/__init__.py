@@ -130,7 +130,11 @@ def _init_web(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals():
-        return {"csp_nonce": security.nonce(), "request_id": security.request_id()}
+        return {
+            "csp_nonce": security.nonce(),
+            "request_id": security.request_id(),
+            "idle_seconds": web.idle_seconds(),
+        }
 
 
 def _register_blueprints(app: Flask) -> None:

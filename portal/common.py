@@ -22,6 +22,13 @@ def choose_language():
     return redirect(safe_next(request.form.get("next")), code=303)
 
 
+@bp.post("/session/keep-alive")
+@public
+def keep_alive():
+    """'Stay signed in' from the timeout warning: any request marks the session active."""
+    return "", 204
+
+
 @bp.get("/health")
 @public
 def health():

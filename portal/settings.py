@@ -62,6 +62,7 @@ class Settings:
     client_absolute: timedelta = timedelta(hours=4)
     # Tokens
     staff_invite_valid_for: timedelta = timedelta(hours=24)
+    password_reset_valid_for: timedelta = timedelta(hours=24)
     # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -169,6 +170,7 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "client_idle": ("CLIENT_IDLE_MINUTES", _minutes),
     "client_absolute": ("CLIENT_ABSOLUTE_MINUTES", _minutes),
     "staff_invite_valid_for": ("STAFF_INVITE_HOURS", lambda v: timedelta(hours=float(v))),
+    "password_reset_valid_for": ("PASSWORD_RESET_HOURS", lambda v: timedelta(hours=float(v))),
     "argon2_time_cost": ("ARGON2_TIME_COST", int),
     "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),

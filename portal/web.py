@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, g, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import current_user
 from werkzeug.datastructures import CallbackDict
@@ -131,6 +131,19 @@ def end_session(reason: str = "signed_out") -> None:
             sessions.end(row, reason)
     session.clear()
     session.ended = True
+
+
+def rotate_session_id() -> None:
+    """A new session id for this browser after a privilege or credential change (R22)."""
+    session.rotate = True
+
+
+def idle_seconds() -> int | None:
+    """The signed-in person's idle timeout, for the warning script (None when signed out)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None  # e.g. mail rendered by the worker
+    idle, _absolute = current_settings().timeouts(current_user.kind)
+    return int(idle.total_seconds())
 
 
 def current_session_row():

@@ -30,3 +30,12 @@ class AgencyForm(PortalForm):
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     admin_name = StringField(_l("First administrator's full name"))
     admin_email = StringField(_l("First administrator's work email address"))
+
+
+class ForgotPasswordForm(PortalForm):
+    email = StringField(_l("Work email address"))
+
+
+class ChangePasswordForm(PortalForm):
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"))

@@ -7,13 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import public, staff_only
-from portal.domain import agencies, notifications, sessions, staff
+from portal.domain import agencies, notifications, recovery, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
 from portal.domain.roles import ROLE_LABELS, Capability
 from portal.forms import ActionForm
 from portal.web import (
     attempt,
     current_session_row,
+    rotate_session_id,
     sign_in_page,
     sign_in_rate_limit,
     sign_out_response,
@@ -21,8 +22,10 @@ from portal.web import (
 from staff_bridge import bp
 from staff_bridge.forms import (
     AgencyForm,
+    ChangePasswordForm,
     ChangeRoleForm,
     DeactivateStaffForm,
+    ForgotPasswordForm,
     InviteStaffForm,
     SetPasswordForm,
 )
@@ -63,7 +66,36 @@ def set_password(token: str):
     return render_template("staff_bridge/set_password.html", form=form)
 
 
-# --- home, notifications, own sessions ----------------------------------------------------
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+@sign_in_rate_limit
+def forgot_password():
+    """The same answer whether or not the address has an account (R17)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        recovery.request_reset("staff", form.email.data or "", link_path="/staff/reset-password/")
+        return render_template("staff_bridge/forgot_password_sent.html")
+    return render_template("staff_bridge/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    """Like the invitation link: opening it changes nothing; no automatic sign-in after."""
+    if not recovery.reset_link_is_live("staff", token):
+        return render_template("staff_bridge/link_expired.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        ok, _account = attempt(
+            form, recovery.reset_password, "staff", token, form.password.data or ""
+        )
+        if ok:
+            flash(_("Your new password is set. Sign in with it now."), "success")
+            return redirect(url_for("staff_bridge.sign_in"), code=303)
+    return render_template("staff_bridge/set_password.html", form=form)
+
+
+# --- home, notifications, own account ----------------------------------------------------
 
 
 @bp.get("/")
@@ -90,6 +122,26 @@ def mark_notifications_read():
     if ActionForm().validate_on_submit():
         notifications.mark_read(current_user, request.form.get("notification") or None)
     return redirect(url_for("staff_bridge.notification_list"), code=303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@staff_only()
+def my_account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form,
+            recovery.change_password,
+            current_user,
+            form.current_password.data or "",
+            form.new_password.data or "",
+            keep=current_session_row(),
+        )
+        if ok:
+            rotate_session_id()
+            flash(_("Password changed. You were signed out everywhere else."), "success")
+            return redirect(url_for("staff_bridge.my_account"), code=303)
+    return render_template("staff_bridge/account.html", form=form)
 
 
 @bp.get("/account/sessions")

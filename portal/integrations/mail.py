@@ -29,6 +29,12 @@ class MailTemplate:
 
 
 TEMPLATES = {
+    "password_reset": MailTemplate(
+        _l("Reset your HMIS portal password"), "mail/password_reset.txt"
+    ),
+    "password_changed": MailTemplate(
+        _l("Your HMIS portal password was changed"), "mail/password_changed.txt"
+    ),
     "staff_invite": MailTemplate(
         _l("Set your password for the HMIS portal"), "mail/staff_invite.txt"
     ),

@@ -19,3 +19,39 @@
     });
   });
 })();
+
+// Idle timeout warning (R24): two minutes before the server would end the session, offer
+// "Stay signed in". Without JavaScript the server's timeout simply applies.
+(function () {
+  "use strict";
+  var idle = parseInt(document.body.getAttribute("data-idle-seconds") || "0", 10);
+  var dialog = document.getElementById("timeout-warning");
+  if (!idle || !dialog) { return; }
+  var warnBefore = Math.min(120, Math.floor(idle / 2));
+  var button = dialog.querySelector("[data-stay-signed-in]");
+  var token = document.querySelector("input[name=csrf_token]");
+  var warnTimer, endTimer;
+
+  function schedule() {
+    clearTimeout(warnTimer);
+    clearTimeout(endTimer);
+    warnTimer = setTimeout(function () {
+      dialog.hidden = false;
+      button.focus();
+    }, (idle - warnBefore) * 1000);
+    endTimer = setTimeout(function () { window.location.reload(); }, idle * 1000 + 1000);
+  }
+
+  button.addEventListener("click", function () {
+    var body = new FormData();
+    if (token) { body.append("csrf_token", token.value); }
+    fetch(dialog.getAttribute("data-keep-alive"), { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { window.location.reload(); return; }
+        dialog.hidden = true;
+        schedule();
+      })
+      .catch(function () { window.location.reload(); });
+  });
+  schedule();
+})();

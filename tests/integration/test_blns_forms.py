@@ -92,6 +92,21 @@ def test_the_set_password_form(app, agency_admin, naughty_strings, database):
     assert set(outcomes) <= {200, 303, 404}
 
 
+def test_the_password_forms(
+    app, case_manager, case_manager_user, naughty_strings, generous_limits, database
+):
+    from tests.integration.test_password_recovery import reset_link
+
+    # The signed-in change first: a naughty string accepted as a new password by the reset
+    # below ends every session of the account.
+    feed(case_manager, "/staff/account", ["current_password", "new_password"], naughty_strings)
+    anonymous = app.test_client()
+    feed(anonymous, "/staff/forgot-password", ["email"], naughty_strings)
+    anonymous.form("/staff/forgot-password", {"email": case_manager_user.email})
+    path = reset_link(database, case_manager_user.email)
+    assert set(feed(anonymous, path, ["password"], naughty_strings[:200])) <= {200, 303, 404}
+
+
 def test_the_member_forms(agency_admin, make, agency_a, naughty_strings, database):
     member = make.staff(Role.CASE_MANAGER, agency_a)
     page = f"/staff/team/{member.public_id}"

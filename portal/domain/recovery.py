@@ -1,0 +1,128 @@
+"""Password reset by email and password change, for either account kind (R18).
+
+- Asking for a reset answers the same whether or not the account exists; at most
+  `RESETS_PER_HOUR` links per account per hour; each new link revokes the earlier ones.
+- A link works once, for `password_reset_valid_for` (24 hours by default), and only until the
+  password changes. Opening it changes nothing; the POST with a new password does.
+- After a reset or a change every other session ends, a notice goes to the account's email,
+  and a reset never signs anyone in.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from portal.domain import audit, clock, mail, passwords, sessions, tokens
+from portal.domain.accounts import account_by_email, account_by_id
+from portal.domain.errors import DomainError
+from portal.domain.models import AccountToken
+from portal.domain.session import dbs
+from portal.settings import current as current_settings
+
+PURPOSE = "password_reset"
+RESETS_PER_HOUR = 3
+LINK_USED = _l("This link has expired or was already used. Ask for a new one.")
+
+
+def _greeting_name(account) -> str:
+    return getattr(account, "first_name", None) or getattr(account, "display_name", "")
+
+
+def _context_words(account) -> list[str]:
+    agency = getattr(account, "agency", None)
+    return [_greeting_name(account), account.email, agency.name if agency else ""]
+
+
+def request_reset(kind: str, email: str, *, link_path: str) -> None:
+    """Email a reset link if the account exists and may sign in; otherwise do nothing."""
+    account = account_by_email(kind, email)
+    if account is None or not account.is_active or account.password_hash is None:
+        return
+    since = clock.now() - timedelta(hours=1)
+    recent = dbs().scalar(
+        select(func.count(AccountToken.id)).where(
+            AccountToken.account_kind == account.kind,
+            AccountToken.account_id == account.id,
+            AccountToken.purpose == PURPOSE,
+            AccountToken.created_at > since,
+        )
+    )
+    if recent >= RESETS_PER_HOUR:
+        audit.record("password_reset.throttled", account, outcome="failure")
+        return
+    settings = current_settings()
+    raw = tokens.issue(PURPOSE, account, settings.password_reset_valid_for)
+    mail.queue(
+        "password_reset",
+        to=account.email,
+        language=account.preferred_language,
+        params={
+            "name": _greeting_name(account),
+            "hours": int(settings.password_reset_valid_for.total_seconds() // 3600),
+        },
+        secret_params={"link": f"{settings.base_url}{link_path}{raw}"},
+    )
+    audit.record("password_reset.requested", account)
+
+
+def _live_account(kind: str, raw: str):
+    token = tokens.find_live(raw, PURPOSE)
+    if token is None or token.account_kind != kind:
+        return None, None
+    account = account_by_id(kind, token.account_id)
+    stale = (
+        account is not None
+        and account.password_changed_at
+        and account.password_changed_at > token.created_at
+    )
+    if account is None or not account.is_active or stale:
+        return None, None
+    return token, account
+
+
+def reset_link_is_live(kind: str, raw: str) -> bool:
+    return _live_account(kind, raw)[1] is not None
+
+
+def _set_password(account, new_password: str, *, field: str = "password") -> None:
+    reasons = passwords.problems(new_password, _context_words(account))
+    if reasons:
+        raise DomainError(reasons[0], field=field)
+    account.password_hash = passwords.hash_password(new_password)
+    account.password_changed_at = clock.now()
+    account.failed_sign_ins = 0
+    account.throttled_until = None
+    account.suspended_at = None  # the reset path lifts a suspension (R16)
+    mail.queue(
+        "password_changed",
+        to=account.email,
+        language=account.preferred_language,
+        params={"name": _greeting_name(account)},
+    )
+
+
+def reset_password(kind: str, raw: str, new_password: str):
+    token, account = _live_account(kind, raw)
+    if account is None:
+        raise DomainError(LINK_USED)
+    _set_password(account, new_password)
+    if not tokens.consume(token):
+        raise DomainError(LINK_USED)
+    tokens.revoke_all(account, PURPOSE)
+    sessions.end_all_for(account, "password_reset")
+    audit.record("password_reset.completed", account, actor=account)
+    return account
+
+
+def change_password(account, current_password: str, new_password: str, *, keep=None) -> None:
+    """A signed-in change: the current password first; every other session ends."""
+    if not passwords.verify(account.password_hash, current_password):
+        audit.record("password_change.refused", account, outcome="failure")
+        raise DomainError(_l("Your current password is not right."), field="current_password")
+    _set_password(account, new_password, field="new_password")
+    tokens.revoke_all(account, PURPOSE)
+    sessions.end_all_for(account, "password_changed", except_row=keep)
+    audit.record("password_changed", account)
