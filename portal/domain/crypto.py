@@ -38,3 +38,11 @@ def encrypt_json(value: dict) -> str:
 
 def decrypt_json(token: str) -> dict:
     return json.loads(_current().decrypt(token.encode()))
+
+
+def encrypt_text(value: str) -> str:
+    return _current().encrypt(value.encode()).decode()
+
+
+def decrypt_text(token: str) -> str:
+    return _current().decrypt(token.encode()).decode()

@@ -4,6 +4,14 @@ from portal.domain.models.accounts import AccountToken, ClientAccount, StaffUser
 from portal.domain.models.agency import Agency
 from portal.domain.models.audit import AuditEvent
 from portal.domain.models.base import Base
+from portal.domain.models.clients import (
+    CareTeamMember,
+    Client,
+    Consent,
+    Enrollment,
+    Organization,
+    Project,
+)
 from portal.domain.models.jobs import Job
 from portal.domain.models.notifications import StaffNotification
 from portal.domain.models.outbox import OutboxMessage
@@ -11,6 +19,12 @@ from portal.domain.models.sessions import UserSession
 
 __all__ = [
     "AccountToken",
+    "CareTeamMember",
+    "Client",
+    "Consent",
+    "Enrollment",
+    "Organization",
+    "Project",
     "Agency",
     "AuditEvent",
     "Base",

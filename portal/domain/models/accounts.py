@@ -72,6 +72,8 @@ class ClientAccount(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # The client record this account reaches (linked at onboarding).
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), unique=True)
     first_name: Mapped[str] = mapped_column(String(50))
 
     agency: Mapped[Agency] = relationship(lazy="joined")

@@ -16,6 +16,8 @@ class Agency(PublicIdMixin, CreatedAtMixin, Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # How long a Release of Information recorded by this agency lasts unless staff say otherwise.
+    default_roi_days: Mapped[int] = mapped_column(default=365)
 
     def today(self):
         return clock.local_today(self.timezone)
