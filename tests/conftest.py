@@ -103,7 +103,13 @@ def _delete_committed_rows() -> None:
             "jobs",
             "user_sessions",
             "account_tokens",
+            "care_team_members",
+            "consents",
+            "enrollments",
             "client_accounts",
+            "clients",
+            "projects",
+            "organizations",
             "staff_users",
             "agencies",
         ):
