@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 
 from portal.forms import PortalForm
 
@@ -39,3 +39,46 @@ class ForgotPasswordForm(PortalForm):
 class ChangePasswordForm(PortalForm):
     current_password = PasswordField(_l("Current password"))
     new_password = PasswordField(_l("New password"))
+
+
+class ClientSearchForm(PortalForm):
+    class Meta:
+        csrf = False  # a GET filter form changes nothing
+
+    q = StringField(_l("Name, HMIS ID or last 4 of SSN"))
+    project = SelectField(_l("Program"), validate_choice=False)
+    care_team = SelectField(_l("Care team member"), validate_choice=False)
+
+
+class ClientForm(PortalForm):
+    first_name = StringField(_l("First name"))
+    middle_name = StringField(_l("Middle name"))
+    last_name = StringField(_l("Last name"))
+    name_suffix = StringField(_l("Suffix"))
+    name_quality = SelectField(_l("Name data quality"), validate_choice=False)
+    dob_day = StringField(_l("Day"))
+    dob_month = SelectField(_l("Month"), validate_choice=False)
+    dob_year = StringField(_l("Year"))
+    dob_quality = SelectField(_l("Date of birth data quality"), validate_choice=False)
+    ssn = StringField(_l("Social Security number"))
+    ssn_quality = SelectField(_l("SSN data quality"), validate_choice=False)
+    ssn_confirmed = BooleanField(_l("I checked this SSN with the client and it is right"))
+    email = StringField(_l("Email address"))
+    phone = StringField(_l("Phone number"))
+    preferred_language = SelectField(_l("Preferred language"), validate_choice=False)
+
+
+class CareTeamForm(PortalForm):
+    email = StringField(_l("Staff member's work email address"))
+    case_manager = BooleanField(_l("Make them the case manager"))
+
+
+class ConsentForm(PortalForm):
+    permission = RadioField(_l("What did the client decide?"), validate_choice=False)
+    start_day = StringField(_l("Day"))
+    start_month = SelectField(_l("Month"), validate_choice=False)
+    start_year = StringField(_l("Year"))
+    end_day = StringField(_l("Day"))
+    end_month = SelectField(_l("Month"), validate_choice=False)
+    end_year = StringField(_l("Year"))
+    document_reference = StringField(_l("Where the signed paper is kept (optional)"))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
 from portal.domain import clock, context
-from portal.domain.models import Agency, ClientAccount, StaffUser
+from portal.domain.models import Agency, Client, ClientAccount, StaffUser
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
 from portal.extensions import db, limiter
@@ -167,6 +167,24 @@ class Factories:
         self.session.add(member)
         self.session.commit()
         return member
+
+    def client(self, agency: Agency | None = None, **values) -> Client:
+        """A client record owned by `agency` (not an account: see client_account)."""
+        from datetime import date
+
+        record = Client(
+            personal_id=values.pop("personal_id", uuid.uuid4().hex[:12]),
+            owning_agency=agency or self.agency(),
+            first_name=values.pop("first_name", "Jamie"),
+            last_name=values.pop("last_name", "Doe"),
+            name_quality=1,
+            dob=values.pop("dob", date(1980, 5, 17)),
+            dob_quality=1,
+            **values,
+        )
+        self.session.add(record)
+        self.session.commit()
+        return record
 
     def client_account(
         self, agency: Agency | None = None, *, password: str = TEST_PASSWORD

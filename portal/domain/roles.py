@@ -35,6 +35,10 @@ class Capability(StrEnum):
     REINSTATE_CLIENT_ACCOUNTS = "reinstate_client_accounts"
     # Caseload work (client data)
     VIEW_CLIENTS = "view_clients"
+    EDIT_CLIENTS = "edit_clients"
+    MANAGE_CARE_TEAM = "manage_care_team"
+    RECORD_CONSENT = "record_consent"
+    IMPORT_HMIS = "import_hmis"
     INVITE_CLIENTS = "invite_clients"
     REVIEW_CHANGES = "review_changes"
     MESSAGE_CLIENTS = "message_clients"
@@ -52,7 +56,11 @@ GRANTS: frozenset[tuple[Role, Capability]] = frozenset(
         (Role.AGENCY_ADMIN, Capability.MANAGE_TEMPLATES),
         (Role.AGENCY_ADMIN, Capability.MANAGE_DIRECTORY),
         (Role.AGENCY_ADMIN, Capability.REINSTATE_CLIENT_ACCOUNTS),
+        (Role.AGENCY_ADMIN, Capability.IMPORT_HMIS),
         (Role.AGENCY_ADMIN, Capability.VIEW_CLIENTS),
+        (Role.AGENCY_ADMIN, Capability.EDIT_CLIENTS),
+        (Role.AGENCY_ADMIN, Capability.MANAGE_CARE_TEAM),
+        (Role.AGENCY_ADMIN, Capability.RECORD_CONSENT),
         (Role.AGENCY_ADMIN, Capability.INVITE_CLIENTS),
         (Role.AGENCY_ADMIN, Capability.REVIEW_CHANGES),
         (Role.AGENCY_ADMIN, Capability.MESSAGE_CLIENTS),
@@ -60,6 +68,9 @@ GRANTS: frozenset[tuple[Role, Capability]] = frozenset(
         (Role.AGENCY_ADMIN, Capability.DEACTIVATE_CLIENT_ACCOUNTS),
         # Case managers work their caseload.
         (Role.CASE_MANAGER, Capability.VIEW_CLIENTS),
+        (Role.CASE_MANAGER, Capability.EDIT_CLIENTS),
+        (Role.CASE_MANAGER, Capability.MANAGE_CARE_TEAM),
+        (Role.CASE_MANAGER, Capability.RECORD_CONSENT),
         (Role.CASE_MANAGER, Capability.INVITE_CLIENTS),
         (Role.CASE_MANAGER, Capability.REVIEW_CHANGES),
         (Role.CASE_MANAGER, Capability.MESSAGE_CLIENTS),

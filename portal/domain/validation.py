@@ -58,3 +58,20 @@ def clean_timezone(value: str | None, *, field: str = "timezone") -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise DomainError(_l("Choose a time zone from the list."), field=field) from None
     return value
+
+
+def date_from_parts(day: str | None, month: str | None, year: str | None, *, field: str):
+    """A date from the three memorable-date inputs; None when all three are empty."""
+    from datetime import date
+
+    parts = [(p or "").strip() for p in (day, month, year)]
+    if not any(parts):
+        return None
+    if not all(p.isdecimal() and p.isascii() for p in parts) or len(parts[2]) != 4:
+        raise DomainError(_l("Enter a real date, with the year as 4 digits."), field=field)
+    try:
+        return date(int(parts[2]), int(parts[1]), int(parts[0]))
+    except ValueError:
+        raise DomainError(
+            _l("Enter a real date, with the year as 4 digits."), field=field
+        ) from None

@@ -40,6 +40,7 @@ def people(app, make, agency_a, agency_b):
         "system_admin": make.staff(Role.SYSTEM_ADMIN, None),
     }
     target = make.staff(Role.CASE_MANAGER, agency_a, name="Target Person")
+    target.client = make.client(agency_a)
     return accounts, target
 
 
@@ -52,6 +53,8 @@ def routes(app):
 
 def url_for_rule(rule, target):
     values = {arg: str(target.public_id) for arg in rule.arguments}
+    if "client_id" in rule.arguments:
+        values["client_id"] = str(target.client.public_id)
     if "token" in rule.arguments:
         values["token"] = "not-a-real-token"
     return rule.build(values, append_unknown=False)[1]

@@ -1,0 +1,431 @@
+"""Staff work on client records: search, create, edit, care team, paper consent.
+
+Every load goes through `access_policy` (the scoped query and the one check); every change
+is audited with identifiers only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, or_, select
+
+from portal.domain import audit, clock, crypto, ssn
+from portal.domain.access_policy import can, visible_clients
+from portal.domain.accounts import account_by_email
+from portal.domain.errors import DomainError, Forbidden
+from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, StaffUser
+from portal.domain.roles import Capability, has_capability
+from portal.domain.session import dbs
+from portal.domain.staff import on_staff_deactivated
+from portal.domain.validation import clean_email, clean_text
+
+PAGE_SIZE = 25
+
+NAME_QUALITY = {
+    1: _l("Full name reported"),
+    2: _l("Partial, street name, or code name"),
+    8: _l("Client doesn't know"),
+    9: _l("Client prefers not to answer"),
+    99: _l("Not collected"),
+}
+DOB_QUALITY = {
+    1: _l("Full date of birth reported"),
+    2: _l("Approximate or partial"),
+    8: _l("Client doesn't know"),
+    9: _l("Client prefers not to answer"),
+    99: _l("Not collected"),
+}
+SSN_QUALITY = {
+    1: _l("Full SSN reported"),
+    2: _l("Approximate or partial"),
+    8: _l("Client doesn't know"),
+    9: _l("Client prefers not to answer"),
+    99: _l("Not collected"),
+}
+SSN_WARNINGS = {
+    "area_000": _l("SSNs never start with 000."),
+    "area_666": _l("SSNs never start with 666."),
+    "area_9xx": _l("SSNs never start with 9."),
+    "group_00": _l("The middle two digits are never 00."),
+    "serial_0000": _l("The last four digits are never 0000."),
+    "repeated_digits": _l("All the digits are the same."),
+    "sequential": _l("The digits run in sequence."),
+    "published_number": _l("This number was published in advertising and belongs to nobody."),
+}
+
+
+@dataclass
+class ClientPage:
+    rows: list[Client]
+    total: int
+    page: int
+    pages: int
+
+
+def search(
+    actor, *, text: str = "", project: str = "", care_team: str = "", page: int = 1
+) -> ClientPage:
+    if not has_capability(actor.role, Capability.VIEW_CLIENTS):
+        raise Forbidden(Capability.VIEW_CLIENTS)
+    query = visible_clients(actor)
+    text = " ".join((text or "").split())[:100]
+    if text:
+        if text.isdigit() and len(text) == 4:
+            query = query.where(or_(Client.ssn_last4 == text, Client.personal_id == text))
+        else:
+            words = text.lower().split()
+            for word in words[:4]:
+                like = f"%{word}%"
+                query = query.where(
+                    or_(
+                        func.lower(Client.first_name).like(like),
+                        func.lower(Client.last_name).like(like),
+                        func.lower(Client.middle_name).like(like),
+                        Client.personal_id == word,
+                    )
+                )
+    if project:
+        query = query.where(
+            exists().where(
+                Enrollment.client_id == Client.id, Enrollment.project_id == _int(project)
+            )
+        )
+    if care_team:
+        query = query.where(
+            exists().where(
+                CareTeamMember.client_id == Client.id, CareTeamMember.staff_id == _int(care_team)
+            )
+        )
+    total = dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = (
+        dbs()
+        .scalars(
+            query.order_by(func.lower(Client.last_name), func.lower(Client.first_name), Client.id)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+        .all()
+    )
+    return ClientPage(list(rows), total, page, pages)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+# --- identity and contact -----------------------------------------------------------------
+
+
+@dataclass
+class ClientFields:
+    first_name: str = ""
+    middle_name: str = ""
+    last_name: str = ""
+    name_suffix: str = ""
+    name_quality: str = "1"
+    dob: date | None = None
+    dob_quality: str = "99"
+    ssn: str = ""
+    ssn_quality: str = ""
+    ssn_confirmed: bool = False
+    email: str = ""
+    phone: str = ""
+    preferred_language: str = "en"
+
+
+class SsnNeedsConfirmation(DomainError):
+    """The SSN breaks a validity rule: staff may still save it after confirming."""
+
+    def __init__(self, warnings: tuple[str, ...]):
+        super().__init__(
+            _l("Check the SSN. If it is right, tick the box to save it anyway."), field="ssn"
+        )
+        self.warnings = warnings
+
+
+def _quality(value: str, allowed: dict, field: str) -> int:
+    try:
+        code = int(value)
+    except (TypeError, ValueError):
+        code = -1
+    if code not in allowed:
+        raise DomainError(_l("Choose an option."), field=field)
+    return code
+
+
+def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
+    """Validate everything first, then assign; returns the changed field names."""
+    values = {
+        "first_name": clean_text(
+            fields.first_name, field="first_name", max_length=50, required=False
+        )
+        or None,
+        "middle_name": clean_text(
+            fields.middle_name, field="middle_name", max_length=50, required=False
+        )
+        or None,
+        "last_name": clean_text(fields.last_name, field="last_name", max_length=50, required=False)
+        or None,
+        "name_suffix": clean_text(
+            fields.name_suffix, field="name_suffix", max_length=50, required=False
+        )
+        or None,
+        "name_quality": _quality(fields.name_quality, NAME_QUALITY, "name_quality"),
+        "dob_quality": _quality(fields.dob_quality, DOB_QUALITY, "dob_quality"),
+        "preferred_language": fields.preferred_language
+        if fields.preferred_language in ("en", "es")
+        else "en",
+    }
+    if values["name_quality"] in (1, 2) and not (values["first_name"] or values["last_name"]):
+        raise DomainError(_l("Enter the client's first or last name."), field="first_name")
+    if values["dob_quality"] in (1, 2):
+        if fields.dob is None:
+            raise DomainError(_l("Enter the date of birth."), field="dob")
+        if fields.dob > today:
+            raise DomainError(_l("Enter a date of birth in the past."), field="dob")
+        if fields.dob.year < today.year - 105:
+            raise DomainError(_l("Enter a date of birth less than 105 years ago."), field="dob")
+        values["dob"] = fields.dob
+    else:
+        values["dob"] = None  # HUD: 8, 9 and 99 go with no date
+    values["email"] = clean_email(fields.email) if (fields.email or "").strip() else None
+    phone = clean_text(fields.phone, field="phone", max_length=20, required=False)
+    if phone and not _looks_like_phone(phone):
+        raise DomainError(_l("Enter a phone number, like 555 123 4567."), field="phone")
+    values["phone"] = phone or None
+    quality = int(fields.ssn_quality) if (fields.ssn_quality or "").isdigit() else None
+    parsed = ssn.parse_ssn(fields.ssn, quality=quality)
+    if parsed.warnings and not fields.ssn_confirmed:
+        raise SsnNeedsConfirmation(parsed.warnings)
+    current_ssn = crypto.decrypt_text(client.ssn_encrypted) if client.ssn_encrypted else None
+    changed = [name for name, value in values.items() if getattr(client, name) != value]
+    for name in changed:
+        setattr(client, name, values[name])
+    if parsed.value != current_ssn or parsed.quality != client.ssn_quality:
+        client.ssn_encrypted = crypto.encrypt_text(parsed.value) if parsed.value else None
+        last = ssn.last_four(parsed.value)
+        client.ssn_last4 = last if last and last.isdigit() else None
+        client.ssn_quality = parsed.quality
+        changed.append("ssn")
+    return changed
+
+
+def _looks_like_phone(value: str) -> bool:
+    digits = [c for c in value if c.isdigit()]
+    return 7 <= len(digits) <= 15 and all(c.isdigit() or c in " +-().x" for c in value)
+
+
+def create_client(actor, fields: ClientFields) -> Client:
+    if not has_capability(actor.role, Capability.EDIT_CLIENTS) or not actor.agency_id:
+        raise Forbidden(Capability.EDIT_CLIENTS)
+    client = Client(
+        personal_id=f"P{secrets.token_hex(15)}", owning_agency_id=actor.agency_id, source="staff"
+    )
+    changed = _apply(client, fields, actor.agency.today())
+    dbs().add(client)
+    dbs().flush()
+    audit.record("client.created", client, details={"fields": sorted(changed)})
+    return client
+
+
+def update_client(actor, client: Client, fields: ClientFields) -> list[str]:
+    if not can(actor, "edit", client):
+        raise Forbidden(Capability.EDIT_CLIENTS)
+    changed = _apply(client, fields, actor.agency.today())
+    if changed:
+        audit.record("client.updated", client, details={"fields": sorted(changed)})
+    return changed
+
+
+def fields_of(client: Client) -> ClientFields:
+    return ClientFields(
+        first_name=client.first_name or "",
+        middle_name=client.middle_name or "",
+        last_name=client.last_name or "",
+        name_suffix=client.name_suffix or "",
+        name_quality=str(client.name_quality),
+        dob=client.dob,
+        dob_quality=str(client.dob_quality),
+        ssn=crypto.decrypt_text(client.ssn_encrypted) if client.ssn_encrypted else "",
+        ssn_quality=str(client.ssn_quality),
+        email=client.email or "",
+        phone=client.phone or "",
+        preferred_language=client.preferred_language,
+    )
+
+
+def record_viewed(actor, client: Client) -> None:
+    """Staff views of client PII are audited (R57)."""
+    audit.record("client.viewed", client)
+
+
+# --- care team ----------------------------------------------------------------------------
+
+
+def care_team_of(client: Client) -> list[CareTeamMember]:
+    return sorted(
+        client.care_team, key=lambda m: (not m.is_case_manager, m.staff.display_name.lower())
+    )
+
+
+def add_to_care_team(actor, client: Client, *, email: str, case_manager: bool) -> CareTeamMember:
+    if not can(actor, "manage_care_team", client):
+        raise Forbidden(Capability.MANAGE_CARE_TEAM)
+    member = account_by_email("staff", email)
+    if member is None or not member.is_active or member.agency_id is None:
+        raise DomainError(_l("No active staff member has this email address."), field="email")
+    if not has_capability(member.role, Capability.VIEW_CLIENTS):
+        raise DomainError(_l("This person's role cannot work with clients."), field="email")
+    if any(seat.staff_id == member.id for seat in client.care_team):
+        raise DomainError(_l("This person is already on the care team."), field="email")
+    if case_manager:
+        for seat in client.care_team:
+            seat.is_case_manager = False
+    seat = CareTeamMember(
+        client=client, staff=member, is_case_manager=case_manager, added_by_id=actor.id
+    )
+    dbs().add(seat)
+    dbs().flush()
+    audit.record(
+        "care_team.added",
+        client,
+        details={"staff": str(member.public_id), "case_manager": case_manager},
+    )
+    return seat
+
+
+def remove_from_care_team(actor, client: Client, staff_public_id: str) -> None:
+    if not can(actor, "manage_care_team", client):
+        raise Forbidden(Capability.MANAGE_CARE_TEAM)
+    seat = next(
+        (s for s in client.care_team if str(s.staff.public_id) == str(staff_public_id)), None
+    )
+    if seat is None:
+        raise DomainError(_l("This person is not on the care team."))
+    dbs().delete(seat)
+    client.care_team.remove(seat)
+    audit.record("care_team.removed", client, details={"staff": str(seat.staff.public_id)})
+
+
+@on_staff_deactivated
+def _free_care_team_seats(gone: StaffUser, successor: StaffUser) -> None:
+    """A deactivated colleague's seats are freed; where they were case manager, the
+    successor takes over as case manager."""
+    seats = dbs().scalars(select(CareTeamMember).where(CareTeamMember.staff_id == gone.id)).all()
+    for seat in seats:
+        client = seat.client
+        has_successor = any(s.staff_id == successor.id for s in client.care_team)
+        if seat.is_case_manager and not has_successor:
+            dbs().add(
+                CareTeamMember(
+                    client=client, staff=successor, is_case_manager=True, added_by_id=successor.id
+                )
+            )
+        elif seat.is_case_manager:
+            for other in client.care_team:
+                if other.staff_id == successor.id:
+                    other.is_case_manager = True
+        dbs().delete(seat)
+        audit.record(
+            "care_team.seat_freed",
+            client,
+            details={"staff": str(gone.public_id), "successor": str(successor.public_id)},
+        )
+
+
+# --- consent (Release of Information) --------------------------------------------------------
+
+
+def consent_in_force(client: Client, day: date) -> Consent | None:
+    return next((c for c in client.consents if c.in_force_on(day)), None)
+
+
+def record_paper_consent(
+    actor,
+    client: Client,
+    *,
+    permission: bool,
+    starts_on: date | None,
+    ends_on: date | None,
+    document_reference: str = "",
+) -> Consent:
+    if not can(actor, "record_consent", client):
+        raise Forbidden(Capability.RECORD_CONSENT)
+    today = actor.agency.today()
+    starts_on = starts_on or today
+    ends_on = ends_on or starts_on + timedelta(days=actor.agency.default_roi_days)
+    if ends_on < starts_on:
+        raise DomainError(_l("The end date must be after the start date."), field="ends_on")
+    if starts_on > today + timedelta(days=366):
+        raise DomainError(_l("Enter a start date within the next year."), field="starts_on")
+    reference = clean_text(
+        document_reference, field="document_reference", max_length=100, required=False
+    )
+    consent = Consent(
+        client=client,
+        recorded_by_agency_id=actor.agency_id,
+        recorded_by_id=actor.id,
+        permission=permission,
+        refused=not permission,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        source="paper",
+        document_reference=reference or None,
+    )
+    dbs().add(consent)
+    dbs().flush()
+    audit.record(
+        "consent.recorded",
+        client,
+        details={
+            "consent": str(consent.public_id),
+            "permission": permission,
+            "source": "paper",
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat(),
+        },
+    )
+    return consent
+
+
+def staff_choices_for_filter(actor) -> list[StaffUser]:
+    return list(
+        dbs().scalars(
+            select(StaffUser)
+            .where(StaffUser.agency_id == actor.agency_id, StaffUser.is_active.is_(True))
+            .order_by(func.lower(StaffUser.display_name))
+        )
+    )
+
+
+def today_for(actor) -> date:
+    return actor.agency.today() if actor.agency else clock.now().date()
+
+
+def projects_for_filter(actor) -> list:
+    from portal.domain.models import Organization, Project
+
+    return list(
+        dbs().scalars(
+            select(Project)
+            .join(Organization)
+            .where(Organization.agency_id == actor.agency_id)
+            .order_by(func.lower(Project.name))
+        )
+    )
+
+
+def masked_ssn(client: Client) -> str:
+    """What staff see: never more than the last four (R63)."""
+    if not client.ssn_encrypted:
+        return ""
+    return ssn.masked(crypto.decrypt_text(client.ssn_encrypted))
