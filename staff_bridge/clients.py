@@ -64,9 +64,10 @@ def client_list():
 def _client_form(form: ClientForm) -> ClientForm:
     form.name_quality.choices = _choices(clients.NAME_QUALITY)
     form.dob_quality.choices = _choices(clients.DOB_QUALITY)
-    form.ssn_quality.choices = [("", _("Work it out from the number"))] + _choices(
-        clients.SSN_QUALITY
-    )
+    form.ssn_quality.choices = [
+        ("", _("Work it out from the number")),
+        *_choices(clients.SSN_QUALITY),
+    ]
     form.dob_month.choices = [(v, str(label)) for v, label in MONTHS]
     form.preferred_language.choices = [("en", "English"), ("es", "Español")]
     return form

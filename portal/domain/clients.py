@@ -77,14 +77,13 @@ def search(
         if text.isdigit() and len(text) == 4:
             query = query.where(or_(Client.ssn_last4 == text, Client.personal_id == text))
         else:
-            words = text.lower().split()
-            for word in words[:4]:
-                like = f"%{word}%"
+            for word in text.split()[:4]:
+                like = f"%{_escape_like(word.lower())}%"
                 query = query.where(
                     or_(
-                        func.lower(Client.first_name).like(like),
-                        func.lower(Client.last_name).like(like),
-                        func.lower(Client.middle_name).like(like),
+                        func.lower(Client.first_name).like(like, escape="\\"),
+                        func.lower(Client.last_name).like(like, escape="\\"),
+                        func.lower(Client.middle_name).like(like, escape="\\"),
                         Client.personal_id == word,
                     )
                 )
@@ -113,6 +112,10 @@ def search(
         .all()
     )
     return ClientPage(list(rows), total, page, pages)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _int(value) -> int:
