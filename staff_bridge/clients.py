@@ -56,7 +56,7 @@ def client_list():
         text=form.q.data or "",
         project=form.project.data or "",
         care_team=form.care_team.data or "",
-        page=int(page) if page.isdigit() else 1,
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
     )
     return render_template("staff_bridge/clients/list.html", form=form, result=result)
 

@@ -119,10 +119,11 @@ def _escape_like(text: str) -> str:
 
 
 def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A filter id from a query string; anything that is not a plausible row id matches nothing."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return -1
+    return int(text)
 
 
 # --- identity and contact -----------------------------------------------------------------

@@ -163,3 +163,29 @@ def test_every_string_through_the_domain_validators(app, naughty_strings):
                     continue
                 assert "\x00" not in cleaned and "\n" not in cleaned
             assert isinstance(passwords.problems(value), list)
+
+
+CLIENT_FIELDS = [
+    "first_name", "middle_name", "last_name", "name_suffix", "name_quality", "dob_day", "dob_month",
+    "dob_year", "dob_quality", "ssn", "ssn_quality", "email", "phone", "preferred_language",
+]
+
+
+def test_the_client_forms(case_manager, make, agency_a, naughty_strings, database):
+    from portal.domain.models import Client, Consent
+
+    before = database.session.scalar(select(func.count()).select_from(Client))
+    outcomes = feed(case_manager, "/staff/clients/new", CLIENT_FIELDS, naughty_strings)
+    created = database.session.scalar(select(func.count()).select_from(Client)) - before
+    assert created == outcomes.count(303)
+    client = make.client(agency_a)
+    record = f"/staff/clients/{client.public_id}"
+    feed(case_manager, f"{record}/edit", CLIENT_FIELDS, naughty_strings)
+    feed(case_manager, f"{record}/care-team", ["email", "case_manager"], naughty_strings, token_from=record)
+    consents = feed(case_manager, f"{record}/consents/new",
+                    ["permission", "start_day", "start_month", "start_year", "end_day", "end_month",
+                     "end_year", "document_reference"], naughty_strings)
+    assert database.session.scalar(select(func.count()).select_from(Consent)) == consents.count(303)
+    for values in batches(naughty_strings, ["q", "project", "care_team", "page"]):
+        response = case_manager.get("/staff/clients", query_string=values)
+        assert response.status_code == 200
