@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(dev)
     app.cli.add_command(create_system_admin)
+    app.cli.add_command(import_hmis)
 
 
 @click.command("demo")
@@ -109,3 +110,38 @@ def create_system_admin(email: str, name: str) -> None:
     create_staff_account(agency=None, email=email, display_name=name, role=Role.SYSTEM_ADMIN)
     dbs().commit()
     click.echo("Created. A set-password link is in the outbox; run `flask worker` to send it.")
+
+
+@click.command("import-hmis")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--agency", "agency_name", required=True, help="The agency that owns new clients.")
+@with_appcontext
+def import_hmis(source: str, agency_name: str) -> None:
+    """Import a HUD HMIS CSV export (a folder or a .zip) for an agency; all or nothing."""
+    from pathlib import Path
+
+    from portal.domain import hmis_import
+    from portal.domain.agencies import agency_by_name
+
+    context.set_context(context.ActionContext(request_id="cli"))
+    agency = agency_by_name(agency_name)
+    if agency is None:
+        raise click.ClickException(f"No agency is called {agency_name!r}.")
+    report = hmis_import.import_export(Path(source), agency=agency)
+    for name, file in report.files.items():
+        click.echo(
+            f"{name:20} new {file.imported:5}  updated {file.updated:5}"
+            f"  unchanged {file.unchanged:5}  skipped {len(file.skipped):4}"
+            f"  problems {len(file.errors):4}"
+        )
+        for row, column, reason in file.errors[:50]:
+            click.echo(f"  row {row}: {column}: {reason}")
+    if report.ignored_files:
+        click.echo("ignored: " + ", ".join(report.ignored_files))
+    if not report.ok:
+        db.session.rollback()
+        raise click.ClickException(
+            f"Nothing was imported ({report.fatal or 'row problems above'})."
+        )
+    db.session.commit()
+    click.echo("Imported.")

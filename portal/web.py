@@ -133,6 +133,11 @@ def end_session(reason: str = "signed_out") -> None:
     session.ended = True
 
 
+def discard_changes() -> None:
+    """Roll back what this request changed so far (its commit then has nothing to write)."""
+    db.session.rollback()
+
+
 def rotate_session_id() -> None:
     """A new session id for this browser after a privilege or credential change (R22)."""
     session.rotate = True

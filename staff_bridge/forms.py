@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, FileField, PasswordField, RadioField, SelectField, StringField
 
 from portal.forms import PortalForm
 
@@ -82,3 +82,7 @@ class ConsentForm(PortalForm):
     end_month = SelectField(_l("Month"), validate_choice=False)
     end_year = StringField(_l("Year"))
     document_reference = StringField(_l("Where the signed paper is kept (optional)"))
+
+
+class ImportForm(PortalForm):
+    export = FileField(_l("HMIS CSV export (.zip)"))

@@ -57,3 +57,9 @@ def create_agency(
         invited_by=actor,
     )
     return agency
+
+
+def agency_by_name(name: str) -> Agency | None:
+    return dbs().scalar(
+        select(Agency).where(func.lower(Agency.name) == (name or "").strip().lower())
+    )

@@ -166,8 +166,20 @@ def test_every_string_through_the_domain_validators(app, naughty_strings):
 
 
 CLIENT_FIELDS = [
-    "first_name", "middle_name", "last_name", "name_suffix", "name_quality", "dob_day", "dob_month",
-    "dob_year", "dob_quality", "ssn", "ssn_quality", "email", "phone", "preferred_language",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "name_suffix",
+    "name_quality",
+    "dob_day",
+    "dob_month",
+    "dob_year",
+    "dob_quality",
+    "ssn",
+    "ssn_quality",
+    "email",
+    "phone",
+    "preferred_language",
 ]
 
 
@@ -181,10 +193,28 @@ def test_the_client_forms(case_manager, make, agency_a, naughty_strings, databas
     client = make.client(agency_a)
     record = f"/staff/clients/{client.public_id}"
     feed(case_manager, f"{record}/edit", CLIENT_FIELDS, naughty_strings)
-    feed(case_manager, f"{record}/care-team", ["email", "case_manager"], naughty_strings, token_from=record)
-    consents = feed(case_manager, f"{record}/consents/new",
-                    ["permission", "start_day", "start_month", "start_year", "end_day", "end_month",
-                     "end_year", "document_reference"], naughty_strings)
+    feed(
+        case_manager,
+        f"{record}/care-team",
+        ["email", "case_manager"],
+        naughty_strings,
+        token_from=record,
+    )
+    consents = feed(
+        case_manager,
+        f"{record}/consents/new",
+        [
+            "permission",
+            "start_day",
+            "start_month",
+            "start_year",
+            "end_day",
+            "end_month",
+            "end_year",
+            "document_reference",
+        ],
+        naughty_strings,
+    )
     assert database.session.scalar(select(func.count()).select_from(Consent)) == consents.count(303)
     for values in batches(naughty_strings, ["q", "project", "care_team", "page"]):
         response = case_manager.get("/staff/clients", query_string=values)

@@ -11,6 +11,7 @@ class Agency(PublicIdMixin, CreatedAtMixin, Base):
     """A partner agency of the Continuum of Care. Its time zone defines its "today"."""
 
     __tablename__ = "agencies"
+    audit_kind = "agency"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)

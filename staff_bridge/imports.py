@@ -1,0 +1,88 @@
+"""Agency administrators upload a HUD HMIS CSV export (a zip); the report says what happened."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.access import staff_only
+from portal.domain import hmis_import
+from portal.domain.roles import Capability
+from portal.web import discard_changes
+from staff_bridge import bp
+from staff_bridge.forms import ImportForm
+
+MAX_UPLOAD = 50 * 1024 * 1024
+
+REASONS = {
+    # row errors
+    "missing": _l("Missing"),
+    "too_long": _l("Too long"),
+    "invalid_code": _l("Not a HUD code for this field"),
+    "invalid_date": _l("Not a real date"),
+    "invalid_datetime": _l("Not a real date and time"),
+    "out_of_range": _l("Out of range"),
+    "invalid_ssn": _l("Not a usable SSN"),
+    "duplicate_id": _l("The same ID appears twice"),
+    "wrong_field_count": _l("The row has the wrong number of columns"),
+    "unknown_export": _l("The row belongs to another export"),
+    "unknown_reference": _l("Refers to a record that is not in the export"),
+    "personal_id_mismatch": _l("The client does not match the enrollment"),
+    "before_entry_date": _l("Before the entry date"),
+    "before_start_date": _l("Before the start date"),
+    "missing_column": _l("A column is missing"),
+    "duplicate_column": _l("A column appears twice"),
+    "empty_file": _l("The file is empty"),
+    "not_utf8": _l("The file is not UTF-8 text"),
+    "unreadable_csv": _l("The file cannot be read as CSV"),
+    # skipped rows
+    "deleted_in_hmis": _l("Deleted in the HMIS"),
+    "deleted_in_portal": _l("Deleted in the portal"),
+    "older_than_stored": _l("Older than what the portal has"),
+    "owned_by_another_agency": _l("The client belongs to another agency"),
+    "organization_of_another_agency": _l("The organization belongs to another agency"),
+    "references_deleted_row": _l("Refers to a deleted record"),
+    # warnings (the row was imported)
+    "dob_dropped_for_quality": _l("Date of birth left out: its data quality says there is none"),
+    "dob_quality_without_dob": _l("No date of birth: data quality set to not collected"),
+    "ssn_dropped_for_quality": _l("SSN left out: its data quality says there is none"),
+    "ssn_quality_without_ssn": _l("No SSN: data quality set to not collected"),
+    "ssn_invalid_pattern": _l("The SSN breaks a validity rule: kept as approximate"),
+    "ssn_quality_changed": _l("SSN data quality corrected to match the number"),
+    # the whole import
+    "source_not_found": _l("The export was not found"),
+    "not_a_zip": _l("Upload the export as a .zip file"),
+    "unreadable_zip": _l("The .zip file cannot be opened"),
+    "file_too_large": _l("A file in the export is too large"),
+    "duplicate_file": _l("A file appears twice in the export"),
+    "missing_file": _l("A required file is missing (Export.csv and Client.csv are needed)"),
+    "invalid_export_csv": _l("Export.csv cannot be read"),
+    "unsupported_version": _l("This HMIS CSV version is not supported (FY2024 and FY2026 are)"),
+}
+
+
+@bp.before_app_request
+def _allow_large_exports() -> None:
+    if request.endpoint == "staff_bridge.import_hmis":
+        request.max_content_length = MAX_UPLOAD
+
+
+@bp.route("/imports/hmis", methods=["GET", "POST"])
+@staff_only(Capability.IMPORT_HMIS)
+def import_hmis():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = request.files.get("export")
+        if upload is None or not upload.filename:
+            form.export.errors = [str(_l("Choose the export's .zip file."))]
+        else:
+            report = hmis_import.import_export(
+                upload.stream, agency=current_user.agency, actor=current_user
+            )
+            if not report.ok:
+                discard_changes()  # all or nothing, whatever the service left pending
+    return render_template(
+        "staff_bridge/import_hmis.html", form=form, report=report, reasons=REASONS
+    )
