@@ -50,12 +50,17 @@ def client_list():
     form.project.choices = [("", _("Any program"))] + [
         (str(p.id), p.name) for p in clients.projects_for_filter(current_user)
     ]
+    form.portal_status.choices = [
+        ("", _("Any")),
+        *[(k, str(v)) for k, v in clients.PORTAL_STATUSES.items()],
+    ]
     page = request.args.get("page", "1")
     result = clients.search(
         current_user,
         text=form.q.data or "",
         project=form.project.data or "",
         care_team=form.care_team.data or "",
+        portal_status=form.portal_status.data or "",
         page=int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
     )
     return render_template("staff_bridge/clients/list.html", form=form, result=result)
@@ -89,6 +94,11 @@ def _fields(form: ClientForm) -> clients.ClientFields:
         ssn_confirmed=bool(form.ssn_confirmed.data),
         email=form.email.data or "",
         phone=form.phone.data or "",
+        address_line1=form.address_line1.data or "",
+        address_line2=form.address_line2.data or "",
+        city=form.city.data or "",
+        state=form.state.data or "",
+        postal_code=form.postal_code.data or "",
         preferred_language=form.preferred_language.data or "en",
     )
 

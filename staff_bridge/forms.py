@@ -48,6 +48,7 @@ class ClientSearchForm(PortalForm):
     q = StringField(_l("Name, HMIS ID or last 4 of SSN"))
     project = SelectField(_l("Program"), validate_choice=False)
     care_team = SelectField(_l("Care team member"), validate_choice=False)
+    portal_status = SelectField(_l("Portal account"), validate_choice=False)
 
 
 class ClientForm(PortalForm):
@@ -65,6 +66,11 @@ class ClientForm(PortalForm):
     ssn_confirmed = BooleanField(_l("I checked this SSN with the client and it is right"))
     email = StringField(_l("Email address"))
     phone = StringField(_l("Phone number"))
+    address_line1 = StringField(_l("Address line 1"))
+    address_line2 = StringField(_l("Address line 2 (optional)"))
+    city = StringField(_l("Town or city"))
+    state = StringField(_l("State"))
+    postal_code = StringField(_l("ZIP code"))
     preferred_language = SelectField(_l("Preferred language"), validate_choice=False)
 
 
@@ -86,3 +92,7 @@ class ConsentForm(PortalForm):
 
 class ImportForm(PortalForm):
     export = FileField(_l("HMIS CSV export (.zip)"))
+
+
+class AgencySettingsForm(PortalForm):
+    default_roi_days = StringField(_l("How many days a Release of Information lasts"))

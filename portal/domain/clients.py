@@ -66,8 +66,34 @@ class ClientPage:
     pages: int
 
 
+PORTAL_STATUSES = {
+    "not_connected": _l("Not connected"),
+    "connected": _l("Connected"),
+    "deactivated": _l("Deactivated"),
+}
+
+
+def _portal_status_filter(query, status: str):
+    from portal.domain.models import ClientAccount
+
+    account = exists().where(ClientAccount.client_id == Client.id)
+    if status == "not_connected":
+        return query.where(~account)
+    if status == "connected":
+        return query.where(account.where(ClientAccount.is_active.is_(True)))
+    if status == "deactivated":
+        return query.where(account.where(ClientAccount.is_active.is_(False)))
+    return query
+
+
 def search(
-    actor, *, text: str = "", project: str = "", care_team: str = "", page: int = 1
+    actor,
+    *,
+    text: str = "",
+    project: str = "",
+    care_team: str = "",
+    portal_status: str = "",
+    page: int = 1,
 ) -> ClientPage:
     if not has_capability(actor.role, Capability.VIEW_CLIENTS):
         raise Forbidden(Capability.VIEW_CLIENTS)
@@ -99,6 +125,7 @@ def search(
                 CareTeamMember.client_id == Client.id, CareTeamMember.staff_id == _int(care_team)
             )
         )
+    query = _portal_status_filter(query, portal_status)
     total = dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
@@ -143,6 +170,11 @@ class ClientFields:
     ssn_confirmed: bool = False
     email: str = ""
     phone: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
     preferred_language: str = "en"
 
 
@@ -206,8 +238,10 @@ def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
     if phone and not _looks_like_phone(phone):
         raise DomainError(_l("Enter a phone number, like 555 123 4567."), field="phone")
     values["phone"] = phone or None
+    values.update(_address(fields))
     quality = int(fields.ssn_quality) if (fields.ssn_quality or "").isdigit() else None
-    parsed = ssn.parse_ssn(fields.ssn, quality=quality)
+    # "Client prefers not to answer" is a refusal: every digit becomes X (product rules).
+    parsed = ssn.parse_ssn(fields.ssn, quality=quality, consent_refused=quality == 9)
     if parsed.warnings and not fields.ssn_confirmed:
         raise SsnNeedsConfirmation(parsed.warnings)
     current_ssn = crypto.decrypt_text(client.ssn_encrypted) if client.ssn_encrypted else None
@@ -221,6 +255,38 @@ def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
         client.ssn_quality = parsed.quality
         changed.append("ssn")
     return changed
+
+
+def _address(fields: ClientFields) -> dict:
+    state = clean_text(fields.state, field="state", max_length=40, required=False).upper()
+    if state and not (state.isascii() and state.isalpha() and len(state) == 2):
+        raise DomainError(_l("Enter the state as 2 letters, like CA."), field="state")
+    postal = clean_text(fields.postal_code, field="postal_code", max_length=10, required=False)
+    if postal and not _is_zip(postal):
+        raise DomainError(_l("Enter a ZIP code, like 94110 or 94110-1234."), field="postal_code")
+    return {
+        "address_line1": clean_text(
+            fields.address_line1, field="address_line1", max_length=100, required=False
+        )
+        or None,
+        "address_line2": clean_text(
+            fields.address_line2, field="address_line2", max_length=100, required=False
+        )
+        or None,
+        "city": clean_text(fields.city, field="city", max_length=60, required=False) or None,
+        "state": state or None,
+        "postal_code": postal or None,
+    }
+
+
+def _is_zip(value: str) -> bool:
+    head, _, tail = value.partition("-")
+    return (
+        value.isascii()
+        and len(head) == 5
+        and head.isdigit()
+        and (not tail or (len(tail) == 4 and tail.isdigit()))
+    )
 
 
 def _looks_like_phone(value: str) -> bool:
@@ -263,6 +329,11 @@ def fields_of(client: Client) -> ClientFields:
         ssn_quality=str(client.ssn_quality),
         email=client.email or "",
         phone=client.phone or "",
+        address_line1=client.address_line1 or "",
+        address_line2=client.address_line2 or "",
+        city=client.city or "",
+        state=client.state or "",
+        postal_code=client.postal_code or "",
         preferred_language=client.preferred_language,
     )
 

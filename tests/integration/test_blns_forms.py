@@ -179,6 +179,11 @@ CLIENT_FIELDS = [
     "ssn_quality",
     "email",
     "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
     "preferred_language",
 ]
 

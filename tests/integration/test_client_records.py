@@ -212,3 +212,41 @@ def test_the_client_list_pages(case_manager, make, agency_a):
     second = case_manager.get("/staff/clients?page=2").get_data(as_text=True)
     assert "Family00" in first and "Family29" not in first and "Family29" in second
     assert "Page 1 of 2" in first
+
+
+def test_prefers_not_to_answer_turns_every_ssn_digit_to_x(case_manager, database):
+    new_client(case_manager, ssn="518-27-4439", ssn_quality="9")
+    client = database.session.scalar(select(Client).where(Client.last_name == "Lopez"))
+    assert crypto.decrypt_text(client.ssn_encrypted) == "XXXXXXXXX" and client.ssn_quality == 9
+    assert client.ssn_last4 is None
+
+
+def test_the_address_is_checked_and_kept(case_manager, database):
+    page = new_client(case_manager, state="California", postal_code="9411")
+    assert "2 letters" in page.get_data(as_text=True)
+    new_client(
+        case_manager,
+        address_line1="12 Pier St",
+        city="Oakland",
+        state="ca",
+        postal_code="94607-1234",
+    )
+    client = database.session.scalar(select(Client).where(Client.last_name == "Lopez"))
+    assert (client.address_line1, client.city, client.state, client.postal_code) == (
+        "12 Pier St",
+        "Oakland",
+        "CA",
+        "94607-1234",
+    )
+
+
+def test_the_client_list_filters_by_portal_account(case_manager, make, agency_a, database):
+    connected = make.client(agency_a, last_name="Connected")
+    make.client(agency_a, last_name="Loner")
+    account = make.client_account(agency_a)
+    account.client_id = connected.id
+    database.session.commit()
+    page = case_manager.get("/staff/clients?portal_status=connected").get_data(as_text=True)
+    assert "Connected</a>" in page and "Loner" not in page
+    page = case_manager.get("/staff/clients?portal_status=not_connected").get_data(as_text=True)
+    assert "Loner" in page and "Connected</a>" not in page
