@@ -22,6 +22,7 @@ from portal.web import (
 from staff_bridge import bp
 from staff_bridge.forms import (
     AgencyForm,
+    AgencySettingsForm,
     ChangePasswordForm,
     ChangeRoleForm,
     DeactivateStaffForm,
@@ -280,6 +281,25 @@ def deactivate_staff_member(member_id: str):
                 url_for("staff_bridge.staff_member", member_id=member.public_id), code=303
             )
     return render_template("staff_bridge/deactivate_staff.html", member=member, form=form)
+
+
+@bp.route("/agency/settings", methods=["GET", "POST"])
+@staff_only(Capability.MANAGE_AGENCY_SETTINGS)
+def agency_settings():
+    form = AgencySettingsForm()
+    if request.method == "GET":
+        form.default_roi_days.data = str(current_user.agency.default_roi_days)
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form,
+            agencies.update_settings,
+            current_user,
+            default_roi_days=form.default_roi_days.data,
+        )
+        if ok:
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("staff_bridge.agency_settings"), code=303)
+    return render_template("staff_bridge/agency_settings.html", form=form)
 
 
 # --- agencies (system administrators) ------------------------------------------------

@@ -63,3 +63,18 @@ def agency_by_name(name: str) -> Agency | None:
     return dbs().scalar(
         select(Agency).where(func.lower(Agency.name) == (name or "").strip().lower())
     )
+
+
+def update_settings(actor: StaffUser, *, default_roi_days: str) -> None:
+    """Agency administrators set their agency's defaults."""
+    require(actor, Capability.MANAGE_AGENCY_SETTINGS)
+    text = (default_roi_days or "").strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 3650:
+        raise DomainError(_l("Enter a number of days from 1 to 3650."), field="default_roi_days")
+    agency = actor.agency
+    if agency.default_roi_days != int(text):
+        old = agency.default_roi_days
+        agency.default_roi_days = int(text)
+        audit.record(
+            "agency.settings_changed", agency, details={"default_roi_days": [old, int(text)]}
+        )

@@ -224,3 +224,9 @@ def test_the_client_forms(case_manager, make, agency_a, naughty_strings, databas
     for values in batches(naughty_strings, ["q", "project", "care_team", "page"]):
         response = case_manager.get("/staff/clients", query_string=values)
         assert response.status_code == 200
+
+
+def test_the_agency_settings_form(agency_admin, agency_admin_user, naughty_strings, database):
+    outcomes = feed(agency_admin, "/staff/agency/settings", ["default_roi_days"], naughty_strings)
+    database.session.refresh(agency_admin_user.agency)
+    assert 1 <= agency_admin_user.agency.default_roi_days <= 3650 and set(outcomes) <= {200, 303}

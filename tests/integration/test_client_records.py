@@ -250,3 +250,17 @@ def test_the_client_list_filters_by_portal_account(case_manager, make, agency_a,
     assert "Connected</a>" in page and "Loner" not in page
     page = case_manager.get("/staff/clients?portal_status=not_connected").get_data(as_text=True)
     assert "Loner" in page and "Connected</a>" not in page
+
+
+def test_agency_administrators_set_the_default_roi_term(
+    agency_admin, case_manager, make, agency_a, database
+):
+    assert agency_admin.form("/staff/agency/settings", {"default_roi_days": "0"}).status_code == 200
+    assert (
+        agency_admin.form("/staff/agency/settings", {"default_roi_days": "90"}).status_code == 303
+    )
+    client = make.client(agency_a)
+    case_manager.form(f"/staff/clients/{client.public_id}/consents/new", {"permission": "yes"})
+    consent = database.session.scalar(select(Consent).where(Consent.client_id == client.id))
+    assert consent.ends_on - consent.starts_on == timedelta(days=90)
+    assert case_manager.get("/staff/agency/settings").status_code == 403
