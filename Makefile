@@ -26,7 +26,7 @@ translations-extract: $(STAMP) ## Extract translatable strings to translations/m
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 
 translations-update: translations-extract ## Merge new strings into every catalog
-	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --omit-header --ignore-obsolete
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 run: $(STAMP) translations-compile ## Start the portal with demo data at http://127.0.0.1:5000 (and a worker)
 	$(FLASK) demo
