@@ -977,7 +977,7 @@ class _Plan:
             if row.deleted:  # stored (a new one was skipped): soft-delete it
                 changed = client.deleted_at is None
                 if changed:
-                    client.deleted_at = now
+                    client.mark_deleted(now)
                 self._count(CLIENT, False, changed)
                 continue
             created = client is None

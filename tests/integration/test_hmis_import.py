@@ -319,6 +319,7 @@ def test_a_client_deleted_in_the_hmis_is_soft_deleted_here(database, make, froze
     assert report.ok and report.files["Client.csv"].updated == 1
     client = database.session.scalar(select(Client).where(Client.personal_id == row["PersonalID"]))
     assert client.deleted_at == frozen_clock.now()
+    assert client.purge_after == frozen_clock.now().date().replace(year=frozen_clock.now().year + 7)
 
 
 def test_a_new_client_deleted_in_the_hmis_is_skipped_with_its_enrollments(database, make, tmp_path):

@@ -96,6 +96,17 @@ class Client(PublicIdMixin, CreatedAtMixin, Base):
         back_populates="client", order_by="Consent.id.desc()"
     )
 
+    RETENTION_YEARS = 7  # HMIS-2004: dispose of PPI 7 years after it was last in use
+
+    def mark_deleted(self, at: datetime) -> None:
+        """Soft delete: hidden at once, purged by the retention job after RETENTION_YEARS."""
+        self.deleted_at = at
+        day = at.date()
+        try:
+            self.purge_after = day.replace(year=day.year + self.RETENTION_YEARS)
+        except ValueError:  # 29 February
+            self.purge_after = day.replace(year=day.year + self.RETENTION_YEARS, day=28)
+
     @property
     def full_name(self) -> str:
         parts = [self.first_name, self.middle_name, self.last_name, self.name_suffix]
