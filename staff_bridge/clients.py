@@ -110,20 +110,7 @@ def new_client():
     if request.method == "GET":
         form.name_quality.data = "1"
         form.dob_quality.data = "1"
-    warnings = ()
-    if form.validate_on_submit():
-        ok, client, warnings = _attempt_save(form, clients.create_client, current_user)
-        if ok:
-            flash(_("Client record created."), "success")
-            return redirect(
-                url_for("staff_bridge.client_record", client_id=client.public_id), code=303
-            )
-    return render_template(
-        "staff_bridge/clients/edit.html",
-        form=form,
-        client=None,
-        ssn_warnings=[str(clients.SSN_WARNINGS[w]) for w in warnings],
-    )
+    return _editor(form, None, _("Client record created."), clients.create_client, current_user)
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
@@ -144,13 +131,19 @@ def edit_client(client_id: str):
         )
     else:
         form = _client_form(ClientForm())
-    warnings = ()
+    return _editor(form, client, _("Changes saved."), clients.update_client, current_user, client)
+
+
+def _editor(form, client, success: str, action, *args):
+    """The create and edit page: save, or show the form again with errors or SSN warnings."""
+    warnings: tuple[str, ...] = ()
     if form.validate_on_submit():
-        ok, _changed, warnings = _attempt_save(form, clients.update_client, current_user, client)
+        ok, result, warnings = _attempt_save(form, action, *args)
         if ok:
-            flash(_("Changes saved."), "success")
+            flash(success, "success")
+            saved = client or result
             return redirect(
-                url_for("staff_bridge.client_record", client_id=client.public_id), code=303
+                url_for("staff_bridge.client_record", client_id=saved.public_id), code=303
             )
     return render_template(
         "staff_bridge/clients/edit.html",
