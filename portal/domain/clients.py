@@ -201,20 +201,10 @@ def _quality(value: str, allowed: dict, field: str) -> int:
 def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
     """Validate everything first, then assign; returns the changed field names."""
     values = {
-        "first_name": clean_text(
-            fields.first_name, field="first_name", max_length=50, required=False
-        )
-        or None,
-        "middle_name": clean_text(
-            fields.middle_name, field="middle_name", max_length=50, required=False
-        )
-        or None,
-        "last_name": clean_text(fields.last_name, field="last_name", max_length=50, required=False)
-        or None,
-        "name_suffix": clean_text(
-            fields.name_suffix, field="name_suffix", max_length=50, required=False
-        )
-        or None,
+        "first_name": _optional(fields, "first_name", 50),
+        "middle_name": _optional(fields, "middle_name", 50),
+        "last_name": _optional(fields, "last_name", 50),
+        "name_suffix": _optional(fields, "name_suffix", 50),
         "name_quality": _quality(fields.name_quality, NAME_QUALITY, "name_quality"),
         "dob_quality": _quality(fields.dob_quality, DOB_QUALITY, "dob_quality"),
         "preferred_language": fields.preferred_language
@@ -257,6 +247,12 @@ def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
     return changed
 
 
+def _optional(fields: ClientFields, name: str, max_length: int) -> str | None:
+    return (
+        clean_text(getattr(fields, name), field=name, max_length=max_length, required=False) or None
+    )
+
+
 def _address(fields: ClientFields) -> dict:
     state = clean_text(fields.state, field="state", max_length=40, required=False).upper()
     if state and not (state.isascii() and state.isalpha() and len(state) == 2):
@@ -265,15 +261,9 @@ def _address(fields: ClientFields) -> dict:
     if postal and not _is_zip(postal):
         raise DomainError(_l("Enter a ZIP code, like 94110 or 94110-1234."), field="postal_code")
     return {
-        "address_line1": clean_text(
-            fields.address_line1, field="address_line1", max_length=100, required=False
-        )
-        or None,
-        "address_line2": clean_text(
-            fields.address_line2, field="address_line2", max_length=100, required=False
-        )
-        or None,
-        "city": clean_text(fields.city, field="city", max_length=60, required=False) or None,
+        "address_line1": _optional(fields, "address_line1", 100),
+        "address_line2": _optional(fields, "address_line2", 100),
+        "city": _optional(fields, "city", 60),
         "state": state or None,
         "postal_code": postal or None,
     }
