@@ -26,12 +26,21 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or languages[0]
 
 
+def select_timezone() -> str:
+    """Times are shown in the signed-in person's agency time zone (UI patterns)."""
+    if has_request_context() and current_user and current_user.is_authenticated:
+        agency = getattr(current_user, "agency", None)
+        if agency is not None:
+            return agency.timezone
+    return current_settings().default_timezone
+
+
 def init_app(app: Flask) -> None:
     from portal.extensions import babel
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "UTC")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.jinja_env.globals["get_locale"] = get_locale

@@ -35,6 +35,18 @@ MONTHS = [
 ]
 
 
+EVENT_LABELS = {
+    "client.viewed": _l("Record viewed"),
+    "client.created": _l("Record created"),
+    "client.updated": _l("Record changed"),
+    "care_team.added": _l("Added to the care team"),
+    "care_team.removed": _l("Removed from the care team"),
+    "care_team.seat_freed": _l("Care-team seat handed over"),
+    "consent.recorded": _l("Release of Information recorded"),
+    "access.denied": _l("Access refused"),
+}
+
+
 def _choices(mapping) -> list[tuple[str, str]]:
     return [(str(code), str(label)) for code, label in mapping.items()]
 
@@ -185,6 +197,7 @@ def client_record(client_id: str):
             "ssn": clients.SSN_QUALITY,
         },
         masked_ssn=clients.masked_ssn(client),
+        event_labels=EVENT_LABELS,
         care_team_form=CareTeamForm(),
         form=ActionForm(),
     )
