@@ -17,6 +17,7 @@ from uuid import UUID
 
 from sqlalchemy import Select, and_, exists, false, or_, select
 
+from portal.domain import clock
 from portal.domain.errors import Forbidden, NotFound
 from portal.domain.models import (
     CareTeamMember,
@@ -47,8 +48,6 @@ CLIENT_ACTIONS = frozenset({"view", "message"})
 
 def _today(actor) -> date:
     agency = getattr(actor, "agency", None)
-    from portal.domain import clock
-
     return agency.today() if agency is not None else clock.now().date()
 
 
