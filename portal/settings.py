@@ -63,6 +63,10 @@ class Settings:
     # Tokens
     staff_invite_valid_for: timedelta = timedelta(hours=24)
     password_reset_valid_for: timedelta = timedelta(hours=24)
+    # Client invitations: the link lasts 72 h (issue 4 overrides R3's 24 h); a printed code 7 days.
+    client_invite_valid_for: timedelta = timedelta(hours=72)
+    invite_code_valid_for: timedelta = timedelta(days=7)
+    identity_check_valid_for: timedelta = timedelta(days=7)
     # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -171,6 +175,8 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "client_absolute": ("CLIENT_ABSOLUTE_MINUTES", _minutes),
     "staff_invite_valid_for": ("STAFF_INVITE_HOURS", lambda v: timedelta(hours=float(v))),
     "password_reset_valid_for": ("PASSWORD_RESET_HOURS", lambda v: timedelta(hours=float(v))),
+    "client_invite_valid_for": ("CLIENT_INVITE_HOURS", lambda v: timedelta(hours=float(v))),
+    "invite_code_valid_for": ("INVITE_CODE_DAYS", lambda v: timedelta(days=float(v))),
     "argon2_time_cost": ("ARGON2_TIME_COST", int),
     "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),

@@ -267,3 +267,17 @@ def sign_out_response(destination: str):
     response = redirect(destination, code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+def per_staff_limit(limit: str):
+    """A rate limit per signed-in staff member on POSTs (e.g. 20 invitations an hour, R12)."""
+    from portal.extensions import limiter
+
+    def key() -> str:
+        return (
+            f"staff:{current_user.get_id()}"
+            if current_user.is_authenticated
+            else request.remote_addr
+        )
+
+    return limiter.limit(limit, methods=["POST"], key_func=key)

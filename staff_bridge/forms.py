@@ -1,7 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, FileField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    FileField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 
 from portal.forms import PortalForm
 
@@ -96,3 +104,15 @@ class ImportForm(PortalForm):
 
 class AgencySettingsForm(PortalForm):
     default_roi_days = StringField(_l("How many days a Release of Information lasts"))
+
+
+class IdentityCheckForm(PortalForm):
+    name_confirmed = BooleanField(_l("I confirmed the client's full name"))
+    facts = SelectMultipleField(
+        _l("Which facts did you check? Choose at least two."), validate_choice=False
+    )
+    note = StringField(_l("Note (needed for 'other')"))
+
+
+class InviteForm(PortalForm):
+    delivery = RadioField(_l("How will the client get the invitation?"), validate_choice=False)

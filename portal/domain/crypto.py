@@ -46,3 +46,14 @@ def encrypt_text(value: str) -> str:
 
 def decrypt_text(token: str) -> str:
     return _current().decrypt(token.encode()).decode()
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """HMAC-SHA256 of a short secret (a printed code) under a key derived from SECRET_KEY,
+    so a database dump alone cannot be brute-forced."""
+    import hmac
+
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=f"portal hmac {purpose}".encode()
+    ).derive(current_settings().secret_key.encode())
+    return hmac.new(key, value.encode(), "sha256").hexdigest()

@@ -29,6 +29,9 @@ class MailTemplate:
 
 
 TEMPLATES = {
+    "client_invitation": MailTemplate(
+        _l("Your invitation to see your record online"), "mail/client_invitation.txt"
+    ),
     "password_reset": MailTemplate(
         _l("Reset your HMIS portal password"), "mail/password_reset.txt"
     ),

@@ -12,6 +12,7 @@ from portal.domain.models.clients import (
     Organization,
     Project,
 )
+from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.notifications import StaffNotification
 from portal.domain.models.outbox import OutboxMessage
@@ -25,8 +26,10 @@ __all__ = [
     "CareTeamMember",
     "Client",
     "ClientAccount",
+    "ClientInvitation",
     "Consent",
     "Enrollment",
+    "IdentityCheck",
     "Job",
     "Organization",
     "OutboxMessage",

@@ -1,0 +1,299 @@
+"""Staff side of client onboarding: verify identity, then invite (issue 4).
+
+- An identity check records that staff confirmed the full name and at least two identifying
+  facts; an invitation needs one from the same agency within `identity_check_valid_for`.
+- An invitation is issued only when the record has a full date of birth (DOB quality 1), the
+  client is 18 or older today in the agency's time zone, the record has a contact email that no
+  other active client account signs in with, the client has no deactivated account awaiting
+  reinstatement, and the client is not served only by victim service providers (R65).
+  `blockers()` lists every reason, each saying what to fix.
+- The link token (256 bits) is stored as SHA-256; the printed short code (10 characters of an
+  unambiguous alphabet, grouped 5-5) as an HMAC under a server key. A new invitation revokes
+  the earlier ones; cancelling revokes. Links use BASE_URL, never the Host header.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select, update
+
+from portal.domain import audit, clock, crypto, mail, tokens
+from portal.domain.access_policy import can
+from portal.domain.errors import DomainError, Forbidden
+from portal.domain.models import (
+    ClientAccount,
+    ClientInvitation,
+    Enrollment,
+    IdentityCheck,
+    Organization,
+    Project,
+)
+from portal.domain.roles import Capability
+from portal.domain.session import dbs
+from portal.settings import current as current_settings
+
+IDENTITY_FACTS = {
+    "dob": _l("Date of birth"),
+    "phone_or_address": _l("Phone number or address"),
+    "ssn": _l("Social Security number"),
+    "photo": _l("Photo ID or photo on file"),
+    "service_history": _l("Recent service history"),
+    "hmis_id": _l("HMIS ID"),
+    "other": _l("Other information (say what in the note)"),
+}
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+CODE_LENGTH = 10
+
+
+def record_identity_check(
+    actor, client, *, name_confirmed: bool, facts: list[str], note: str = ""
+) -> IdentityCheck:
+    if not can(actor, "invite", client):
+        raise Forbidden(Capability.INVITE_CLIENTS)
+    if not name_confirmed:
+        raise DomainError(_l("Confirm the client's full name first."), field="name_confirmed")
+    chosen = sorted({f for f in facts if f in IDENTITY_FACTS})
+    if len(chosen) < 2:
+        raise DomainError(_l("Choose at least two facts you checked."), field="facts")
+    note = " ".join((note or "").split())[:200]
+    if "other" in chosen and not note:
+        raise DomainError(_l("Say what other information you checked."), field="note")
+    check = IdentityCheck(
+        client_id=client.id,
+        staff_id=actor.id,
+        agency_id=actor.agency_id,
+        facts={"facts": chosen},
+        note=note or None,
+    )
+    dbs().add(check)
+    dbs().flush()
+    audit.record("identity.checked", client, details={"facts": chosen})
+    return check
+
+
+def latest_identity_check(actor, client) -> IdentityCheck | None:
+    since = clock.now() - current_settings().identity_check_valid_for
+    return dbs().scalar(
+        select(IdentityCheck)
+        .where(
+            IdentityCheck.client_id == client.id,
+            IdentityCheck.agency_id == actor.agency_id,
+            IdentityCheck.created_at >= since,
+        )
+        .order_by(IdentityCheck.id.desc())
+        .limit(1)
+    )
+
+
+def age_on(dob, day) -> int:
+    """Whole years; someone born on 29 February turns a year older on 1 March in common years."""
+    years = day.year - dob.year
+    if (day.month, day.day) < (dob.month, dob.day):
+        years -= 1
+    return years
+
+
+def _served_only_by_victim_service_providers(client) -> bool:
+    providers = (
+        dbs()
+        .scalars(
+            select(Organization.victim_service_provider)
+            .join(Project, Project.organization_id == Organization.id)
+            .join(Enrollment, Enrollment.project_id == Project.id)
+            .where(Enrollment.client_id == client.id)
+        )
+        .all()
+    )
+    return bool(providers) and all(providers)
+
+
+def blockers(actor, client) -> list:
+    """Everything that stops an invitation now, each phrased as what to fix."""
+    found = []
+    if latest_identity_check(actor, client) is None:
+        found.append(_l("Record an identity check: the full name and two identifying facts."))
+    if client.dob_quality != 1 or client.dob is None:
+        found.append(
+            _l(
+                "Confirm the client's full date of birth first "
+                "(date of birth data quality must be 'full')."
+            )
+        )
+    elif age_on(client.dob, actor.agency.today()) < 18:
+        found.append(_l("Only adults (18 or older) can use the portal."))
+    if not client.email:
+        found.append(_l("Add the client's email address to the record."))
+    else:
+        taken = dbs().scalar(
+            select(
+                exists().where(
+                    ClientAccount.email == client.email.lower(),
+                    ClientAccount.is_active.is_(True),
+                    ClientAccount.client_id.is_distinct_from(client.id),
+                )
+            )
+        )
+        if taken:
+            found.append(
+                _l(
+                    "Another client's portal account already uses this email. "
+                    "Check the record's email."
+                )
+            )
+    deactivated = dbs().scalar(
+        select(
+            exists().where(ClientAccount.client_id == client.id, ClientAccount.is_active.is_(False))
+        )
+    )
+    if deactivated:
+        found.append(
+            _l(
+                "This client's account is deactivated. "
+                "An agency administrator must reinstate it first."
+            )
+        )
+    if _served_only_by_victim_service_providers(client):
+        found.append(_l("Clients served only by victim service providers cannot be invited."))
+    return found
+
+
+@dataclass
+class IssuedInvitation:
+    invitation: ClientInvitation
+    link: str
+    code: str | None  # shown once, on the printed sheet
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalize_code(text: str) -> str:
+    """What people type: any case, spaces or dashes; O/I/L read as 0/1 would not exist anyway."""
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())[: CODE_LENGTH * 2]
+
+
+def _revoke_pending(client) -> None:
+    dbs().execute(
+        update(ClientInvitation)
+        .where(ClientInvitation.client_id == client.id, ClientInvitation.status == "pending")
+        .values(status="revoked", ended_at=clock.now())
+    )
+
+
+def issue(actor, client, *, delivery: str) -> IssuedInvitation:
+    if not can(actor, "invite", client):
+        raise Forbidden(Capability.INVITE_CLIENTS)
+    if delivery not in ("email", "print"):
+        raise DomainError(_l("Choose how to give the invitation."), field="delivery")
+    problems = blockers(actor, client)
+    if problems:
+        raise DomainError(problems[0])
+    settings = current_settings()
+    _revoke_pending(client)
+    raw_token = tokens.new_token()
+    code = new_code() if delivery == "print" else None
+    now = clock.now()
+    invitation = ClientInvitation(
+        client_id=client.id,
+        agency_id=actor.agency_id,
+        issued_by_id=actor.id,
+        identity_check_id=latest_identity_check(actor, client).id,
+        delivery=delivery,
+        token_hash=tokens.hash_token(raw_token),
+        code_hmac=crypto.keyed_hash("invite_code", normalize_code(code)) if code else None,
+        expires_at=now + settings.client_invite_valid_for,
+        code_expires_at=now + settings.invite_code_valid_for if code else None,
+    )
+    dbs().add(invitation)
+    dbs().flush()
+    link = f"{settings.base_url}/invitation/{raw_token}"
+    if delivery == "email":
+        mail.queue(
+            "client_invitation",
+            to=client.email,
+            language=client.preferred_language,
+            params={
+                "name": client.first_name or "",
+                "hours": int(settings.client_invite_valid_for.total_seconds() // 3600),
+            },
+            secret_params={"link": link},
+        )
+    audit.record(
+        "invitation.issued",
+        client,
+        details={"invitation": str(invitation.public_id), "delivery": delivery},
+    )
+    return IssuedInvitation(invitation, link, code)
+
+
+def cancel(actor, client) -> int:
+    if not can(actor, "invite", client):
+        raise Forbidden(Capability.INVITE_CLIENTS)
+    count = (
+        dbs()
+        .execute(
+            update(ClientInvitation)
+            .where(ClientInvitation.client_id == client.id, ClientInvitation.status == "pending")
+            .values(status="cancelled", ended_at=clock.now())
+        )
+        .rowcount
+    )
+    if count:
+        audit.record("invitation.cancelled", client)
+    return count
+
+
+def pending_for(client) -> ClientInvitation | None:
+    invitation = dbs().scalar(
+        select(ClientInvitation)
+        .where(
+            ClientInvitation.client_id == client.id,
+            ClientInvitation.status.in_(("pending", "locked")),
+        )
+        .order_by(ClientInvitation.id.desc())
+        .limit(1)
+    )
+    if (
+        invitation is not None
+        and invitation.status == "pending"
+        and not invitation.is_live(clock.now())
+    ):
+        return None
+    return invitation
+
+
+@dataclass
+class PortalStatus:
+    code: str  # not_connected, invite_pending, connected, locked, deactivated
+    label: object
+    detail: object | None = None
+
+
+def portal_status(client) -> PortalStatus:
+    """What the staff client page and list show about the client's portal account."""
+    account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
+    if account is not None:
+        if not account.is_active:
+            return PortalStatus("deactivated", _l("Deactivated"), account.deactivation_reason)
+        if account.suspended_at is not None:
+            return PortalStatus("locked", _l("Locked"))
+        return PortalStatus("connected", _l("Connected"), account.last_sign_in_at)
+    invitation = pending_for(client)
+    if invitation is not None and invitation.status == "locked":
+        return PortalStatus("locked", _l("Invitation locked after too many tries"))
+    if invitation is not None:
+        return PortalStatus(
+            "invite_pending",
+            _l("Invitation pending"),
+            invitation.code_expires_at or invitation.expires_at,
+        )
+    return PortalStatus("not_connected", _l("Not connected"))
+
+
+def identity_check_expires(check: IdentityCheck):
+    return check.created_at + current_settings().identity_check_valid_for if check else None
