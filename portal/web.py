@@ -281,3 +281,10 @@ def per_staff_limit(limit: str):
         )
 
     return limiter.limit(limit, methods=["POST"], key_func=key)
+
+
+def per_ip_limit(limit: str):
+    """A rate limit per client address on POSTs (invitation steps, R6)."""
+    from portal.extensions import limiter
+
+    return limiter.limit(limit, methods=["POST"])

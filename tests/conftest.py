@@ -103,6 +103,8 @@ def _delete_committed_rows() -> None:
             "jobs",
             "user_sessions",
             "account_tokens",
+            "client_invitations",
+            "identity_checks",
             "care_team_members",
             "consents",
             "enrollments",
@@ -312,3 +314,52 @@ def smtp_server():
     start()
     yield sink
     stop()
+
+
+@pytest.fixture
+def make_committed_invitation(app, database):
+    """An invitation at the password step, committed for real (for concurrency tests)."""
+    from datetime import date, timedelta
+
+    from portal.domain import clock
+    from portal.domain.models import ClientInvitation, IdentityCheck
+
+    def build() -> int:
+        agency = Agency(name=f"Agency {uuid.uuid4().hex[:6]}", timezone="America/Los_Angeles")
+        staff = StaffUser(
+            email=f"{uuid.uuid4().hex[:8]}@staff.test",
+            display_name="S",
+            role=Role.CASE_MANAGER,
+            agency=agency,
+        )
+        client = Client(
+            personal_id=uuid.uuid4().hex[:12],
+            owning_agency=agency,
+            first_name="Robin",
+            dob=date(1990, 6, 1),
+            dob_quality=1,
+            email="robin@example.org",
+        )
+        database.session.add_all([agency, staff, client])
+        database.session.flush()
+        check = IdentityCheck(
+            client_id=client.id, staff_id=staff.id, agency_id=agency.id, facts={"facts": []}
+        )
+        database.session.add(check)
+        database.session.flush()
+        invitation = ClientInvitation(
+            client_id=client.id,
+            agency_id=agency.id,
+            issued_by_id=staff.id,
+            identity_check_id=check.id,
+            delivery="email",
+            token_hash=uuid.uuid4().hex,
+            expires_at=clock.now() + timedelta(hours=72),
+            step="privacy_ok",
+            privacy_version="2026-11",
+        )
+        database.session.add(invitation)
+        database.session.commit()
+        return invitation.id
+
+    return build

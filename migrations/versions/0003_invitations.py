@@ -1,4 +1,4 @@
-"""Client onboarding: identity checks and client invitations.
+"""Client onboarding: identity checks, client invitations, verified email on accounts.
 
 Revision ID: 0003
 Revises: 0002
@@ -50,6 +50,12 @@ def upgrade():
     sa.Column('email_failures', sa.Integer(), nullable=False),
     sa.Column('step', sa.String(length=16), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('binding_hash', sa.String(length=64), nullable=True),
+    sa.Column('email_code_hmac', sa.String(length=64), nullable=True),
+    sa.Column('email_code_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('email_code_attempts', sa.Integer(), nullable=False),
+    sa.Column('email_link_hash', sa.String(length=64), nullable=True),
+    sa.Column('privacy_version', sa.String(length=16), nullable=True),
     sa.Column('public_id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_client_invitations_agency_id_agencies')),
@@ -58,15 +64,24 @@ def upgrade():
     sa.ForeignKeyConstraint(['issued_by_id'], ['staff_users.id'], name=op.f('fk_client_invitations_issued_by_id_staff_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_client_invitations')),
     sa.UniqueConstraint('code_hmac', name=op.f('uq_client_invitations_code_hmac')),
+    sa.UniqueConstraint('email_link_hash', name=op.f('uq_client_invitations_email_link_hash')),
     sa.UniqueConstraint('public_id', name=op.f('uq_client_invitations_public_id')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_client_invitations_token_hash'))
     )
     with op.batch_alter_table('client_invitations', schema=None) as batch_op:
         batch_op.create_index('ix_client_invitations_client', ['client_id', 'status'], unique=False)
 
+    with op.batch_alter_table('client_accounts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('privacy_version', sa.String(length=16), nullable=True))
+
 
 
 def downgrade():
+    with op.batch_alter_table('client_accounts', schema=None) as batch_op:
+        batch_op.drop_column('privacy_version')
+        batch_op.drop_column('email_verified_at')
+
     with op.batch_alter_table('client_invitations', schema=None) as batch_op:
         batch_op.drop_index('ix_client_invitations_client')
 

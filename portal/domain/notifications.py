@@ -16,6 +16,10 @@ from portal.domain.models import StaffNotification, StaffUser
 from portal.domain.session import dbs
 
 KINDS = {
+    "invitation_locked": _l(
+        "A client's portal invitation was locked after too many wrong answers. "
+        "Check their identity again before a new invitation."
+    ),
     "work_handed_over": _l("Open work of %(from)s was handed to you."),
 }
 

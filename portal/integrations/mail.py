@@ -29,6 +29,7 @@ class MailTemplate:
 
 
 TEMPLATES = {
+    "client_email_code": MailTemplate(_l("Your code for the portal"), "mail/client_email_code.txt"),
     "client_invitation": MailTemplate(
         _l("Your invitation to see your record online"), "mail/client_invitation.txt"
     ),

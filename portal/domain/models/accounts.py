@@ -75,6 +75,8 @@ class ClientAccount(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     # The client record this account reaches (linked at onboarding).
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), unique=True)
     first_name: Mapped[str] = mapped_column(String(50))
+    email_verified_at: Mapped[datetime | None]
+    privacy_version: Mapped[str | None] = mapped_column(String(16))
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

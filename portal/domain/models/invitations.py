@@ -55,6 +55,13 @@ class ClientInvitation(PublicIdMixin, CreatedAtMixin, Base):
     email_failures: Mapped[int] = mapped_column(default=0)
     step: Mapped[str] = mapped_column(String(16), default="new")
     ended_at: Mapped[datetime | None]
+    # Redemption: the browser that pressed "Continue" holds a secret whose hash is kept here.
+    binding_hash: Mapped[str | None] = mapped_column(String(64))
+    email_code_hmac: Mapped[str | None] = mapped_column(String(64))
+    email_code_expires_at: Mapped[datetime | None]
+    email_code_attempts: Mapped[int] = mapped_column(default=0)
+    email_link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    privacy_version: Mapped[str | None] = mapped_column(String(16))
 
     client: Mapped[Client] = relationship(lazy="joined")
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+
+from portal.forms import PortalForm
+
+
+class InvitationCodeForm(PortalForm):
+    code = StringField(_l("Invitation code"))
+
+
+class DateOfBirthForm(PortalForm):
+    day = StringField(_l("Day"))
+    month = SelectField(_l("Month"), validate_choice=False)
+    year = StringField(_l("Year"))
+
+
+class EmailForm(PortalForm):
+    email = StringField(_l("Email address"))
+
+
+class CodeForm(PortalForm):
+    code = StringField(_l("6-digit code"))
+
+
+class PrivacyForm(PortalForm):
+    accept = BooleanField(_l("I have read the privacy notice and the portal terms"))
+
+
+class NewPasswordForm(PortalForm):
+    password = PasswordField(_l("Create a password"))

@@ -1,0 +1,225 @@
+"""Redeeming an invitation, one question per page (issue 4)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.access import public
+from portal.client import bp
+from portal.client.forms import (
+    CodeForm,
+    DateOfBirthForm,
+    EmailForm,
+    InvitationCodeForm,
+    NewPasswordForm,
+    PrivacyForm,
+)
+from portal.domain import onboarding
+from portal.domain.errors import DomainError
+from portal.domain.validation import date_from_parts
+from portal.forms import ActionForm
+from portal.web import attempt, per_ip_limit, rotate_session_id, start_session
+
+MONTHS = [
+    ("", _l("Month")),
+    ("1", _l("January")),
+    ("2", _l("February")),
+    ("3", _l("March")),
+    ("4", _l("April")),
+    ("5", _l("May")),
+    ("6", _l("June")),
+    ("7", _l("July")),
+    ("8", _l("August")),
+    ("9", _l("September")),
+    ("10", _l("October")),
+    ("11", _l("November")),
+    ("12", _l("December")),
+]
+KEY = "onboarding"
+
+
+def _unusable():
+    return render_template("client/invitation/unusable.html")
+
+
+def _bind(opened) -> object:
+    invitation, binding = opened
+    session[KEY] = {"invitation": str(invitation.public_id), "binding": binding}
+    rotate_session_id()
+    return redirect(url_for("client.invitation_dob"), code=303)
+
+
+def step(needs: str):
+    """Load the invitation this browser is redeeming; 403 when a step is skipped (R11)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            state = session.get(KEY) or {}
+            try:
+                invitation = onboarding.load(
+                    state.get("invitation"), state.get("binding"), needs=needs
+                )
+            except onboarding.InvitationUnusable:
+                session.pop(KEY, None)
+                return _unusable()
+            except onboarding.OutOfOrder:
+                abort(403)
+            return view(invitation, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+@per_ip_limit("10 per 15 minutes")
+def invitation_start(token: str):
+    """The emailed link. Opening it changes nothing (mail scanners open links)."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            return _bind(onboarding.open_by_token(token))
+        except onboarding.InvitationUnusable:
+            return _unusable()
+    return render_template("client/invitation/start.html", form=form)
+
+
+@bp.route("/invitation-code", methods=["GET", "POST"])
+@public
+@per_ip_limit("10 per 15 minutes")
+def invitation_code():
+    form = InvitationCodeForm()
+    if form.validate_on_submit():
+        try:
+            return _bind(onboarding.open_by_code(form.code.data or ""))
+        except onboarding.InvitationUnusable:
+            return _unusable()
+    return render_template("client/invitation/code.html", form=form)
+
+
+@bp.route("/invitation/date-of-birth", methods=["GET", "POST"])
+@public
+@per_ip_limit("10 per 15 minutes")
+@step("new")
+def invitation_dob(invitation):
+    if invitation.step != "new":
+        return redirect(url_for("client.invitation_email"), code=303)
+    form = DateOfBirthForm()
+    form.month.choices = [(v, str(label)) for v, label in MONTHS]
+    if form.validate_on_submit():
+        try:
+            dob = date_from_parts(form.day.data, form.month.data, form.year.data, field="day")
+            left = onboarding.check_dob(invitation, dob)
+        except DomainError as refusal:
+            if invitation.status == "locked":  # under 18: kind and neutral
+                session.pop(KEY, None)
+                return render_template(
+                    "client/invitation/refused.html", message=str(refusal.message)
+                )
+            form.day.errors = [str(refusal.message)]
+        else:
+            if invitation.status == "locked":
+                session.pop(KEY, None)
+                return render_template("client/invitation/locked.html")
+            if invitation.step == "dob_ok":
+                rotate_session_id()
+                return redirect(url_for("client.invitation_email"), code=303)
+            form.day.errors = [
+                _(
+                    "This date of birth does not match our record. You have %(count)s tries left.",
+                    count=left,
+                )
+            ]
+    return render_template("client/invitation/dob.html", form=form)
+
+
+@bp.route("/invitation/email", methods=["GET", "POST"])
+@public
+@step("dob_ok")
+def invitation_email(invitation):
+    form = EmailForm()
+    if form.validate_on_submit():
+        left = onboarding.submit_email(
+            invitation, form.email.data or "", verify_path="/invitation/confirm-email/"
+        )
+        if invitation.status == "locked":
+            session.pop(KEY, None)
+            return render_template("client/invitation/locked.html")
+        if invitation.step == "email_sent":
+            return redirect(url_for("client.invitation_verify"), code=303)
+        form.email.errors = [
+            _(
+                "This email is not the one on your record. You have %(count)s tries left.",
+                count=left,
+            )
+        ]
+    return render_template("client/invitation/email.html", form=form)
+
+
+@bp.route("/invitation/verify", methods=["GET", "POST"])
+@public
+@step("email_sent")
+def invitation_verify(invitation):
+    if onboarding.STEPS.index(invitation.step) >= onboarding.STEPS.index("email_verified"):
+        return redirect(url_for("client.invitation_privacy"), code=303)
+    form = CodeForm()
+    if form.validate_on_submit():
+        ok, left = attempt(form, onboarding.verify_code, invitation, form.code.data or "")
+        if ok and invitation.step == "email_verified":
+            return redirect(url_for("client.invitation_privacy"), code=303)
+        if ok:
+            form.code.errors = [
+                _("This code is not right. You have %(count)s tries left.", count=left)
+            ]
+    return render_template("client/invitation/verify.html", form=form)
+
+
+@bp.route("/invitation/confirm-email/<token>", methods=["GET", "POST"])
+@public
+def confirm_email(token: str):
+    """The emailed link: opening it shows a button; only pressing it confirms."""
+    form = ActionForm()
+    if onboarding.email_link_invitation(token) is None:
+        return _unusable()
+    if form.validate_on_submit():
+        onboarding.confirm_email_link(token)
+        return render_template("client/invitation/email_confirmed.html")
+    return render_template("client/invitation/confirm_email.html", form=form)
+
+
+@bp.route("/invitation/privacy", methods=["GET", "POST"])
+@public
+@step("email_verified")
+def invitation_privacy(invitation):
+    form = PrivacyForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(form, onboarding.accept_privacy, invitation, bool(form.accept.data))
+        if ok:
+            return redirect(url_for("client.invitation_password"), code=303)
+    return render_template("client/invitation/privacy.html", form=form)
+
+
+@bp.route("/invitation/password", methods=["GET", "POST"])
+@public
+@step("privacy_ok")
+def invitation_password(invitation):
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            account = onboarding.create_account(invitation, form.password.data or "")
+        except onboarding.InvitationUnusable:
+            session.pop(KEY, None)
+            return _unusable()
+        except DomainError as refusal:
+            form.password.errors = [str(refusal.message)]
+        else:
+            session.pop(KEY, None)
+            start_session(account)
+            return redirect(url_for("client.home"), code=303)
+    return render_template("client/invitation/password.html", form=form)

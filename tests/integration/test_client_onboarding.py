@@ -1,0 +1,282 @@
+"""A client redeems an invitation: link -> date of birth -> email -> code -> privacy -> password."""
+
+import re
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.domain import crypto, invitations
+from portal.domain.models import (
+    AuditEvent,
+    ClientAccount,
+    ClientInvitation,
+    OutboxMessage,
+    StaffNotification,
+)
+from portal.domain.roles import Role
+from tests.conftest import signed_in
+
+PASSWORD = "harbor lantern quietly ninety"
+UNUSABLE = "This invitation cannot be used"
+
+
+@pytest.fixture
+def record(make, agency_a, frozen_clock, database):
+    client = make.client(agency_a, email="robin@example.org", dob=date(1990, 6, 1))
+    manager = make.staff(Role.CASE_MANAGER, agency_a)
+    from portal.domain.models import CareTeamMember
+
+    database.session.add(CareTeamMember(client=client, staff=manager, is_case_manager=True))
+    database.session.commit()
+    return client, manager
+
+
+@pytest.fixture
+def invited(app, record, database):
+    """An emailed invitation; returns (client, manager, link path)."""
+    client, manager = record
+    staff = signed_in(app, manager)
+    staff.form(
+        f"/staff/clients/{client.public_id}/identity-check",
+        {"name_confirmed": "y", "facts": ["dob", "photo"]},
+    )
+    staff.form(f"/staff/clients/{client.public_id}/invite", {"delivery": "email"})
+    message = database.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.template == "client_invitation")
+    )
+    path = crypto.decrypt_json(message.secret_params)["link"].replace("https://portal.test", "")
+    return client, manager, path
+
+
+def dob(browser, day="1", month="6", year="1990"):
+    return browser.form("/invitation/date-of-birth", {"day": day, "month": month, "year": year})
+
+
+def email_code(database):
+    message = database.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.template == "client_email_code")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    return crypto.decrypt_json(message.secret_params)
+
+
+def through_email(browser, database):
+    assert dob(browser).status_code == 303
+    assert browser.form("/invitation/email", {"email": "  Robin@Example.org "}).status_code == 303
+    return email_code(database)
+
+
+def finish(browser, database):
+    secret = through_email(browser, database)
+    assert browser.form("/invitation/verify", {"code": secret["code"]}).status_code == 303
+    assert browser.form("/invitation/privacy", {"accept": "y"}).status_code == 303
+    return browser.form("/invitation/password", {"password": PASSWORD})
+
+
+def test_the_whole_redemption_creates_a_verified_account_and_signs_in(app, invited, database):
+    client, _m, path = invited
+    browser = app.test_client()
+    assert browser.get(path).status_code == 200
+    assert browser.get(path).status_code == 200  # a GET consumes nothing
+    assert browser.form(path, token_from=path).status_code == 303
+    done = finish(browser, database)
+    assert done.status_code == 303 and done.headers["Location"] == "/home"
+    assert browser.get("/home").status_code == 200
+    account = database.session.scalar(
+        select(ClientAccount).where(ClientAccount.client_id == client.id)
+    )
+    assert (
+        account.email == "robin@example.org"
+        and account.email_verified_at
+        and account.privacy_version
+    )
+    assert database.session.scalar(select(ClientInvitation.status)) == "used"
+    assert UNUSABLE in browser.form(path, token_from="/privacy").get_data(as_text=True)  # used
+
+
+def test_three_wrong_dates_lock_the_invitation_and_tell_the_care_team(app, invited, database):
+    _client, manager, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    first = dob(browser, year="1991").get_data(as_text=True)
+    assert "2 tries left" in first
+    dob(browser, year="1992")
+    third = dob(browser, year="1993").get_data(as_text=True)
+    assert "talk to your case manager" in third.lower()
+    assert database.session.scalar(select(ClientInvitation.status)) == "locked"
+    # The right date afterwards is refused like any unusable invitation.
+    browser.form(path, token_from=path)
+    assert UNUSABLE in browser.form(path, token_from="/").get_data(as_text=True)
+    note = database.session.scalar(
+        select(StaffNotification).where(StaffNotification.staff_id == manager.id)
+    )
+    assert note.kind == "invitation_locked"
+    assert database.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.action == "invitation.locked")
+    )
+
+
+def test_unknown_expired_used_cancelled_and_locked_invitations_answer_alike(
+    app, invited, frozen_clock, database
+):
+    _client, _m, path = invited
+    unknown = app.test_client().form("/invitation/not-a-real-token", token_from="/")
+    frozen_clock.advance(timedelta(hours=72, seconds=1))
+    expired = app.test_client().form(path, token_from="/")
+
+    def body(response):
+        return response.status_code, response.get_data(as_text=True).split("<main", 1)[1].split(
+            "</main>"
+        )[0]
+
+    assert body(unknown) == body(expired)
+    assert UNUSABLE in body(unknown)[1]
+
+
+def test_steps_run_only_in_order(app, invited, database):
+    _client, _m, path = invited
+    fresh = app.test_client()
+    for step in (
+        "/invitation/date-of-birth",
+        "/invitation/email",
+        "/invitation/verify",
+        "/invitation/privacy",
+        "/invitation/password",
+    ):
+        assert fresh.form(step, {"password": PASSWORD}, token_from="/").status_code == 403
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    assert (
+        browser.form("/invitation/password", {"password": PASSWORD}, token_from="/").status_code
+        == 403
+    )
+    assert database.session.scalar(select(func.count()).select_from(ClientAccount)) == 0
+
+
+def test_an_under_18_client_is_refused_kindly_and_the_invitation_locks(
+    app, invited, agency_a, database
+):
+    client, _m, path = invited
+    today = agency_a.today()
+    young = today.replace(year=today.year - 18) + timedelta(days=1)
+    client.dob = young
+    database.session.commit()
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    page = dob(browser, day=str(young.day), month=str(young.month), year=str(young.year)).get_data(
+        as_text=True
+    )
+    assert "only for adults" in page
+    assert database.session.scalar(select(ClientInvitation.status)) == "locked"
+
+
+def test_a_different_email_is_refused_with_its_own_three_tries(app, invited, database):
+    _client, _m, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    dob(browser)
+    assert "2 tries left" in browser.form(
+        "/invitation/email", {"email": "other@example.org"}
+    ).get_data(as_text=True)
+    browser.form("/invitation/email", {"email": "x@example.org"})
+    browser.form("/invitation/email", {"email": "y@example.org"})
+    assert database.session.scalar(select(ClientInvitation.status)) == "locked"
+
+
+def test_five_wrong_codes_and_the_code_stops_working(app, invited, database):
+    _client, _m, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    secret = through_email(browser, database)
+    for _ in range(5):
+        browser.form(
+            "/invitation/verify", {"code": "000000" if secret["code"] != "000000" else "111111"}
+        )
+    page = browser.form("/invitation/verify", {"code": secret["code"]}).get_data(as_text=True)
+    assert "no longer works" in page
+
+
+def test_the_email_link_confirms_in_another_browser_only_after_a_press(app, invited, database):
+    _client, _m, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    secret = through_email(browser, database)
+    link = secret["link"].replace("https://portal.test", "")
+    other = app.test_client()
+    assert other.get(link).status_code == 200  # a mail scanner's GET confirms nothing
+    assert database.session.scalar(select(ClientInvitation.step)) == "email_sent"
+    assert other.form(link).status_code == 200
+    assert database.session.scalar(select(ClientInvitation.step)) == "email_verified"
+    assert browser.get("/invitation/verify").status_code == 303  # on to the privacy notice
+
+
+def test_a_printed_code_starts_the_same_redemption(app, record, database):
+    client, manager = record
+    staff = signed_in(app, manager)
+    staff.form(
+        f"/staff/clients/{client.public_id}/identity-check",
+        {"name_confirmed": "y", "facts": ["dob", "photo"]},
+    )
+    sheet = staff.form(f"/staff/clients/{client.public_id}/invite", {"delivery": "print"}).get_data(
+        as_text=True
+    )
+    code = re.search(r'class="invite-code">([A-Z0-9-]+)<', sheet).group(1)
+    browser = app.test_client()
+    typed = code.lower().replace("-", " ")
+    assert browser.form("/invitation-code", {"code": typed}).status_code == 303
+    assert finish(browser, database).status_code == 303
+
+
+def test_passwords_built_from_the_record_are_refused(app, invited, database):
+    _client, _m, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    secret = through_email(browser, database)
+    browser.form("/invitation/verify", {"code": secret["code"]})
+    browser.form("/invitation/privacy", {"accept": "y"})
+    page = browser.form("/invitation/password", {"password": "robin 19900601 robin"}).get_data(
+        as_text=True
+    )
+    assert "Do not build your password" in page
+
+
+def test_the_portal_shows_connected_after_redemption(app, invited, database):
+    client, _m, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    finish(browser, database)
+    assert invitations.portal_status(client).code == "connected"
+
+
+@pytest.mark.real_commits
+def test_twenty_concurrent_redemptions_create_one_account(app, database, make_committed_invitation):
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("concurrency needs PostgreSQL; SQLite serialises writers")
+    from portal.domain import onboarding
+
+    invitation_id = make_committed_invitation()
+    results = []
+
+    def redeem():
+        with app.app_context():
+            inv = database.session.get(ClientInvitation, invitation_id)
+            try:
+                onboarding.create_account(inv, PASSWORD)
+                database.session.commit()
+                results.append("created")
+            except Exception:
+                database.session.rollback()
+                results.append("refused")
+            finally:
+                database.session.remove()
+
+    threads = [threading.Thread(target=redeem) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results.count("created") == 1
+    assert database.session.scalar(select(func.count()).select_from(ClientAccount)) == 1
