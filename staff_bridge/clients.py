@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, audit, clients
+from portal.domain import access_policy, audit, clients, invitations
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts
@@ -198,6 +198,7 @@ def client_record(client_id: str):
         },
         masked_ssn=clients.masked_ssn(client),
         event_labels=EVENT_LABELS,
+        portal=invitations.portal_status(client),
         care_team_form=CareTeamForm(),
         form=ActionForm(),
     )

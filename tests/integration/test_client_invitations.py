@@ -242,3 +242,13 @@ def test_the_portal_status_follows_the_account(case_manager, client, make, agenc
     database.session.commit()
     assert invitations.portal_status(client).code == "deactivated"
     assert isinstance(database.session.get(ClientAccount, account.id), ClientAccount)
+
+
+def test_the_record_page_shows_the_portal_account_and_the_way_to_invite(case_manager, client):
+    page = case_manager.get(f"/staff/clients/{client.public_id}").get_data(as_text=True)
+    assert "Not connected" in page and f"/staff/clients/{client.public_id}/invite" in page
+    check_identity(case_manager, client)
+    invite(case_manager, client)
+    assert "Invitation pending" in case_manager.get(f"/staff/clients/{client.public_id}").get_data(
+        as_text=True
+    )
