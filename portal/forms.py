@@ -25,6 +25,24 @@ def strip_unshowable(value):
     return _UNSHOWABLE.sub("", value) if isinstance(value, str) else value
 
 
+# Choices for the month select of a memorable date (GOV.UK / USWDS pattern).
+MONTHS = [
+    ("", _l("Month")),
+    ("1", _l("January")),
+    ("2", _l("February")),
+    ("3", _l("March")),
+    ("4", _l("April")),
+    ("5", _l("May")),
+    ("6", _l("June")),
+    ("7", _l("July")),
+    ("8", _l("August")),
+    ("9", _l("September")),
+    ("10", _l("October")),
+    ("11", _l("November")),
+    ("12", _l("December")),
+]
+
+
 class PortalForm(FlaskForm):
     """Adds `form_errors` for refusals that belong to no single field, and strips code points
     no page can show from every submitted value (so a failed submit can show it again)."""
@@ -55,3 +73,8 @@ class SignOutForm(PortalForm):
 
 class ActionForm(PortalForm):
     """A button that changes something: the CSRF token is its only field."""
+
+
+def month_choices() -> list[tuple[str, str]]:
+    """MONTHS translated for this request."""
+    return [(value, str(label)) for value, label in MONTHS]

@@ -13,27 +13,10 @@ from portal.domain import access_policy, audit, clients, invitations
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts
-from portal.forms import ActionForm
+from portal.forms import ActionForm, month_choices
 from portal.web import attempt
 from staff_bridge import bp
 from staff_bridge.forms import CareTeamForm, ClientForm, ClientSearchForm, ConsentForm
-
-MONTHS = [
-    ("", _l("Month")),
-    ("1", _l("January")),
-    ("2", _l("February")),
-    ("3", _l("March")),
-    ("4", _l("April")),
-    ("5", _l("May")),
-    ("6", _l("June")),
-    ("7", _l("July")),
-    ("8", _l("August")),
-    ("9", _l("September")),
-    ("10", _l("October")),
-    ("11", _l("November")),
-    ("12", _l("December")),
-]
-
 
 EVENT_LABELS = {
     "client.viewed": _l("Record viewed"),
@@ -85,7 +68,7 @@ def _client_form(form: ClientForm) -> ClientForm:
         ("", _("Work it out from the number")),
         *_choices(clients.SSN_QUALITY),
     ]
-    form.dob_month.choices = [(v, str(label)) for v, label in MONTHS]
+    form.dob_month.choices = month_choices()
     form.preferred_language.choices = [("en", "English"), ("es", "Español")]
     return form
 
@@ -256,7 +239,7 @@ def record_consent(client_id: str):
         ("yes", _("They gave permission to share")),
         ("no", _("They refused")),
     ]
-    months = [(v, str(label)) for v, label in MONTHS]
+    months = month_choices()
     form.start_month.choices = months
     form.end_month.choices = months
     if form.validate_on_submit():

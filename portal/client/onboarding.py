@@ -6,7 +6,6 @@ from functools import wraps
 
 from flask import abort, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal.access import public
 from portal.client import bp
@@ -21,24 +20,9 @@ from portal.client.forms import (
 from portal.domain import onboarding
 from portal.domain.errors import DomainError
 from portal.domain.validation import date_from_parts
-from portal.forms import ActionForm
+from portal.forms import ActionForm, month_choices
 from portal.web import attempt, per_ip_limit, rotate_session_id, start_session
 
-MONTHS = [
-    ("", _l("Month")),
-    ("1", _l("January")),
-    ("2", _l("February")),
-    ("3", _l("March")),
-    ("4", _l("April")),
-    ("5", _l("May")),
-    ("6", _l("June")),
-    ("7", _l("July")),
-    ("8", _l("August")),
-    ("9", _l("September")),
-    ("10", _l("October")),
-    ("11", _l("November")),
-    ("12", _l("December")),
-]
 KEY = "onboarding"
 
 
@@ -111,7 +95,7 @@ def invitation_dob(invitation):
     if invitation.step != "new":
         return redirect(url_for("client.invitation_email"), code=303)
     form = DateOfBirthForm()
-    form.month.choices = [(v, str(label)) for v, label in MONTHS]
+    form.month.choices = month_choices()
     if form.validate_on_submit():
         try:
             dob = date_from_parts(form.day.data, form.month.data, form.year.data, field="day")
