@@ -30,6 +30,13 @@ EVENT_LABELS = {
 }
 
 
+def to_record(client, anchor: str = ""):
+    """Back to the client's record page (after a form, with an optional #anchor)."""
+    return redirect(
+        url_for("staff_bridge.client_record", client_id=client.public_id) + anchor, code=303
+    )
+
+
 def _choices(mapping) -> list[tuple[str, str]]:
     return [(str(code), str(label)) for code, label in mapping.items()]
 
@@ -137,9 +144,7 @@ def _editor(form, client, success: str, action, *args):
         if ok:
             flash(success, "success")
             saved = client or result
-            return redirect(
-                url_for("staff_bridge.client_record", client_id=saved.public_id), code=303
-            )
+            return to_record(saved)
     return render_template(
         "staff_bridge/clients/edit.html",
         form=form,
@@ -207,9 +212,7 @@ def add_care_team_member(client_id: str):
             else " ".join([*form.form_errors, *form.email.errors]),
             "success" if ok else "error",
         )
-    return redirect(
-        url_for("staff_bridge.client_record", client_id=client.public_id) + "#care-team", code=303
-    )
+    return to_record(client, "#care-team")
 
 
 @bp.post("/clients/<client_id>/care-team/remove")
@@ -225,9 +228,7 @@ def remove_care_team_member(client_id: str):
             _("Removed from the care team.") if ok else " ".join(form.form_errors),
             "success" if ok else "error",
         )
-    return redirect(
-        url_for("staff_bridge.client_record", client_id=client.public_id) + "#care-team", code=303
-    )
+    return to_record(client, "#care-team")
 
 
 @bp.route("/clients/<client_id>/consents/new", methods=["GET", "POST"])
@@ -268,9 +269,7 @@ def record_consent(client_id: str):
         )
         if ok:
             flash(_("Release of Information recorded."), "success")
-            return redirect(
-                url_for("staff_bridge.client_record", client_id=client.public_id), code=303
-            )
+            return to_record(client)
     return render_template(
         "staff_bridge/clients/consent.html",
         form=form,

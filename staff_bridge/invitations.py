@@ -19,11 +19,8 @@ from portal.forms import ActionForm
 from portal.settings import current as current_settings
 from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
+from staff_bridge.clients import to_record
 from staff_bridge.forms import IdentityCheckForm, InviteForm
-
-
-def _record(client):
-    return redirect(url_for("staff_bridge.client_record", client_id=client.public_id), code=303)
 
 
 @bp.route("/clients/<client_id>/identity-check", methods=["GET", "POST"])
@@ -68,7 +65,7 @@ def invite_client(client_id: str):
             return _printed_sheet(client, issued)
         if ok:
             flash(_("Invitation emailed. The link works for 72 hours."), "success")
-            return _record(client)
+            return to_record(client)
     return render_template(
         "staff_bridge/clients/invite.html",
         form=form,
@@ -104,4 +101,4 @@ def cancel_invitation(client_id: str):
     client = access_policy.get_client(current_user, client_id, "invite")
     if ActionForm().validate_on_submit() and invitations.cancel(current_user, client):
         flash(_("Invitation cancelled. Its link and code no longer work."), "success")
-    return _record(client)
+    return to_record(client)

@@ -104,10 +104,8 @@ def load(public_id: str | None, binding: str | None, *, needs: str) -> ClientInv
     )
     if invitation is None or invitation.binding_hash != _hash(binding):
         raise OutOfOrder()
-    _usable(
-        invitation,
-        by_code=invitation.code_hmac is not None and invitation.expires_at <= clock.now(),
-    )
+    if not invitation.is_live(clock.now()):
+        raise InvitationUnusable()
     if STEPS.index(invitation.step) < STEPS.index(needs):
         raise OutOfOrder()
     return invitation
@@ -150,22 +148,30 @@ def _people_to_tell(invitation: ClientInvitation) -> list[StaffUser]:
     )
 
 
+def _wrong_answer(invitation: ClientInvitation, question: str) -> int:
+    """Count a wrong date of birth or email; lock at the limit. Returns the tries left."""
+    counter, limit = {"dob": ("dob_failures", DOB_TRIES), "email": ("email_failures", EMAIL_TRIES)}[
+        question
+    ]
+    failures = getattr(invitation, counter) + 1
+    setattr(invitation, counter, failures)
+    audit.record(
+        f"invitation.{question}_mismatch",
+        invitation,
+        outcome="failure",
+        details={"failures": failures},
+    )
+    left = max(limit - failures, 0)
+    if left == 0:
+        _lock(invitation, question)
+    return left
+
+
 def check_dob(invitation: ClientInvitation, dob) -> int:
     """True step: returns the tries left after a wrong date (0 means it is now locked)."""
     client = invitation.client
     if dob is None or client.dob is None or dob != client.dob:
-        invitation.dob_failures += 1
-        audit.record(
-            "invitation.dob_failed",
-            invitation,
-            outcome="failure",
-            details={"failures": invitation.dob_failures},
-        )
-        left = DOB_TRIES - invitation.dob_failures
-        if left <= 0:
-            _lock(invitation, "dob")
-            return 0
-        return left
+        return _wrong_answer(invitation, "dob")
     if age_on(client.dob, client.owning_agency.today()) < 18:
         _lock(invitation, "under_18")
         raise DomainError(
@@ -184,17 +190,7 @@ def submit_email(invitation: ClientInvitation, email: str, *, verify_path: str) 
     typed = (email or "").strip().lower()
     record = (invitation.client.email or "").strip().lower()
     if not typed or typed != record:
-        invitation.email_failures += 1
-        audit.record(
-            "invitation.email_mismatch",
-            invitation,
-            outcome="failure",
-            details={"failures": invitation.email_failures},
-        )
-        left = EMAIL_TRIES - invitation.email_failures
-        if left <= 0:
-            _lock(invitation, "email")
-        return max(left, 0)
+        return _wrong_answer(invitation, "email")
     code = f"{secrets.randbelow(10**6):06d}"
     link_token = tokens.new_token()
     invitation.email_code_hmac = crypto.keyed_hash("email_code", f"{invitation.id}:{code}")
