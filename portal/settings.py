@@ -67,6 +67,9 @@ class Settings:
     client_invite_valid_for: timedelta = timedelta(hours=72)
     invite_code_valid_for: timedelta = timedelta(days=7)
     identity_check_valid_for: timedelta = timedelta(days=7)
+    # Recovery without email and reinstatement need an identity check this recent.
+    fresh_identity_check_within: timedelta = timedelta(minutes=30)
+    reset_code_valid_for: timedelta = timedelta(hours=24)
     # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -177,6 +180,9 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "password_reset_valid_for": ("PASSWORD_RESET_HOURS", lambda v: timedelta(hours=float(v))),
     "client_invite_valid_for": ("CLIENT_INVITE_HOURS", lambda v: timedelta(hours=float(v))),
     "invite_code_valid_for": ("INVITE_CODE_DAYS", lambda v: timedelta(days=float(v))),
+    "identity_check_valid_for": ("IDENTITY_CHECK_DAYS", lambda v: timedelta(days=float(v))),
+    "fresh_identity_check_within": ("FRESH_IDENTITY_CHECK_MINUTES", _minutes),
+    "reset_code_valid_for": ("RESET_CODE_HOURS", lambda v: timedelta(hours=float(v))),
     "argon2_time_cost": ("ARGON2_TIME_COST", int),
     "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),

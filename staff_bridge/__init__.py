@@ -22,4 +22,4 @@ def _staff_navigation():
     }
 
 
-from staff_bridge import clients, imports, invitations, routes  # noqa: E402,F401 - routes register
+from staff_bridge import clients, imports, invitations, portal_accounts, routes  # noqa: E402,F401 - routes register

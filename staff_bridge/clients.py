@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, audit, clients, invitations
+from portal.domain import access_policy, audit, client_accounts, clients, invitations
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts
@@ -27,6 +27,14 @@ EVENT_LABELS = {
     "care_team.seat_freed": _l("Care-team seat handed over"),
     "consent.recorded": _l("Release of Information recorded"),
     "access.denied": _l("Access refused"),
+    "identity.checked": _l("Identity checked"),
+    "invitation.issued": _l("Invited to the portal"),
+    "invitation.cancelled": _l("Portal invitation cancelled"),
+    "account.created": _l("Portal account created"),
+    "client_account.deactivated": _l("Portal account deactivated"),
+    "client_account.reinstated": _l("Portal account reinstated"),
+    "password_reset.code_issued": _l("Password reset code printed"),
+    "password_reset.link_sent_by_staff": _l("Password reset link emailed"),
 }
 
 
@@ -187,6 +195,7 @@ def client_record(client_id: str):
         masked_ssn=clients.masked_ssn(client),
         event_labels=EVENT_LABELS,
         portal=invitations.portal_status(client),
+        reason_labels=client_accounts.REASON_LABELS,
         care_team_form=CareTeamForm(),
         form=ActionForm(),
     )

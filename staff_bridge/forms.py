@@ -116,3 +116,11 @@ class IdentityCheckForm(PortalForm):
 
 class InviteForm(PortalForm):
     delivery = RadioField(_l("How will the client get the invitation?"), validate_choice=False)
+
+
+class DeactivateClientAccountForm(PortalForm):
+    reason = RadioField(_l("Why are you deactivating the account?"), validate_choice=False)
+
+
+class RecoveryForm(PortalForm):
+    delivery = RadioField(_l("How will the client choose a new password?"), validate_choice=False)

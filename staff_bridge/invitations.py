@@ -7,7 +7,7 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,6 +21,13 @@ from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
 from staff_bridge.clients import to_record
 from staff_bridge.forms import IdentityCheckForm, InviteForm
+
+# Where an identity check leads next (?then=...): only these pages, never a free URL.
+AFTER_IDENTITY_CHECK = {
+    "invite": "staff_bridge.invite_client",
+    "reinstate": "staff_bridge.reinstate_client_account",
+    "reset-code": "staff_bridge.client_reset_code",
+}
 
 
 @bp.route("/clients/<client_id>/identity-check", methods=["GET", "POST"])
@@ -41,9 +48,10 @@ def identity_check(client_id: str):
         )
         if ok:
             flash(_("Identity check recorded."), "success")
-            return redirect(
-                url_for("staff_bridge.invite_client", client_id=client.public_id), code=303
+            then = AFTER_IDENTITY_CHECK.get(
+                request.args.get("then", ""), AFTER_IDENTITY_CHECK["invite"]
             )
+            return redirect(url_for(then, client_id=client.public_id), code=303)
     return render_template("staff_bridge/clients/identity_check.html", form=form, client=client)
 
 

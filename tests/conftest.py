@@ -189,13 +189,29 @@ class Factories:
         return record
 
     def client_account(
-        self, agency: Agency | None = None, *, password: str = TEST_PASSWORD
+        self,
+        agency: Agency | None = None,
+        *,
+        password: str = TEST_PASSWORD,
+        client: Client | None = None,
     ) -> ClientAccount:
+        """A connected client account: linked to a record (made here unless given), email
+        verified, the current privacy notice accepted."""
+        from portal.domain import clock
+        from portal.domain.onboarding import PRIVACY_VERSION
+
+        agency = agency or (client.owning_agency if client is not None else self.agency())
+        email = f"{uuid.uuid4().hex[:10]}@client.test"
+        if client is None:
+            client = self.client(agency, first_name="Robin", email=email)
         account = ClientAccount(
-            email=f"{uuid.uuid4().hex[:10]}@client.test",
-            first_name="Robin",
-            agency=agency or self.agency(),
+            email=(client.email or email).lower(),
+            first_name=client.first_name or "Robin",
+            agency=agency,
+            client_id=client.id,
             password_hash=hash_password(password),
+            email_verified_at=clock.now(),
+            privacy_version=PRIVACY_VERSION,
         )
         self.session.add(account)
         self.session.commit()

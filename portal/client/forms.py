@@ -30,3 +30,25 @@ class PrivacyForm(PortalForm):
 
 class NewPasswordForm(PortalForm):
     password = PasswordField(_l("Create a password"))
+
+
+class ForgotPasswordForm(PortalForm):
+    email = StringField(_l("Email address"))
+
+
+class ResetPasswordForm(PortalForm):
+    password = PasswordField(_l("New password"))
+
+
+class ResetCodeForm(PortalForm):
+    code = StringField(_l("Reset code"))
+    password = PasswordField(_l("New password"))
+
+
+class ChangePasswordForm(PortalForm):
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"))
+
+
+class DeactivateForm(PortalForm):
+    confirm = BooleanField(_l("Yes, close my account now"))

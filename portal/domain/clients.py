@@ -18,7 +18,7 @@ from portal.domain.access_policy import can, visible_clients
 from portal.domain.accounts import account_by_email
 from portal.domain.errors import DomainError, Forbidden
 from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, StaffUser
-from portal.domain.roles import Capability, has_capability
+from portal.domain.roles import Capability, Role, has_capability
 from portal.domain.session import dbs
 from portal.domain.staff import on_staff_deactivated
 from portal.domain.validation import clean_email, clean_text
@@ -334,6 +334,23 @@ def record_viewed(actor, client: Client) -> None:
 
 
 # --- care team ----------------------------------------------------------------------------
+
+
+def people_to_tell(client: Client) -> list[StaffUser]:
+    """Who hears about the client's portal account: the active care team, or, when it has
+    nobody, the owning agency's administrators."""
+    team = [seat.staff for seat in client.care_team if seat.staff.is_active]
+    if team:
+        return team
+    return list(
+        dbs().scalars(
+            select(StaffUser).where(
+                StaffUser.agency_id == client.owning_agency_id,
+                StaffUser.role == Role.AGENCY_ADMIN,
+                StaffUser.is_active.is_(True),
+            )
+        )
+    )
 
 
 def care_team_of(client: Client) -> list[CareTeamMember]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
-from portal.domain import passwords
-from portal.domain.models import Agency, ClientAccount, StaffUser
+from portal.domain import clock, passwords
+from portal.domain.models import Agency, CareTeamMember, Client, ClientAccount, StaffUser
+from portal.domain.onboarding import PRIVACY_VERSION
 from portal.domain.roles import Role
 from portal.domain.session import dbs
 
@@ -22,7 +25,13 @@ STAFF = [
     ("morgan@northside.demo.example", "Morgan Manager", Role.CASE_MANAGER, 1),
 ]
 
-CLIENTS = [("client@demo.example", "Jordan", 0)]
+# (sign-in email or None, personal id, first, last, date of birth, agency, case manager email)
+# The first has a portal account; the second is a record staff can invite.
+CLIENTS = [
+    ("client@demo.example", "DEMO-0001", "Jordan", "Rivera", date(1990, 4, 12), 0),
+    (None, "DEMO-0002", "Taylor", "Brooks", date(1985, 9, 3), 0),
+]
+CASE_MANAGER = "casey@harbor.demo.example"
 
 
 def _agency(name: str, timezone: str) -> Agency:
@@ -32,6 +41,24 @@ def _agency(name: str, timezone: str) -> Agency:
         dbs().add(agency)
         dbs().flush()
     return agency
+
+
+def _client(personal_id, first, last, dob, agency, email) -> Client:
+    record = dbs().scalar(select(Client).where(Client.personal_id == personal_id))
+    if record is None:
+        record = Client(
+            personal_id=personal_id,
+            owning_agency=agency,
+            first_name=first,
+            last_name=last,
+            name_quality=1,
+            dob=dob,
+            dob_quality=1,
+            email=email,
+        )
+        dbs().add(record)
+        dbs().flush()
+    return record
 
 
 def create(password: str) -> list[str]:
@@ -52,16 +79,30 @@ def create(password: str) -> list[str]:
                 )
             )
         lines.append(f"staff  {email:32} {role.value:14} {agency.name if agency else '-'}")
-    for email, first_name, agency_index in CLIENTS:
+    case_manager = dbs().scalar(select(StaffUser).where(StaffUser.email == CASE_MANAGER))
+    dbs().flush()
+    for email, personal_id, first, last, dob, agency_index in CLIENTS:
+        agency = agencies[agency_index]
+        record = _client(
+            personal_id, first, last, dob, agency, email or f"{first.lower()}@demo.example"
+        )
+        if case_manager is not None and not record.care_team:
+            record.care_team.append(CareTeamMember(staff=case_manager, is_case_manager=True))
+        if email is None:
+            lines.append(f"record {personal_id:32} {'(invite me)':14} {agency.name}")
+            continue
         if dbs().scalar(select(ClientAccount).where(ClientAccount.email == email)) is None:
             dbs().add(
                 ClientAccount(
                     email=email,
-                    first_name=first_name,
-                    agency=agencies[agency_index],
+                    first_name=first,
+                    agency=agency,
+                    client_id=record.id,
                     password_hash=password_hash,
+                    email_verified_at=clock.now(),
+                    privacy_version=PRIVACY_VERSION,
                 )
             )
-        lines.append(f"client {email:32} {'client':14} {agencies[agency_index].name}")
+        lines.append(f"client {email:32} {'client':14} {agency.name}")
     dbs().flush()
     return lines

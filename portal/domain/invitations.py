@@ -88,6 +88,25 @@ def latest_identity_check(actor, client) -> IdentityCheck | None:
     )
 
 
+def fresh_identity_check(actor, client, *, since=None) -> IdentityCheck | None:
+    """A check by the actor's agency within `fresh_identity_check_within` (and after `since`):
+    what recovery without email and reinstatement need, instead of the week an invitation allows.
+    """
+    cutoff = clock.now() - current_settings().fresh_identity_check_within
+    if since is not None and since > cutoff:
+        cutoff = since
+    return dbs().scalar(
+        select(IdentityCheck)
+        .where(
+            IdentityCheck.client_id == client.id,
+            IdentityCheck.agency_id == actor.agency_id,
+            IdentityCheck.created_at >= cutoff,
+        )
+        .order_by(IdentityCheck.id.desc())
+        .limit(1)
+    )
+
+
 def age_on(dob, day) -> int:
     """Whole years; someone born on 29 February turns a year older on 1 March in common years."""
     years = day.year - dob.year
@@ -143,16 +162,19 @@ def blockers(actor, client) -> list:
                     "Check the record's email."
                 )
             )
-    deactivated = dbs().scalar(
-        select(
-            exists().where(ClientAccount.client_id == client.id, ClientAccount.is_active.is_(False))
-        )
-    )
-    if deactivated:
+    account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
+    if account is not None and not account.is_active:
         found.append(
             _l(
                 "This client's account is deactivated. "
                 "An agency administrator must reinstate it first."
+            )
+        )
+    elif account is not None:
+        found.append(
+            _l(
+                "This client already has a portal account. If they cannot sign in, "
+                "print a password reset code for them instead."
             )
         )
     if _served_only_by_victim_service_providers(client):
@@ -272,6 +294,7 @@ class PortalStatus:
     code: str  # not_connected, invite_pending, connected, locked, deactivated
     label: object
     detail: object | None = None
+    has_account: bool = False  # an active account exists (connected, or locked by sign-in failures)
 
 
 def portal_status(client) -> PortalStatus:
@@ -281,8 +304,8 @@ def portal_status(client) -> PortalStatus:
         if not account.is_active:
             return PortalStatus("deactivated", _l("Deactivated"), account.deactivation_reason)
         if account.suspended_at is not None:
-            return PortalStatus("locked", _l("Locked"))
-        return PortalStatus("connected", _l("Connected"), account.last_sign_in_at)
+            return PortalStatus("locked", _l("Locked"), has_account=True)
+        return PortalStatus("connected", _l("Connected"), account.last_sign_in_at, has_account=True)
     invitation = pending_for(client)
     if invitation is not None and invitation.status == "locked":
         return PortalStatus("locked", _l("Invitation locked after too many tries"))

@@ -21,6 +21,10 @@ KINDS = {
         "Check their identity again before a new invitation."
     ),
     "work_handed_over": _l("Open work of %(from)s was handed to you."),
+    "client_deactivated_self": _l(
+        "A client closed their portal account. If they want it back, check their identity "
+        "and ask an agency administrator to reinstate it."
+    ),
 }
 
 

@@ -26,10 +26,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.domain import audit, clock, crypto, mail, notifications, passwords, tokens
+from portal.domain.clients import people_to_tell
 from portal.domain.errors import DomainError
 from portal.domain.invitations import age_on, normalize_code
-from portal.domain.models import ClientAccount, ClientInvitation, StaffUser
-from portal.domain.roles import Role
+from portal.domain.models import ClientAccount, ClientInvitation
+from portal.domain.recovery import client_context_words
 from portal.domain.session import dbs
 from portal.settings import current as current_settings
 
@@ -124,28 +125,13 @@ def _lock(invitation: ClientInvitation, why: str) -> None:
     invitation.status = "locked"
     invitation.ended_at = clock.now()
     audit.record("invitation.locked", invitation, outcome="failure", details={"reason": why})
-    for staff in _people_to_tell(invitation):
+    for staff in people_to_tell(invitation.client):
         notifications.notify(
             staff,
             "invitation_locked",
             params={},
             link=f"/staff/clients/{invitation.client.public_id}/invite",
         )
-
-
-def _people_to_tell(invitation: ClientInvitation) -> list[StaffUser]:
-    team = [seat.staff for seat in invitation.client.care_team if seat.staff.is_active]
-    if team:
-        return team
-    return list(
-        dbs().scalars(
-            select(StaffUser).where(
-                StaffUser.agency_id == invitation.agency_id,
-                StaffUser.role == Role.AGENCY_ADMIN,
-                StaffUser.is_active.is_(True),
-            )
-        )
-    )
 
 
 def _wrong_answer(invitation: ClientInvitation, question: str) -> int:
@@ -273,10 +259,7 @@ def accept_privacy(invitation: ClientInvitation, accepted: bool) -> None:
 
 def create_account(invitation: ClientInvitation, password: str) -> ClientAccount:
     client = invitation.client
-    context = [client.first_name or "", client.last_name or "", client.email or ""]
-    if client.dob:
-        context += [client.dob.strftime(f) for f in ("%Y%m%d", "%m%d%Y", "%d%m%Y", "%Y")]
-    reasons = passwords.problems(password, context)
+    reasons = passwords.problems(password, client_context_words(client))
     if reasons:
         raise DomainError(reasons[0], field="password")
     won = (

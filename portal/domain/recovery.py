@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from portal.domain import audit, clock, mail, passwords, sessions, tokens
 from portal.domain.accounts import account_by_email, account_by_id
 from portal.domain.errors import DomainError
-from portal.domain.models import AccountToken
+from portal.domain.models import AccountToken, Client
 from portal.domain.session import dbs
 from portal.settings import current as current_settings
 
@@ -31,9 +31,23 @@ def _greeting_name(account) -> str:
     return getattr(account, "first_name", None) or getattr(account, "display_name", "")
 
 
+def client_context_words(client) -> list[str]:
+    """What a client's password may not be built from: names, email, date of birth."""
+    words = [client.first_name or "", client.last_name or "", client.email or ""]
+    if client.dob:
+        words += [client.dob.strftime(f) for f in ("%Y%m%d", "%m%d%Y", "%d%m%Y", "%Y")]
+    return words
+
+
 def _context_words(account) -> list[str]:
     agency = getattr(account, "agency", None)
-    return [_greeting_name(account), account.email, agency.name if agency else ""]
+    words = [_greeting_name(account), account.email, agency.name if agency else ""]
+    client_id = getattr(account, "client_id", None)
+    if client_id is not None:
+        client = dbs().get(Client, client_id)
+        if client is not None:
+            words += client_context_words(client)
+    return words
 
 
 def request_reset(kind: str, email: str, *, link_path: str) -> None:
@@ -53,6 +67,12 @@ def request_reset(kind: str, email: str, *, link_path: str) -> None:
     if recent >= RESETS_PER_HOUR:
         audit.record("password_reset.throttled", account, outcome="failure")
         return
+    send_reset_link(account, link_path=link_path)
+    audit.record("password_reset.requested", account)
+
+
+def send_reset_link(account, *, link_path: str) -> None:
+    """Queue a reset link (revoking earlier ones) to the account's sign-in email."""
     settings = current_settings()
     raw = tokens.issue(PURPOSE, account, settings.password_reset_valid_for)
     mail.queue(
@@ -65,7 +85,6 @@ def request_reset(kind: str, email: str, *, link_path: str) -> None:
         },
         secret_params={"link": f"{settings.base_url}{link_path}{raw}"},
     )
-    audit.record("password_reset.requested", account)
 
 
 def _live_account(kind: str, raw: str):
@@ -87,7 +106,7 @@ def reset_link_is_live(kind: str, raw: str) -> bool:
     return _live_account(kind, raw)[1] is not None
 
 
-def _set_password(account, new_password: str, *, field: str = "password") -> None:
+def set_password(account, new_password: str, *, field: str = "password") -> None:
     reasons = passwords.problems(new_password, _context_words(account))
     if reasons:
         raise DomainError(reasons[0], field=field)
@@ -108,7 +127,7 @@ def reset_password(kind: str, raw: str, new_password: str):
     token, account = _live_account(kind, raw)
     if account is None:
         raise DomainError(LINK_USED)
-    _set_password(account, new_password)
+    set_password(account, new_password)
     if not tokens.consume(token):
         raise DomainError(LINK_USED)
     tokens.revoke_all(account, PURPOSE)
@@ -122,7 +141,7 @@ def change_password(account, current_password: str, new_password: str, *, keep=N
     if not passwords.verify(account.password_hash, current_password):
         audit.record("password_change.refused", account, outcome="failure")
         raise DomainError(_l("Your current password is not right."), field="current_password")
-    _set_password(account, new_password, field="new_password")
+    set_password(account, new_password, field="new_password")
     tokens.revoke_all(account, PURPOSE)
     sessions.end_all_for(account, "password_changed", except_row=keep)
     audit.record("password_changed", account)

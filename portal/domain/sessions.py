@@ -170,3 +170,35 @@ def sweep() -> int:
 @jobs.handler("sessions.sweep", every=timedelta(hours=1))
 def _sweep_job(payload: dict) -> None:
     sweep()
+
+
+_BROWSERS = (
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("EdgA/", "Edge"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("CrOS", "Chromebook"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str | None) -> str | None:
+    """'Chrome on Android': enough for a person to recognise their own phone, or None."""
+    text = user_agent or ""
+    browser = next((name for marker, name in _BROWSERS if marker in text), None)
+    system = next((name for marker, name in _SYSTEMS if marker in text), None)
+    if browser and system:
+        return f"{browser} · {system}"
+    return browser or system

@@ -23,27 +23,37 @@ def hash_token(raw: str) -> str:
 
 def issue(purpose: str, account, valid_for: timedelta) -> str:
     """Create a token for `account`, revoking any earlier live one of the same purpose."""
-    revoke_all(account, purpose)
     raw = new_token()
-    dbs().add(
-        AccountToken(
-            token_hash=hash_token(raw),
-            purpose=purpose,
-            account_kind=account.kind,
-            account_id=account.id,
-            expires_at=clock.now() + valid_for,
-        )
-    )
+    store(purpose, account, valid_for, hash_token(raw))
     return raw
+
+
+def store(purpose: str, account, valid_for: timedelta, digest: str) -> AccountToken:
+    """Keep `digest` (a SHA-256 of a long token, or an HMAC of a short printed code) as the
+    account's one live secret of this purpose."""
+    revoke_all(account, purpose)
+    token = AccountToken(
+        token_hash=digest,
+        purpose=purpose,
+        account_kind=account.kind,
+        account_id=account.id,
+        expires_at=clock.now() + valid_for,
+    )
+    dbs().add(token)
+    return token
 
 
 def find_live(raw: str | None, purpose: str) -> AccountToken | None:
     """The unexpired, unused, unrevoked token, or None (one answer for every failure)."""
     if not raw or len(raw) > 128:
         return None
+    return find_live_digest(hash_token(raw), purpose)
+
+
+def find_live_digest(digest: str, purpose: str) -> AccountToken | None:
     token = dbs().scalar(
         select(AccountToken).where(
-            AccountToken.token_hash == hash_token(raw), AccountToken.purpose == purpose
+            AccountToken.token_hash == digest, AccountToken.purpose == purpose
         )
     )
     if token is None or token.used_at or token.revoked_at or token.expires_at <= clock.now():

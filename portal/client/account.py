@@ -1,0 +1,183 @@
+"""A client's own account: recovery, password, sessions, privacy updates, closing it."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import client_only, public
+from portal.client import bp
+from portal.client.forms import (
+    ChangePasswordForm,
+    DeactivateForm,
+    ForgotPasswordForm,
+    PrivacyForm,
+    ResetCodeForm,
+    ResetPasswordForm,
+)
+from portal.domain import client_accounts, recovery, sessions
+from portal.forms import ActionForm
+from portal.web import (
+    attempt,
+    current_session_row,
+    per_ip_limit,
+    rotate_session_id,
+    sign_in_rate_limit,
+    sign_out_response,
+)
+
+# What a client whose privacy acceptance is out of date may still reach.
+PRIVACY_GATE_EXEMPT = frozenset(
+    {
+        "client.privacy_update",
+        "client.privacy",
+        "client.sign_out",
+        "client.signed_out",
+        "client.deactivate_account",
+        "client.account_closed",
+    }
+)
+
+
+@bp.before_request
+def _privacy_gate():
+    """A new privacy notice version is accepted before anything else (issue 4, step 5)."""
+    if request.endpoint in PRIVACY_GATE_EXEMPT or not current_user.is_authenticated:
+        return None
+    if client_accounts.needs_privacy_acceptance(current_user):
+        return redirect(url_for("client.privacy_update"), code=303)
+    return None
+
+
+# --- recovery (signed out) ------------------------------------------------------------
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+@sign_in_rate_limit
+def forgot_password():
+    """The same answer whether or not the address has an account (R17)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        recovery.request_reset(
+            "client", form.email.data or "", link_path=client_accounts.RESET_LINK_PATH
+        )
+        return render_template("client/forgot_password_sent.html")
+    return render_template("client/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    """Opening the link changes nothing (mail scanners open links); the POST does. No
+    automatic sign-in after."""
+    if not recovery.reset_link_is_live("client", token):
+        return render_template("client/link_expired.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        ok, _account = attempt(
+            form, recovery.reset_password, "client", token, form.password.data or ""
+        )
+        if ok:
+            flash(_("Your new password is set. Sign in with it now."), "success")
+            return redirect(url_for("client.sign_in"), code=303)
+    return render_template("client/reset_password.html", form=form)
+
+
+@bp.route("/reset-code", methods=["GET", "POST"])
+@public
+@per_ip_limit("10 per 15 minutes")
+def reset_code():
+    """A printed one-time code from staff, for clients who cannot reach their email."""
+    form = ResetCodeForm()
+    if form.validate_on_submit():
+        ok, _account = attempt(
+            form, client_accounts.reset_with_code, form.code.data or "", form.password.data or ""
+        )
+        if ok:
+            flash(_("Your new password is set. Sign in with it now."), "success")
+            return redirect(url_for("client.sign_in"), code=303)
+    return render_template("client/reset_code.html", form=form)
+
+
+# --- own account (signed in) ----------------------------------------------------------
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@client_only
+def my_account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form,
+            recovery.change_password,
+            current_user,
+            form.current_password.data or "",
+            form.new_password.data or "",
+            keep=current_session_row(),
+        )
+        if ok:
+            rotate_session_id()
+            flash(_("Password changed. You were signed out everywhere else."), "success")
+            return redirect(url_for("client.my_account"), code=303)
+    return render_template("client/account.html", form=form)
+
+
+@bp.get("/account/sessions")
+@client_only
+def my_sessions():
+    return render_template(
+        "client/sessions.html",
+        rows=sessions.live_for(current_user),
+        current=current_session_row(),
+        describe=sessions.describe_device,
+        form=ActionForm(),
+    )
+
+
+@bp.post("/account/sessions/end")
+@client_only
+def end_my_sessions():
+    if ActionForm().validate_on_submit():
+        which = request.form.get("session", "")
+        if which == "others":
+            sessions.end_all_for(current_user, "ended_by_user", except_row=current_session_row())
+        else:
+            sessions.end_one_for(current_user, which)
+        flash(_("Done. Those places are signed out."), "success")
+    return redirect(url_for("client.my_sessions"), code=303)
+
+
+@bp.route("/privacy/update", methods=["GET", "POST"])
+@client_only
+def privacy_update():
+    if not client_accounts.needs_privacy_acceptance(current_user):
+        return redirect(url_for("client.home"), code=303)
+    form = PrivacyForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form, client_accounts.accept_privacy_update, current_user, bool(form.accept.data)
+        )
+        if ok:
+            return redirect(url_for("client.home"), code=303)
+    return render_template("client/privacy_update.html", form=form)
+
+
+@bp.route("/account/deactivate", methods=["GET", "POST"])
+@client_only
+def deactivate_account():
+    form = DeactivateForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form, client_accounts.deactivate_self, current_user, confirmed=bool(form.confirm.data)
+        )
+        if ok:
+            return sign_out_response(url_for("client.account_closed"))
+    return render_template("client/deactivate.html", form=form)
+
+
+@bp.get("/account-closed")
+@public
+def account_closed():
+    return render_template("client/account_closed.html")

@@ -1,0 +1,224 @@
+"""A client's portal account after onboarding (issue 4).
+
+- Deactivation by staff of the owning agency (with a reason) or by the client: the account
+  stops at once. Every session ends (the next request lands on sign-in), and every pending
+  invitation, reset link and reset code is revoked. A client who leaves on their own is told
+  how to come back, and their care team hears about it.
+- Reinstatement by an agency administrator needs an identity check recorded after the
+  deactivation and within `fresh_identity_check_within`. The old password is wiped (whoever
+  got in may know it); the client gets a reset link by email or a printed reset code.
+- Recovery without email: after a fresh identity check, staff print a one-time reset code
+  (10 characters, stored as an HMAC, valid `reset_code_valid_for`). Typing it with a new
+  password works once and signs nobody in.
+- Privacy notice: an account that accepted an older version accepts the current one before
+  anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from portal.domain import audit, clock, crypto, notifications, recovery, sessions, tokens
+from portal.domain.access_policy import can
+from portal.domain.clients import people_to_tell
+from portal.domain.errors import DomainError, Forbidden
+from portal.domain.invitations import fresh_identity_check, new_code, normalize_code
+from portal.domain.models import Client, ClientAccount, ClientInvitation
+from portal.domain.onboarding import PRIVACY_VERSION
+from portal.domain.roles import Capability
+from portal.domain.session import dbs
+from portal.settings import current as current_settings
+
+RESET_CODE_PURPOSE = "reset_code"
+RESET_LINK_PATH = "/reset-password/"
+SELF_DEACTIVATED = "self"
+DEACTIVATION_REASONS = {
+    "someone_else": _l("Someone else used the account"),
+    "client_asked": _l("The client asked"),
+    "other": _l("Other reason"),
+}
+REASON_LABELS = {**DEACTIVATION_REASONS, SELF_DEACTIVATED: _l("The client closed it in the portal")}
+CODE_DOES_NOT_WORK = _l(
+    "This code does not work. Check it, or ask your case manager for a new one."
+)
+NEEDS_FRESH_CHECK = _l(
+    "Check the client's identity again first (full name and two facts, in the last "
+    "%(minutes)d minutes)."
+)
+
+
+def account_of(client: Client) -> ClientAccount | None:
+    return dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
+
+
+def _audit(action: str, account: ClientAccount, **details) -> None:
+    """Account events go on the client record's history (staff see them there)."""
+    client = dbs().get(Client, account.client_id) if account.client_id else None
+    details = {"account": str(account.public_id), **details}
+    audit.record(action, client if client is not None else account, details=details)
+
+
+def _fresh_check_message():
+    minutes = int(current_settings().fresh_identity_check_within.total_seconds() // 60)
+    return NEEDS_FRESH_CHECK % {"minutes": minutes}
+
+
+def _stop(account: ClientAccount, reason: str) -> None:
+    if not account.is_active:
+        raise DomainError(_l("This portal account is already deactivated."))
+    account.is_active = False
+    account.deactivated_at = clock.now()
+    account.deactivation_reason = reason
+    sessions.end_all_for(account, "account_deactivated")
+    tokens.revoke_all(account)  # reset links and reset codes
+    dbs().execute(
+        update(ClientInvitation)
+        .where(
+            ClientInvitation.client_id == account.client_id,
+            ClientInvitation.status == "pending",
+        )
+        .values(status="revoked", ended_at=clock.now())
+    )
+    _audit("client_account.deactivated", account, reason=reason)
+
+
+def deactivate_by_staff(actor, client: Client, *, reason: str) -> ClientAccount:
+    if not can(actor, "deactivate", client):
+        raise Forbidden(Capability.DEACTIVATE_CLIENT_ACCOUNTS)
+    if reason not in DEACTIVATION_REASONS:
+        raise DomainError(_l("Choose why you are deactivating the account."), field="reason")
+    account = account_of(client)
+    if account is None:
+        raise DomainError(_l("This client has no portal account."))
+    _stop(account, reason)
+    return account
+
+
+def deactivate_self(account: ClientAccount, *, confirmed: bool) -> None:
+    """The client's own "Deactivate my account": immediate; the care team is told."""
+    if not confirmed:
+        raise DomainError(
+            _l("Tick the box to confirm that you want to close your account."), field="confirm"
+        )
+    _stop(account, SELF_DEACTIVATED)
+    client = dbs().get(Client, account.client_id) if account.client_id else None
+    if client is not None:
+        for staff in people_to_tell(client):
+            notifications.notify(
+                staff,
+                "client_deactivated_self",
+                link=f"/staff/clients/{client.public_id}",
+            )
+
+
+@dataclass
+class Recovery:
+    account: ClientAccount
+    code: str | None  # a printed reset code, shown once; None when a link was emailed
+
+
+def _send_recovery(account: ClientAccount, delivery: str) -> Recovery:
+    if delivery == "email":
+        recovery.send_reset_link(account, link_path=RESET_LINK_PATH)
+        _audit("password_reset.link_sent_by_staff", account)
+        return Recovery(account, None)
+    code = new_code()
+    tokens.store(
+        RESET_CODE_PURPOSE,
+        account,
+        current_settings().reset_code_valid_for,
+        crypto.keyed_hash(RESET_CODE_PURPOSE, normalize_code(code)),
+    )
+    _audit("password_reset.code_issued", account)
+    return Recovery(account, code)
+
+
+def _check_delivery(delivery: str) -> None:
+    if delivery not in ("email", "print"):
+        raise DomainError(_l("Choose how the client gets a new password."), field="delivery")
+
+
+def issue_reset_code(actor, client: Client) -> Recovery:
+    """Recovery without email: a printed one-time code after a fresh identity check."""
+    if not can(actor, "invite", client):
+        raise Forbidden(Capability.INVITE_CLIENTS)
+    account = account_of(client)
+    if account is None or not account.is_active:
+        raise DomainError(_l("This client has no active portal account."))
+    if fresh_identity_check(actor, client) is None:
+        raise DomainError(_fresh_check_message())
+    return _send_recovery(account, "print")
+
+
+def reinstate(actor, client: Client, *, delivery: str) -> Recovery:
+    if not can(actor, "reinstate", client):
+        raise Forbidden(Capability.REINSTATE_CLIENT_ACCOUNTS)
+    _check_delivery(delivery)
+    account = account_of(client)
+    if account is None or account.is_active:
+        raise DomainError(_l("This client's portal account is not deactivated."))
+    if fresh_identity_check(actor, client, since=account.deactivated_at) is None:
+        raise DomainError(_fresh_check_message())
+    if delivery == "email" and not account.email_verified_at:
+        raise DomainError(_l("The account has no verified email. Print a code instead."))
+    was = account.deactivation_reason
+    account.is_active = True
+    account.deactivated_at = None
+    account.deactivation_reason = None
+    # Whoever got in may know the old password: the client chooses a new one.
+    account.password_hash = None
+    account.password_changed_at = clock.now()
+    account.failed_sign_ins = 0
+    account.throttled_until = None
+    account.suspended_at = None
+    _audit("client_account.reinstated", account, was=was)
+    return _send_recovery(account, delivery)
+
+
+def reset_code_account(code: str) -> tuple[object, ClientAccount] | tuple[None, None]:
+    normalized = normalize_code(code)
+    if len(normalized) != 10:
+        return None, None
+    token = tokens.find_live_digest(
+        crypto.keyed_hash(RESET_CODE_PURPOSE, normalized), RESET_CODE_PURPOSE
+    )
+    if token is None or token.account_kind != "client":
+        return None, None
+    account = dbs().get(ClientAccount, token.account_id)
+    if account is None or not account.is_active:
+        return None, None
+    return token, account
+
+
+def reset_with_code(code: str, new_password: str) -> ClientAccount:
+    """Choose a new password with a printed code: works once; every session ends."""
+    token, account = reset_code_account(code)
+    if account is None:
+        audit.record("password_reset.code_refused", ("client", "unknown"), outcome="failure")
+        raise DomainError(CODE_DOES_NOT_WORK, field="code")
+    recovery.set_password(account, new_password)
+    if not tokens.consume(token):
+        raise DomainError(CODE_DOES_NOT_WORK, field="code")
+    tokens.revoke_all(account)
+    sessions.end_all_for(account, "password_reset")
+    audit.record("password_reset.completed", account, actor=account, details={"by": "code"})
+    return account
+
+
+def needs_privacy_acceptance(account) -> bool:
+    return getattr(account, "kind", None) == "client" and account.privacy_version != PRIVACY_VERSION
+
+
+def accept_privacy_update(account: ClientAccount, accepted: bool) -> None:
+    if not accepted:
+        raise DomainError(
+            _l("Tick the box to say you have read the privacy notice."), field="accept"
+        )
+    previous = account.privacy_version
+    account.privacy_version = PRIVACY_VERSION
+    audit.record(
+        "privacy.accepted", account, details={"version": PRIVACY_VERSION, "previous": previous}
+    )
