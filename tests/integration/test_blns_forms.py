@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from portal.domain import passwords, validation
 from portal.domain.errors import DomainError
-from portal.domain.models import Agency, OutboxMessage, StaffUser, UserSession
+from portal.domain.models import Agency, Client, OutboxMessage, StaffUser, UserSession
 from portal.domain.roles import Role
+from tests.conftest import signed_in
 from tests.support import shared_path
 
 
@@ -31,6 +32,14 @@ def generous_limits(app, monkeypatch):
         "portal.settings",
         settings.with_overrides(sign_in_ip_limit="100000 per minute"),
     )
+
+
+@pytest.fixture
+def no_rate_limits(monkeypatch):
+    """Per-IP and per-staff limits would answer 429 before most strings reach the form."""
+    from portal.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", False)
 
 
 def batches(strings, fields):
@@ -230,3 +239,51 @@ def test_the_agency_settings_form(agency_admin, agency_admin_user, naughty_strin
     outcomes = feed(agency_admin, "/staff/agency/settings", ["default_roi_days"], naughty_strings)
     database.session.refresh(agency_admin_user.agency)
     assert 1 <= agency_admin_user.agency.default_roi_days <= 3650 and set(outcomes) <= {200, 303}
+
+
+def test_the_client_account_forms(app, make, agency_a, naughty_strings, no_rate_limits, database):
+    """Forgot password, reset code, the sessions and privacy forms, change password and
+    closing the account: no 500s; the account stays as it was."""
+    account = make.client_account(agency_a)
+    me = signed_in(app, account)
+    feed(
+        me,
+        "/account/sessions/end",
+        ["session"],
+        naughty_strings,
+        token_from="/account/sessions",
+    )
+    feed(me, "/privacy/update", ["accept"], naughty_strings[:50], token_from="/account")
+    anonymous = app.test_client()
+    feed(anonymous, "/forgot-password", ["email"], naughty_strings)
+    outcomes = feed(anonymous, "/reset-code", ["code", "password"], naughty_strings)
+    assert set(outcomes) == {200}  # no naughty string is a live reset code
+    feed(me, "/account", ["current_password", "new_password"], naughty_strings)
+    database.session.refresh(account)
+    assert account.is_active and account.password_changed_at is None
+    assert me.get("/home").status_code == 200
+
+
+def test_the_staff_portal_account_forms(
+    agency_admin, make, agency_a, naughty_strings, no_rate_limits, database
+):
+    account = make.client_account(agency_a)
+    record = database.session.get(Client, account.client_id)
+    base = f"/staff/clients/{record.public_id}"
+    feed(
+        agency_admin,
+        f"{base}/identity-check?then=reinstate",
+        ["note"],
+        naughty_strings,
+        extra={"name_confirmed": "y", "facts": ["dob", "other"]},
+    )
+    outcomes = feed(agency_admin, f"{base}/portal/deactivate", ["reason"], naughty_strings)
+    assert set(outcomes) == {200}
+    database.session.refresh(account)
+    assert account.is_active
+    agency_admin.form(f"{base}/portal/deactivate", {"reason": "other"})
+    agency_admin.form(f"{base}/identity-check", {"name_confirmed": "y", "facts": ["dob", "photo"]})
+    outcomes = feed(agency_admin, f"{base}/portal/reinstate", ["delivery"], naughty_strings)
+    assert set(outcomes) == {200}
+    database.session.refresh(account)
+    assert not account.is_active
