@@ -3,7 +3,8 @@ phones (375x667, touch) and an axe-core check.
 
 The live app has its own database and commits for real: a server thread cannot see a test's
 savepoint. Test data therefore uses unique emails and agency names, and is left in place (the
-database is rebuilt at the start of each session).
+database is rebuilt at the start of each session). Its mail goes over SMTP to a real aiosmtpd
+server, and the tests read what arrived there.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from portal.domain.models import Agency, StaffUser
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
 from portal.extensions import db, limiter
-from tests.conftest import build_app, free_port
+from tests.conftest import SmtpSink, build_app, free_port
 from tests.support import PROJECT_ROOT, TEST_PASSWORD, missing
 
 CHROME_ARGS = [
@@ -57,7 +58,7 @@ SET_PASSWORD_LINK = re.compile(r"https?://\S+/staff/set-password/\S+")
 class LiveServer:
     app: object
     url: str
-    mail_dir: Path
+    smtp: object  # tests.conftest.SmtpSink: every message the worker delivered
 
     def run_worker(self) -> int:
         """What `flask worker` does once: run every due job (mail.send among them)."""
@@ -69,12 +70,24 @@ class LiveServer:
         return ran
 
     def mails_to(self, address: str) -> list[email.message.EmailMessage]:
-        found = []
-        for path in sorted(self.mail_dir.glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if str(message["To"]).strip().lower() == address.lower():
-                found.append(message)
-        return found
+        """Messages the SMTP server received for `address`, oldest first (sends them first)."""
+        self.run_worker()
+        return [
+            message
+            for message in list(self.smtp.messages)
+            if str(message["To"]).strip().lower() == address.lower()
+        ]
+
+    def latest_mail_body(self, address: str) -> str:
+        messages = self.mails_to(address)
+        assert messages, f"no email reached the SMTP server for {address}"
+        return messages[-1].get_body(("plain",)).get_content()
+
+    def link_in_latest_mail(self, address: str, path: str) -> str:
+        """The link to `path...` in the newest email to `address`, checked to point here."""
+        match = re.search(re.escape(self.url + path) + r"\S+", self.latest_mail_body(address))
+        assert match, f"no {path} link in the latest email to {address}"
+        return match.group(0)
 
     def set_password_link(self, address: str) -> str:
         messages = self.mails_to(address)
@@ -110,16 +123,36 @@ def _database_url(root: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def smtp_sink():
+    """A real aiosmtpd server for the whole browser session."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, smtp_sink):
     root = tmp_path_factory.mktemp("browser-portal")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"  # http: the session cookie is not Secure, so it works
-    app = build_app(root, _database_url(root), base_url=base_url)
+    app = build_app(
+        root,
+        _database_url(root),
+        base_url=base_url,
+        mail_transport="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink.port,
+    )
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
     thread.start()
     try:
-        yield LiveServer(app=app, url=base_url, mail_dir=root / "mail")
+        yield LiveServer(app=app, url=base_url, smtp=smtp_sink)
     finally:
         server.shutdown()
         thread.join(timeout=10)
