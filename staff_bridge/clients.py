@@ -62,7 +62,7 @@ def client_list():
     ]
     form.portal_status.choices = [
         ("", _("Any")),
-        *[(k, str(v)) for k, v in clients.PORTAL_STATUSES.items()],
+        *[(k, str(v)) for k, v in invitations.PORTAL_STATES.items()],
     ]
     page = request.args.get("page", "1")
     result = clients.search(
@@ -73,7 +73,13 @@ def client_list():
         portal_status=form.portal_status.data or "",
         page=int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1,
     )
-    return render_template("staff_bridge/clients/list.html", form=form, result=result)
+    return render_template(
+        "staff_bridge/clients/list.html",
+        form=form,
+        result=result,
+        portal=invitations.portal_statuses(result.rows),
+        reason_labels=client_accounts.REASON_LABELS,
+    )
 
 
 def _client_form(form: ClientForm) -> ClientForm:

@@ -66,24 +66,11 @@ class ClientPage:
     pages: int
 
 
-PORTAL_STATUSES = {
-    "not_connected": _l("Not connected"),
-    "connected": _l("Connected"),
-    "deactivated": _l("Deactivated"),
-}
-
-
 def _portal_status_filter(query, status: str):
-    from portal.domain.models import ClientAccount
+    from portal.domain.invitations import portal_state_filter
 
-    account = exists().where(ClientAccount.client_id == Client.id)
-    if status == "not_connected":
-        return query.where(~account)
-    if status == "connected":
-        return query.where(account.where(ClientAccount.is_active.is_(True)))
-    if status == "deactivated":
-        return query.where(account.where(ClientAccount.is_active.is_(False)))
-    return query
+    clause = portal_state_filter(Client.id, status)
+    return query if clause is None else query.where(clause)
 
 
 def search(

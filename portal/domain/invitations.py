@@ -18,7 +18,8 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from portal.domain import audit, clock, crypto, mail, tokens
 from portal.domain.access_policy import can
@@ -270,52 +271,104 @@ def cancel(actor, client) -> int:
     return count
 
 
-def pending_for(client) -> ClientInvitation | None:
-    invitation = dbs().scalar(
-        select(ClientInvitation)
-        .where(
-            ClientInvitation.client_id == client.id,
-            ClientInvitation.status.in_(("pending", "locked")),
-        )
-        .order_by(ClientInvitation.id.desc())
-        .limit(1)
-    )
-    if (
-        invitation is not None
-        and invitation.status == "pending"
-        and not invitation.is_live(clock.now())
-    ):
-        return None
-    return invitation
-
-
 @dataclass
 class PortalStatus:
-    code: str  # not_connected, invite_pending, connected, locked, deactivated
+    code: str  # one of PORTAL_STATES
     label: object
     detail: object | None = None
     has_account: bool = False  # an active account exists (connected, or locked by sign-in failures)
 
 
-def portal_status(client) -> PortalStatus:
-    """What the staff client page and list show about the client's portal account."""
-    account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
+PORTAL_STATES = {
+    "not_connected": _l("Not connected"),
+    "invite_pending": _l("Invitation pending"),
+    "connected": _l("Connected"),
+    "locked": _l("Locked"),
+    "deactivated": _l("Deactivated"),
+}
+
+
+def _status_of(account, newest: ClientInvitation | None, now) -> PortalStatus:
+    """One definition for the record page, the list and its filter (`portal_state_filter`).
+
+    An account decides; without one, the newest invitation does: live and pending, or locked.
+    """
     if account is not None:
         if not account.is_active:
             return PortalStatus("deactivated", _l("Deactivated"), account.deactivation_reason)
         if account.suspended_at is not None:
             return PortalStatus("locked", _l("Locked"), has_account=True)
         return PortalStatus("connected", _l("Connected"), account.last_sign_in_at, has_account=True)
-    invitation = pending_for(client)
-    if invitation is not None and invitation.status == "locked":
-        return PortalStatus("locked", _l("Invitation locked after too many tries"))
-    if invitation is not None:
+    if newest is not None and newest.is_live(now):
         return PortalStatus(
-            "invite_pending",
-            _l("Invitation pending"),
-            invitation.code_expires_at or invitation.expires_at,
+            "invite_pending", _l("Invitation pending"), newest.code_expires_at or newest.expires_at
         )
+    if newest is not None and newest.status == "locked":
+        return PortalStatus("locked", _l("Invitation locked after too many tries"))
     return PortalStatus("not_connected", _l("Not connected"))
+
+
+def portal_status(client) -> PortalStatus:
+    """What the staff client page shows about the client's portal account."""
+    return portal_statuses([client])[client.id]
+
+
+def portal_statuses(clients) -> dict[int, PortalStatus]:
+    """Statuses for a page of clients in two queries."""
+    ids = [c.id for c in clients]
+    if not ids:
+        return {}
+    accounts = {
+        a.client_id: a
+        for a in dbs().scalars(select(ClientAccount).where(ClientAccount.client_id.in_(ids)))
+    }
+    newest: dict[int, ClientInvitation] = {}
+    for invitation in dbs().scalars(
+        select(ClientInvitation)
+        .where(ClientInvitation.client_id.in_(ids))
+        .order_by(ClientInvitation.id)
+    ):
+        newest[invitation.client_id] = invitation
+    now = clock.now()
+    return {i: _status_of(accounts.get(i), newest.get(i), now) for i in ids}
+
+
+def portal_state_filter(client_id_column, state: str):
+    """A WHERE clause selecting clients in `state` (the same rules as `_status_of`)."""
+    now = clock.now()
+    account = select(ClientAccount.id).where(ClientAccount.client_id == client_id_column)
+    newer = aliased(ClientInvitation)
+    newest = (
+        select(ClientInvitation.id)
+        .where(ClientInvitation.client_id == client_id_column)
+        .where(
+            ~exists().where(
+                newer.client_id == ClientInvitation.client_id, newer.id > ClientInvitation.id
+            )
+        )
+    )
+    live_newest = newest.where(
+        ClientInvitation.status == "pending",
+        or_(ClientInvitation.expires_at > now, ClientInvitation.code_expires_at > now),
+    )
+    locked_newest = newest.where(ClientInvitation.status == "locked")
+    no_account = ~account.exists()
+    if state == "deactivated":
+        return account.where(ClientAccount.is_active.is_(False)).exists()
+    if state == "connected":
+        return account.where(
+            ClientAccount.is_active.is_(True), ClientAccount.suspended_at.is_(None)
+        ).exists()
+    if state == "invite_pending":
+        return and_(no_account, live_newest.exists())
+    if state == "locked":
+        suspended = account.where(
+            ClientAccount.is_active.is_(True), ClientAccount.suspended_at.is_not(None)
+        ).exists()
+        return or_(suspended, and_(no_account, locked_newest.exists()))
+    if state == "not_connected":
+        return and_(no_account, ~live_newest.exists(), ~locked_newest.exists())
+    return None
 
 
 def identity_check_expires(check: IdentityCheck):

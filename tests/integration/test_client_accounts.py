@@ -508,3 +508,49 @@ def test_a_connected_client_is_not_invited_again(case_manager, account, database
     record_page = case_manager.get(f"/staff/clients/{record.public_id}").get_data(as_text=True)
     assert "Print a password reset code" in record_page
     assert f"/staff/clients/{record.public_id}/invite" not in record_page
+
+
+# --- account states on the staff list and record ------------------------------------------
+
+
+def test_the_list_shows_and_filters_every_portal_state(case_manager, make, agency_a, database):
+    from tests.integration.test_client_invitations import check_identity as check
+    from tests.integration.test_client_invitations import invite
+
+    def record(last_name, **values):
+        return make.client(agency_a, last_name=last_name, email=f"{last_name}@x.test", **values)
+
+    record("Loner")
+    pending = record("Pending")
+    check(case_manager, pending)
+    invite(case_manager, pending)
+    locked = record("Tried")
+    check(case_manager, locked)
+    invite(case_manager, locked)
+    database.session.execute(
+        ClientInvitation.__table__.update()
+        .where(ClientInvitation.client_id == locked.id)
+        .values(status="locked")
+    )
+    make.client_account(client=record("Joined"))
+    suspended = make.client_account(client=record("Suspended"))
+    suspended.suspended_at = suspended.created_at
+    gone = make.client_account(client=record("Gone"))
+    gone.is_active, gone.deactivation_reason = False, "someone_else"
+    database.session.commit()
+
+    expected = {
+        "not_connected": ("Loner", "Not connected"),
+        "invite_pending": ("Pending", "Invitation pending"),
+        "connected": ("Joined", "Connected"),
+        "deactivated": ("Gone", "Someone else used the account"),
+    }
+    for state, (name, text) in expected.items():
+        page = case_manager.get(f"/staff/clients?portal_status={state}").get_data(as_text=True)
+        rows = re.findall(r"<tr>\s*<td><a [^>]*>([^<]+)</a>", page)
+        assert [r.split()[-1] for r in rows] == [name], (state, rows)
+        assert text in page
+    page = case_manager.get("/staff/clients?portal_status=locked").get_data(as_text=True)
+    rows = sorted(r.split()[-1] for r in re.findall(r"<tr>\s*<td><a [^>]*>([^<]+)</a>", page))
+    assert rows == ["Suspended", "Tried"]
+    assert "Invitation locked after too many tries" in page and "Locked" in page
