@@ -75,6 +75,12 @@ class ActionForm(PortalForm):
     """A button that changes something: the CSRF token is its only field."""
 
 
+class ConfirmPasswordForm(PortalForm):
+    """A sensitive action: the password again, unless it was typed in the last 5 minutes."""
+
+    password = PasswordField(_l("Your password"))
+
+
 def month_choices() -> list[tuple[str, str]]:
     """MONTHS translated for this request."""
     return [(value, str(label)) for value, label in MONTHS]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
@@ -18,7 +19,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from flask_login import current_user
 from werkzeug.datastructures import CallbackDict
 
-from portal.domain import context, sessions
+from portal.domain import clock, context, sessions
 from portal.domain.accounts import account_by_id, can_sign_in
 from portal.domain.errors import DomainError
 from portal.extensions import db, login_manager
@@ -101,9 +102,42 @@ class ServerSessionInterface(SessionInterface):
         response.vary.add("Cookie")
 
 
+REAUTH_VALID_FOR = timedelta(minutes=5)
+
+
+def recently_authenticated() -> bool:
+    """Whether the password was typed in this session in the last 5 minutes (R27)."""
+    stamp = session.get("authenticated_at")
+    try:
+        at = datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return False
+    return at is not None and clock.now() - at < REAUTH_VALID_FOR
+
+
+def reauthenticate(form) -> bool:
+    """For a sensitive action: True when the password was typed recently or is typed now in
+    `form.password`; otherwise puts the refusal on the form. Failures count like sign-in."""
+    from flask_babel import gettext
+
+    from portal.domain.accounts import confirm_password
+
+    if recently_authenticated():
+        return True
+    if confirm_password(current_user, form.password.data or ""):
+        session["authenticated_at"] = clock.now().isoformat()
+        return True
+    form.password.errors = [
+        *list(form.password.errors or []),
+        gettext("Your password is not right. Type the password you sign in with."),
+    ]
+    return False
+
+
 def start_session(account) -> None:
     """Sign `account` in: a brand-new session id and row; the old one ends (no fixation)."""
     keep = {k: session[k] for k in ("lang",) if k in session}
+    keep["authenticated_at"] = clock.now().isoformat()
     if session.row_id:
         old = db.session.get(sessions.UserSession, session.row_id)
         if old is not None:
@@ -181,6 +215,8 @@ def attempt(
         if refusal.__class__ is not DomainError:
             raise  # NotFound and Forbidden become 404 and 403 pages
         db.session.rollback()
+        if refusal.after_rollback is not None:
+            refusal.after_rollback()
         name = (field_map or {}).get(refusal.field or "", refusal.field)
         field = getattr(form, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
@@ -267,6 +303,18 @@ def sign_out_response(destination: str):
     response = redirect(destination, code=303)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+def end_own_sessions(which: str) -> int | None:
+    """The sessions page's POST, after `reauthenticate`: end one session by public id, or
+    "others". Returns how many ended, or None when `which` is this very session (the caller
+    then signs out with `sign_out_response`)."""
+    current = current_session_row()
+    if current is not None and which == str(current.public_id):
+        return None
+    if which == "others":
+        return sessions.end_all_for(current_user, "ended_by_user", except_row=current)
+    return int(sessions.end_one_for(current_user, which))
 
 
 def per_staff_limit(limit: str):

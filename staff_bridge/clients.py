@@ -45,6 +45,23 @@ def to_record(client, anchor: str = ""):
     )
 
 
+def sheet_controls(client) -> dict:
+    """The staff-only controls of a printed sheet, in the staff member's language (the sheet
+    itself is in the client's)."""
+    from flask_babel import get_locale
+
+    return {
+        "lang": str(get_locale() or "en"),
+        "once": _(
+            "This code is shown only once. Print it now: reloading this page makes a new code "
+            "and cancels this one."
+        ),
+        "print": _("Print this sheet"),
+        "back": _("Back to the record"),
+        "back_url": url_for("staff_bridge.client_record", client_id=client.public_id),
+    }
+
+
 def _choices(mapping) -> list[tuple[str, str]]:
     return [(str(code), str(label)) for code, label in mapping.items()]
 

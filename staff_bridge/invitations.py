@@ -19,7 +19,7 @@ from portal.forms import ActionForm
 from portal.settings import current as current_settings
 from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
-from staff_bridge.clients import to_record
+from staff_bridge.clients import sheet_controls, to_record
 from staff_bridge.forms import IdentityCheckForm, InviteForm
 
 # Where an identity check leads next (?then=...): only these pages, never a free URL.
@@ -92,9 +92,11 @@ def _qr_data_uri(link: str) -> str:
 
 def _printed_sheet(client, issued):
     """Shown once: the code exists nowhere else in clear. In the client's language."""
+    controls = sheet_controls(client)
     with force_locale(client.preferred_language):
         return render_template(
             "staff_bridge/clients/invitation_sheet.html",
+            staff_controls=controls,
             client=client,
             code=issued.code,
             qr=_qr_data_uri(issued.link),

@@ -14,7 +14,7 @@ from portal.forms import ActionForm
 from portal.settings import current as current_settings
 from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
-from staff_bridge.clients import to_record
+from staff_bridge.clients import sheet_controls, to_record
 from staff_bridge.forms import DeactivateClientAccountForm, RecoveryForm
 
 
@@ -46,7 +46,7 @@ def deactivate_client_account(client_id: str):
 
 def _delivery_choices(form, account) -> None:
     choices = [("print", _("Print a reset code to hand over now"))]
-    if account is not None and account.email_verified_at:
+    if account is not None and client_accounts.email_is_safe_for_recovery(account):
         choices.insert(0, ("email", _("Email a link to %(email)s", email=account.email)))
     form.delivery.choices = choices
 
@@ -54,9 +54,11 @@ def _delivery_choices(form, account) -> None:
 def _reset_sheet(client, recovery):
     """Shown once, in the client's language: the code exists nowhere else in clear."""
     settings = current_settings()
+    controls = sheet_controls(client)
     with force_locale(client.preferred_language):
         return render_template(
             "staff_bridge/clients/reset_code_sheet.html",
+            staff_controls=controls,
             client=client,
             code=recovery.code,
             start_url=settings.base_url + "/reset-code",

@@ -10,10 +10,13 @@ from portal.access import public, staff_only
 from portal.domain import agencies, notifications, recovery, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
 from portal.domain.roles import ROLE_LABELS, Capability
-from portal.forms import ActionForm
+from portal.forms import ActionForm, ConfirmPasswordForm
 from portal.web import (
     attempt,
     current_session_row,
+    end_own_sessions,
+    reauthenticate,
+    recently_authenticated,
     rotate_session_id,
     sign_in_page,
     sign_in_rate_limit,
@@ -145,26 +148,33 @@ def my_account():
     return render_template("staff_bridge/account.html", form=form)
 
 
-@bp.get("/account/sessions")
-@staff_only()
-def my_sessions():
+def _sessions_page(form):
     return render_template(
         "staff_bridge/sessions.html",
         rows=sessions.live_for(current_user),
         current=current_session_row(),
-        form=ActionForm(),
+        needs_password=not recently_authenticated(),
+        form=form,
     )
+
+
+@bp.get("/account/sessions")
+@staff_only()
+def my_sessions():
+    return _sessions_page(ConfirmPasswordForm())
 
 
 @bp.post("/account/sessions/end")
 @staff_only()
 def end_my_sessions():
-    if ActionForm().validate_on_submit():
-        which = request.form.get("session", "")
-        if which == "others":
-            sessions.end_all_for(current_user, "ended_by_user", except_row=current_session_row())
-        else:
-            sessions.end_one_for(current_user, which)
+    """Ending other sessions needs the password again unless typed in the last 5 minutes."""
+    form = ConfirmPasswordForm()
+    if not (form.validate_on_submit() and reauthenticate(form)):
+        return _sessions_page(form)
+    ended = end_own_sessions(request.form.get("session", ""))
+    if ended is None:
+        return sign_out_response(url_for("staff_bridge.sign_in"))
+    if ended:
         flash(_("Done. Those sessions are signed out."), "success")
     return redirect(url_for("staff_bridge.my_sessions"), code=303)
 

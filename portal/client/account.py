@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import client_only, public
@@ -17,11 +18,15 @@ from portal.client.forms import (
     ResetPasswordForm,
 )
 from portal.domain import client_accounts, recovery, sessions
-from portal.forms import ActionForm
+from portal.forms import ConfirmPasswordForm
+from portal.settings import current as current_settings
 from portal.web import (
     attempt,
     current_session_row,
+    end_own_sessions,
     per_ip_limit,
+    reauthenticate,
+    recently_authenticated,
     rotate_session_id,
     sign_in_rate_limit,
     sign_out_response,
@@ -63,7 +68,8 @@ def forgot_password():
         recovery.request_reset(
             "client", form.email.data or "", link_path=client_accounts.RESET_LINK_PATH
         )
-        return render_template("client/forgot_password_sent.html")
+        hours = current_settings().password_reset_valid_for.total_seconds() // 3600
+        return render_template("client/forgot_password_sent.html", hours=int(hours))
     return render_template("client/forgot_password.html", form=form)
 
 
@@ -124,28 +130,46 @@ def my_account():
     return render_template("client/account.html", form=form)
 
 
+def _sessions_page(form, status: int = 200):
+    return (
+        render_template(
+            "client/sessions.html",
+            rows=sessions.live_for(current_user),
+            current=current_session_row(),
+            describe=sessions.describe_device,
+            needs_password=not recently_authenticated(),
+            form=form,
+        ),
+        status,
+    )
+
+
 @bp.get("/account/sessions")
 @client_only
 def my_sessions():
-    return render_template(
-        "client/sessions.html",
-        rows=sessions.live_for(current_user),
-        current=current_session_row(),
-        describe=sessions.describe_device,
-        form=ActionForm(),
-    )
+    return _sessions_page(ConfirmPasswordForm())
 
 
 @bp.post("/account/sessions/end")
 @client_only
 def end_my_sessions():
-    if ActionForm().validate_on_submit():
-        which = request.form.get("session", "")
-        if which == "others":
-            sessions.end_all_for(current_user, "ended_by_user", except_row=current_session_row())
-        else:
-            sessions.end_one_for(current_user, which)
-        flash(_("Done. Those places are signed out."), "success")
+    """Ending other sessions needs the password again unless typed in the last 5 minutes
+    (R29). Ending this very session is "Finish and log out"."""
+    form = ConfirmPasswordForm()
+    if not (form.validate_on_submit() and reauthenticate(form)):
+        return _sessions_page(form)
+    ended = end_own_sessions(request.form.get("session", ""))
+    if ended is None:
+        return sign_out_response(url_for("client.signed_out"))
+    if ended:
+        flash(
+            ngettext(
+                "Done. %(num)d other place is signed out.",
+                "Done. %(num)d other places are signed out.",
+                ended,
+            ),
+            "success",
+        )
     return redirect(url_for("client.my_sessions"), code=303)
 
 
@@ -167,14 +191,17 @@ def privacy_update():
 @bp.route("/account/deactivate", methods=["GET", "POST"])
 @client_only
 def deactivate_account():
+    """Confirmed twice: a ticked box, and the password unless typed in the last 5 minutes."""
     form = DeactivateForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and reauthenticate(form):
         ok, _r = attempt(
             form, client_accounts.deactivate_self, current_user, confirmed=bool(form.confirm.data)
         )
         if ok:
             return sign_out_response(url_for("client.account_closed"))
-    return render_template("client/deactivate.html", form=form)
+    return render_template(
+        "client/deactivate.html", form=form, needs_password=not recently_authenticated()
+    )
 
 
 @bp.get("/account-closed")

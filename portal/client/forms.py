@@ -52,3 +52,4 @@ class ChangePasswordForm(PortalForm):
 
 class DeactivateForm(PortalForm):
     confirm = BooleanField(_l("Yes, close my account now"))
+    password = PasswordField(_l("Your password"))

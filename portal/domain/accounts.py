@@ -83,11 +83,12 @@ def _step_password(result: SignInResult, password: str) -> bool:
         return True
     result.refusal = "credentials"
     if account is not None:
-        _count_failure(account)
+        count_failure(account)
     return False
 
 
-def _count_failure(account) -> None:
+def count_failure(account, action: str = "sign_in.failed") -> None:
+    """One more wrong password for the account: the delay grows after 5, suspension at 100."""
     account.failed_sign_ins += 1
     details = {"failures": account.failed_sign_ins}
     if account.failed_sign_ins >= DELAY_AFTER_FAILURES:
@@ -95,7 +96,7 @@ def _count_failure(account) -> None:
     if account.failed_sign_ins >= SUSPEND_AFTER_FAILURES and account.suspended_at is None:
         account.suspended_at = clock.now()
         audit.record("account.suspended", account, outcome="failure", details=details)
-    audit.record("sign_in.failed", account, outcome="failure", details=details)
+    audit.record(action, account, outcome="failure", details=details)
 
 
 def _step_success(result: SignInResult, password: str) -> bool:
@@ -112,6 +113,21 @@ SIGN_IN_STEPS = {
     "staff": [_step_throttle, _step_password, _step_success],
     "client": [_step_throttle, _step_password, _step_success],
 }
+
+
+def confirm_password(account, password: str) -> bool:
+    """Re-authentication before a sensitive action (R27, R29): the current password, with the
+    same throttling as sign-in. Writes the failure; the caller shows the refusal."""
+    throttled = account.throttled_until is not None and account.throttled_until > clock.now()
+    if not throttled and passwords.verify(account.password_hash, password):
+        audit.record("reauth.succeeded", account)
+        return True
+    if throttled:
+        passwords.verify(None, password)
+        audit.record("reauth.throttled", account, outcome="failure")
+    else:
+        count_failure(account, "reauth.failed")
+    return False
 
 
 def sign_in(kind: str, email: str, password: str) -> SignInResult:

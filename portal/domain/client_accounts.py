@@ -94,6 +94,7 @@ def deactivate_by_staff(actor, client: Client, *, reason: str) -> ClientAccount:
     if account is None:
         raise DomainError(_l("This client has no portal account."))
     _stop(account, reason)
+    _tell_care_team(account, "client_account_deactivated", actor)
     return account
 
 
@@ -104,20 +105,27 @@ def deactivate_self(account: ClientAccount, *, confirmed: bool) -> None:
             _l("Tick the box to confirm that you want to close your account."), field="confirm"
         )
     _stop(account, SELF_DEACTIVATED)
-    client = dbs().get(Client, account.client_id) if account.client_id else None
-    if client is not None:
-        for staff in people_to_tell(client):
-            notifications.notify(
-                staff,
-                "client_deactivated_self",
-                link=f"/staff/clients/{client.public_id}",
-            )
+    _tell_care_team(account, "client_deactivated_self")
 
 
 @dataclass
 class Recovery:
     account: ClientAccount
     code: str | None  # a printed reset code, shown once; None when a link was emailed
+
+
+def email_is_safe_for_recovery(account: ClientAccount) -> bool:
+    """A reset link may go to the sign-in email unless someone else got into the account."""
+    return bool(account.email_verified_at) and account.deactivation_reason != "someone_else"
+
+
+def _tell_care_team(account: ClientAccount, kind: str, actor=None) -> None:
+    client = dbs().get(Client, account.client_id) if account.client_id else None
+    if client is None:
+        return
+    for staff in people_to_tell(client):
+        if actor is None or staff.id != getattr(actor, "id", None):
+            notifications.notify(staff, kind, link=f"/staff/clients/{client.public_id}")
 
 
 def _send_recovery(account: ClientAccount, delivery: str) -> Recovery:
@@ -162,8 +170,14 @@ def reinstate(actor, client: Client, *, delivery: str) -> Recovery:
         raise DomainError(_l("This client's portal account is not deactivated."))
     if fresh_identity_check(actor, client, since=account.deactivated_at) is None:
         raise DomainError(_fresh_check_message())
-    if delivery == "email" and not account.email_verified_at:
-        raise DomainError(_l("The account has no verified email. Print a code instead."))
+    if delivery == "email" and not email_is_safe_for_recovery(account):
+        raise DomainError(
+            _l(
+                "Someone else used this account, so its email may not be safe. "
+                "Print a code and hand it over in person."
+            ),
+            field="delivery",
+        )
     was = account.deactivation_reason
     account.is_active = True
     account.deactivated_at = None
@@ -175,6 +189,7 @@ def reinstate(actor, client: Client, *, delivery: str) -> Recovery:
     account.throttled_until = None
     account.suspended_at = None
     _audit("client_account.reinstated", account, was=was)
+    _tell_care_team(account, "client_account_reinstated", actor)
     return _send_recovery(account, delivery)
 
 
@@ -188,7 +203,10 @@ def reset_code_account(code: str) -> tuple[object, ClientAccount] | tuple[None, 
     if token is None or token.account_kind != "client":
         return None, None
     account = dbs().get(ClientAccount, token.account_id)
-    if account is None or not account.is_active:
+    stale = account is not None and (
+        account.password_changed_at is not None and account.password_changed_at > token.created_at
+    )
+    if account is None or not account.is_active or stale:
         return None, None
     return token, account
 
@@ -197,8 +215,13 @@ def reset_with_code(code: str, new_password: str) -> ClientAccount:
     """Choose a new password with a printed code: works once; every session ends."""
     token, account = reset_code_account(code)
     if account is None:
-        audit.record("password_reset.code_refused", ("client", "unknown"), outcome="failure")
-        raise DomainError(CODE_DOES_NOT_WORK, field="code")
+        raise DomainError(
+            CODE_DOES_NOT_WORK,
+            field="code",
+            after_rollback=lambda: audit.record(
+                "password_reset.code_refused", ("client", "unknown"), outcome="failure"
+            ),
+        )
     recovery.set_password(account, new_password)
     if not tokens.consume(token):
         raise DomainError(CODE_DOES_NOT_WORK, field="code")

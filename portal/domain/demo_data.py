@@ -91,18 +91,16 @@ def create(password: str) -> list[str]:
         if email is None:
             lines.append(f"record {personal_id:32} {'(invite me)':14} {agency.name}")
             continue
-        if dbs().scalar(select(ClientAccount).where(ClientAccount.email == email)) is None:
-            dbs().add(
-                ClientAccount(
-                    email=email,
-                    first_name=first,
-                    agency=agency,
-                    client_id=record.id,
-                    password_hash=password_hash,
-                    email_verified_at=clock.now(),
-                    privacy_version=PRIVACY_VERSION,
-                )
+        account = dbs().scalar(select(ClientAccount).where(ClientAccount.email == email))
+        if account is None:
+            account = ClientAccount(
+                email=email, first_name=first, agency=agency, password_hash=password_hash
             )
+            dbs().add(account)
+        if account.client_id is None:  # also links an account made by an older demo command
+            account.client_id = record.id
+            account.email_verified_at = clock.now()
+            account.privacy_version = PRIVACY_VERSION
         lines.append(f"client {email:32} {'client':14} {agency.name}")
     dbs().flush()
     return lines

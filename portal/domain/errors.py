@@ -4,12 +4,17 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A rule refused the action. `message` is translatable and says what to do."""
+    """A rule refused the action. `message` is translatable and says what to do.
 
-    def __init__(self, message, field: str | None = None):
+    The web layer rolls back what the action wrote, then calls `after_rollback` (if given): the
+    place for what a refusal must keep, such as its audit event or a failure counter.
+    """
+
+    def __init__(self, message, field: str | None = None, *, after_rollback=None):
         super().__init__(str(message))
         self.message = message
         self.field = field
+        self.after_rollback = after_rollback
 
 
 class NotFound(DomainError):

@@ -150,8 +150,7 @@ def blockers(actor, client) -> list:
         taken = dbs().scalar(
             select(
                 exists().where(
-                    ClientAccount.email == client.email.lower(),
-                    ClientAccount.is_active.is_(True),
+                    ClientAccount.email == client.email.strip().lower(),
                     ClientAccount.client_id.is_distinct_from(client.id),
                 )
             )
@@ -159,8 +158,8 @@ def blockers(actor, client) -> list:
         if taken:
             found.append(
                 _l(
-                    "Another client's portal account already uses this email. "
-                    "Check the record's email."
+                    "Another client's portal account (active or deactivated) already uses "
+                    "this email. Check the record's email."
                 )
             )
     account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
@@ -298,6 +297,10 @@ def _status_of(account, newest: ClientInvitation | None, now) -> PortalStatus:
             return PortalStatus("deactivated", _l("Deactivated"), account.deactivation_reason)
         if account.suspended_at is not None:
             return PortalStatus("locked", _l("Locked"), has_account=True)
+        if account.password_hash is None:
+            return PortalStatus(
+                "connected", _l("Reinstated: waiting for a new password"), has_account=True
+            )
         return PortalStatus("connected", _l("Connected"), account.last_sign_in_at, has_account=True)
     if newest is not None and newest.is_live(now):
         return PortalStatus(

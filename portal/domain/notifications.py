@@ -21,6 +21,12 @@ KINDS = {
         "Check their identity again before a new invitation."
     ),
     "work_handed_over": _l("Open work of %(from)s was handed to you."),
+    "client_account_deactivated": _l(
+        "A client's portal account was deactivated by staff. Every session it had is signed out."
+    ),
+    "client_account_reinstated": _l(
+        "A client's portal account was reinstated. They choose a new password before they sign in."
+    ),
     "client_deactivated_self": _l(
         "A client closed their portal account. If they want it back, check their identity "
         "and ask an agency administrator to reinstate it."

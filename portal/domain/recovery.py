@@ -53,6 +53,8 @@ def _context_words(account) -> list[str]:
 def request_reset(kind: str, email: str, *, link_path: str) -> None:
     """Email a reset link if the account exists and may sign in; otherwise do nothing."""
     account = account_by_email(kind, email)
+    # No password yet (an invited staff member, a reinstated client): staff send the way in
+    # (a set-password link, a reset link or a printed code), never this public form.
     if account is None or not account.is_active or account.password_hash is None:
         return
     since = clock.now() - timedelta(hours=1)
@@ -130,18 +132,28 @@ def reset_password(kind: str, raw: str, new_password: str):
     set_password(account, new_password)
     if not tokens.consume(token):
         raise DomainError(LINK_USED)
-    tokens.revoke_all(account, PURPOSE)
+    tokens.revoke_all(account)  # every other link and printed code dies with the old password
     sessions.end_all_for(account, "password_reset")
     audit.record("password_reset.completed", account, actor=account)
     return account
 
 
+def refused_password(account, action: str) -> None:
+    """A wrong current password counts like a failed sign-in (so it cannot be guessed here)."""
+    from portal.domain.accounts import count_failure
+
+    count_failure(account, action)
+
+
 def change_password(account, current_password: str, new_password: str, *, keep=None) -> None:
     """A signed-in change: the current password first; every other session ends."""
     if not passwords.verify(account.password_hash, current_password):
-        audit.record("password_change.refused", account, outcome="failure")
-        raise DomainError(_l("Your current password is not right."), field="current_password")
+        raise DomainError(
+            _l("Your current password is not right."),
+            field="current_password",
+            after_rollback=lambda: refused_password(account, "password_change.refused"),
+        )
     set_password(account, new_password, field="new_password")
-    tokens.revoke_all(account, PURPOSE)
+    tokens.revoke_all(account)
     sessions.end_all_for(account, "password_changed", except_row=keep)
     audit.record("password_changed", account)

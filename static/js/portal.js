@@ -5,6 +5,12 @@
   var summary = document.querySelector("[data-error-summary]");
   if (summary) { summary.focus(); }
 
+  // Printed sheets: a print button (without JavaScript, the browser's own Print works).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   // Show / hide password toggles (the button stays hidden without JavaScript).
   document.querySelectorAll("[data-toggle-password]").forEach(function (button) {
     var input = document.getElementById(button.getAttribute("data-toggle-password"));
