@@ -239,8 +239,127 @@ def test_a_client_joins_recovers_a_password_and_closes_the_account(live_server, 
     client_sign_in(phone, live_server, people, t, NEW_PASSWORD)
     expect(phone.locator(".error-summary")).to_be_visible()
 
-    # The case manager sees it, with a notification.
+    # The case manager sees it on the record and in their notifications.
     staff.goto(live_server.url + people["record"])
     expect(staff.get_by_text("The client closed it in the portal")).to_be_visible()
     assert_accessible(staff)
+    staff.goto(live_server.url + "/staff/notifications")
+    expect(staff.get_by_text("A client closed their portal account")).to_be_visible()
     print(f"\n[journey {lang}] {time.perf_counter() - started:.1f} s")
+
+
+def seed_connected(live_server) -> dict:
+    """An agency with an administrator and a case manager, and a client already connected."""
+    from portal.domain import clock
+    from portal.domain.models import ClientAccount
+    from portal.domain.onboarding import PRIVACY_VERSION
+
+    people = seed(live_server, "en")
+    suffix = uuid.uuid4().hex[:8]
+    with live_server.app.app_context():
+        casey = db.session.scalar(
+            db.select(StaffUser).where(StaffUser.email == people["staff_email"])
+        )
+        client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
+        admin = StaffUser(
+            email=f"admin-{suffix}@staff.test",
+            display_name="Alex Admin",
+            role=Role.AGENCY_ADMIN,
+            agency=casey.agency,
+            password_hash=hash_password(TEST_PASSWORD),
+        )
+        account = ClientAccount(
+            email=client.email,
+            first_name=client.first_name,
+            agency=casey.agency,
+            client_id=client.id,
+            password_hash=hash_password(FIRST_PASSWORD),
+            email_verified_at=clock.now(),
+            privacy_version=PRIVACY_VERSION,
+        )
+        db.session.add_all([admin, account])
+        db.session.commit()
+        people["admin_email"] = admin.email
+        db.session.remove()
+    return people
+
+
+def test_staff_deactivate_after_someone_else_got_in_and_reinstate_with_a_printed_code(
+    live_server, phones
+):
+    started = time.perf_counter()
+    t = translator(live_server.app, "en")
+    people = seed_connected(live_server)
+
+    # The client is signed in on their phone, and someone else on another.
+    phone = phones.open()
+    phone.goto(live_server.url + "/sign-in")
+    client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)
+    intruder = phones.open()
+    intruder.goto(live_server.url + "/sign-in")
+    client_sign_in(intruder, live_server, people, t, FIRST_PASSWORD)
+    phone.goto(live_server.url + "/account/sessions")
+    expect(phone.locator(".card")).to_have_count(2)
+    expect(phone.get_by_role("button", name="Sign out everywhere else")).to_be_visible()
+    assert_accessible(phone)
+
+    # The case manager deactivates the account: the page sits apart and wants a reason.
+    staff = phones.open()
+    staff.goto(live_server.url + "/staff/sign-in")
+    staff_sign_in(staff, people["staff_email"], TEST_PASSWORD)
+    staff.goto(live_server.url + people["record"])
+    tap_and_load(staff, staff.get_by_role("link", name="Deactivate the portal account"))
+    assert_accessible(staff)
+    tap_and_load(staff, staff.get_by_role("button", name="Deactivate the account now"))
+    expect(staff.locator(".error-summary")).to_be_visible()
+    assert_accessible(staff)
+    staff.get_by_label("Someone else used the account").check()
+    tap_and_load(staff, staff.get_by_role("button", name="Deactivate the account now"))
+    expect(staff.get_by_text("Portal account deactivated.")).to_be_visible()
+    assert_accessible(staff)
+
+    # Both client sessions ended at once.
+    for device in (phone, intruder):
+        device.goto(live_server.url + "/home")
+        expect(heading(device, "Sign in")).to_be_visible()
+
+    # An agency administrator reinstates after a fresh identity check: a printed code only.
+    admin = phones.open()
+    admin.goto(live_server.url + "/staff/sign-in")
+    staff_sign_in(admin, people["admin_email"], TEST_PASSWORD)
+    admin.goto(live_server.url + people["record"])
+    tap_and_load(admin, admin.get_by_role("link", name="Reinstate the portal account"))
+    expect(admin.get_by_text("First check the client's identity again")).to_be_visible()
+    assert_accessible(admin)
+    tap_and_load(admin, admin.get_by_role("link", name="Record an identity check"))
+    admin.get_by_label(re.compile("confirmed the client")).check()
+    admin.get_by_label("Date of birth", exact=True).check()
+    admin.get_by_label("HMIS ID").check()
+    tap_and_load(admin, admin.get_by_role("button", name="Record the identity check"))
+    expect(heading(admin, re.compile("^Reinstate"))).to_be_visible()
+    expect(admin.get_by_label(re.compile("^Email a link"))).to_have_count(0)
+    admin.get_by_label("Print a reset code to hand over now").check()
+    assert_accessible(admin)
+    tap_and_load(admin, admin.get_by_role("button", name="Reinstate the account"))
+    expect(heading(admin, "Your password reset code")).to_be_visible()
+    expect(admin.get_by_role("button", name="Print this sheet")).to_be_visible()
+    assert_accessible(admin)
+    code = admin.locator(".invite-code").inner_text().strip()
+
+    # The client types the code (a wrong one first) with a new password, then signs in.
+    phone.goto(live_server.url + "/sign-in")
+    tap_and_load(phone, phone.get_by_role("link", name="I have a reset code"))
+    phone.get_by_label("Reset code").fill("AAAAA-BBBBB")
+    phone.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    tap_and_load(phone, phone.get_by_role("button", name="Save my new password"))
+    expect(phone.locator(".error-summary")).to_contain_text("This code does not work")
+    assert_accessible(phone)
+    phone.get_by_label("Reset code").fill(code.lower())
+    phone.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    tap_and_load(phone, phone.get_by_role("button", name="Save my new password"))
+    expect(phone.get_by_text("Your new password is set.")).to_be_visible()
+    client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)  # the old one is gone
+    expect(phone.locator(".error-summary")).to_be_visible()
+    client_sign_in(phone, live_server, people, t, NEW_PASSWORD)
+    expect(heading(phone, t("Hello, %(name)s", name=people["first_name"]))).to_be_visible()
+    print(f"\n[journey deactivate-reinstate] {time.perf_counter() - started:.1f} s")
