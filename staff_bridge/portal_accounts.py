@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, render_template
+from flask import flash, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -49,6 +49,8 @@ def _delivery_choices(form, account) -> None:
     if account is not None and client_accounts.email_is_safe_for_recovery(account):
         choices.insert(0, ("email", _("Email a link to %(email)s", email=account.email)))
     form.delivery.choices = choices
+    if len(choices) == 1 and request.method == "GET":
+        form.delivery.data = choices[0][0]
 
 
 def _reset_sheet(client, recovery):
