@@ -123,7 +123,12 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _init_web(app: Flask) -> None:
     from portal import security, web
-    from portal.domain import mail, notifications, sessions  # noqa: F401 - registers job handlers
+    from portal.domain import (  # noqa: F401 - registers job handlers and review kinds
+        mail,
+        notifications,
+        selfservice,
+        sessions,
+    )
 
     web.init_app(app)
     security.init_app(app)

@@ -70,6 +70,8 @@ class Settings:
     # Recovery without email and reinstatement need an identity check this recent.
     fresh_identity_check_within: timedelta = timedelta(minutes=30)
     reset_code_valid_for: timedelta = timedelta(hours=24)
+    # Where-to-find-me history is pruned after this many days (issue 5).
+    location_history_days: int = 90
     # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -183,6 +185,7 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "identity_check_valid_for": ("IDENTITY_CHECK_DAYS", lambda v: timedelta(days=float(v))),
     "fresh_identity_check_within": ("FRESH_IDENTITY_CHECK_MINUTES", _minutes),
     "reset_code_valid_for": ("RESET_CODE_HOURS", lambda v: timedelta(hours=float(v))),
+    "location_history_days": ("LOCATION_HISTORY_DAYS", int),
     "argon2_time_cost": ("ARGON2_TIME_COST", int),
     "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),

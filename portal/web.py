@@ -217,12 +217,13 @@ def attempt(
         db.session.rollback()
         if refusal.after_rollback is not None:
             refusal.after_rollback()
-        name = (field_map or {}).get(refusal.field or "", refusal.field)
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*list(field.errors or []), str(refusal.message)]
-        else:
-            form.form_errors.append(str(refusal.message))
+        for each in (refusal, *refusal.more):
+            name = (field_map or {}).get(each.field or "", each.field)
+            field = getattr(form, name, None) if name else None
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*list(field.errors or []), str(each.message)]
+            else:
+                form.form_errors.append(str(each.message))
         return False, None
 
 

@@ -21,7 +21,7 @@ from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, St
 from portal.domain.roles import Capability, Role, has_capability
 from portal.domain.session import dbs
 from portal.domain.staff import on_staff_deactivated
-from portal.domain.validation import clean_email, clean_text
+from portal.domain.validation import clean_email, clean_state, clean_text, clean_zip
 
 PAGE_SIZE = 25
 
@@ -241,12 +241,8 @@ def _optional(fields: ClientFields, name: str, max_length: int) -> str | None:
 
 
 def _address(fields: ClientFields) -> dict:
-    state = clean_text(fields.state, field="state", max_length=40, required=False).upper()
-    if state and not (state.isascii() and state.isalpha() and len(state) == 2):
-        raise DomainError(_l("Enter the state as 2 letters, like CA."), field="state")
-    postal = clean_text(fields.postal_code, field="postal_code", max_length=10, required=False)
-    if postal and not _is_zip(postal):
-        raise DomainError(_l("Enter a ZIP code, like 94110 or 94110-1234."), field="postal_code")
+    state = clean_state(fields.state)
+    postal = clean_zip(fields.postal_code)
     return {
         "address_line1": _optional(fields, "address_line1", 100),
         "address_line2": _optional(fields, "address_line2", 100),
@@ -254,16 +250,6 @@ def _address(fields: ClientFields) -> dict:
         "state": state or None,
         "postal_code": postal or None,
     }
-
-
-def _is_zip(value: str) -> bool:
-    head, _, tail = value.partition("-")
-    return (
-        value.isascii()
-        and len(head) == 5
-        and head.isdigit()
-        and (not tail or (len(tail) == 4 and tail.isdigit()))
-    )
 
 
 def _looks_like_phone(value: str) -> bool:

@@ -15,6 +15,14 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.after_rollback = after_rollback
+        self.more: list[DomainError] = []  # further refusals of the same form, each its field
+
+    @classmethod
+    def all_of(cls, refusals: list[DomainError]) -> DomainError:
+        """One error carrying several (a form with several wrong fields says so at once)."""
+        first = refusals[0]
+        first.more = list(refusals[1:])
+        return first
 
 
 class NotFound(DomainError):

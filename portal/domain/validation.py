@@ -75,3 +75,57 @@ def date_from_parts(day: str | None, month: str | None, year: str | None, *, fie
         raise DomainError(
             _l("Enter a real date, with the year as 4 digits."), field=field
         ) from None
+
+
+def is_zip(value: str) -> bool:
+    head, _, tail = value.partition("-")
+    return (
+        value.isascii()
+        and len(head) == 5
+        and head.isdigit()
+        and (not tail or (len(tail) == 4 and tail.isdigit()))
+    )
+
+
+def clean_state(value: str | None, *, field: str = "state") -> str | None:
+    state = clean_text(value, field=field, max_length=40, required=False).upper()
+    if state and not (state.isascii() and state.isalpha() and len(state) == 2):
+        raise DomainError(_l("Enter the state as 2 letters, like CA."), field=field)
+    return state or None
+
+
+def clean_zip(value: str | None, *, field: str = "postal_code") -> str | None:
+    postal = clean_text(value, field=field, max_length=10, required=False)
+    if postal and not is_zip(postal):
+        raise DomainError(_l("Enter a ZIP code, like 94110 or 94110-1234."), field=field)
+    return postal or None
+
+
+def clean_phone(value: str | None, *, field: str = "phone", region: str = "US") -> str:
+    """A phone number as E.164 (+14155550123), parsed with Google's libphonenumber data."""
+    import phonenumbers
+
+    text = clean_text(value, field=field, max_length=40, message=_l("Enter a phone number."))
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise DomainError(_l("Enter a phone number we can call, like (415) 555-0123."), field=field)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def show_phone(e164: str) -> str:
+    """How a stored number reads: national format at home, international otherwise."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)

@@ -16,6 +16,14 @@ from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.notifications import StaffNotification
 from portal.domain.models.outbox import OutboxMessage
+from portal.domain.models.selfservice import (
+    ClientLocation,
+    ClientPhone,
+    ClientTask,
+    ContactEvent,
+    RecordRequest,
+    ReviewItem,
+)
 from portal.domain.models.sessions import UserSession
 
 __all__ = [
@@ -27,13 +35,19 @@ __all__ = [
     "Client",
     "ClientAccount",
     "ClientInvitation",
+    "ClientLocation",
+    "ClientPhone",
+    "ClientTask",
     "Consent",
+    "ContactEvent",
     "Enrollment",
     "IdentityCheck",
     "Job",
     "Organization",
     "OutboxMessage",
     "Project",
+    "RecordRequest",
+    "ReviewItem",
     "StaffNotification",
     "StaffUser",
     "UserSession",

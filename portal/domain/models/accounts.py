@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.models.agency import Agency
@@ -48,6 +48,8 @@ class StaffUser(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     display_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(String(32))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # Per-staff setting: appear in the care-team panel of clients' dashboards.
+    shown_to_clients: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 
@@ -77,6 +79,12 @@ class ClientAccount(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     first_name: Mapped[str] = mapped_column(String(50))
     email_verified_at: Mapped[datetime | None]
     privacy_version: Mapped[str | None] = mapped_column(String(16))
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # A sign-in email change waits here until the code sent to the new address comes back.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_code_hmac: Mapped[str | None] = mapped_column(String(64))
+    pending_email_expires_at: Mapped[datetime | None]
+    pending_email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 
