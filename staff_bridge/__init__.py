@@ -3,7 +3,7 @@
 from flask import Blueprint
 from flask_login import current_user
 
-from portal.domain import notifications
+from portal.domain import notifications, review, selfservice
 from portal.domain.roles import ROLE_LABELS, Capability, has_capability
 
 bp = Blueprint("staff_bridge", __name__)
@@ -15,6 +15,8 @@ def _staff_navigation():
     return {
         "staff": staff,
         "unread_notifications": notifications.unread_count(staff) if staff else 0,
+        "review_count": review.pending_count(staff) if staff else 0,
+        "record_request_count": selfservice.open_record_request_count(staff) if staff else 0,
         "can": (lambda cap: has_capability(staff.role, Capability(cap)))
         if staff
         else (lambda cap: False),
@@ -22,4 +24,11 @@ def _staff_navigation():
     }
 
 
-from staff_bridge import clients, imports, invitations, portal_accounts, routes  # noqa: E402,F401 - routes register
+from staff_bridge import (  # noqa: E402,F401 - routes register
+    clients,
+    imports,
+    invitations,
+    portal_accounts,
+    review_queue,
+    routes,
+)

@@ -9,7 +9,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, audit, client_accounts, clients, invitations
+from portal.domain import (
+    access_policy,
+    audit,
+    client_accounts,
+    clients,
+    invitations,
+    review,
+    selfservice,
+)
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts
@@ -219,6 +227,22 @@ def client_record(client_id: str):
         event_labels=EVENT_LABELS,
         portal=invitations.portal_status(client),
         reason_labels=client_accounts.REASON_LABELS,
+        phones=selfservice.portal_phones(client),
+        describe_phone=lambda phone: selfservice.describe_phone(
+            {
+                "number": phone.number,
+                "kind": phone.kind,
+                "voicemail_ok": phone.voicemail_ok,
+                "text_ok": phone.text_ok,
+            }
+        ),
+        contact_methods=selfservice.CONTACT_METHODS,
+        location=selfservice.location_for_staff(current_user, client),
+        describe_location=selfservice.describe_location,
+        pending_items=review.pending_for_client(current_user, client),
+        review_kinds=review.KINDS,
+        tasks=selfservice.open_tasks(client),
+        task_labels=selfservice.TASK_KINDS,
         care_team_form=CareTeamForm(),
         form=ActionForm(),
     )

@@ -4,11 +4,13 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     FileField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 
 from portal.forms import PortalForm
@@ -124,3 +126,37 @@ class DeactivateClientAccountForm(PortalForm):
 
 class RecoveryForm(PortalForm):
     delivery = RadioField(_l("How will the client choose a new password?"), validate_choice=False)
+
+
+class ReviewFilterForm(PortalForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    kind = SelectField(_l("Kind"), validate_choice=False)
+    care_team = SelectField(_l("Care-team member"), validate_choice=False)
+    older_than = SelectField(_l("Waiting for"), validate_choice=False)
+
+
+class ReviewDecisionForm(PortalForm):
+    version = HiddenField()
+    reason = RadioField(_l("Why not? The client sees this."), validate_choice=False)
+    note = TextAreaField(_l("A note for the client (needed for 'another reason')"))
+    # Edit then accept (the kinds that allow it)
+    email = StringField(_l("Contact email"))
+    address_line1 = StringField(_l("Address line 1"))
+    address_line2 = StringField(_l("Address line 2"))
+    city = StringField(_l("City"))
+    state = StringField(_l("State"))
+    postal_code = StringField(_l("ZIP code"))
+    method = RadioField(_l("Best way to reach"), validate_choice=False)
+
+
+class ClientTaskForm(PortalForm):
+    kind = RadioField(_l("Ask the client to"), validate_choice=False)
+    due_day = StringField(_l("Day"))
+    due_month = SelectField(_l("Month"), validate_choice=False)
+    due_year = StringField(_l("Year"))
+
+
+class StaffPreferencesForm(PortalForm):
+    shown_to_clients = BooleanField(_l("Show me on my clients' dashboards (name and agency)"))

@@ -217,6 +217,23 @@ class Factories:
         self.session.commit()
         return account
 
+    def review_item(self, client: Client, account: ClientAccount, kind: str = "contact_email"):
+        """A pending review item (as if `account` had sent a new contact email for `client`)."""
+        from portal.domain import crypto
+        from portal.domain.models import ReviewItem
+
+        item = ReviewItem(
+            client_id=client.id,
+            agency_id=client.owning_agency_id,
+            kind=kind,
+            payload_encrypted=crypto.encrypt_json({"email": "new@example.org"}),
+            previous_encrypted=crypto.encrypt_json({"email": client.email}),
+            submitted_by_account_id=account.id,
+        )
+        self.session.add(item)
+        self.session.commit()
+        return item
+
 
 @pytest.fixture
 def make(database):

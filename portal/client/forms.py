@@ -1,7 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 
 from portal.forms import PortalForm
 
@@ -53,3 +62,49 @@ class ChangePasswordForm(PortalForm):
 class DeactivateForm(PortalForm):
     confirm = BooleanField(_l("Yes, close my account now"))
     password = PasswordField(_l("Your password"))
+
+
+class ContactDetailsForm(PortalForm):
+    """Three phone slots, the contact email, the mailing address and the best way to reach."""
+
+    email = StringField(_l("Contact email"))
+    address_line1 = StringField(_l("Address line 1"))
+    address_line2 = StringField(_l("Address line 2 (optional)"))
+    city = StringField(_l("City"))
+    state = StringField(_l("State"))
+    postal_code = StringField(_l("ZIP code"))
+    preferred_contact = RadioField(_l("What is the best way to reach you?"), validate_choice=False)
+
+
+for _slot in (1, 2, 3):
+    setattr(ContactDetailsForm, f"phone_{_slot}_number", StringField(_l("Phone number")))
+    setattr(
+        ContactDetailsForm,
+        f"phone_{_slot}_kind",
+        SelectField(_l("Kind of phone"), validate_choice=False),
+    )
+    setattr(
+        ContactDetailsForm,
+        f"phone_{_slot}_voicemail",
+        BooleanField(_l("OK to leave a voicemail")),
+    )
+    setattr(ContactDetailsForm, f"phone_{_slot}_text", BooleanField(_l("OK to send texts")))
+
+
+class LocationForm(PortalForm):
+    place_kind = RadioField(_l("Where are you staying now?"), validate_choice=False)
+    place = StringField(_l("Shelter name or a landmark (optional)"))
+    times = StringField(_l("When are you usually there? (optional)"))
+    use_my_location = BooleanField(_l("Also share my phone's location (about 100 m)"))
+    latitude = HiddenField()
+    longitude = HiddenField()
+
+
+class RecordRequestForm(PortalForm):
+    parts = SelectMultipleField(_l("What do you want to see?"), validate_choice=False)
+    delivery = RadioField(_l("How do you want to get it?"), validate_choice=False)
+
+
+class CorrectionForm(PortalForm):
+    field = RadioField(_l("What needs correcting?"), validate_choice=False)
+    text = TextAreaField(_l("What should it say?"))

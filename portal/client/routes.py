@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_login import current_user
 
-from portal.access import client_only, public
+from portal.access import public
 from portal.client import bp
 from portal.web import sign_in_page, sign_in_rate_limit, sign_out_response
 
@@ -42,9 +42,3 @@ def sign_out():
 @public
 def signed_out():
     return render_template("client/signed_out.html")
-
-
-@bp.get("/home")
-@client_only
-def home():
-    return render_template("client/home.html")

@@ -115,6 +115,19 @@ def pending_count(actor) -> int:
     return dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
+def pending_for_client(actor, client: Client) -> list[ReviewItem]:
+    """The client's items waiting for review that the actor may decide (else none)."""
+    if not _can_review(actor) or not actor.agency_id:
+        return []
+    return list(
+        dbs().scalars(
+            queue_scope(actor)
+            .where(ReviewItem.client_id == client.id, ReviewItem.status == "pending")
+            .order_by(ReviewItem.created_at)
+        )
+    )
+
+
 def get_item(actor, public_id) -> ReviewItem:
     try:
         public_id = UUID(str(public_id))

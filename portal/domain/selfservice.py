@@ -97,6 +97,13 @@ ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_cod
 NOTHING_CHANGED = _l("Nothing changed. Change a detail, or go back.")
 
 
+def _uuid(value) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
 def client_of(account) -> Client:
     """The record the signed-in client owns: the one scoped query (R30)."""
     client = dbs().scalar(visible_clients(account))
@@ -469,17 +476,13 @@ def complete_tasks(client: Client, kind: str) -> int:
 def cancel_task(actor, client: Client, public_id) -> None:
     if not can(actor, "edit", client):
         raise Forbidden(Capability.EDIT_CLIENTS)
-    try:
-        public_id = UUID(str(public_id))
-    except ValueError:
-        raise NotFound(("client_task", str(public_id)[:64])) from None
     task = dbs().scalar(
         select(ClientTask).where(
-            ClientTask.public_id == public_id, ClientTask.client_id == client.id
+            ClientTask.public_id == _uuid(public_id), ClientTask.client_id == client.id
         )
     )
-    if task is None:
-        raise NotFound(("client_task", str(public_id)))
+    if task is None:  # the id comes from a form: the same answer whether it exists elsewhere
+        raise DomainError(_l("This request is not open any more."))
     if task.status == "open":
         task.status = "cancelled"
         task.done_at = clock.now()
@@ -548,14 +551,21 @@ def open_record_requests(actor) -> list[RecordRequest]:
     )
 
 
+def open_record_request_count(actor) -> int:
+    from sqlalchemy import func
+
+    if not getattr(actor, "agency_id", None):
+        return 0
+    query = _record_request_scope(actor).where(RecordRequest.status == "open")
+    return dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def fulfil_record_request(actor, public_id) -> RecordRequest:
-    try:
-        public_id = UUID(str(public_id))
-    except ValueError:
-        raise NotFound(("record_request", str(public_id)[:64])) from None
-    request = dbs().scalar(_record_request_scope(actor).where(RecordRequest.public_id == public_id))
-    if request is None:
-        raise NotFound(("record_request", str(public_id)))
+    request = dbs().scalar(
+        _record_request_scope(actor).where(RecordRequest.public_id == _uuid(public_id))
+    )
+    if request is None:  # the id comes from a form: the same answer whether it exists elsewhere
+        raise DomainError(_l("This request is not open any more."))
     if request.status != "open":
         raise DomainError(_l("This request is already fulfilled."))
     request.status = "fulfilled"

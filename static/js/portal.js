@@ -61,3 +61,31 @@
   });
   schedule();
 })();
+
+// "Also share my phone's location": asked only after the person ticks the box; the browser
+// asks its own permission; coordinates are rounded here and again on the server (~100 m).
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-geolocation]");
+  if (!box || !("geolocation" in navigator)) { return; }
+  var tick = box.querySelector("input[type=checkbox]");
+  var status = document.getElementById("geolocation-status");
+  var lat = document.querySelector("input[name=latitude]");
+  var lon = document.querySelector("input[name=longitude]");
+  if (!tick || !status || !lat || !lon) { return; }
+  box.hidden = false;
+  tick.addEventListener("change", function () {
+    lat.value = "";
+    lon.value = "";
+    if (!tick.checked) { status.textContent = ""; return; }
+    status.textContent = box.getAttribute("data-finding");
+    navigator.geolocation.getCurrentPosition(function (position) {
+      lat.value = position.coords.latitude.toFixed(3);
+      lon.value = position.coords.longitude.toFixed(3);
+      status.textContent = box.getAttribute("data-found");
+    }, function () {
+      tick.checked = false;
+      status.textContent = box.getAttribute("data-failed");
+    }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
+  });
+})();

@@ -41,6 +41,7 @@ def people(app, make, agency_a, agency_b):
     }
     target = make.staff(Role.CASE_MANAGER, agency_a, name="Target Person")
     target.client = make.client(agency_a)
+    target.review_item = make.review_item(target.client, accounts["client"])
     return accounts, target
 
 
@@ -55,6 +56,8 @@ def url_for_rule(rule, target):
     values = {arg: str(target.public_id) for arg in rule.arguments}
     if "client_id" in rule.arguments:
         values["client_id"] = str(target.client.public_id)
+    if "item_id" in rule.arguments:
+        values["item_id"] = str(target.review_item.public_id)
     if "token" in rule.arguments:
         values["token"] = "not-a-real-token"
     return rule.build(values, append_unknown=False)[1]

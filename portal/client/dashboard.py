@@ -1,0 +1,79 @@
+"""The client dashboard is a list of registered panels, so later features add theirs without
+editing it: `@panel(order)` on a function that returns the panel's template context (or None
+to show nothing). Each panel's template is `client/panels/<name>.html`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from portal.domain import clock, review, selfservice
+
+
+@dataclass
+class Panel:
+    name: str
+    order: int
+    build: Callable  # (account, client) -> dict | None
+
+
+PANELS: list[Panel] = []
+
+
+def panel(order: int):
+    def register(build):
+        PANELS.append(Panel(build.__name__, order, build))
+        PANELS.sort(key=lambda p: p.order)
+        return build
+
+    return register
+
+
+def shown_panels(account, client) -> list[tuple[str, dict]]:
+    shown = []
+    for each in PANELS:
+        context = each.build(account, client)
+        if context is not None:
+            shown.append((f"client/panels/{each.name}.html", context))
+    return shown
+
+
+@panel(10)
+def requests(account, client):
+    tasks = selfservice.open_tasks(client)
+    return {"tasks": tasks, "labels": selfservice.TASK_KINDS} if tasks else None
+
+
+@panel(20)
+def check_in(account, client):
+    return {"last": selfservice.last_check_in(client)}
+
+
+@panel(30)
+def location(account, client):
+    shared = selfservice.last_location(client)
+    age_days = (clock.now() - shared.shared_at).days if shared else None
+    return {"shared": shared, "age_days": age_days, "kinds": selfservice.PLACE_KINDS}
+
+
+@panel(40)
+def care_team(account, client):
+    return {"seats": selfservice.care_team_shown(client)}
+
+
+@panel(50)
+def updates(account, client):
+    items = [i for i in review.items_for_client(client, limit=3)]
+    return {"items": items, "kinds": review.KINDS} if items else None
+
+
+@panel(60)
+def activity(account, client):
+    enrollments = selfservice.recent_enrollments(client)
+    return {"enrollments": enrollments} if enrollments else None
+
+
+@panel(90)
+def spotlight(account, client):
+    """Community information: filled by the resource directory (a later issue)."""
+    return None

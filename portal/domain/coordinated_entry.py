@@ -1,0 +1,68 @@
+"""Coordinated entry keeps a household on the community queue only while there is contact
+within 90 days: a check-in, a portal update or a message. This lists, per agency, the clients
+whose last contact is over 60 days old (a warning) and over 90 days old (at risk)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from portal.domain import clock
+from portal.domain.access_policy import visible_clients
+from portal.domain.errors import Forbidden
+from portal.domain.models import Client
+from portal.domain.roles import Capability, has_capability
+from portal.domain.session import dbs
+
+WARN_AFTER_DAYS = 60
+AT_RISK_AFTER_DAYS = 90
+
+
+@dataclass
+class Row:
+    client: Client
+    last_contact: datetime
+    days: int
+
+
+@dataclass
+class Report:
+    over_90: list[Row] = field(default_factory=list)
+    over_60: list[Row] = field(default_factory=list)  # 61 to 90 days
+    never: int = 0  # the agency's clients with no contact recorded in the portal
+
+    @property
+    def rows(self) -> list[Row]:
+        return [*self.over_90, *self.over_60]
+
+
+def last_contact_report(actor) -> Report:
+    if not has_capability(actor.role, Capability.VIEW_CLIENTS) or not actor.agency_id:
+        raise Forbidden(Capability.VIEW_CLIENTS)
+    now = clock.now()
+    owned = visible_clients(actor).where(Client.owning_agency_id == actor.agency_id)
+    report = Report()
+    for client in dbs().scalars(
+        owned.where(Client.last_contact_at <= now - timedelta(days=WARN_AFTER_DAYS)).order_by(
+            Client.last_contact_at, Client.id
+        )
+    ):
+        days = (now - client.last_contact_at).days
+        row = Row(client, client.last_contact_at, days)
+        (report.over_90 if days > AT_RISK_AFTER_DAYS else report.over_60).append(row)
+    report.never = (
+        dbs().scalar(
+            select(func.count()).select_from(
+                owned.where(Client.last_contact_at.is_(None)).subquery()
+            )
+        )
+        or 0
+    )
+    return report
+
+
+def csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: quote them (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
