@@ -115,14 +115,15 @@ def recently_authenticated() -> bool:
     return at is not None and clock.now() - at < REAUTH_VALID_FOR
 
 
-def reauthenticate(form) -> bool:
-    """For a sensitive action: True when the password was typed recently or is typed now in
-    `form.password`; otherwise puts the refusal on the form. Failures count like sign-in."""
+def reauthenticate(form, *, always: bool = False) -> bool:
+    """For a sensitive action: True when the password was typed recently (unless `always`) or
+    is typed now in `form.password`; otherwise puts the refusal on the form. Failures count
+    like sign-in."""
     from flask_babel import gettext
 
     from portal.domain.accounts import confirm_password
 
-    if recently_authenticated():
+    if recently_authenticated() and not always:
         return True
     if confirm_password(current_user, form.password.data or ""):
         session["authenticated_at"] = clock.now().isoformat()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -12,13 +12,17 @@ from portal.client import bp
 from portal.client.forms import (
     ChangePasswordForm,
     DeactivateForm,
+    EmailChangeCodeForm,
+    EmailChangeForm,
     ForgotPasswordForm,
+    PreferencesForm,
     PrivacyForm,
     ResetCodeForm,
     ResetPasswordForm,
 )
 from portal.domain import client_accounts, recovery, sessions
 from portal.forms import ConfirmPasswordForm
+from portal.i18n import LANGUAGE_NAMES
 from portal.settings import current as current_settings
 from portal.web import (
     attempt,
@@ -110,6 +114,67 @@ def reset_code():
 # --- own account (signed in) ----------------------------------------------------------
 
 
+def _preferences_form() -> PreferencesForm:
+    form = PreferencesForm()
+    form.language.choices = [
+        (code, LANGUAGE_NAMES.get(code, code)) for code in current_settings().languages
+    ]
+    if not form.is_submitted():
+        form.language.data = current_user.preferred_language
+        form.email_notifications.data = current_user.email_notifications
+    return form
+
+
+@bp.post("/account/preferences")
+@client_only
+def save_preferences():
+    """Account preferences change at once (they are not record data)."""
+    form = _preferences_form()
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form,
+            client_accounts.update_preferences,
+            current_user,
+            language=form.language.data or "",
+            email_notifications=bool(form.email_notifications.data),
+        )
+        if ok:
+            session["lang"] = current_user.preferred_language
+            flash(_("Saved."), "success")
+            return redirect(url_for("client.my_account"), code=303)
+    return render_template("client/account.html", form=ChangePasswordForm(), preferences=form)
+
+
+@bp.route("/account/email", methods=["GET", "POST"])
+@client_only
+def change_email():
+    """The sign-in email: the password (R27), then a code sent to the new address."""
+    form = EmailChangeForm()
+    if form.validate_on_submit() and reauthenticate(form, always=True):
+        ok, _r = attempt(
+            form, client_accounts.start_email_change, current_user, form.new_email.data or ""
+        )
+        if ok:
+            return redirect(url_for("client.confirm_email_change"), code=303)
+    return render_template("client/change_email.html", form=form)
+
+
+@bp.route("/account/email/confirm", methods=["GET", "POST"])
+@client_only
+def confirm_email_change():
+    if not current_user.pending_email:
+        return redirect(url_for("client.change_email"), code=303)
+    form = EmailChangeCodeForm()
+    if form.validate_on_submit():
+        ok, _r = attempt(
+            form, client_accounts.confirm_email_change, current_user, form.code.data or ""
+        )
+        if ok:
+            flash(_("Done. You sign in with your new email from now on."), "success")
+            return redirect(url_for("client.my_account"), code=303)
+    return render_template("client/confirm_email.html", form=form, email=current_user.pending_email)
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @client_only
 def my_account():
@@ -127,7 +192,7 @@ def my_account():
             rotate_session_id()
             flash(_("Password changed. You were signed out everywhere else."), "success")
             return redirect(url_for("client.my_account"), code=303)
-    return render_template("client/account.html", form=form)
+    return render_template("client/account.html", form=form, preferences=_preferences_form())
 
 
 def _sessions_page(form, status: int = 200):

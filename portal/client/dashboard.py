@@ -63,8 +63,8 @@ def care_team(account, client):
 
 @panel(50)
 def updates(account, client):
-    items = [i for i in review.items_for_client(client, limit=3)]
-    return {"items": items, "kinds": review.KINDS} if items else None
+    items = review.items_for_client(client, limit=3)
+    return {"entries": items, "kinds": review.KINDS} if items else None
 
 
 @panel(60)

@@ -108,3 +108,17 @@ class RecordRequestForm(PortalForm):
 class CorrectionForm(PortalForm):
     field = RadioField(_l("What needs correcting?"), validate_choice=False)
     text = TextAreaField(_l("What should it say?"))
+
+
+class PreferencesForm(PortalForm):
+    language = RadioField(_l("Language"), validate_choice=False)
+    email_notifications = BooleanField(_l("Email me when there is something new in the portal"))
+
+
+class EmailChangeForm(PortalForm):
+    new_email = StringField(_l("New email to sign in with"))
+    password = PasswordField(_l("Your password"))
+
+
+class EmailChangeCodeForm(PortalForm):
+    code = StringField(_l("6-digit code"))

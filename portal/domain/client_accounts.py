@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -245,3 +247,90 @@ def accept_privacy_update(account: ClientAccount, accepted: bool) -> None:
     audit.record(
         "privacy.accepted", account, details={"version": PRIVACY_VERSION, "previous": previous}
     )
+
+
+# --- preferences that change at once ------------------------------------------------------
+
+EMAIL_CODE_TRIES = 5
+EMAIL_CODE_VALID_FOR_HOURS = 24
+
+
+def update_preferences(account: ClientAccount, *, language: str, email_notifications: bool) -> None:
+    if language not in current_settings().languages:
+        raise DomainError(_l("Choose a language."), field="language")
+    changed = {}
+    if account.preferred_language != language:
+        changed["language"] = language
+    if account.email_notifications != email_notifications:
+        changed["email_notifications"] = email_notifications
+    account.preferred_language = language
+    account.email_notifications = email_notifications
+    if changed:
+        audit.record("account.preferences_changed", account, details=changed)
+
+
+def start_email_change(account: ClientAccount, new_email: str) -> None:
+    """The password was checked by the caller (re-authentication). A code goes to the new
+    address; nothing changes until it comes back."""
+    from portal.domain import mail
+    from portal.domain.accounts import account_by_email
+    from portal.domain.validation import clean_email
+
+    email = clean_email(new_email, field="new_email").lower()
+    if email == account.email:
+        raise DomainError(_l("This is already the email you sign in with."), field="new_email")
+    if account_by_email("client", email) is not None:
+        raise DomainError(_l("You cannot use this email. Choose another one."), field="new_email")
+    code = f"{secrets.randbelow(10**6):06d}"
+    account.pending_email = email
+    account.pending_email_code_hmac = crypto.keyed_hash("email_change", f"{account.id}:{code}")
+    account.pending_email_expires_at = clock.now() + timedelta(hours=EMAIL_CODE_VALID_FOR_HOURS)
+    account.pending_email_attempts = 0
+    mail.queue(
+        "email_change_code",
+        to=email,
+        language=account.preferred_language,
+        params={"name": account.first_name},
+        secret_params={"code": code},
+    )
+    audit.record("account.email_change_started", account)
+
+
+def confirm_email_change(account: ClientAccount, code: str) -> None:
+    from portal.domain import mail
+
+    if not account.pending_email:
+        raise DomainError(_l("There is no email change waiting. Start again."), field="code")
+    expired = (
+        not account.pending_email_expires_at or account.pending_email_expires_at <= clock.now()
+    )
+    if expired or account.pending_email_attempts >= EMAIL_CODE_TRIES:
+        raise DomainError(_l("This code no longer works. Start again."), field="code")
+    typed = "".join(ch for ch in (code or "") if ch.isascii() and ch.isdigit())
+    expected = crypto.keyed_hash("email_change", f"{account.id}:{typed}")
+    if expected != account.pending_email_code_hmac:
+        left = EMAIL_CODE_TRIES - account.pending_email_attempts - 1
+
+        def count_it() -> None:  # kept although the request rolls back
+            account.pending_email_attempts += 1
+            audit.record("account.email_change_code_wrong", account, outcome="failure")
+
+        raise DomainError(
+            _l("This code is not right. You have %(count)s tries left.", count=max(left, 0)),
+            field="code",
+            after_rollback=count_it,
+        )
+    old = account.email
+    account.email = account.pending_email
+    account.email_verified_at = clock.now()
+    account.pending_email = None
+    account.pending_email_code_hmac = None
+    account.pending_email_expires_at = None
+    mail.queue(
+        "email_changed",
+        to=old,
+        language=account.preferred_language,
+        params={"name": account.first_name},
+    )
+    tokens.revoke_all(account)  # links sent to the old address stop working
+    audit.record("account.email_changed", account)

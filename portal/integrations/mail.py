@@ -39,6 +39,12 @@ TEMPLATES = {
     "password_changed": MailTemplate(
         _l("Your HMIS portal password was changed"), "mail/password_changed.txt"
     ),
+    "email_change_code": MailTemplate(
+        _l("Your code to change your portal email"), "mail/email_change_code.txt"
+    ),
+    "email_changed": MailTemplate(
+        _l("The email of your HMIS portal account was changed"), "mail/email_changed.txt"
+    ),
     "staff_invite": MailTemplate(
         _l("Set your password for the HMIS portal"), "mail/staff_invite.txt"
     ),
