@@ -298,3 +298,45 @@ def test_the_staff_portal_account_forms(
     assert set(outcomes) == {200}
     database.session.refresh(account)
     assert not account.is_active
+
+
+def test_the_self_service_forms(app, make, agency_a, naughty_strings, no_rate_limits, database):
+    """Contact details, where to find me, record requests, corrections and the email change:
+    every field, every string; no 500s, and only well-formed values reach the review queue."""
+    from portal.domain import review
+    from portal.domain.models import ReviewItem
+
+    account = make.client_account(agency_a)
+    me = signed_in(app, account)
+    contact_fields = [
+        "phone_1_number",
+        "phone_1_kind",
+        "phone_2_number",
+        "email",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "postal_code",
+        "preferred_contact",
+    ]
+    feed(me, "/contact", contact_fields, naughty_strings)
+    feed(
+        me,
+        "/where",
+        ["place_kind", "place", "times", "latitude", "longitude"],
+        naughty_strings,
+        extra={"use_my_location": "y"},
+    )
+    feed(me, "/where", ["place", "times"], naughty_strings, extra={"place_kind": "street"})
+    feed(me, "/record-request", ["parts", "delivery"], naughty_strings)
+    feed(me, "/correction", ["field", "text"], naughty_strings, token_from="/home")
+    feed(me, "/account/preferences", ["language"], naughty_strings, token_from="/account")
+    feed(me, "/account/email", ["new_email"], naughty_strings[:40], extra={"password": "x" * 20})
+    for item in database.session.scalars(select(ReviewItem)):
+        payload = review.payload_of(item)
+        for phone in payload.get("phones", []):
+            assert phone["number"].startswith("+") and phone["number"][1:].isdigit()
+        if item.kind == "location":
+            assert payload["place_kind"] == "street" and payload["lat"] is None
+    assert me.get("/home").status_code == 200
