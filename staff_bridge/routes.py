@@ -32,6 +32,7 @@ from staff_bridge.forms import (
     ForgotPasswordForm,
     InviteStaffForm,
     SetPasswordForm,
+    StaffPreferencesForm,
 )
 
 
@@ -145,7 +146,21 @@ def my_account():
             rotate_session_id()
             flash(_("Password changed. You were signed out everywhere else."), "success")
             return redirect(url_for("staff_bridge.my_account"), code=303)
-    return render_template("staff_bridge/account.html", form=form)
+    return render_template(
+        "staff_bridge/account.html",
+        form=form,
+        preferences=StaffPreferencesForm(shown_to_clients=current_user.shown_to_clients),
+    )
+
+
+@bp.post("/account/preferences")
+@staff_only()
+def save_staff_preferences():
+    form = StaffPreferencesForm()
+    if form.validate_on_submit():
+        staff.update_preferences(current_user, shown_to_clients=bool(form.shown_to_clients.data))
+        flash(_("Saved."), "success")
+    return redirect(url_for("staff_bridge.my_account"), code=303)
 
 
 def _sessions_page(form):

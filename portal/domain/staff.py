@@ -223,3 +223,12 @@ def reactivate_staff(actor: StaffUser, member: StaffUser) -> None:
     member.password_hash = None
     _send_set_password(member)
     audit.record("staff.reactivated", member)
+
+
+def update_preferences(member: StaffUser, *, shown_to_clients: bool) -> None:
+    """The staff member's own settings (issue 5: appear on clients' dashboards or not)."""
+    if member.shown_to_clients != shown_to_clients:
+        member.shown_to_clients = shown_to_clients
+        audit.record(
+            "staff.preferences_changed", member, details={"shown_to_clients": shown_to_clients}
+        )

@@ -473,3 +473,12 @@ def test_the_sign_in_email_changes_after_the_password_and_a_code(me, app, databa
     ).one()
     assert notice.to_address == old
     assert signed_in(app, fresh(database, me.account)).get("/home").status_code == 200
+
+
+def test_staff_choose_whether_clients_see_them(me, app, case_manager_user, database):
+    casey = signed_in(app, case_manager_user)
+    casey.form("/staff/account/preferences", {}, token_from="/staff/account")
+    assert fresh(database, case_manager_user).shown_to_clients is False
+    assert "Casey Case" not in me.get("/home").get_data(as_text=True)
+    casey.form("/staff/account/preferences", {"shown_to_clients": "y"}, token_from="/staff/account")
+    assert "Casey Case" in me.get("/home").get_data(as_text=True)
