@@ -320,7 +320,8 @@ def end_own_sessions(which: str) -> int | None:
 
 
 def per_staff_limit(limit: str):
-    """A rate limit per signed-in staff member on POSTs (e.g. 20 invitations an hour, R12)."""
+    """A rate limit per signed-in person on POSTs (e.g. 20 invitations an hour, R12; 5 email
+    changes an hour for a client)."""
     from portal.extensions import limiter
 
     def key() -> str:
@@ -331,6 +332,9 @@ def per_staff_limit(limit: str):
         )
 
     return limiter.limit(limit, methods=["POST"], key_func=key)
+
+
+per_account_limit = per_staff_limit
 
 
 def per_ip_limit(limit: str):

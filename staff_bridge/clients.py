@@ -3,6 +3,8 @@ paper Release of Information. Every load goes through the access policy."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -43,6 +45,16 @@ EVENT_LABELS = {
     "client_account.reinstated": _l("Portal account reinstated"),
     "password_reset.code_issued": _l("Password reset code printed"),
     "password_reset.link_sent_by_staff": _l("Password reset link emailed"),
+    "review.submitted": _l("Sent a change through the portal"),
+    "review.viewed": _l("Portal change viewed"),
+    "review.accepted": _l("Portal change accepted"),
+    "review.rejected": _l("Portal change not accepted"),
+    "client.checked_in": _l("Checked in"),
+    "client_task.created": _l("Asked to update"),
+    "client_task.done": _l("Did what was asked"),
+    "client_task.cancelled": _l("Request cancelled"),
+    "record_request.created": _l("Asked for a copy of the record"),
+    "record_request.fulfilled": _l("Record request fulfilled"),
 }
 
 
@@ -241,6 +253,7 @@ def client_record(client_id: str):
         describe_location=selfservice.describe_location,
         pending_items=review.pending_for_client(current_user, client),
         review_kinds=review.KINDS,
+        portal_date=lambda iso: datetime.fromisoformat(iso),
         tasks=selfservice.open_tasks(client),
         task_labels=selfservice.TASK_KINDS,
         care_team_form=CareTeamForm(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,6 +22,16 @@ from staff_bridge.clients import to_record
 from staff_bridge.forms import ClientTaskForm, ReviewDecisionForm, ReviewFilterForm
 
 AGES = {"": 0, "2": 2, "7": 7, "30": 30}
+
+
+def _int(text) -> int | None:
+    """A small whole number from a form or a query string, or None (never an overflow)."""
+    text = str(text or "")
+    if not (text.isascii() and text.isdecimal() and len(text) <= 9):
+        return None
+    return int(text)
+
+
 EDITABLE = {"contact_email", "address", "preferred_contact"}
 
 
@@ -43,12 +54,12 @@ def review_queue():
         ("7", _("More than a week")),
         ("30", _("More than 30 days")),
     ]
-    care_team = form.care_team.data if (form.care_team.data or "").isdigit() else None
+    care_team = form.care_team.data
     items = review.pending(
         current_user,
         review.QueueFilter(
             kind=form.kind.data or "",
-            care_team_member=int(care_team) if care_team else None,
+            care_team_member=_int(care_team),
             older_than_days=AGES.get(form.older_than.data or "", 0) or None,
         ),
     )
@@ -93,6 +104,7 @@ def _decision_form(item) -> ReviewDecisionForm:
 @staff_only(Capability.REVIEW_CHANGES)
 def review_item(item_id: str):
     item = review.get_item(current_user, item_id)
+    review.record_viewed(current_user, item)
     return _item_page(item, _decision_form(item))
 
 
@@ -103,11 +115,15 @@ def decide_review_item(item_id: str):
     form = _decision_form(item)
     if not form.validate_on_submit():
         return _item_page(item, form)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else -1
+    version = _int(form.version.data) or -1
     action = request.form.get("action", "")
     if action == "accept":
         ok, _r = attempt(form, review.accept, current_user, item, version)
-        message = _("Accepted. The record is updated.")
+        message = (
+            _("Accepted. The record is updated.")
+            if review.KINDS[item.kind].changes_record
+            else _("Marked as done. The client sees it was accepted.")
+        )
     elif action == "edit" and item.kind in EDITABLE:
         edited = {
             "email": form.email.data,
@@ -226,6 +242,7 @@ def fulfil_record_request():
 def coordinated_entry_view():
     report = coordinated_entry.last_contact_report(current_user)
     if request.args.get("format") == "csv":
+        coordinated_entry.exported(current_user, report)
         return _csv(report)
     return render_template("staff_bridge/coordinated_entry.html", report=report)
 
@@ -240,7 +257,9 @@ def _csv(report) -> Response:
                 coordinated_entry.csv_safe(row.client.personal_id),
                 coordinated_entry.csv_safe(row.client.first_name or ""),
                 coordinated_entry.csv_safe(row.client.last_name or ""),
-                row.last_contact.date().isoformat(),
+                row.last_contact.astimezone(ZoneInfo(current_user.agency.timezone))
+                .date()
+                .isoformat(),
                 row.days,
             ]
         )

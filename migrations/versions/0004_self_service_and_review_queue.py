@@ -141,13 +141,13 @@ def upgrade():
         batch_op.add_column(sa.Column('pending_email_attempts', sa.Integer(), server_default='0', nullable=False))
 
     with op.batch_alter_table('clients', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('preferred_contact', sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column('preferred_contact', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('portal_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), server_default='{}', nullable=False))
         batch_op.add_column(sa.Column('last_contact_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_clients_last_contact_at'), ['last_contact_at'], unique=False)
 
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('shown_to_clients', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('shown_to_clients', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 

@@ -28,6 +28,7 @@ from portal.web import (
     attempt,
     current_session_row,
     end_own_sessions,
+    per_account_limit,
     per_ip_limit,
     reauthenticate,
     recently_authenticated,
@@ -147,6 +148,7 @@ def save_preferences():
 
 @bp.route("/account/email", methods=["GET", "POST"])
 @client_only
+@per_account_limit("5 per hour")
 def change_email():
     """The sign-in email: the password (R27), then a code sent to the new address."""
     form = EmailChangeForm()

@@ -76,19 +76,27 @@ class ContactDetailsForm(PortalForm):
     preferred_contact = RadioField(_l("What is the best way to reach you?"), validate_choice=False)
 
 
-for _slot in (1, 2, 3):
-    setattr(ContactDetailsForm, f"phone_{_slot}_number", StringField(_l("Phone number")))
+for _slot in (1, 2, 3):  # each label names its phone, so no two labels on the page are alike
+    setattr(
+        ContactDetailsForm,
+        f"phone_{_slot}_number",
+        StringField(_l("Phone %(num)d: number", num=_slot)),
+    )
     setattr(
         ContactDetailsForm,
         f"phone_{_slot}_kind",
-        SelectField(_l("Kind of phone"), validate_choice=False),
+        SelectField(_l("Phone %(num)d: kind of phone", num=_slot), validate_choice=False),
     )
     setattr(
         ContactDetailsForm,
         f"phone_{_slot}_voicemail",
-        BooleanField(_l("OK to leave a voicemail")),
+        BooleanField(_l("Phone %(num)d: OK to leave a voicemail", num=_slot)),
     )
-    setattr(ContactDetailsForm, f"phone_{_slot}_text", BooleanField(_l("OK to send texts")))
+    setattr(
+        ContactDetailsForm,
+        f"phone_{_slot}_text",
+        BooleanField(_l("Phone %(num)d: OK to send texts", num=_slot)),
+    )
 
 
 class LocationForm(PortalForm):

@@ -103,7 +103,10 @@ def contact_details():
             postal_code=form.postal_code.data or "",
             preferred_contact=form.preferred_contact.data or "",
         )
-        ok, _items = attempt(form, selfservice.submit_contact_details, current_user, details)
+        ok, sent = attempt(form, selfservice.submit_contact_details, current_user, details)
+        if ok and not sent:  # nothing changed, and that answered a request from staff
+            flash(_("Thank you. Your care team knows your details are still right."), "success")
+            return redirect(url_for("client.home"), code=303)
         if ok:
             flash(
                 _("Thank you. Your care team will check the changes; you can see them below."),

@@ -279,20 +279,21 @@ def start_email_change(account: ClientAccount, new_email: str) -> None:
     email = clean_email(new_email, field="new_email").lower()
     if email == account.email:
         raise DomainError(_l("This is already the email you sign in with."), field="new_email")
-    if account_by_email("client", email) is not None:
-        raise DomainError(_l("You cannot use this email. Choose another one."), field="new_email")
     code = f"{secrets.randbelow(10**6):06d}"
     account.pending_email = email
     account.pending_email_code_hmac = crypto.keyed_hash("email_change", f"{account.id}:{code}")
     account.pending_email_expires_at = clock.now() + timedelta(hours=EMAIL_CODE_VALID_FOR_HOURS)
     account.pending_email_attempts = 0
-    mail.queue(
-        "email_change_code",
-        to=email,
-        language=account.preferred_language,
-        params={"name": account.first_name},
-        secret_params={"code": code},
-    )
+    if account_by_email("client", email) is None:
+        mail.queue(
+            "email_change_code",
+            to=email,
+            language=account.preferred_language,
+            params={"name": account.first_name},
+            secret_params={"code": code},
+        )
+    # An address another account signs in with gets no code (so no change can finish), and
+    # the page answers the same: nobody learns which addresses have accounts (R17).
     audit.record("account.email_change_started", account)
 
 
@@ -310,16 +311,26 @@ def confirm_email_change(account: ClientAccount, code: str) -> None:
     expected = crypto.keyed_hash("email_change", f"{account.id}:{typed}")
     if expected != account.pending_email_code_hmac:
         left = EMAIL_CODE_TRIES - account.pending_email_attempts - 1
+        account_id = account.id
 
-        def count_it() -> None:  # kept although the request rolls back
-            account.pending_email_attempts += 1
+        def count_it() -> None:  # kept although the request rolls back; atomic for parallel tries
+            dbs().execute(
+                update(ClientAccount)
+                .where(ClientAccount.id == account_id)
+                .values(pending_email_attempts=ClientAccount.pending_email_attempts + 1)
+            )
             audit.record("account.email_change_code_wrong", account, outcome="failure")
 
-        raise DomainError(
-            _l("This code is not right. You have %(count)s tries left.", count=max(left, 0)),
-            field="code",
-            after_rollback=count_it,
+        message = (
+            _l("This code is not right. You have %(count)s tries left.", count=left)
+            if left > 0
+            else _l("This code no longer works. Start again.")
         )
+        raise DomainError(message, field="code", after_rollback=count_it)
+    from portal.domain.accounts import account_by_email
+
+    if account_by_email("client", account.pending_email) is not None:
+        raise DomainError(_l("This code no longer works. Start again."), field="code")
     old = account.email
     account.email = account.pending_email
     account.email_verified_at = clock.now()

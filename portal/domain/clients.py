@@ -274,6 +274,20 @@ def update_client(actor, client: Client, fields: ClientFields) -> list[str]:
     if not can(actor, "edit", client):
         raise Forbidden(Capability.EDIT_CLIENTS)
     changed = _apply(client, fields, actor.agency.today())
+    # A value staff changed is the agency's now: it loses its "from the portal" marker.
+    portal_names = {
+        "email": "email",
+        "address_line1": "address",
+        "address_line2": "address",
+        "city": "address",
+        "state": "address",
+        "postal_code": "address",
+    }
+    cleared = {portal_names[name] for name in changed if name in portal_names}
+    if cleared & set(client.portal_fields or {}):
+        client.portal_fields = {
+            k: v for k, v in (client.portal_fields or {}).items() if k not in cleared
+        }
     if changed:
         audit.record("client.updated", client, details={"fields": sorted(changed)})
     return changed

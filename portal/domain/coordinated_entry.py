@@ -45,13 +45,14 @@ def last_contact_report(actor) -> Report:
     owned = visible_clients(actor).where(Client.owning_agency_id == actor.agency_id)
     report = Report()
     for client in dbs().scalars(
-        owned.where(Client.last_contact_at <= now - timedelta(days=WARN_AFTER_DAYS)).order_by(
+        owned.where(Client.last_contact_at < now - timedelta(days=WARN_AFTER_DAYS)).order_by(
             Client.last_contact_at, Client.id
         )
     ):
-        days = (now - client.last_contact_at).days
-        row = Row(client, client.last_contact_at, days)
-        (report.over_90 if days > AT_RISK_AFTER_DAYS else report.over_60).append(row)
+        since = now - client.last_contact_at
+        row = Row(client, client.last_contact_at, since.days)
+        at_risk = since > timedelta(days=AT_RISK_AFTER_DAYS)
+        (report.over_90 if at_risk else report.over_60).append(row)
     report.never = (
         dbs().scalar(
             select(func.count()).select_from(
@@ -61,6 +62,17 @@ def last_contact_report(actor) -> Report:
         or 0
     )
     return report
+
+
+def exported(actor, report: Report) -> None:
+    """The CSV leaves the portal: say who took which clients' names."""
+    from portal.domain import audit
+
+    audit.record(
+        "coordinated_entry.exported",
+        actor.agency,
+        details={"clients": len(report.rows)},
+    )
 
 
 def csv_safe(value: str) -> str:

@@ -80,6 +80,8 @@ def create(password: str) -> list[str]:
             )
         lines.append(f"staff  {email:32} {role.value:14} {agency.name if agency else '-'}")
     case_manager = dbs().scalar(select(StaffUser).where(StaffUser.email == CASE_MANAGER))
+    if case_manager is not None:
+        case_manager.shown_to_clients = True  # the demo dashboard shows a care team
     dbs().flush()
     for email, personal_id, first, last, dob, agency_index in CLIENTS:
         agency = agencies[agency_index]

@@ -44,6 +44,7 @@ class ReviewKind:
     describe: Callable[[dict], list[tuple[object, str]]]  # (label, value) lines to show
     clean: Callable[[dict], dict] = field(default=lambda payload: payload)  # staff edits
     care_team_only: bool = False
+    changes_record: bool = True  # False: accepting acknowledges (staff fix the record themselves)
 
 
 KINDS: dict[str, ReviewKind] = {}
@@ -251,7 +252,28 @@ def accept(actor, item: ReviewItem, version: int, *, edited: dict | None = None)
     audit.record(
         "review.accepted",
         item.client,
-        details={"kind": item.kind, "item": str(item.public_id), "edited": edited is not None},
+        details={
+            "kind": item.kind,
+            "item": str(item.public_id),
+            "edited": edited is not None,
+            "source": "portal",
+            "submitted_by": _account_ref(item),
+        },
+    )
+
+
+def _account_ref(item: ReviewItem) -> str | None:
+    from portal.domain.models import ClientAccount
+
+    if item.submitted_by_account_id is None:
+        return None
+    account = dbs().get(ClientAccount, item.submitted_by_account_id)
+    return str(account.public_id) if account is not None else None
+
+
+def record_viewed(actor, item: ReviewItem) -> None:
+    audit.record(
+        "review.viewed", item.client, details={"kind": item.kind, "item": str(item.public_id)}
     )
 
 

@@ -37,7 +37,7 @@ from portal.domain.models import (
     ReviewItem,
 )
 from portal.domain.review import ReviewKind, mark_portal_field, register, submit
-from portal.domain.roles import Capability
+from portal.domain.roles import Capability, has_capability
 from portal.domain.session import dbs
 from portal.domain.validation import (
     clean_email,
@@ -80,10 +80,10 @@ RECORD_PARTS = {
     "documents": _l("Documents"),
     "consents": _l("Consents (Releases of Information)"),
 }
+# Never by email: emails carry at most a first name and a link (R63).
 RECORD_DELIVERY = {
     "pick_up": _l("I will pick it up at the agency"),
     "mail": _l("Mail it to my address"),
-    "email": _l("Email it to me"),
 }
 FIELD_LABELS = {
     "email": _l("Contact email"),
@@ -214,13 +214,23 @@ def _clean_phones(entries: list[PhoneEntry], errors: list[DomainError]) -> list[
             continue
         try:
             number = clean_phone(entry.number, field=f"phone_{index}_number")
-        except DomainError as refusal:
-            errors.append(refusal)
+        except DomainError:
+            errors.append(
+                DomainError(
+                    _l(
+                        "Phone %(num)d: enter a number we can call, like (415) 555-0123.", num=index
+                    ),
+                    f"phone_{index}_number",
+                )
+            )
             continue
         kind = entry.kind if entry.kind in PHONE_KINDS else None
         if kind is None:
             errors.append(
-                DomainError(_l("Choose what kind of phone it is."), f"phone_{index}_kind")
+                DomainError(
+                    _l("Phone %(num)d: choose what kind of phone it is.", num=index),
+                    f"phone_{index}_kind",
+                )
             )
             continue
         phones.append(
@@ -272,16 +282,17 @@ def submit_contact_details(account, details: ContactDetails) -> list[ReviewItem]
     changes = []
     if phones != [vars(p) for p in current.phones]:
         changes.append(("phones", {"phones": phones}))
-    if email is not None and email != (current.email or "").lower():
-        changes.append(("contact_email", {"email": email}))
-    if address != {n: getattr(current, n) or None for n in ADDRESS_FIELDS} and any(
-        address.values()
-    ):
-        changes.append(("address", address))
+    if email != ((current.email or "").lower() or None):
+        changes.append(("contact_email", {"email": email}))  # None clears it
+    if address != {n: getattr(current, n) or None for n in ADDRESS_FIELDS}:
+        changes.append(("address", address))  # all None clears it (an unsafe address)
     if method is not None and method != (current.preferred_contact or None):
         changes.append(("preferred_contact", {"method": method}))
     if not changes:
-        raise DomainError(NOTHING_CHANGED)
+        if not complete_tasks(client, "update_contact"):
+            raise DomainError(NOTHING_CHANGED)
+        record_contact(client, "portal_update")  # "my details are still right"
+        return []
     items = [submit(account, client, kind, payload) for kind, payload in changes]
     record_contact(client, "portal_update")
     complete_tasks(client, "update_contact")
@@ -398,16 +409,16 @@ def prune_locations() -> int:
     removed = (
         dbs().execute(delete(ClientLocation).where(ClientLocation.shared_at < cutoff)).rowcount
     )
+    location_kinds = ("location", "location_correction")
     dbs().execute(
         update(ReviewItem)
-        .where(ReviewItem.kind == "location", ReviewItem.created_at < cutoff)
-        .where(ReviewItem.payload_encrypted != "")
-        .values(payload_encrypted="", previous_encrypted=None)
+        .where(ReviewItem.kind.in_(location_kinds), ReviewItem.created_at < cutoff)
+        .values(payload_encrypted="", previous_encrypted=None, reject_note=None)
     )
     dbs().execute(
         update(ReviewItem)
         .where(
-            ReviewItem.kind == "location",
+            ReviewItem.kind.in_(location_kinds),
             ReviewItem.created_at < cutoff,
             ReviewItem.status == "pending",
         )
@@ -511,7 +522,10 @@ def request_record(account, *, parts: list[str], delivery: str) -> RecordRequest
     dbs().add(request)
     dbs().flush()
     for staff in people_to_tell(client):
-        notifications.notify(staff, "record_requested", link="/staff/record-requests")
+        if staff.agency_id == client.owning_agency_id and has_capability(
+            staff.role, Capability.MANAGE_REQUESTS
+        ):
+            notifications.notify(staff, "record_requested", link="/staff/record-requests")
     audit.record(
         "record_request.created",
         client,
@@ -566,11 +580,19 @@ def fulfil_record_request(actor, public_id) -> RecordRequest:
     )
     if request is None:  # the id comes from a form: the same answer whether it exists elsewhere
         raise DomainError(_l("This request is not open any more."))
-    if request.status != "open":
+    won = (
+        dbs()
+        .execute(
+            update(RecordRequest)
+            .where(RecordRequest.id == request.id, RecordRequest.status == "open")
+            .values(status="fulfilled", fulfilled_at=clock.now(), fulfilled_by_id=actor.id)
+            .execution_options(synchronize_session=False)
+        )
+        .rowcount
+    )
+    if won != 1:
         raise DomainError(_l("This request is already fulfilled."))
-    request.status = "fulfilled"
-    request.fulfilled_at = clock.now()
-    request.fulfilled_by_id = actor.id
+    dbs().refresh(request)
     audit.record(
         "record_request.fulfilled", request.client, details={"request": str(request.public_id)}
     )
@@ -606,7 +628,8 @@ def request_correction(account, *, field: str, text: str) -> ReviewItem:
             field="field",
         )
     text = clean_text(text, field="text", max_length=500, message=_l("Say what should change."))
-    item = submit(account, client, "correction", {"field": field, "text": text})
+    kind = "location_correction" if field == "location" else "correction"
+    item = submit(account, client, kind, {"field": field, "text": text})
     record_contact(client, "portal_update")
     return item
 
@@ -700,6 +723,23 @@ def describe_phone(phone: dict) -> str:
     return f"{kind}: {show_phone(phone['number'])} ({', '.join(flags)})"
 
 
+def _describe_phones(values: dict) -> list[tuple[object, str]]:
+    lines = [(_l("Phone"), describe_phone(p)) for p in values.get("phones", [])]
+    if values.get("agency_phone"):
+        lines.append((_l("Phone the agency entered"), values["agency_phone"]))
+    return lines or [(_l("Phone"), "–")]
+
+
+def _last_accepted_location(client: Client) -> dict:
+    row = dbs().scalar(
+        select(ClientLocation)
+        .where(ClientLocation.client_id == client.id)
+        .order_by(ClientLocation.shared_at.desc(), ClientLocation.id.desc())
+        .limit(1)
+    )
+    return crypto.decrypt_json(row.details_encrypted) if row is not None else {}
+
+
 def describe_address(values: dict) -> str:
     parts = [values.get(n) for n in ("address_line1", "address_line2", "city")]
     tail = " ".join(p for p in (values.get("state"), values.get("postal_code")) if p)
@@ -767,20 +807,40 @@ register(
     ReviewKind(
         label=FIELD_LABELS["location"],
         apply=_apply_location,
-        snapshot=lambda client: {},
+        snapshot=_last_accepted_location,
         describe=describe_location,
         care_team_only=True,
     ),
 )
+
+
+def _describe_correction(values: dict) -> list[tuple[object, str]]:
+    return [
+        (_l("About"), str(FIELD_LABELS.get(values.get("field"), values.get("field") or "–"))),
+        (_l("What should change"), values.get("text") or "–"),
+    ]
+
+
 register(
     "correction",
     ReviewKind(
         label=_l("Correction request"),
         apply=_apply_nothing,
         snapshot=lambda client: {},
-        describe=lambda v: [
-            (_l("About"), str(FIELD_LABELS.get(v.get("field"), v.get("field") or "–"))),
-            (_l("What should change"), v.get("text") or "–"),
-        ],
+        describe=_describe_correction,
+        changes_record=False,
+    ),
+)
+# A correction about where to find someone may itself say where they are: care team only,
+# pruned like locations.
+register(
+    "location_correction",
+    ReviewKind(
+        label=_l("Correction to where to find me"),
+        apply=_apply_nothing,
+        snapshot=lambda client: {},
+        describe=_describe_correction,
+        care_team_only=True,
+        changes_record=False,
     ),
 )

@@ -340,3 +340,33 @@ def test_the_self_service_forms(app, make, agency_a, naughty_strings, no_rate_li
         if item.kind == "location":
             assert payload["place_kind"] == "street" and payload["lat"] is None
     assert me.get("/home").status_code == 200
+
+
+def test_the_review_and_request_forms(
+    app, make, agency_a, case_manager, case_manager_user, naughty_strings, no_rate_limits, database
+):
+    """Staff side: the queue filters (GET), a decision with every field, the request form."""
+    from portal.domain.models import CareTeamMember, ReviewItem
+
+    account = make.client_account(agency_a)
+    client = database.session.get(Client, account.client_id)
+    client.care_team.append(CareTeamMember(staff=case_manager_user))
+    database.session.commit()
+    for values in batches(naughty_strings, ["kind", "care_team", "older_than"]):
+        assert case_manager.get("/staff/review", query_string=values).status_code == 200
+    item = make.review_item(client, account, kind="address")
+    page = f"/staff/review/{item.public_id}"
+    fields = ["version", "reason", "note", "address_line1", "city", "state", "postal_code"]
+    for action in ("reject", "edit"):
+        outcomes = feed(case_manager, page, fields, naughty_strings, extra={"action": action})
+        assert set(outcomes) <= {200, 303}
+    feed(case_manager, page, ["action"], naughty_strings)
+    database.session.refresh(item)
+    assert item.status == "pending"  # no naughty version number matched
+    feed(
+        case_manager,
+        f"/staff/clients/{client.public_id}/tasks",
+        ["kind", "due_day", "due_month", "due_year"],
+        naughty_strings,
+    )
+    assert database.session.scalar(select(func.count()).select_from(ReviewItem)) == 1

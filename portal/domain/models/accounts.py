@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, true
+from sqlalchemy import ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.models.agency import Agency
@@ -48,8 +48,9 @@ class StaffUser(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     display_name: Mapped[str] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(String(32))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
-    # Per-staff setting: appear in the care-team panel of clients' dashboards.
-    shown_to_clients: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Per-staff setting: appear in the care-team panel of clients' dashboards. Opt-in: some
+    # staff must stay unlisted for their own safety.
+    shown_to_clients: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 

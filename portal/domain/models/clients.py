@@ -79,7 +79,7 @@ class Client(PublicIdMixin, CreatedAtMixin, Base):
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     preferred_language: Mapped[str] = mapped_column(String(8), default="en")
-    preferred_contact: Mapped[str | None] = mapped_column(String(8))  # phone, text, email, mail...
+    preferred_contact: Mapped[str | None] = mapped_column(String(16))  # phone, text, in_person...
     # Fields whose value came from the portal: {"email": {"at": iso, "item": uuid}, ...}
     portal_fields: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     last_contact_at: Mapped[datetime | None] = mapped_column(index=True)
