@@ -125,6 +125,7 @@ def _init_web(app: Flask) -> None:
     from portal import security, web
     from portal.domain import (  # noqa: F401 - registers job handlers and review kinds
         mail,
+        messaging,
         notifications,
         selfservice,
         sessions,

@@ -10,7 +10,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
 
 # Code points that can never appear in an HTML page (controls, surrogates, noncharacters).
 _UNSHOWABLE = re.compile(
@@ -84,3 +84,11 @@ class ConfirmPasswordForm(PortalForm):
 def month_choices() -> list[tuple[str, str]]:
     """MONTHS translated for this request."""
     return [(value, str(label)) for value, label in MONTHS]
+
+
+class MessageForm(PortalForm):
+    """A message: the text, and a key that makes a replayed submit store one message."""
+
+    body = TextAreaField(_l("Your message"))
+    key = HiddenField()
+    recipient = RadioField(_l("Who do you want to write to?"), validate_choice=False)

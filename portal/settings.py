@@ -72,6 +72,10 @@ class Settings:
     reset_code_valid_for: timedelta = timedelta(hours=24)
     # Where-to-find-me history is pruned after this many days (issue 5).
     location_history_days: int = 90
+    # Messaging (issue 6): staff answer a client within this many business days (weekends and
+    # the public holidays of HOLIDAY_CALENDAR, e.g. "US" or "US-CA", in the agency's time zone).
+    response_target_business_days: int = 2
+    holiday_calendar: str = "US"
     # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -186,6 +190,8 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "fresh_identity_check_within": ("FRESH_IDENTITY_CHECK_MINUTES", _minutes),
     "reset_code_valid_for": ("RESET_CODE_HOURS", lambda v: timedelta(hours=float(v))),
     "location_history_days": ("LOCATION_HISTORY_DAYS", int),
+    "response_target_business_days": ("RESPONSE_TARGET_BUSINESS_DAYS", int),
+    "holiday_calendar": ("HOLIDAY_CALENDAR", str),
     "argon2_time_cost": ("ARGON2_TIME_COST", int),
     "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),

@@ -3,7 +3,7 @@
 from flask import Blueprint
 from flask_login import current_user
 
-from portal.domain import notifications, review, selfservice
+from portal.domain import messaging, notifications, review, selfservice
 from portal.domain.roles import ROLE_LABELS, Capability, has_capability
 
 bp = Blueprint("staff_bridge", __name__)
@@ -16,6 +16,7 @@ def _staff_navigation():
         "staff": staff,
         "unread_notifications": notifications.unread_count(staff) if staff else 0,
         "review_count": review.pending_count(staff) if staff else 0,
+        "inbox_unread": messaging.inbox_counts(staff)["unread"] if staff else 0,
         "record_request_count": selfservice.open_record_request_count(staff) if staff else 0,
         "can": (lambda cap: has_capability(staff.role, Capability(cap)))
         if staff
@@ -28,6 +29,7 @@ from staff_bridge import (  # noqa: E402,F401 - routes register
     clients,
     imports,
     invitations,
+    messages,
     portal_accounts,
     review_queue,
     routes,

@@ -17,6 +17,7 @@ from portal.domain import (
     client_accounts,
     clients,
     invitations,
+    messaging,
     review,
     selfservice,
 )
@@ -255,6 +256,7 @@ def client_record(client_id: str):
         review_kinds=review.KINDS,
         portal_date=lambda iso: datetime.fromisoformat(iso),
         tasks=selfservice.open_tasks(client),
+        unread_messages=messaging.unread_for_client_record(current_user, client),
         task_labels=selfservice.TASK_KINDS,
         care_team_form=CareTeamForm(),
         form=ActionForm(),

@@ -160,3 +160,10 @@ class ClientTaskForm(PortalForm):
 
 class StaffPreferencesForm(PortalForm):
     shown_to_clients = BooleanField(_l("Show me on my clients' dashboards (name and agency)"))
+    allow_client_contact = BooleanField(
+        _l("Clients on whose care team I am may start a conversation with me")
+    )
+
+
+class AssignForm(PortalForm):
+    staff = SelectField(_l("Hand over to"), validate_choice=False)

@@ -149,7 +149,10 @@ def my_account():
     return render_template(
         "staff_bridge/account.html",
         form=form,
-        preferences=StaffPreferencesForm(shown_to_clients=current_user.shown_to_clients),
+        preferences=StaffPreferencesForm(
+            shown_to_clients=current_user.shown_to_clients,
+            allow_client_contact=current_user.allow_client_contact,
+        ),
     )
 
 
@@ -158,7 +161,11 @@ def my_account():
 def save_staff_preferences():
     form = StaffPreferencesForm()
     if form.validate_on_submit():
-        staff.update_preferences(current_user, shown_to_clients=bool(form.shown_to_clients.data))
+        staff.update_preferences(
+            current_user,
+            shown_to_clients=bool(form.shown_to_clients.data),
+            allow_client_contact=bool(form.allow_client_contact.data),
+        )
         flash(_("Saved."), "success")
     return redirect(url_for("staff_bridge.my_account"), code=303)
 

@@ -103,6 +103,8 @@ def _delete_committed_rows() -> None:
             "jobs",
             "user_sessions",
             "account_tokens",
+            "messages",
+            "conversations",
             "client_locations",
             "client_phones",
             "contact_events",
@@ -239,6 +241,17 @@ class Factories:
         self.session.add(item)
         self.session.commit()
         return item
+
+    def conversation(self, client: Client, agency: Agency | None = None):
+        """An empty conversation between `client` and `agency` (the owning agency by default)."""
+        from portal.domain.models import Conversation
+
+        conversation = Conversation(
+            client_id=client.id, agency_id=(agency or client.owning_agency).id
+        )
+        self.session.add(conversation)
+        self.session.commit()
+        return conversation
 
 
 @pytest.fixture

@@ -44,6 +44,13 @@ def requests(account, client):
     return {"tasks": tasks, "labels": selfservice.TASK_KINDS} if tasks else None
 
 
+@panel(15)
+def messages(account, client):
+    from portal.domain import messaging
+
+    return {"unread": messaging.client_unread(account)}
+
+
 @panel(20)
 def check_in(account, client):
     return {"last": selfservice.last_check_in(client)}

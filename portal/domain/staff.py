@@ -225,10 +225,15 @@ def reactivate_staff(actor: StaffUser, member: StaffUser) -> None:
     audit.record("staff.reactivated", member)
 
 
-def update_preferences(member: StaffUser, *, shown_to_clients: bool) -> None:
-    """The staff member's own settings (issue 5: appear on clients' dashboards or not)."""
+def update_preferences(
+    member: StaffUser, *, shown_to_clients: bool, allow_client_contact: bool | None = None
+) -> None:
+    """The staff member's own settings: appear on clients' dashboards (issue 5); clients may
+    start a conversation with them (issue 6)."""
+    changed = {}
     if member.shown_to_clients != shown_to_clients:
-        member.shown_to_clients = shown_to_clients
-        audit.record(
-            "staff.preferences_changed", member, details={"shown_to_clients": shown_to_clients}
-        )
+        member.shown_to_clients = changed["shown_to_clients"] = shown_to_clients
+    if allow_client_contact is not None and member.allow_client_contact != allow_client_contact:
+        member.allow_client_contact = changed["allow_client_contact"] = allow_client_contact
+    if changed:
+        audit.record("staff.preferences_changed", member, details=changed)

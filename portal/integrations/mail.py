@@ -45,6 +45,9 @@ TEMPLATES = {
     "email_changed": MailTemplate(
         _l("The email of your HMIS portal account was changed"), "mail/email_changed.txt"
     ),
+    "new_message": MailTemplate(
+        _l("You have a new message in the HMIS portal"), "mail/new_message.txt"
+    ),
     "staff_invite": MailTemplate(
         _l("Set your password for the HMIS portal"), "mail/staff_invite.txt"
     ),

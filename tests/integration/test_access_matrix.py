@@ -42,6 +42,9 @@ def people(app, make, agency_a, agency_b):
     target = make.staff(Role.CASE_MANAGER, agency_a, name="Target Person")
     target.client = make.client(agency_a)
     target.review_item = make.review_item(target.client, accounts["client"])
+    # The matrix's client's own conversation with agency A (a client reaches only their own).
+    own_record = make.session.get(type(target.client), accounts["client"].client_id)
+    target.conversation = make.conversation(own_record)
     return accounts, target
 
 
@@ -56,6 +59,8 @@ def url_for_rule(rule, target):
     values = {arg: str(target.public_id) for arg in rule.arguments}
     if "client_id" in rule.arguments:
         values["client_id"] = str(target.client.public_id)
+    if "conversation_id" in rule.arguments:
+        values["conversation_id"] = str(target.conversation.public_id)
     if "item_id" in rule.arguments:
         values["item_id"] = str(target.review_item.public_id)
     if "token" in rule.arguments:

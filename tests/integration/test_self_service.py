@@ -194,9 +194,7 @@ def test_two_staff_deciding_at_once_exactly_one_wins(app, database):
 
     agency = Agency(name=f"Agency {uuid.uuid4().hex[:6]}", timezone="America/Los_Angeles")
     client = Client(personal_id=uuid.uuid4().hex[:12], owning_agency=agency, first_name="R")
-    account = ClientAccount(
-        email=f"{uuid.uuid4().hex[:8]}@c.test", first_name="R", agency=agency
-    )
+    account = ClientAccount(email=f"{uuid.uuid4().hex[:8]}@c.test", first_name="R", agency=agency)
     staff = [
         StaffUser(
             email=f"{uuid.uuid4().hex[:8]}@s.test",

@@ -14,6 +14,7 @@ from portal.domain.models.clients import (
 )
 from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
+from portal.domain.models.messaging import Conversation, Message
 from portal.domain.models.notifications import StaffNotification
 from portal.domain.models.outbox import OutboxMessage
 from portal.domain.models.selfservice import (
@@ -40,9 +41,11 @@ __all__ = [
     "ClientTask",
     "Consent",
     "ContactEvent",
+    "Conversation",
     "Enrollment",
     "IdentityCheck",
     "Job",
+    "Message",
     "Organization",
     "OutboxMessage",
     "Project",

@@ -51,6 +51,9 @@ class StaffUser(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     # Per-staff setting: appear in the care-team panel of clients' dashboards. Opt-in: some
     # staff must stay unlisted for their own safety.
     shown_to_clients: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Per-staff setting: clients on whose care team they are may start a conversation with
+    # them (the case manager always may be written to).
+    allow_client_contact: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 

@@ -1,0 +1,86 @@
+"""Client messages: conversations with the care team (issue 6)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import client_only
+from portal.client import bp
+from portal.domain import messaging, selfservice
+from portal.forms import MessageForm
+from portal.web import attempt
+
+
+def _form(**kwargs) -> MessageForm:
+    form = MessageForm(**kwargs)
+    if not form.key.data:
+        form.key.data = messaging.new_idempotency_key()
+    return form
+
+
+@bp.get("/messages")
+@client_only
+def messages():
+    conversations = messaging.client_conversations(current_user)
+    return render_template(
+        "client/messages/list.html",
+        conversations=conversations,
+        agency_names=messaging.agency_names({c.agency_id for c in conversations}),
+        can_write=bool(messaging.recipients_for(selfservice.client_of(current_user))),
+    )
+
+
+@bp.route("/messages/new", methods=["GET", "POST"])
+@client_only
+def new_message():
+    client = selfservice.client_of(current_user)
+    recipients = messaging.recipients_for(client)
+    form = _form()
+    form.recipient.choices = [
+        (str(s.public_id), f"{s.display_name} · {s.agency.name}") for s in recipients
+    ]
+    if form.validate_on_submit():
+        ok, message = attempt(
+            form,
+            messaging.client_write,
+            current_user,
+            body=form.body.data,
+            key=form.key.data,
+            recipient_id=form.recipient.data,
+        )
+        if ok:
+            flash(_("Sent. Your care team will answer here."), "success")
+            return redirect(
+                url_for("client.conversation", conversation_id=message.conversation.public_id), 303
+            )
+    return render_template("client/messages/new.html", form=form, recipients=recipients)
+
+
+@bp.route("/messages/<conversation_id>", methods=["GET", "POST"])
+@client_only
+def conversation(conversation_id: str):
+    thread = messaging.client_conversation(current_user, conversation_id)
+    form = _form()
+    if form.validate_on_submit():
+        ok, _message = attempt(
+            form,
+            messaging.client_write,
+            current_user,
+            body=form.body.data,
+            key=form.key.data,
+            conversation_id=thread.public_id,
+        )
+        if ok:
+            flash(_("Sent."), "success")
+            return redirect(url_for("client.conversation", conversation_id=thread.public_id), 303)
+    else:
+        messaging.read_by_client(thread)
+    return render_template(
+        "client/messages/conversation.html",
+        thread=thread,
+        messages=messaging.messages_of(thread),
+        render=messaging.render,
+        form=form,
+    )

@@ -1,0 +1,521 @@
+"""Secure messaging between clients and their care team (issue 6).
+
+- A conversation belongs to one client and one agency (`Conversation.agency_id`); staff reach
+  only their agency's conversations (`inbox_scope`), clients only their own (`client_scope`).
+- Clients write to their case manager or a care-team member who allows client-initiated
+  contact; staff reply, assign to a care-team colleague, mark handled, or start a conversation.
+- Bodies are plain text. `render()` escapes everything, links URLs, and passes the result
+  through bleach with an allowlist (p, br, a, em, strong; http, https, mailto, tel).
+- A replayed submit stores one message: each form carries an idempotency key, unique per
+  conversation.
+- "Respond in a timely manner" is measured: a client message awaits a reply until staff answer;
+  it is overdue after `response_target_business_days` business days in the agency's time zone,
+  skipping weekends and the public holidays of `holiday_calendar`.
+- Clients get an email that says only that there is a new message, with a link: at most one per
+  conversation per hour (a worker job), never when they turned notices off.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import bleach
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.domain import audit, clock, jobs, mail
+from portal.domain.access_policy import can
+from portal.domain.errors import DomainError, Forbidden, NotFound
+from portal.domain.models import (
+    CareTeamMember,
+    Client,
+    ClientAccount,
+    Conversation,
+    Message,
+    StaffUser,
+)
+from portal.domain.roles import Capability, has_capability
+from portal.domain.selfservice import client_of, record_contact
+from portal.domain.session import dbs
+from portal.settings import current as current_settings
+
+MAX_BODY = 5000
+NOTICE_EVERY = timedelta(hours=1)
+ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong"})
+ALLOWED_ATTRIBUTES = {"a": ["href", "rel"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "tel"})
+INBOX_VIEWS = ("unread", "awaiting", "mine", "all")
+
+
+# --- text in, safe HTML out ----------------------------------------------------------------
+
+
+def clean_body(text: str | None) -> str:
+    """What is stored: the text as typed, with line breaks, minus what no page can show."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text).strip()
+    if not text:
+        raise DomainError(_l("Write a message first."), field="body")
+    if len(text) > MAX_BODY:
+        raise DomainError(
+            _l("Messages can be up to %(count)s characters.", count=MAX_BODY), field="body"
+        )
+    return text
+
+
+def _link_attributes(attrs, new=False):
+    href = attrs.get((None, "href"), "")
+    scheme = href.split(":", 1)[0].lower() if ":" in href else ""
+    if scheme not in ALLOWED_PROTOCOLS:
+        return None  # not a link we make: leave the text as text
+    attrs[(None, "rel")] = "nofollow noopener noreferrer"
+    return attrs
+
+
+@lru_cache(maxsize=1)
+def _cleaner() -> bleach.sanitizer.Cleaner:
+    return bleach.sanitizer.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=False,
+    )
+
+
+def render(text: str) -> Markup:
+    """Plain text to HTML: everything escaped, paragraphs and line breaks kept, URLs and email
+    addresses linked, then bleach's allowlist over the result."""
+    paragraphs = []
+    for block in re.split(r"\n{2,}", text or ""):
+        escaped = bleach.clean(block, tags=set(), strip=False)  # every < > & " escaped
+        linked = bleach.linkify(escaped, callbacks=[_link_attributes], parse_email=True)
+        paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
+    return Markup(_cleaner().clean("".join(paragraphs)))  # noqa: S704 - bleach allowlisted
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+# --- business days -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _holidays(calendar: str, year: int) -> frozenset[date]:
+    import holidays
+
+    country, _, subdivision = calendar.partition("-")
+    try:
+        days = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    except NotImplementedError:
+        return frozenset()
+    return frozenset(days.keys())
+
+
+def is_business_day(day: date, calendar: str) -> bool:
+    return day.weekday() < 5 and day not in _holidays(calendar, day.year)
+
+
+def reply_due(since: datetime, timezone: str) -> datetime:
+    """The end of the Nth business day after the day the message came (agency time zone)."""
+    settings = current_settings()
+    zone = ZoneInfo(timezone)
+    day = since.astimezone(zone).date()
+    left = settings.response_target_business_days
+    while left > 0:
+        day += timedelta(days=1)
+        if is_business_day(day, settings.holiday_calendar):
+            left -= 1
+    end = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(days=1)
+    return end.astimezone(since.tzinfo)
+
+
+def is_overdue(conversation: Conversation) -> bool:
+    if conversation.awaiting_since is None:
+        return False
+    agency = _agency_of(conversation)
+    return clock.now() > reply_due(conversation.awaiting_since, agency.timezone)
+
+
+def agency_names(ids) -> dict[int, str]:
+    from portal.domain.models import Agency
+
+    if not ids:
+        return {}
+    return dict(dbs().execute(select(Agency.id, Agency.name).where(Agency.id.in_(ids))).all())
+
+
+def _agency_of(conversation: Conversation):
+    from portal.domain.models import Agency
+
+    return dbs().get(Agency, conversation.agency_id)
+
+
+# --- the client side -----------------------------------------------------------------------
+
+
+def recipients_for(client: Client) -> list[StaffUser]:
+    """Whom the client may write to: the case manager, and care-team members who allow it."""
+    return [
+        seat.staff
+        for seat in client.care_team
+        if seat.staff.is_active
+        and seat.staff.agency_id
+        and (seat.is_case_manager or seat.staff.allow_client_contact)
+    ]
+
+
+def client_scope(account) -> Select:
+    client = client_of(account)
+    return select(Conversation).where(Conversation.client_id == client.id)
+
+
+def client_conversations(account) -> list[Conversation]:
+    return list(
+        dbs().scalars(
+            client_scope(account).order_by(
+                Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
+            )
+        )
+    )
+
+
+def client_conversation(account, public_id) -> Conversation:
+    conversation = dbs().scalar(
+        client_scope(account).where(Conversation.public_id == _uuid(public_id))
+    )
+    if conversation is None:
+        raise NotFound(("conversation", str(public_id)[:64]))
+    return conversation
+
+
+def client_unread(account) -> int:
+    client = client_of(account)
+    return dbs().scalar(
+        select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
+            Conversation.client_id == client.id
+        )
+    )
+
+
+def _conversation_for(client: Client, agency_id: int) -> Conversation:
+    conversation = dbs().scalar(
+        select(Conversation).where(
+            Conversation.client_id == client.id, Conversation.agency_id == agency_id
+        )
+    )
+    if conversation is None:
+        conversation = Conversation(client_id=client.id, agency_id=agency_id)
+        dbs().add(conversation)
+        dbs().flush()
+    return conversation
+
+
+def _store(conversation: Conversation, *, key: str, body: str, **author) -> tuple[Message, bool]:
+    """One message per idempotency key and conversation: a replayed submit finds the first."""
+    key = (key or "")[:64] or new_idempotency_key()
+    existing = dbs().scalar(
+        select(Message).where(
+            Message.conversation_id == conversation.id, Message.idempotency_key == key
+        )
+    )
+    if existing is not None:
+        return existing, False
+    message = Message(conversation_id=conversation.id, idempotency_key=key, body=body, **author)
+    try:
+        with dbs().begin_nested():
+            dbs().add(message)
+    except IntegrityError:  # the same submit, arriving twice at once
+        return (
+            dbs().scalar(
+                select(Message).where(
+                    Message.conversation_id == conversation.id, Message.idempotency_key == key
+                )
+            ),
+            False,
+        )
+    return message, True
+
+
+def client_write(
+    account, *, body: str, key: str, recipient_id=None, conversation_id=None
+) -> Message:
+    """A new message from the client: to a recipient (starting or continuing the conversation
+    with that person's agency) or in an existing conversation."""
+    client = client_of(account)
+    body = clean_body(body)
+    if conversation_id:
+        conversation = client_conversation(account, conversation_id)
+        recipient = None
+    else:
+        recipient = next(
+            (s for s in recipients_for(client) if str(s.public_id) == str(recipient_id)), None
+        )
+        if recipient is None:
+            raise DomainError(_l("Choose who to write to."), field="recipient")
+        conversation = _conversation_for(client, recipient.agency_id)
+    message, new = _store(
+        conversation, key=key, body=body, author_kind="client", author_account_id=account.id
+    )
+    if not new:
+        return message
+    now = clock.now()
+    conversation.last_message_at = now
+    conversation.awaiting_since = conversation.awaiting_since or now
+    conversation.unread_by_staff += 1
+    conversation.status = "open"
+    if recipient is not None:
+        conversation.assigned_staff_id = recipient.id
+    record_contact(client, "message")
+    audit.record(
+        "message.sent",
+        client,
+        actor=account,
+        details={"conversation": str(conversation.public_id), "by": "client"},
+    )
+    return message
+
+
+def messages_of(conversation: Conversation, *, limit: int = 200) -> list[Message]:
+    """The newest `limit` messages, oldest first."""
+    newest = list(
+        dbs().scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+    )
+    return newest[::-1]
+
+
+def read_by_client(conversation: Conversation) -> None:
+    if conversation.unread_by_client == 0:
+        return
+    now = clock.now()
+    for message in dbs().scalars(
+        select(Message).where(
+            Message.conversation_id == conversation.id,
+            Message.author_kind == "staff",
+            Message.read_by_client_at.is_(None),
+        )
+    ):
+        message.read_by_client_at = now
+    conversation.unread_by_client = 0
+
+
+# --- the staff side ------------------------------------------------------------------------
+
+
+def _require(actor) -> None:
+    if not has_capability(actor.role, Capability.MESSAGE_CLIENTS) or not actor.agency_id:
+        raise Forbidden(Capability.MESSAGE_CLIENTS)
+
+
+def inbox_scope(actor) -> Select:
+    """The actor's agency's conversations, with clients that still exist: nothing else."""
+    _require(actor)
+    return (
+        select(Conversation)
+        .join(Client, Client.id == Conversation.client_id)
+        .where(Conversation.agency_id == actor.agency_id, Client.deleted_at.is_(None))
+    )
+
+
+def _view(query: Select, actor, view: str) -> Select:
+    if view == "unread":
+        return query.where(Conversation.unread_by_staff > 0)
+    if view == "awaiting":
+        return query.where(Conversation.awaiting_since.is_not(None))
+    if view == "mine":
+        return query.where(Conversation.assigned_staff_id == actor.id)
+    return query
+
+
+def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = 25) -> list:
+    view = view if view in INBOX_VIEWS else "awaiting"
+    query = _view(inbox_scope(actor), actor, view)
+    if view == "awaiting":
+        query = query.order_by(Conversation.awaiting_since, Conversation.id)
+    else:
+        query = query.order_by(
+            Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
+        )
+    return list(dbs().scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)))
+
+
+def inbox_counts(actor) -> dict[str, int]:
+    if not has_capability(getattr(actor, "role", ""), Capability.MESSAGE_CLIENTS) or not getattr(
+        actor, "agency_id", None
+    ):
+        return {view: 0 for view in INBOX_VIEWS}
+    counts = {}
+    for view in ("unread", "awaiting", "mine"):
+        query = _view(inbox_scope(actor), actor, view)
+        counts[view] = dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
+    return counts
+
+
+def staff_conversation(actor, public_id) -> Conversation:
+    conversation = dbs().scalar(
+        inbox_scope(actor).where(Conversation.public_id == _uuid(public_id))
+    )
+    if conversation is None:
+        raise NotFound(("conversation", str(public_id)[:64]))
+    return conversation
+
+
+def read_by_staff(actor, conversation: Conversation) -> None:
+    conversation.unread_by_staff = 0
+    audit.record(
+        "conversation.read",
+        conversation.client,
+        details={"conversation": str(conversation.public_id)},
+    )
+
+
+def staff_write(actor, conversation: Conversation, *, body: str, key: str) -> Message:
+    if not can(actor, "message", conversation.client):
+        raise Forbidden(Capability.MESSAGE_CLIENTS)
+    body = clean_body(body)
+    message, new = _store(
+        conversation, key=key, body=body, author_kind="staff", author_staff_id=actor.id
+    )
+    if not new:
+        return message
+    conversation.last_message_at = clock.now()
+    conversation.awaiting_since = None
+    conversation.unread_by_staff = 0
+    conversation.unread_by_client += 1
+    conversation.status = "open"
+    if conversation.assigned_staff_id is None:
+        conversation.assigned_staff_id = actor.id
+    _schedule_notice(conversation)
+    audit.record(
+        "message.sent",
+        conversation.client,
+        details={"conversation": str(conversation.public_id), "by": "staff"},
+    )
+    return message
+
+
+def start_conversation(actor, client: Client, *, body: str, key: str) -> Conversation:
+    _require(actor)
+    if not can(actor, "message", client):
+        raise Forbidden(Capability.MESSAGE_CLIENTS)
+    conversation = _conversation_for(client, actor.agency_id)
+    staff_write(actor, conversation, body=body, key=key)
+    return conversation
+
+
+def colleagues_for(actor, conversation: Conversation) -> list[StaffUser]:
+    """Care-team members of this client in the actor's agency: who may take it over."""
+    return list(
+        dbs().scalars(
+            select(StaffUser)
+            .join(CareTeamMember, CareTeamMember.staff_id == StaffUser.id)
+            .where(
+                CareTeamMember.client_id == conversation.client_id,
+                StaffUser.agency_id == actor.agency_id,
+                StaffUser.is_active.is_(True),
+            )
+            .order_by(StaffUser.display_name)
+        )
+    )
+
+
+def assign(actor, conversation: Conversation, staff_public_id) -> StaffUser:
+    colleague = next(
+        (
+            s
+            for s in colleagues_for(actor, conversation)
+            if str(s.public_id) == str(staff_public_id)
+        ),
+        None,
+    )
+    if colleague is None:
+        raise DomainError(_l("Choose someone on this client's care team."), field="staff")
+    conversation.assigned_staff_id = colleague.id
+    audit.record(
+        "conversation.assigned",
+        conversation.client,
+        details={"conversation": str(conversation.public_id), "to": str(colleague.public_id)},
+    )
+    return colleague
+
+
+def mark_handled(actor, conversation: Conversation) -> None:
+    conversation.status = "handled"
+    conversation.awaiting_since = None
+    conversation.unread_by_staff = 0
+    audit.record(
+        "conversation.handled",
+        conversation.client,
+        details={"conversation": str(conversation.public_id)},
+    )
+
+
+def unread_for_client_record(actor, client: Client) -> int:
+    """The staff record page's panel: "2 unread" in the actor's agency's conversation."""
+    if not has_capability(actor.role, Capability.MESSAGE_CLIENTS) or not actor.agency_id:
+        return 0
+    return (
+        dbs().scalar(
+            select(Conversation.unread_by_staff).where(
+                Conversation.client_id == client.id, Conversation.agency_id == actor.agency_id
+            )
+        )
+        or 0
+    )
+
+
+# --- the email notice ----------------------------------------------------------------------
+
+
+def _schedule_notice(conversation: Conversation) -> None:
+    """At most one email per conversation per hour: a job, later if one went out recently."""
+    now = clock.now()
+    last = conversation.client_notified_at
+    run_at = now if last is None or now - last >= NOTICE_EVERY else last + NOTICE_EVERY
+    jobs.enqueue(
+        "messages.notify_client",
+        {"conversation": conversation.id},
+        run_at=run_at,
+        unique_key=f"message-notice:{conversation.id}",
+    )
+
+
+@jobs.handler("messages.notify_client")
+def _notify_client(payload: dict) -> None:
+    conversation = dbs().get(Conversation, payload["conversation"])
+    if conversation is None or conversation.unread_by_client == 0:
+        return  # read in the meantime: nothing to tell
+    account = dbs().scalar(
+        select(ClientAccount).where(ClientAccount.client_id == conversation.client_id)
+    )
+    if account is None or not account.is_active or not account.email_notifications:
+        return
+    conversation.client_notified_at = clock.now()
+    mail.queue(
+        "new_message",
+        to=account.email,
+        language=account.preferred_language,
+        params={
+            "name": account.first_name,
+            "link": f"{current_settings().base_url}/messages/{conversation.public_id}",
+        },
+    )
+
+
+def _uuid(value) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
