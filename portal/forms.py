@@ -6,24 +6,11 @@ refusal reads the same whichever page it comes from.
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
 
-# Code points that can never appear in an HTML page (controls, surrogates, noncharacters).
-_UNSHOWABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
-    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
-    + "]"
-)
-
-
-def strip_unshowable(value):
-    """Drop what cannot be stored as text or shown again in a page; keep everything else."""
-    return _UNSHOWABLE.sub("", value) if isinstance(value, str) else value
-
+from portal.domain.validation import strip_unshowable
 
 # Choices for the month select of a memorable date (GOV.UK / USWDS pattern).
 MONTHS = [

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from datetime import date, datetime, timedelta
@@ -44,6 +45,7 @@ from portal.domain.models import (
 from portal.domain.roles import Capability, has_capability
 from portal.domain.selfservice import client_of, record_contact
 from portal.domain.session import dbs
+from portal.domain.validation import strip_unshowable
 from portal.settings import current as current_settings
 
 MAX_BODY = 5000
@@ -93,8 +95,8 @@ def render(text: str) -> Markup:
     """Plain text to HTML: everything escaped, paragraphs and line breaks kept, URLs and email
     addresses linked, then bleach's allowlist over the result."""
     paragraphs = []
-    for block in re.split(r"\n{2,}", text or ""):
-        escaped = bleach.clean(block, tags=set(), strip=False)  # every < > & " escaped
+    for block in re.split(r"\n{2,}", strip_unshowable(text or "")):
+        escaped = html.escape(block, quote=True)  # the text as text: every & < > " ' escaped
         linked = bleach.linkify(escaped, callbacks=[_link_attributes], parse_email=True)
         paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
     return Markup(_cleaner().clean("".join(paragraphs)))  # noqa: S704 - bleach allowlisted

@@ -129,3 +129,16 @@ def show_phone(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, style)
+
+
+# Code points that can never appear in an HTML page (controls, surrogates, noncharacters).
+_UNSHOWABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
+    + "]"
+)
+
+
+def strip_unshowable(value):
+    """Drop what cannot be stored as text or shown again in a page; keep everything else."""
+    return _UNSHOWABLE.sub("", value) if isinstance(value, str) else value

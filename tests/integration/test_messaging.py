@@ -1,0 +1,366 @@
+"""Issue 6: secure messaging between clients and their care team."""
+
+import json
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import func, select
+
+from portal.domain import clock, crypto, jobs, messaging
+from portal.domain.models import (
+    CareTeamMember,
+    Client,
+    Consent,
+    Conversation,
+    Job,
+    Message,
+    OutboxMessage,
+)
+from portal.domain.roles import Role
+from portal.forms import strip_unshowable
+from tests.conftest import signed_in
+from tests.support import shared_path
+
+SAFE_TAGS = {"p", "br", "a", "em", "strong"}
+SAFE_SCHEMES = ("http://", "https://", "mailto:", "tel:")
+
+
+@pytest.fixture
+def team(app, make, agency_a, case_manager_user, database):
+    """A signed-in client whose case manager (agency A) is on the care team."""
+    account = make.client_account(agency_a)
+    record = database.session.get(Client, account.client_id)
+    record.care_team.append(CareTeamMember(staff=case_manager_user, is_case_manager=True))
+    database.session.commit()
+    me = signed_in(app, account)
+    me.record = record
+    return me
+
+
+def write(me, recipient, body, key="k1"):
+    return me.form(
+        "/messages/new", {"recipient": str(recipient.public_id), "body": body, "key": key}
+    )
+
+
+def conversations(database, record):
+    return database.session.scalars(
+        select(Conversation).where(Conversation.client_id == record.id).order_by(Conversation.id)
+    ).all()
+
+
+def fresh(database, obj):
+    database.session.expire_all()
+    return database.session.get(type(obj), obj.id)
+
+
+def script_capable(html: str) -> list[str]:
+    """Anything in rendered message HTML that could run script or load something."""
+    problems = []
+    for tag in BeautifulSoup(html, "html.parser").find_all(True):
+        if tag.name not in SAFE_TAGS:
+            problems.append(f"tag {tag.name}")
+        for name, value in tag.attrs.items():
+            if name not in ("href", "rel"):
+                problems.append(f"attribute {name}")
+            if name == "href" and not str(value).lower().startswith(SAFE_SCHEMES):
+                problems.append(f"href {value!r}")
+    return problems
+
+
+# --- writing and answering -----------------------------------------------------------------
+
+
+def test_a_client_writes_to_the_case_manager_and_staff_answer(
+    team, case_manager, case_manager_user, database
+):
+    sent = write(team, case_manager_user, "Hello,\nI moved to the blue van.")
+    assert sent.status_code == 303
+    [conversation] = conversations(database, team.record)
+    assert conversation.assigned_staff_id == case_manager_user.id
+    assert conversation.awaiting_since is not None and conversation.unread_by_staff == 1
+    assert fresh(database, team.record).last_contact_at is not None  # a message is contact
+    inbox = case_manager.get("/staff/inbox?view=unread").get_data(as_text=True)
+    assert team.record.full_name in inbox
+    page = case_manager.get(f"/staff/conversations/{conversation.public_id}").get_data(as_text=True)
+    assert "I moved to the blue van." in page and "<br>" in page
+    assert fresh(database, conversation).unread_by_staff == 0
+    case_manager.form(
+        f"/staff/conversations/{conversation.public_id}",
+        {"body": "Thanks, I will come by.", "key": "s1"},
+    )
+    conversation = fresh(database, conversation)
+    assert conversation.awaiting_since is None and conversation.unread_by_client == 1
+    assert "1 new message" in team.get("/home").get_data(as_text=True)
+    thread = team.get(f"/messages/{conversation.public_id}").get_data(as_text=True)
+    assert "Thanks, I will come by." in thread and "Casey Case" in thread
+    staff_view = case_manager.get(f"/staff/conversations/{conversation.public_id}")
+    assert "read " in staff_view.get_data(as_text=True)  # the read receipt
+
+
+def test_only_the_case_manager_and_staff_who_allow_it_can_be_written_to(
+    team, make, agency_a, database
+):
+    colleague = make.staff(Role.CASE_MANAGER, agency_a, name="Robin Helper")
+    team.record.care_team.append(CareTeamMember(staff=colleague))
+    database.session.commit()
+    assert "Robin Helper" not in team.get("/messages/new").get_data(as_text=True)
+    refused = write(team, colleague, "Hi")
+    assert "Choose who to write to" in refused.get_data(as_text=True)
+    colleague.allow_client_contact = True
+    database.session.commit()
+    assert write(team, colleague, "Hi").status_code == 303
+
+
+def test_a_replayed_submit_stores_one_message(team, case_manager_user, database):
+    write(team, case_manager_user, "Only once", key="same-key")
+    write(team, case_manager_user, "Only once", key="same-key")
+    assert database.session.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def test_a_failed_send_keeps_the_text(team, case_manager_user, database):
+    too_long = "x" * (messaging.MAX_BODY + 1)
+    refused = write(team, case_manager_user, too_long)
+    page = refused.get_data(as_text=True)
+    assert "up to 5000 characters" in page and too_long in page
+    assert 'value="k1"' in page  # the same key: sending again cannot duplicate
+    empty = write(team, case_manager_user, "   ")
+    assert "Write a message first" in empty.get_data(as_text=True)
+    assert database.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+# --- who reads what --------------------------------------------------------------------------
+
+
+def test_agencies_never_read_each_others_conversations(
+    app, team, make, agency_a, agency_b, case_manager_user, database
+):
+    partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
+    team.record.care_team.append(CareTeamMember(staff=partner, is_case_manager=True))
+    database.session.add(
+        Consent(
+            client_id=team.record.id,
+            recorded_by_agency_id=agency_a.id,
+            permission=True,
+            refused=False,
+            starts_on=clock.now().date() - timedelta(days=1),
+            ends_on=clock.now().date() + timedelta(days=300),
+        )
+    )
+    database.session.commit()
+    write(team, case_manager_user, "For agency A only", key="a")
+    write(team, partner, "For agency B only", key="b")
+    ours, theirs = conversations(database, team.record)
+    partner_browser = signed_in(app, partner)
+    assert partner_browser.get(f"/staff/conversations/{ours.public_id}").status_code == 404
+    page = partner_browser.get(f"/staff/conversations/{theirs.public_id}").get_data(as_text=True)
+    assert "For agency B only" in page and "For agency A only" not in page
+    listing = team.get("/messages").get_data(as_text=True)
+    assert agency_a.name in listing and agency_b.name in listing
+    other_client = signed_in(app, make.client_account(agency_a))
+    assert other_client.get(f"/messages/{ours.public_id}").status_code == 404
+
+
+def test_history_survives_deactivation_and_an_email_change(
+    team, case_manager, case_manager_user, database
+):
+    write(team, case_manager_user, "Remember me")
+    account = fresh(database, team.account)
+    account.email = "changed@example.org"
+    account.is_active = False
+    database.session.commit()
+    [conversation] = conversations(database, team.record)
+    page = case_manager.get(f"/staff/conversations/{conversation.public_id}")
+    assert "Remember me" in page.get_data(as_text=True)
+
+
+# --- hand over, handled, overdue ---------------------------------------------------------------
+
+
+def test_hand_over_to_a_care_team_colleague_and_mark_handled(
+    team, app, make, agency_a, case_manager, case_manager_user, database
+):
+    colleague = make.staff(Role.CASE_MANAGER, agency_a, name="Robin Helper")
+    outsider = make.staff(Role.CASE_MANAGER, agency_a, name="Not On Team")
+    team.record.care_team.append(CareTeamMember(staff=colleague))
+    database.session.commit()
+    write(team, case_manager_user, "Help")
+    [conversation] = conversations(database, team.record)
+    page = f"/staff/conversations/{conversation.public_id}"
+    refused = case_manager.form(
+        f"{page}/assign", {"staff": str(outsider.public_id)}, token_from=page
+    )
+    assert "care team" in refused.get_data(as_text=True)
+    case_manager.form(f"{page}/assign", {"staff": str(colleague.public_id)}, token_from=page)
+    assert fresh(database, conversation).assigned_staff_id == colleague.id
+    mine = signed_in(app, colleague).get("/staff/inbox?view=mine").get_data(as_text=True)
+    assert team.record.full_name in mine
+    case_manager.form(f"{page}/handled", {}, token_from=page)
+    assert fresh(database, conversation).status == "handled"
+    assert fresh(database, conversation).awaiting_since is None
+    write(team, case_manager_user, "One more thing", key="k2")
+    assert fresh(database, conversation).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("sent", "due"),
+    [
+        # Friday 9 Oct 2026, 3 pm in Los Angeles: two business days skip the weekend and Monday
+        # 12 Oct (Columbus Day is a US federal holiday): due at the end of Wednesday 14 Oct.
+        (datetime(2026, 10, 9, 15, 0), datetime(2026, 10, 15, 0, 0)),
+        # Tuesday 17 Nov 2026: Wednesday and Thursday; due at the end of Thursday 19 Nov.
+        (datetime(2026, 11, 17, 9, 0), datetime(2026, 11, 20, 0, 0)),
+    ],
+)
+def test_the_reply_target_counts_business_days_and_holidays(app, sent, due):
+    zone = ZoneInfo("America/Los_Angeles")
+    with app.app_context():
+        assert messaging.reply_due(sent.replace(tzinfo=zone), "America/Los_Angeles") == due.replace(
+            tzinfo=zone
+        )
+
+
+def test_an_unanswered_message_becomes_overdue(team, case_manager, case_manager_user, database):
+    write(team, case_manager_user, "Anyone?")
+    [conversation] = conversations(database, team.record)
+    conversation.awaiting_since = clock.now() - timedelta(days=10)
+    database.session.commit()
+    assert "overdue" in case_manager.get("/staff/inbox").get_data(as_text=True)
+
+
+# --- the email notice --------------------------------------------------------------------------
+
+
+def run_jobs(database) -> None:
+    """What `flask worker` does once, seeing what the requests committed."""
+    database.session.expire_all()
+    jobs.run_pending()
+    database.session.commit()
+
+
+def notices(database, address):
+    return database.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.template == "new_message", OutboxMessage.to_address == address
+        )
+    ).all()
+
+
+def test_the_client_email_says_only_that_there_is_a_message_at_most_hourly(
+    team, case_manager, case_manager_user, frozen_clock, database
+):
+    write(team, case_manager_user, "Hello")
+    [conversation] = conversations(database, team.record)
+    page = f"/staff/conversations/{conversation.public_id}"
+    case_manager.form(page, {"body": "Secret housing news", "key": "s1"})
+    run_jobs(database)
+    [notice] = notices(database, team.account.email)
+    secret = crypto.decrypt_json(notice.secret_params) if notice.secret_params else {}
+    text = json.dumps(notice.params) + json.dumps(secret)
+    assert "Secret housing news" not in text and "Casey" not in text
+    assert f"/messages/{conversation.public_id}" in notice.params["link"]
+    case_manager.form(page, {"body": "Second", "key": "s2"})
+    database.session.expire_all()
+    [later] = database.session.scalars(
+        select(Job).where(Job.kind == "messages.notify_client", Job.status == "queued")
+    ).all()
+    assert later.run_at == clock.now() + timedelta(hours=1)  # within the hour: not yet
+    assert len(notices(database, team.account.email)) == 1
+    frozen_clock.advance(timedelta(minutes=61))
+    run_jobs(database)
+    assert len(notices(database, team.account.email)) == 2
+
+
+def test_no_email_when_the_client_turned_notices_off(
+    team, case_manager, case_manager_user, database
+):
+    account = fresh(database, team.account)
+    account.email_notifications = False
+    database.session.commit()
+    write(team, case_manager_user, "Hello")
+    [conversation] = conversations(database, team.record)
+    case_manager.form(f"/staff/conversations/{conversation.public_id}", {"body": "Hi", "key": "s"})
+    run_jobs(database)
+    assert notices(database, account.email) == []
+
+
+def test_staff_start_a_conversation(case_manager, team, database):
+    page = f"/staff/clients/{team.record.public_id}/message"
+    done = case_manager.form(page, {"body": "Your appointment is Monday.", "key": "start"})
+    assert done.status_code == 303
+    [conversation] = conversations(database, team.record)
+    thread = team.get(f"/messages/{conversation.public_id}").get_data(as_text=True)
+    assert "Your appointment is Monday." in thread
+
+
+# --- hostile text ------------------------------------------------------------------------------
+
+
+def xss_corpus() -> list[str]:
+    root = shared_path("data", "xss")
+    strings = []
+    for path in sorted((root / "payloadsallthethings" / "intruders").glob("*.txt")):
+        strings += [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    for path in sorted((root / "payloadsallthethings" / "svg-and-markup-files").iterdir()):
+        if path.suffix != ".svgz":
+            strings.append(path.read_text(errors="replace"))
+    for item in json.loads((root / "html5sec" / "items.json").read_text()):
+        strings.append(item.get("data_expanded") or item["data"])
+    return strings
+
+
+def sanitizer_inputs() -> list[str]:
+    root = shared_path("data", "sanitizer")
+    pairs = json.loads((root / "html5lib-tests" / "sanitizer-tests1.json").read_text())
+    dompurify = json.loads((root / "dompurify" / "expect.json").read_text())
+    return [p["input"] for p in pairs] + [d["payload"] for d in dompurify]
+
+
+def test_every_payload_renders_without_script_capable_markup(app):
+    strings = xss_corpus() + sanitizer_inputs()
+    assert len(strings) > 1000
+    with app.app_context():
+        for text in strings:
+            html = str(messaging.render(text))
+            assert not script_capable(html), (text[:200], script_capable(html)[:5])
+
+
+def batches(strings, limit=messaging.MAX_BODY):
+    batch = ""
+    for text in strings:
+        text = text[: limit - 2]
+        if len(batch) + len(text) + 2 > limit:
+            yield batch
+            batch = ""
+        batch += text + "\n\n"
+    if batch:
+        yield batch
+
+
+def test_payloads_and_naughty_strings_round_trip_through_a_conversation(
+    team, case_manager_user, database
+):
+    strings = xss_corpus() + json.loads(
+        shared_path("data", "blns", "blns.json").read_text(encoding="utf-8")
+    )
+    sent = []
+    for i, body in enumerate(batches(strings)):
+        response = write(team, case_manager_user, body, key=f"batch-{i}")
+        if response.status_code == 303:
+            # What a page can never show is dropped by every form (PortalForm); the rest stays.
+            sent.append(messaging.clean_body(strip_unshowable(body)))
+        else:
+            assert response.status_code == 200 and "Write a message first" in response.get_data(
+                as_text=True
+            )
+    stored = database.session.scalars(select(Message.body).order_by(Message.id)).all()
+    assert stored == sent and len(sent) > 20  # what was sent is what is stored
+    [conversation] = conversations(database, team.record)
+    page = team.get(f"/messages/{conversation.public_id}").get_data(as_text=True)
+    soup = BeautifulSoup(page, "html.parser")
+    for body in soup.select(".message-body"):
+        assert not script_capable(body.decode_contents())
+    assert not re.search(r"<script(?![^>]*nonce=)", page)  # only the app's own nonce script
