@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import staff_only
 from portal.domain import access_policy, clock, messaging
 from portal.domain.roles import Capability
 from portal.forms import ActionForm, MessageForm
-from portal.web import attempt
+from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
 from staff_bridge.forms import AssignForm
 
@@ -137,3 +138,60 @@ def start_conversation(client_id: str):
                 url_for("staff_bridge.conversation", conversation_id=thread.public_id), 303
             )
     return render_template("staff_bridge/messages/start.html", form=form, client=client)
+
+
+def _bulk_filters():
+    """The filters, from the query string (preview) or the form (sending)."""
+    source = request.form if request.method == "POST" else request.args
+    project = source.get("project", "")
+    care_team = source.get("care_team", "")
+    status = source.get("account_status", "")
+    return {
+        "project": int(project)
+        if project.isascii() and project.isdecimal() and len(project) < 10
+        else None,
+        "care_team": int(care_team)
+        if care_team.isascii() and care_team.isdecimal() and len(care_team) < 10
+        else None,
+        "account_status": status if status in messaging.ACCOUNT_STATES else "",
+    }
+
+
+@bp.route("/messages/bulk", methods=["GET", "POST"])
+@staff_only(Capability.MESSAGE_CLIENTS)
+@per_staff_limit("10 per hour")
+def bulk_message():
+    """Choose recipients, see the list, then send: each client gets their own conversation."""
+    from portal.domain import clients as client_service
+
+    filters = _bulk_filters()
+    recipients = messaging.bulk_recipients(current_user, **filters)
+    form = _message_form()
+    if request.method == "POST" and form.validate_on_submit():
+        ok, count = attempt(
+            form,
+            messaging.send_bulk,
+            current_user,
+            recipients,
+            body=form.body.data,
+            key=form.key.data,
+        )
+        if ok:
+            flash(
+                ngettext(
+                    "Queued for %(num)d client. The worker sends it in a moment.",
+                    "Queued for %(num)d clients. The worker sends them in a moment.",
+                    count,
+                ),
+                "success",
+            )
+            return redirect(url_for("staff_bridge.inbox"), 303)
+    return render_template(
+        "staff_bridge/messages/bulk.html",
+        form=form,
+        filters=filters,
+        recipients=recipients,
+        limit=messaging.BULK_LIMIT,
+        projects=client_service.projects_for_filter(current_user),
+        staff_choices=client_service.staff_choices_for_filter(current_user),
+    )

@@ -521,3 +521,78 @@ def _uuid(value) -> UUID | None:
         return UUID(str(value))
     except ValueError:
         return None
+
+
+# --- bulk messages -------------------------------------------------------------------------
+
+BULK_LIMIT = 500
+ACCOUNT_STATES = ("", "connected", "not_connected")
+
+
+def bulk_recipients(
+    actor, *, project: int | None = None, care_team: int | None = None, account_status: str = ""
+) -> list[Client]:
+    """The clients a bulk message would reach: those the actor may message, filtered by
+    project, care-team member and portal account state."""
+    from portal.domain.access_policy import visible_clients
+    from portal.domain.invitations import portal_state_filter
+    from portal.domain.models import Enrollment
+
+    _require(actor)
+    query = visible_clients(actor)
+    if project:
+        query = query.where(
+            select(Enrollment.id)
+            .where(Enrollment.client_id == Client.id, Enrollment.project_id == project)
+            .exists()
+        )
+    if care_team:
+        query = query.where(
+            select(CareTeamMember.id)
+            .where(CareTeamMember.client_id == Client.id, CareTeamMember.staff_id == care_team)
+            .exists()
+        )
+    if account_status in ("connected", "not_connected"):
+        query = query.where(portal_state_filter(Client.id, account_status))
+    rows = dbs().scalars(
+        query.order_by(Client.last_name, Client.first_name, Client.id).limit(BULK_LIMIT)
+    )
+    return [c for c in rows if can(actor, "message", c)]
+
+
+def send_bulk(actor, clients: list[Client], *, body: str, key: str) -> int:
+    """Queue one message per client, each in their own conversation; the worker sends them."""
+    _require(actor)
+    body = clean_body(body)
+    if not clients:
+        raise DomainError(_l("Nobody matches. Change the filters."))
+    key = (key or "")[:40] or new_idempotency_key()
+    jobs.enqueue(
+        "messages.bulk_send",
+        {"staff": actor.id, "clients": [c.id for c in clients], "body": body, "key": key},
+        unique_key=f"bulk:{actor.id}:{key}",
+    )
+    audit.record("message.bulk_queued", actor, details={"recipients": len(clients)})
+    return len(clients)
+
+
+@jobs.handler("messages.bulk_send")
+def _send_bulk(payload: dict) -> None:
+    """Idempotent: a retried job finds the messages it already stored (one key per client)."""
+    from portal.domain import context
+
+    actor = dbs().get(StaffUser, payload["staff"])
+    if actor is None or not actor.is_active:
+        return
+    token = context.set_context(context.ActionContext(actor=actor))
+    try:
+        for client_id in payload["clients"]:
+            client = dbs().get(Client, client_id)
+            if client is None or not can(actor, "message", client):
+                continue  # access changed since the list was shown
+            conversation = _conversation_for(client, actor.agency_id)
+            staff_write(
+                actor, conversation, body=payload["body"], key=f"{payload['key']}:{client_id}"
+            )
+    finally:
+        context.reset_context(token)

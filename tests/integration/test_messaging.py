@@ -364,3 +364,31 @@ def test_payloads_and_naughty_strings_round_trip_through_a_conversation(
     for body in soup.select(".message-body"):
         assert not script_capable(body.decode_contents())
     assert not re.search(r"<script(?![^>]*nonce=)", page)  # only the app's own nonce script
+
+
+# --- bulk ----------------------------------------------------------------------------------------
+
+
+def test_a_bulk_message_shows_its_recipients_then_each_gets_their_own_conversation(
+    team, case_manager, case_manager_user, make, agency_a, agency_b, database
+):
+    connected = team.record
+    unconnected = make.client(agency_a, last_name="Offline")
+    other_agency = make.client(agency_b, last_name="Elsewhere")
+    preview = case_manager.get("/staff/messages/bulk?account_status=connected").get_data(
+        as_text=True
+    )
+    assert connected.last_name in preview and "Offline" not in preview
+    assert "Elsewhere" not in case_manager.get("/staff/messages/bulk").get_data(as_text=True)
+    done = case_manager.form(
+        "/staff/messages/bulk",
+        {"account_status": "", "body": "The shelter opens at 6 tonight.", "key": "bulk-1"},
+        token_from="/staff/messages/bulk",
+    )
+    assert done.status_code == 303
+    run_jobs(database)
+    run_jobs(database)  # a replayed job stores nothing twice
+    bodies = database.session.scalars(select(Message.body)).all()
+    assert bodies.count("The shelter opens at 6 tonight.") == 2  # connected + offline
+    owners = {c.client_id for c in database.session.scalars(select(Conversation))}
+    assert owners == {connected.id, unconnected.id} and other_agency.id not in owners
