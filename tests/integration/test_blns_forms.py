@@ -370,3 +370,27 @@ def test_the_review_and_request_forms(
         naughty_strings,
     )
     assert database.session.scalar(select(func.count()).select_from(ReviewItem)) == 1
+
+
+def test_the_messaging_forms(
+    app, make, agency_a, case_manager, case_manager_user, naughty_strings, no_rate_limits, database
+):
+    """The inbox view, hand-over, bulk filters and the new-message recipient: every string."""
+    from portal.domain.models import CareTeamMember
+
+    account = make.client_account(agency_a)
+    client = database.session.get(Client, account.client_id)
+    client.care_team.append(CareTeamMember(staff=case_manager_user, is_case_manager=True))
+    database.session.commit()
+    conversation = make.conversation(client)
+    page = f"/staff/conversations/{conversation.public_id}"
+    feed(case_manager, f"{page}/assign", ["staff"], naughty_strings, token_from=page)
+    for values in batches(naughty_strings, ["view"]):
+        assert case_manager.get("/staff/inbox", query_string=values).status_code == 200
+    for values in batches(naughty_strings, ["project", "care_team", "account_status"]):
+        assert case_manager.get("/staff/messages/bulk", query_string=values).status_code == 200
+    me = signed_in(app, account)
+    outcomes = feed(
+        me, "/messages/new", ["recipient", "key"], naughty_strings, extra={"body": "Hi"}
+    )
+    assert set(outcomes) == {200}  # no naughty string is a recipient
