@@ -10,6 +10,7 @@ from flask_login import current_user
 from portal.access import staff_only
 from portal.domain import access_policy, clock, messaging
 from portal.domain.roles import Capability
+from portal.domain.validation import small_int
 from portal.forms import ActionForm, MessageForm
 from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
@@ -147,12 +148,8 @@ def _bulk_filters():
     care_team = source.get("care_team", "")
     status = source.get("account_status", "")
     return {
-        "project": int(project)
-        if project.isascii() and project.isdecimal() and len(project) < 10
-        else None,
-        "care_team": int(care_team)
-        if care_team.isascii() and care_team.isdecimal() and len(care_team) < 10
-        else None,
+        "project": small_int(project),
+        "care_team": small_int(care_team),
         "account_status": status if status in messaging.ACCOUNT_STATES else "",
     }
 

@@ -14,7 +14,7 @@ from portal.access import staff_only
 from portal.domain import access_policy, clients, clock, coordinated_entry, review, selfservice
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
-from portal.domain.validation import date_from_parts
+from portal.domain.validation import date_from_parts, small_int
 from portal.forms import ActionForm, month_choices
 from portal.web import attempt
 from staff_bridge import bp
@@ -22,14 +22,6 @@ from staff_bridge.clients import to_record
 from staff_bridge.forms import ClientTaskForm, ReviewDecisionForm, ReviewFilterForm
 
 AGES = {"": 0, "2": 2, "7": 7, "30": 30}
-
-
-def _int(text) -> int | None:
-    """A small whole number from a form or a query string, or None (never an overflow)."""
-    text = str(text or "")
-    if not (text.isascii() and text.isdecimal() and len(text) <= 9):
-        return None
-    return int(text)
 
 
 EDITABLE = {"contact_email", "address", "preferred_contact"}
@@ -59,7 +51,7 @@ def review_queue():
         current_user,
         review.QueueFilter(
             kind=form.kind.data or "",
-            care_team_member=_int(care_team),
+            care_team_member=small_int(care_team),
             older_than_days=AGES.get(form.older_than.data or "", 0) or None,
         ),
     )
@@ -115,7 +107,7 @@ def decide_review_item(item_id: str):
     form = _decision_form(item)
     if not form.validate_on_submit():
         return _item_page(item, form)
-    version = _int(form.version.data) or -1
+    version = small_int(form.version.data) or -1
     action = request.form.get("action", "")
     if action == "accept":
         ok, _r = attempt(form, review.accept, current_user, item, version)

@@ -21,7 +21,7 @@ from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, St
 from portal.domain.roles import Capability, Role, has_capability
 from portal.domain.session import dbs
 from portal.domain.staff import on_staff_deactivated
-from portal.domain.validation import clean_email, clean_state, clean_text, clean_zip
+from portal.domain.validation import clean_email, clean_state, clean_text, clean_zip, small_int
 
 PAGE_SIZE = 25
 
@@ -103,13 +103,13 @@ def search(
     if project:
         query = query.where(
             exists().where(
-                Enrollment.client_id == Client.id, Enrollment.project_id == _int(project)
+                Enrollment.client_id == Client.id, Enrollment.project_id == _row_id(project)
             )
         )
     if care_team:
         query = query.where(
             exists().where(
-                CareTeamMember.client_id == Client.id, CareTeamMember.staff_id == _int(care_team)
+                CareTeamMember.client_id == Client.id, CareTeamMember.staff_id == _row_id(care_team)
             )
         )
     query = _portal_status_filter(query, portal_status)
@@ -128,16 +128,14 @@ def search(
     return ClientPage(list(rows), total, page, pages)
 
 
+def _row_id(value) -> int:
+    """A filter id from a query string; anything that is not a plausible row id matches nothing."""
+    number = small_int(value)
+    return -1 if number is None else number
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _int(value) -> int:
-    """A filter id from a query string; anything that is not a plausible row id matches nothing."""
-    text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        return -1
-    return int(text)
 
 
 # --- identity and contact -----------------------------------------------------------------

@@ -22,7 +22,6 @@ import re
 import secrets
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import bleach
@@ -45,7 +44,7 @@ from portal.domain.models import (
 from portal.domain.roles import Capability, has_capability
 from portal.domain.selfservice import client_of, record_contact
 from portal.domain.session import dbs
-from portal.domain.validation import strip_unshowable
+from portal.domain.validation import parse_uuid, strip_unshowable
 from portal.settings import current as current_settings
 
 MAX_BODY = 5000
@@ -191,7 +190,7 @@ def client_conversations(account) -> list[Conversation]:
 
 def client_conversation(account, public_id) -> Conversation:
     conversation = dbs().scalar(
-        client_scope(account).where(Conversation.public_id == _uuid(public_id))
+        client_scope(account).where(Conversation.public_id == parse_uuid(public_id))
     )
     if conversation is None:
         raise NotFound(("conversation", str(public_id)[:64]))
@@ -367,7 +366,7 @@ def inbox_counts(actor) -> dict[str, int]:
 
 def staff_conversation(actor, public_id) -> Conversation:
     conversation = dbs().scalar(
-        inbox_scope(actor).where(Conversation.public_id == _uuid(public_id))
+        inbox_scope(actor).where(Conversation.public_id == parse_uuid(public_id))
     )
     if conversation is None:
         raise NotFound(("conversation", str(public_id)[:64]))
@@ -514,13 +513,6 @@ def _notify_client(payload: dict) -> None:
             "link": f"{current_settings().base_url}/messages/{conversation.public_id}",
         },
     )
-
-
-def _uuid(value) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
 
 
 # --- bulk messages -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from portal.domain.invitations import age_on, normalize_code
 from portal.domain.models import ClientAccount, ClientInvitation
 from portal.domain.recovery import client_context_words
 from portal.domain.session import dbs
+from portal.domain.validation import parse_uuid
 from portal.settings import current as current_settings
 
 PRIVACY_VERSION = "2026-11"
@@ -101,7 +102,7 @@ def load(public_id: str | None, binding: str | None, *, needs: str) -> ClientInv
     if not public_id or not binding:
         raise OutOfOrder()
     invitation = dbs().scalar(
-        select(ClientInvitation).where(ClientInvitation.public_id == _uuid(public_id))
+        select(ClientInvitation).where(ClientInvitation.public_id == parse_uuid(public_id))
     )
     if invitation is None or invitation.binding_hash != _hash(binding):
         raise OutOfOrder()
@@ -110,15 +111,6 @@ def load(public_id: str | None, binding: str | None, *, needs: str) -> ClientInv
     if STEPS.index(invitation.step) < STEPS.index(needs):
         raise OutOfOrder()
     return invitation
-
-
-def _uuid(value):
-    from uuid import UUID
-
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _lock(invitation: ClientInvitation, why: str) -> None:

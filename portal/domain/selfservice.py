@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
@@ -45,6 +44,7 @@ from portal.domain.validation import (
     clean_state,
     clean_text,
     clean_zip,
+    parse_uuid,
     show_phone,
 )
 from portal.settings import current as current_settings
@@ -95,13 +95,6 @@ FIELD_LABELS = {
 MAX_PHONES = 3
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code")
 NOTHING_CHANGED = _l("Nothing changed. Change a detail, or go back.")
-
-
-def _uuid(value) -> UUID | None:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None
 
 
 def client_of(account) -> Client:
@@ -489,7 +482,7 @@ def cancel_task(actor, client: Client, public_id) -> None:
         raise Forbidden(Capability.EDIT_CLIENTS)
     task = dbs().scalar(
         select(ClientTask).where(
-            ClientTask.public_id == _uuid(public_id), ClientTask.client_id == client.id
+            ClientTask.public_id == parse_uuid(public_id), ClientTask.client_id == client.id
         )
     )
     if task is None:  # the id comes from a form: the same answer whether it exists elsewhere
@@ -576,7 +569,7 @@ def open_record_request_count(actor) -> int:
 
 def fulfil_record_request(actor, public_id) -> RecordRequest:
     request = dbs().scalar(
-        _record_request_scope(actor).where(RecordRequest.public_id == _uuid(public_id))
+        _record_request_scope(actor).where(RecordRequest.public_id == parse_uuid(public_id))
     )
     if request is None:  # the id comes from a form: the same answer whether it exists elsewhere
         raise DomainError(_l("This request is not open any more."))

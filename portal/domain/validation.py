@@ -142,3 +142,22 @@ _UNSHOWABLE = re.compile(
 def strip_unshowable(value):
     """Drop what cannot be stored as text or shown again in a page; keep everything else."""
     return _UNSHOWABLE.sub("", value) if isinstance(value, str) else value
+
+
+def parse_uuid(value):
+    """A public id from a URL or a form, or None: the one parser every lookup uses."""
+    from uuid import UUID
+
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+def small_int(value) -> int | None:
+    """A row id or a count from a query string or a form: plain ASCII digits, at most 9 of
+    them (no overflow, no "²"), else None."""
+    text = str(value if value is not None else "")
+    if not (text.isascii() and text.isdecimal()) or len(text) > 9:
+        return None
+    return int(text)
