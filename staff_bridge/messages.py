@@ -16,13 +16,6 @@ from portal.web import attempt, per_staff_limit
 from staff_bridge import bp
 from staff_bridge.forms import AssignForm
 
-VIEWS = {
-    "awaiting": "Awaiting reply",
-    "unread": "Unread",
-    "mine": "Assigned to me",
-    "all": "All",
-}
-
 
 def _message_form() -> MessageForm:
     form = MessageForm()

@@ -35,13 +35,13 @@ def upgrade():
     sa.ForeignKeyConstraint(['assigned_staff_id'], ['staff_users.id'], name=op.f('fk_conversations_assigned_staff_id_staff_users')),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_conversations_client_id_clients')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations')),
+    sa.UniqueConstraint('client_id', 'agency_id', name=op.f('uq_conversations_client_id')),
     sa.UniqueConstraint('public_id', name=op.f('uq_conversations_public_id'))
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversations_assigned_staff_id'), ['assigned_staff_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_awaiting_since'), ['awaiting_since'], unique=False)
-        batch_op.create_index('ix_conversations_client', ['client_id', 'agency_id'], unique=False)
-        batch_op.create_index('ix_conversations_inbox', ['agency_id', 'status', 'last_message_at'], unique=False)
+        batch_op.create_index('ix_conversations_awaiting', ['agency_id', 'awaiting_since'], unique=False)
+        batch_op.create_index('ix_conversations_inbox', ['agency_id', 'last_message_at'], unique=False)
 
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -58,7 +58,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['author_staff_id'], ['staff_users.id'], name=op.f('fk_messages_author_staff_id_staff_users')),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_messages_conversation_id_conversations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
-    sa.UniqueConstraint('conversation_id', 'idempotency_key', name=op.f('uq_messages_conversation_id')),
+    sa.UniqueConstraint('conversation_id', 'author_kind', 'idempotency_key', name=op.f('uq_messages_conversation_id')),
     sa.UniqueConstraint('public_id', name=op.f('uq_messages_public_id'))
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
@@ -79,8 +79,7 @@ def downgrade():
     op.drop_table('messages')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_inbox')
-        batch_op.drop_index('ix_conversations_client')
-        batch_op.drop_index(batch_op.f('ix_conversations_awaiting_since'))
+        batch_op.drop_index('ix_conversations_awaiting')
         batch_op.drop_index(batch_op.f('ix_conversations_assigned_staff_id'))
 
     op.drop_table('conversations')

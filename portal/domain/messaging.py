@@ -30,7 +30,7 @@ from markupsafe import Markup
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.domain import audit, clock, jobs, mail
+from portal.domain import audit, clock, crypto, jobs, mail
 from portal.domain.access_policy import can
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
@@ -61,7 +61,7 @@ INBOX_VIEWS = ("unread", "awaiting", "mine", "all")
 def clean_body(text: str | None) -> str:
     """What is stored: the text as typed, with line breaks, minus what no page can show."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text).strip()
+    text = strip_unshowable(text).strip()
     if not text:
         raise DomainError(_l("Write a message first."), field="body")
     if len(text) > MAX_BODY:
@@ -170,6 +170,7 @@ def recipients_for(client: Client) -> list[StaffUser]:
         if seat.staff.is_active
         and seat.staff.agency_id
         and (seat.is_case_manager or seat.staff.allow_client_contact)
+        and can(seat.staff, "message", client)  # the owning agency, or one with an ROI in force
     ]
 
 
@@ -213,20 +214,29 @@ def _conversation_for(client: Client, agency_id: int) -> Conversation:
         )
     )
     if conversation is None:
-        conversation = Conversation(client_id=client.id, agency_id=agency_id)
-        dbs().add(conversation)
-        dbs().flush()
+        try:
+            with dbs().begin_nested():
+                conversation = Conversation(client_id=client.id, agency_id=agency_id)
+                dbs().add(conversation)
+        except IntegrityError:  # started at the same moment elsewhere: use that one
+            conversation = dbs().scalar(
+                select(Conversation).where(
+                    Conversation.client_id == client.id, Conversation.agency_id == agency_id
+                )
+            )
     return conversation
 
 
 def _store(conversation: Conversation, *, key: str, body: str, **author) -> tuple[Message, bool]:
     """One message per idempotency key and conversation: a replayed submit finds the first."""
-    key = (key or "")[:64] or new_idempotency_key()
-    existing = dbs().scalar(
-        select(Message).where(
-            Message.conversation_id == conversation.id, Message.idempotency_key == key
-        )
+    if not re.fullmatch(r"[A-Za-z0-9_:-]{1,64}", key or ""):
+        key = new_idempotency_key()  # a key we did not hand out protects nothing
+    same = (
+        Message.conversation_id == conversation.id,
+        Message.author_kind == author["author_kind"],
+        Message.idempotency_key == key,
     )
+    existing = dbs().scalar(select(Message).where(*same))
     if existing is not None:
         return existing, False
     message = Message(conversation_id=conversation.id, idempotency_key=key, body=body, **author)
@@ -234,14 +244,7 @@ def _store(conversation: Conversation, *, key: str, body: str, **author) -> tupl
         with dbs().begin_nested():
             dbs().add(message)
     except IntegrityError:  # the same submit, arriving twice at once
-        return (
-            dbs().scalar(
-                select(Message).where(
-                    Message.conversation_id == conversation.id, Message.idempotency_key == key
-                )
-            ),
-            False,
-        )
+        return dbs().scalar(select(Message).where(*same)), False
     return message, True
 
 
@@ -270,7 +273,7 @@ def client_write(
     now = clock.now()
     conversation.last_message_at = now
     conversation.awaiting_since = conversation.awaiting_since or now
-    conversation.unread_by_staff += 1
+    conversation.unread_by_staff = Conversation.unread_by_staff + 1  # in SQL: no lost update
     conversation.status = "open"
     if recipient is not None:
         conversation.assigned_staff_id = recipient.id
@@ -298,17 +301,19 @@ def messages_of(conversation: Conversation, *, limit: int = 200) -> list[Message
 
 
 def read_by_client(conversation: Conversation) -> None:
-    if conversation.unread_by_client == 0:
-        return
-    now = clock.now()
-    for message in dbs().scalars(
-        select(Message).where(
+    """Read receipts for every staff message not read yet; the counter follows."""
+    from sqlalchemy import update
+
+    dbs().execute(
+        update(Message)
+        .where(
             Message.conversation_id == conversation.id,
             Message.author_kind == "staff",
             Message.read_by_client_at.is_(None),
         )
-    ):
-        message.read_by_client_at = now
+        .values(read_by_client_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
     conversation.unread_by_client = 0
 
 
@@ -322,11 +327,12 @@ def _require(actor) -> None:
 
 def inbox_scope(actor) -> Select:
     """The actor's agency's conversations, with clients that still exist: nothing else."""
+    from portal.domain.access_policy import visible_clients
+
     _require(actor)
-    return (
-        select(Conversation)
-        .join(Client, Client.id == Conversation.client_id)
-        .where(Conversation.agency_id == actor.agency_id, Client.deleted_at.is_(None))
+    visible = visible_clients(actor).with_only_columns(Client.id)  # ROI ended: out of sight
+    return select(Conversation).where(
+        Conversation.agency_id == actor.agency_id, Conversation.client_id.in_(visible)
     )
 
 
@@ -382,7 +388,9 @@ def read_by_staff(actor, conversation: Conversation) -> None:
     )
 
 
-def staff_write(actor, conversation: Conversation, *, body: str, key: str) -> Message:
+def staff_write(
+    actor, conversation: Conversation, *, body: str, key: str, broadcast: bool = False
+) -> Message:
     if not can(actor, "message", conversation.client):
         raise Forbidden(Capability.MESSAGE_CLIENTS)
     body = clean_body(body)
@@ -392,12 +400,12 @@ def staff_write(actor, conversation: Conversation, *, body: str, key: str) -> Me
     if not new:
         return message
     conversation.last_message_at = clock.now()
-    conversation.awaiting_since = None
-    conversation.unread_by_staff = 0
-    conversation.unread_by_client += 1
-    conversation.status = "open"
-    if conversation.assigned_staff_id is None:
-        conversation.assigned_staff_id = actor.id
+    conversation.unread_by_client = Conversation.unread_by_client + 1  # in SQL: no lost update
+    if not broadcast:  # an answer; an announcement leaves the client's questions waiting
+        conversation.awaiting_since = None
+        conversation.unread_by_staff = 0
+        if conversation.assigned_staff_id is None:
+            conversation.assigned_staff_id = actor.id
     _schedule_notice(conversation)
     audit.record(
         "message.sent",
@@ -561,7 +569,12 @@ def send_bulk(actor, clients: list[Client], *, body: str, key: str) -> int:
     key = (key or "")[:40] or new_idempotency_key()
     jobs.enqueue(
         "messages.bulk_send",
-        {"staff": actor.id, "clients": [c.id for c in clients], "body": body, "key": key},
+        {
+            "staff": actor.id,
+            "clients": [c.id for c in clients],
+            "body": crypto.encrypt_text(body),  # message text never sits in clear in jobs
+            "key": key,
+        },
         unique_key=f"bulk:{actor.id}:{key}",
     )
     audit.record("message.bulk_queued", actor, details={"recipients": len(clients)})
@@ -576,6 +589,7 @@ def _send_bulk(payload: dict) -> None:
     actor = dbs().get(StaffUser, payload["staff"])
     if actor is None or not actor.is_active:
         return
+    body = crypto.decrypt_text(payload["body"])
     token = context.set_context(context.ActionContext(actor=actor))
     try:
         for client_id in payload["clients"]:
@@ -584,7 +598,11 @@ def _send_bulk(payload: dict) -> None:
                 continue  # access changed since the list was shown
             conversation = _conversation_for(client, actor.agency_id)
             staff_write(
-                actor, conversation, body=payload["body"], key=f"{payload['key']}:{client_id}"
+                actor,
+                conversation,
+                body=body,
+                key=f"{payload['key']}:{client_id}",
+                broadcast=True,
             )
     finally:
         context.reset_context(token)

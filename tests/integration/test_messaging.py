@@ -392,3 +392,45 @@ def test_a_bulk_message_shows_its_recipients_then_each_gets_their_own_conversati
     assert bodies.count("The shelter opens at 6 tonight.") == 2  # connected + offline
     owners = {c.client_id for c in database.session.scalars(select(Conversation))}
     assert owners == {connected.id, unconnected.id} and other_agency.id not in owners
+
+
+def test_a_serving_agency_loses_the_conversation_when_the_roi_ends(
+    app, team, make, agency_a, agency_b, frozen_clock, database
+):
+    partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
+    team.record.care_team.append(CareTeamMember(staff=partner, is_case_manager=True))
+    consent = Consent(
+        client_id=team.record.id,
+        recorded_by_agency_id=agency_a.id,
+        permission=True,
+        refused=False,
+        starts_on=clock.now().date() - timedelta(days=10),
+        ends_on=clock.now().date() + timedelta(days=1),
+    )
+    database.session.add(consent)
+    database.session.commit()
+    write(team, partner, "For agency B", key="b")
+    [conversation] = conversations(database, team.record)
+    browser = signed_in(app, partner)
+    assert browser.get(f"/staff/conversations/{conversation.public_id}").status_code == 200
+    consent.ends_on = clock.now().date() - timedelta(days=1)
+    database.session.commit()
+    assert browser.get(f"/staff/conversations/{conversation.public_id}").status_code == 404
+    assert "Doe" not in browser.get("/staff/inbox?view=all").get_data(as_text=True)
+    assert "Pat Partner" not in team.get("/messages/new").get_data(as_text=True)
+
+
+def test_a_bulk_message_leaves_client_questions_waiting(
+    team, case_manager, case_manager_user, database
+):
+    write(team, case_manager_user, "Is there a bed tonight?")
+    case_manager.form(
+        "/staff/messages/bulk",
+        {"account_status": "", "body": "Food bank on Friday.", "key": "bulk-2"},
+        token_from="/staff/messages/bulk",
+    )
+    run_jobs(database)
+    [conversation] = conversations(database, team.record)
+    conversation = fresh(database, conversation)
+    assert conversation.awaiting_since is not None and conversation.unread_by_staff == 1
+    assert conversation.unread_by_client == 1

@@ -19,8 +19,9 @@ from portal.domain.models.clients import Client
 class Conversation(PublicIdMixin, CreatedAtMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
-        Index("ix_conversations_inbox", "agency_id", "status", "last_message_at"),
-        Index("ix_conversations_client", "client_id", "agency_id"),
+        Index("ix_conversations_inbox", "agency_id", "last_message_at"),
+        Index("ix_conversations_awaiting", "agency_id", "awaiting_since"),
+        UniqueConstraint("client_id", "agency_id"),  # one conversation per client and agency
     )
 
     audit_kind = "conversation"
@@ -33,7 +34,7 @@ class Conversation(PublicIdMixin, CreatedAtMixin, Base):
     status: Mapped[str] = mapped_column(String(10), default="open")
     last_message_at: Mapped[datetime | None]
     # The oldest client message no staff member has answered yet (None: nothing awaits).
-    awaiting_since: Mapped[datetime | None] = mapped_column(index=True)
+    awaiting_since: Mapped[datetime | None]
     unread_by_staff: Mapped[int] = mapped_column(default=0)  # client messages since staff read
     unread_by_client: Mapped[int] = mapped_column(default=0)  # staff messages since client read
     client_notified_at: Mapped[datetime | None]  # the last "you have a new message" email
@@ -46,7 +47,7 @@ class Message(PublicIdMixin, CreatedAtMixin, Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation", "conversation_id", "created_at"),
-        UniqueConstraint("conversation_id", "idempotency_key"),
+        UniqueConstraint("conversation_id", "author_kind", "idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
