@@ -62,6 +62,13 @@ class ActionForm(PortalForm):
     """A button that changes something: the CSRF token is its only field."""
 
 
+class ChangePasswordForm(PortalForm):
+    """Either kind of account changes its own password with the current one."""
+
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"))
+
+
 class ConfirmPasswordForm(PortalForm):
     """A sensitive action: the password again, unless it was typed in the last 5 minutes."""
 
@@ -74,8 +81,16 @@ def month_choices() -> list[tuple[str, str]]:
 
 
 class MessageForm(PortalForm):
-    """A message: the text, and a key that makes a replayed submit store one message."""
+    """A message: the text, and a key that makes a replayed submit store one message (a new
+    form gets a fresh key; a re-shown form keeps the one it was sent with)."""
 
     body = TextAreaField(_l("Your message"))
     key = HiddenField()
     recipient = RadioField(_l("Who do you want to write to?"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        from portal.domain.messaging import new_idempotency_key
+
+        super().__init__(*args, **kwargs)
+        if not self.key.data:
+            self.key.data = new_idempotency_key()

@@ -307,6 +307,24 @@ def sign_out_response(destination: str):
     return response
 
 
+def change_own_password(form) -> bool:
+    """The "change my password" form of either blueprint: the current password, then the new
+    one; every other session ends and this browser gets a new session id (R22)."""
+    from portal.domain import recovery
+
+    ok, _r = attempt(
+        form,
+        recovery.change_password,
+        current_user,
+        form.current_password.data or "",
+        form.new_password.data or "",
+        keep=current_session_row(),
+    )
+    if ok:
+        rotate_session_id()
+    return ok
+
+
 def end_own_sessions(which: str) -> int | None:
     """The sessions page's POST, after `reauthenticate`: end one session by public id, or
     "others". Returns how many ended, or None when `which` is this very session (the caller

@@ -16,7 +16,7 @@ def _staff_navigation():
         "staff": staff,
         "unread_notifications": notifications.unread_count(staff) if staff else 0,
         "review_count": review.pending_count(staff) if staff else 0,
-        "inbox_unread": messaging.inbox_counts(staff)["unread"] if staff else 0,
+        "inbox_counts": messaging.inbox_counts(staff) if staff else {},
         "record_request_count": selfservice.open_record_request_count(staff) if staff else 0,
         "can": (lambda cap: has_capability(staff.role, Capability(cap)))
         if staff

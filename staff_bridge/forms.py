@@ -46,11 +46,6 @@ class ForgotPasswordForm(PortalForm):
     email = StringField(_l("Work email address"))
 
 
-class ChangePasswordForm(PortalForm):
-    current_password = PasswordField(_l("Current password"))
-    new_password = PasswordField(_l("New password"))
-
-
 class ClientSearchForm(PortalForm):
     class Meta:
         csrf = False  # a GET filter form changes nothing

@@ -17,13 +17,6 @@ from staff_bridge import bp
 from staff_bridge.forms import AssignForm
 
 
-def _message_form() -> MessageForm:
-    form = MessageForm()
-    if not form.key.data:
-        form.key.data = messaging.new_idempotency_key()
-    return form
-
-
 @bp.get("/inbox")
 @staff_only(Capability.MESSAGE_CLIENTS)
 def inbox():
@@ -34,7 +27,6 @@ def inbox():
         "staff_bridge/messages/inbox.html",
         view=view,
         conversations=conversations,
-        counts=messaging.inbox_counts(current_user),
         overdue={c.id for c in conversations if messaging.is_overdue(c)},
         now=clock.now(),
     )
@@ -67,7 +59,7 @@ def _assign_form(thread) -> AssignForm:
 @staff_only(Capability.MESSAGE_CLIENTS)
 def conversation(conversation_id: str):
     thread = messaging.staff_conversation(current_user, conversation_id)
-    form = _message_form()
+    form = MessageForm()
     if form.validate_on_submit():
         ok, _message = attempt(
             form,
@@ -99,7 +91,7 @@ def assign_conversation(conversation_id: str):
             return redirect(
                 url_for("staff_bridge.conversation", conversation_id=thread.public_id), 303
             )
-    return _thread_page(thread, _message_form(), form)
+    return _thread_page(thread, MessageForm(), form)
 
 
 @bp.post("/conversations/<conversation_id>/handled")
@@ -116,7 +108,7 @@ def mark_conversation_handled(conversation_id: str):
 @staff_only(Capability.MESSAGE_CLIENTS)
 def start_conversation(client_id: str):
     client = access_policy.get_client(current_user, client_id, "message")
-    form = _message_form()
+    form = MessageForm()
     if form.validate_on_submit():
         ok, thread = attempt(
             form,
@@ -156,7 +148,7 @@ def bulk_message():
 
     filters = _bulk_filters()
     recipients = messaging.bulk_recipients(current_user, **filters)
-    form = _message_form()
+    form = MessageForm()
     if request.method == "POST" and form.validate_on_submit():
         ok, count = attempt(
             form,

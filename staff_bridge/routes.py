@@ -10,14 +10,14 @@ from portal.access import public, staff_only
 from portal.domain import agencies, notifications, recovery, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
 from portal.domain.roles import ROLE_LABELS, Capability
-from portal.forms import ActionForm, ConfirmPasswordForm
+from portal.forms import ActionForm, ChangePasswordForm, ConfirmPasswordForm
 from portal.web import (
     attempt,
+    change_own_password,
     current_session_row,
     end_own_sessions,
     reauthenticate,
     recently_authenticated,
-    rotate_session_id,
     sign_in_page,
     sign_in_rate_limit,
     sign_out_response,
@@ -26,7 +26,6 @@ from staff_bridge import bp
 from staff_bridge.forms import (
     AgencyForm,
     AgencySettingsForm,
-    ChangePasswordForm,
     ChangeRoleForm,
     DeactivateStaffForm,
     ForgotPasswordForm,
@@ -133,19 +132,9 @@ def mark_notifications_read():
 @staff_only()
 def my_account():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        ok, _r = attempt(
-            form,
-            recovery.change_password,
-            current_user,
-            form.current_password.data or "",
-            form.new_password.data or "",
-            keep=current_session_row(),
-        )
-        if ok:
-            rotate_session_id()
-            flash(_("Password changed. You were signed out everywhere else."), "success")
-            return redirect(url_for("staff_bridge.my_account"), code=303)
+    if form.validate_on_submit() and change_own_password(form):
+        flash(_("Password changed. You were signed out everywhere else."), "success")
+        return redirect(url_for("staff_bridge.my_account"), code=303)
     return render_template(
         "staff_bridge/account.html",
         form=form,

@@ -10,7 +10,6 @@ from flask_login import current_user
 from portal.access import client_only, public
 from portal.client import bp
 from portal.client.forms import (
-    ChangePasswordForm,
     DeactivateForm,
     EmailChangeCodeForm,
     EmailChangeForm,
@@ -21,18 +20,18 @@ from portal.client.forms import (
     ResetPasswordForm,
 )
 from portal.domain import client_accounts, recovery, sessions
-from portal.forms import ConfirmPasswordForm
+from portal.forms import ChangePasswordForm, ConfirmPasswordForm
 from portal.i18n import LANGUAGE_NAMES
 from portal.settings import current as current_settings
 from portal.web import (
     attempt,
+    change_own_password,
     current_session_row,
     end_own_sessions,
     per_account_limit,
     per_ip_limit,
     reauthenticate,
     recently_authenticated,
-    rotate_session_id,
     sign_in_rate_limit,
     sign_out_response,
 )
@@ -181,19 +180,9 @@ def confirm_email_change():
 @client_only
 def my_account():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        ok, _r = attempt(
-            form,
-            recovery.change_password,
-            current_user,
-            form.current_password.data or "",
-            form.new_password.data or "",
-            keep=current_session_row(),
-        )
-        if ok:
-            rotate_session_id()
-            flash(_("Password changed. You were signed out everywhere else."), "success")
-            return redirect(url_for("client.my_account"), code=303)
+    if form.validate_on_submit() and change_own_password(form):
+        flash(_("Password changed. You were signed out everywhere else."), "success")
+        return redirect(url_for("client.my_account"), code=303)
     return render_template("client/account.html", form=form, preferences=_preferences_form())
 
 

@@ -54,11 +54,6 @@ class ResetCodeForm(PortalForm):
     password = PasswordField(_l("New password"))
 
 
-class ChangePasswordForm(PortalForm):
-    current_password = PasswordField(_l("Current password"))
-    new_password = PasswordField(_l("New password"))
-
-
 class DeactivateForm(PortalForm):
     confirm = BooleanField(_l("Yes, close my account now"))
     password = PasswordField(_l("Your password"))

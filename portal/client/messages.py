@@ -13,13 +13,6 @@ from portal.forms import MessageForm
 from portal.web import attempt
 
 
-def _form(**kwargs) -> MessageForm:
-    form = MessageForm(**kwargs)
-    if not form.key.data:
-        form.key.data = messaging.new_idempotency_key()
-    return form
-
-
 @bp.get("/messages")
 @client_only
 def messages():
@@ -37,7 +30,7 @@ def messages():
 def new_message():
     client = selfservice.client_of(current_user)
     recipients = messaging.recipients_for(client)
-    form = _form()
+    form = MessageForm()
     form.recipient.choices = [
         (str(s.public_id), f"{s.display_name} · {s.agency.name}") for s in recipients
     ]
@@ -62,7 +55,7 @@ def new_message():
 @client_only
 def conversation(conversation_id: str):
     thread = messaging.client_conversation(current_user, conversation_id)
-    form = _form()
+    form = MessageForm()
     if form.validate_on_submit():
         ok, _message = attempt(
             form,
