@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask.testing import FlaskClient
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 
 from portal.domain import clock
 from portal.domain.models import (
@@ -143,6 +143,10 @@ def seed(app, conversations: int) -> dict:
             privacy_version=PRIVACY_VERSION,
         )
         db.session.add(account)
+        db.session.commit()
+        # A live database has planner statistics (autovacuum / ANALYZE): give the bulk load its.
+        for table in ("clients", "care_team_members", "conversations", "messages"):
+            db.session.execute(text(f"ANALYZE {table}"))
         db.session.commit()
         conversation = db.session.scalar(
             db.select(Conversation.public_id).where(Conversation.client_id == first.id)

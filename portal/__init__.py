@@ -95,6 +95,19 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "connect")
+def _postgresql_connect(dbapi_connection, _record) -> None:
+    # JIT compiles queries the planner thinks expensive; for this app's short OLTP statements it
+    # only adds latency (measured: the staff inbox counts at 10,000 conversations took 27 ms,
+    # 17 of them JIT, and 8 ms without). SET, not a startup option, so PgBouncer passes it.
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.autocommit = autocommit
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     if conn.dialect.name == "sqlite":

@@ -1,12 +1,19 @@
 """The staff bridge: the staff side of the portal (its own blueprint under /staff)."""
 
-from flask import Blueprint
+from flask import Blueprint, g
 from flask_login import current_user
 
 from portal.domain import messaging, notifications, review, selfservice
 from portal.domain.roles import ROLE_LABELS, Capability, has_capability
 
 bp = Blueprint("staff_bridge", __name__)
+
+
+def inbox_counts(staff) -> dict[str, int]:
+    """The inbox counts, counted once per request (navigation and inbox page share them)."""
+    if "inbox_counts" not in g:
+        g.inbox_counts = messaging.inbox_counts(staff)
+    return g.inbox_counts
 
 
 @bp.context_processor
@@ -16,7 +23,7 @@ def _staff_navigation():
         "staff": staff,
         "unread_notifications": notifications.unread_count(staff) if staff else 0,
         "review_count": review.pending_count(staff) if staff else 0,
-        "inbox_counts": messaging.inbox_counts(staff) if staff else {},
+        "inbox_counts": inbox_counts(staff) if staff else {},
         "record_request_count": selfservice.open_record_request_count(staff) if staff else 0,
         "can": (lambda cap: has_capability(staff.role, Capability(cap)))
         if staff

@@ -13,7 +13,7 @@ from portal.domain.roles import Capability
 from portal.domain.validation import small_int
 from portal.forms import ActionForm, MessageForm
 from portal.web import attempt, per_staff_limit
-from staff_bridge import bp
+from staff_bridge import bp, inbox_counts
 from staff_bridge.forms import AssignForm
 
 
@@ -22,10 +22,14 @@ from staff_bridge.forms import AssignForm
 def inbox():
     view = request.args.get("view", "awaiting")
     view = view if view in messaging.INBOX_VIEWS else "awaiting"
-    conversations = messaging.inbox(current_user, view)
+    pages = max(1, -(-inbox_counts(current_user)[view] // messaging.INBOX_PAGE))
+    page = min(small_int(request.args.get("page")) or 1, pages)
+    conversations = messaging.inbox(current_user, view, page=page)
     return render_template(
         "staff_bridge/messages/inbox.html",
         view=view,
+        page=page,
+        pages=pages,
         conversations=conversations,
         overdue={c.id for c in conversations if messaging.is_overdue(c)},
         now=clock.now(),
@@ -33,10 +37,12 @@ def inbox():
 
 
 def _thread_page(thread, form, assign_form):
+    messages, first_shown = messaging.messages_of(thread, before=request.args.get("before"))
     return render_template(
         "staff_bridge/messages/conversation.html",
         thread=thread,
-        messages=messaging.messages_of(thread),
+        messages=messages,
+        older_than=first_shown,
         render=messaging.render,
         form=form,
         assign_form=assign_form,
@@ -147,7 +153,10 @@ def bulk_message():
     from portal.domain import clients as client_service
 
     filters = _bulk_filters()
-    recipients = messaging.bulk_recipients(current_user, **filters)
+    if request.method == "POST":  # exactly the list that was shown, each checked again
+        recipients = messaging.chosen_recipients(current_user, request.form.getlist("recipient"))
+    else:
+        recipients = messaging.bulk_recipients(current_user, **filters)
     form = MessageForm()
     if request.method == "POST" and form.validate_on_submit():
         ok, count = attempt(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -70,10 +70,13 @@ def conversation(conversation_id: str):
             return redirect(url_for("client.conversation", conversation_id=thread.public_id), 303)
     else:
         messaging.read_by_client(thread)
+    messages, first_shown = messaging.messages_of(thread, before=request.args.get("before"))
     return render_template(
         "client/messages/conversation.html",
         thread=thread,
-        messages=messaging.messages_of(thread),
+        agency_name=messaging.agency_names({thread.agency_id}).get(thread.agency_id, ""),
+        messages=messages,
+        older_than=first_shown,
         render=messaging.render,
         form=form,
     )

@@ -183,7 +183,7 @@ def client_conversations(account) -> list[Conversation]:
     return list(
         dbs().scalars(
             client_scope(account).order_by(
-                Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
+                Conversation.last_message_at.desc(), Conversation.id.desc()
             )
         )
     )
@@ -271,12 +271,15 @@ def client_write(
     if not new:
         return message
     now = clock.now()
+    was_waiting = conversation.awaiting_since is not None
     conversation.last_message_at = now
     conversation.awaiting_since = conversation.awaiting_since or now
     conversation.unread_by_staff = Conversation.unread_by_staff + 1  # in SQL: no lost update
     conversation.status = "open"
     if recipient is not None:
         conversation.assigned_staff_id = recipient.id
+    if not was_waiting:  # one note when a question starts waiting, not one per message
+        _tell_staff(conversation, recipient)
     record_contact(client, "message")
     audit.record(
         "message.sent",
@@ -287,17 +290,60 @@ def client_write(
     return message
 
 
-def messages_of(conversation: Conversation, *, limit: int = 200) -> list[Message]:
-    """The newest `limit` messages, oldest first."""
-    newest = list(
+def _tell_staff(conversation: Conversation, recipient: StaffUser | None) -> None:
+    """An in-app note for whoever should answer: the person written to, the one the
+    conversation is assigned to, or else the agency's case managers on the care team."""
+    from portal.domain import notifications
+
+    if recipient is None and conversation.assigned_staff_id is not None:
+        recipient = dbs().get(StaffUser, conversation.assigned_staff_id)
+    if recipient is not None and recipient.is_active:
+        people = [recipient]
+    else:
+        people = list(
+            dbs().scalars(
+                select(StaffUser)
+                .join(CareTeamMember, CareTeamMember.staff_id == StaffUser.id)
+                .where(
+                    CareTeamMember.client_id == conversation.client_id,
+                    CareTeamMember.is_case_manager.is_(True),
+                    StaffUser.agency_id == conversation.agency_id,
+                    StaffUser.is_active.is_(True),
+                )
+            )
+        )
+    for person in people:
+        notifications.notify(
+            person, "client_message", link=f"/staff/conversations/{conversation.public_id}"
+        )
+
+
+THREAD_PAGE = 200
+
+
+def messages_of(
+    conversation: Conversation, *, before=None, limit: int = THREAD_PAGE
+) -> tuple[list[Message], Message | None]:
+    """Up to `limit` messages, oldest first: the newest ones, or those before the message
+    whose public id is `before` ("show older messages"). Also returns the first message shown
+    when there are older ones (None when the start of the conversation is on this page)."""
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    key = parse_uuid(before) if before else None
+    if key is not None:
+        anchor = dbs().scalar(query.where(Message.public_id == key))
+        if anchor is not None:  # a key of another conversation finds nothing here
+            query = query.where(
+                (Message.created_at < anchor.created_at)
+                | ((Message.created_at == anchor.created_at) & (Message.id < anchor.id))
+            )
+    rows = list(
         dbs().scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(limit)
+            query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
         )
     )
-    return newest[::-1]
+    more = len(rows) > limit
+    shown = rows[:limit][::-1]
+    return shown, (shown[0] if more and shown else None)
 
 
 def read_by_client(conversation: Conversation) -> None:
@@ -346,28 +392,36 @@ def _view(query: Select, actor, view: str) -> Select:
     return query
 
 
-def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = 25) -> list:
+INBOX_PAGE = 25
+
+
+def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = INBOX_PAGE) -> list:
+    """One page of a view: awaiting oldest first (the longest wait on top), else newest."""
     view = view if view in INBOX_VIEWS else "awaiting"
     query = _view(inbox_scope(actor), actor, view)
     if view == "awaiting":
         query = query.order_by(Conversation.awaiting_since, Conversation.id)
     else:
-        query = query.order_by(
-            Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
-        )
+        query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     return list(dbs().scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)))
 
 
 def inbox_counts(actor) -> dict[str, int]:
+    """Every view's count in one statement (the navigation shows them on every staff page)."""
     if not has_capability(getattr(actor, "role", ""), Capability.MESSAGE_CLIENTS) or not getattr(
         actor, "agency_id", None
     ):
         return {view: 0 for view in INBOX_VIEWS}
-    counts = {}
-    for view in ("unread", "awaiting", "mine"):
-        query = _view(inbox_scope(actor), actor, view)
-        counts[view] = dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
-    return counts
+    scope = inbox_scope(actor).subquery()
+    row = dbs().execute(
+        select(
+            func.count().filter(scope.c.unread_by_staff > 0),
+            func.count().filter(scope.c.awaiting_since.is_not(None)),
+            func.count().filter(scope.c.assigned_staff_id == actor.id),
+            func.count(),
+        ).select_from(scope)
+    ).one()
+    return dict(zip(("unread", "awaiting", "mine", "all"), (n or 0 for n in row), strict=True))
 
 
 def staff_conversation(actor, public_id) -> Conversation:
@@ -556,6 +610,23 @@ def bulk_recipients(
         query = query.where(portal_state_filter(Client.id, account_status))
     rows = dbs().scalars(
         query.order_by(Client.last_name, Client.first_name, Client.id).limit(BULK_LIMIT)
+    )
+    return [c for c in rows if can(actor, "message", c)]
+
+
+def chosen_recipients(actor, public_ids) -> list[Client]:
+    """The recipients the staff member saw and sent (their public ids from the form), each
+    checked again: an id that is not one of the actor's clients is dropped."""
+    from portal.domain.access_policy import visible_clients
+
+    _require(actor)
+    keys = {key for key in map(parse_uuid, list(public_ids)[:BULK_LIMIT]) if key is not None}
+    if not keys:
+        return []
+    rows = dbs().scalars(
+        visible_clients(actor)
+        .where(Client.public_id.in_(keys))
+        .order_by(Client.last_name, Client.first_name, Client.id)
     )
     return [c for c in rows if can(actor, "message", c)]
 

@@ -28,6 +28,7 @@ KINDS = {
         "A client's portal account was reinstated. They choose a new password before they sign in."
     ),
     "record_requested": _l("A client asked for a copy of their record."),
+    "client_message": _l("A client sent a message. It is waiting for an answer."),
     "client_deactivated_self": _l(
         "A client closed their portal account. If they want it back, check their identity "
         "and ask an agency administrator to reinstate it."

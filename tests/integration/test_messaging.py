@@ -369,6 +369,17 @@ def test_payloads_and_naughty_strings_round_trip_through_a_conversation(
 # --- bulk ----------------------------------------------------------------------------------------
 
 
+def send_to_shown(browser, preview: str, body: str, key: str, *, extra=()):
+    """Send a bulk message the way the page does: to the recipients it showed."""
+    page = BeautifulSoup(browser.get(preview).get_data(as_text=True), "html.parser")
+    shown = [i["value"] for i in page.select('input[name="recipient"]')]
+    return browser.form(
+        "/staff/messages/bulk",
+        {"recipient": shown + list(extra), "body": body, "key": key},
+        token_from=preview,
+    )
+
+
 def test_a_bulk_message_shows_its_recipients_then_each_gets_their_own_conversation(
     team, case_manager, case_manager_user, make, agency_a, agency_b, database
 ):
@@ -380,10 +391,12 @@ def test_a_bulk_message_shows_its_recipients_then_each_gets_their_own_conversati
     )
     assert connected.last_name in preview and "Offline" not in preview
     assert "Elsewhere" not in case_manager.get("/staff/messages/bulk").get_data(as_text=True)
-    done = case_manager.form(
+    done = send_to_shown(
+        case_manager,
         "/staff/messages/bulk",
-        {"account_status": "", "body": "The shelter opens at 6 tonight.", "key": "bulk-1"},
-        token_from="/staff/messages/bulk",
+        "The shelter opens at 6 tonight.",
+        "bulk-1",
+        extra=[str(other_agency.public_id), "not-a-uuid"],  # tampering: dropped
     )
     assert done.status_code == 303
     run_jobs(database)
@@ -392,6 +405,30 @@ def test_a_bulk_message_shows_its_recipients_then_each_gets_their_own_conversati
     assert bodies.count("The shelter opens at 6 tonight.") == 2  # connected + offline
     owners = {c.client_id for c in database.session.scalars(select(Conversation))}
     assert owners == {connected.id, unconnected.id} and other_agency.id not in owners
+
+
+def test_a_bulk_message_goes_to_the_list_that_was_shown_not_a_new_search(
+    team, case_manager, make, agency_a, database
+):
+    page = BeautifulSoup(
+        case_manager.get("/staff/messages/bulk").get_data(as_text=True), "html.parser"
+    )
+    shown = [i["value"] for i in page.select('input[name="recipient"]')]
+    make.client(agency_a, last_name="Newcomer")  # matches the filters, but was not shown
+    case_manager.form(
+        "/staff/messages/bulk",
+        {"recipient": shown, "body": "Clinic on Monday.", "key": "bulk-3"},
+        token_from="/staff/messages/bulk",
+    )
+    run_jobs(database)
+    owners = set(database.session.scalars(select(Conversation.client_id)))
+    assert owners == {team.record.id}
+    empty = case_manager.form(
+        "/staff/messages/bulk",
+        {"recipient": [], "body": "Nobody gets this.", "key": "bulk-4"},
+        token_from="/staff/messages/bulk",
+    )
+    assert empty.status_code == 200 and "Nobody matches" in empty.get_data(as_text=True)
 
 
 def test_a_serving_agency_loses_the_conversation_when_the_roi_ends(
@@ -424,13 +461,104 @@ def test_a_bulk_message_leaves_client_questions_waiting(
     team, case_manager, case_manager_user, database
 ):
     write(team, case_manager_user, "Is there a bed tonight?")
-    case_manager.form(
-        "/staff/messages/bulk",
-        {"account_status": "", "body": "Food bank on Friday.", "key": "bulk-2"},
-        token_from="/staff/messages/bulk",
-    )
+    send_to_shown(case_manager, "/staff/messages/bulk", "Food bank on Friday.", "bulk-2")
     run_jobs(database)
     [conversation] = conversations(database, team.record)
     conversation = fresh(database, conversation)
     assert conversation.awaiting_since is not None and conversation.unread_by_staff == 1
     assert conversation.unread_by_client == 1
+
+
+# --- long inboxes and long conversations ---------------------------------------------------------
+
+
+def test_the_inbox_pages_through_many_conversations(case_manager, make, agency_a, database):
+    for n in range(30):
+        conversation = make.conversation(make.client(agency_a, last_name=f"Page{n:02d}"))
+        conversation.last_message_at = clock.now() - timedelta(minutes=n)
+    database.session.commit()
+
+    def names(path):
+        page = case_manager.get(path)
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        return re.findall(r"Page\d\d", text), text
+
+    first, text = names("/staff/inbox?view=all")
+    assert first == [f"Page{n:02d}" for n in range(25)]  # newest first
+    assert "Page 1 of 2" in text and "All (30)" in text
+    second, text = names("/staff/inbox?view=all&page=2")
+    assert second == [f"Page{n:02d}" for n in range(25, 30)]
+    assert names("/staff/inbox?view=all&page=99")[0] == second  # past the end: the last page
+    assert names("/staff/inbox?view=all&page=%C2%B2")[0] == first  # not a number: page 1
+
+
+def test_a_long_conversation_shows_the_newest_messages_and_older_ones_on_request(
+    team, case_manager_user, make, agency_a, database
+):
+    conversation = make.conversation(team.record)
+    start = clock.now() - timedelta(days=30)
+    database.session.add_all(
+        Message(
+            conversation_id=conversation.id,
+            author_kind="staff",
+            author_staff_id=case_manager_user.id,
+            body=f"Note {n:03d}",
+            idempotency_key=f"seed-{n}",
+            created_at=start + timedelta(minutes=n // 2),  # pairs share a time: the id decides
+        )
+        for n in range(205)
+    )
+    database.session.commit()
+    path = f"/messages/{conversation.public_id}"
+    page = BeautifulSoup(team.get(path).get_data(as_text=True), "html.parser")
+    shown = [b.get_text(strip=True) for b in page.select(".message-body")]
+    assert shown == [f"Note {n:03d}" for n in range(5, 205)]  # the newest 200, oldest first
+    older = page.find("a", string="Show older messages")["href"]
+    page = BeautifulSoup(team.get(older).get_data(as_text=True), "html.parser")
+    shown = [b.get_text(strip=True) for b in page.select(".message-body")]
+    assert shown == [f"Note {n:03d}" for n in range(5)]
+    assert page.find("a", string="Show older messages") is None
+    assert page.find("a", string="Show the newest messages") is not None
+    foreign = make.conversation(make.client(agency_a))
+    database.session.add(
+        Message(
+            conversation_id=foreign.id, author_kind="staff", body="Not yours", idempotency_key="x"
+        )
+    )
+    database.session.commit()
+    other_key = database.session.scalar(
+        select(Message.public_id).where(Message.conversation_id == foreign.id)
+    )
+    page = team.get(f"{path}?before={other_key}").get_data(as_text=True)
+    assert "Not yours" not in page and "Note 204" in page  # another thread's key: the newest
+
+
+def test_staff_get_one_note_when_a_question_starts_waiting(
+    team, case_manager, case_manager_user, database
+):
+    from portal.domain.models import StaffNotification
+
+    def notes():
+        database.session.expire_all()
+        return database.session.scalars(
+            select(StaffNotification).where(
+                StaffNotification.staff_id == case_manager_user.id,
+                StaffNotification.kind == "client_message",
+            )
+        ).all()
+
+    write(team, case_manager_user, "Is there a bed tonight?", key="q1")
+    [conversation] = conversations(database, team.record)
+    write_more = {"body": "And for my dog?", "key": "q2"}
+    team.form(f"/messages/{conversation.public_id}", write_more)
+    [note] = notes()  # the second question joins the first: no second note
+    assert note.link == f"/staff/conversations/{conversation.public_id}"
+    assert "waiting for an answer" in case_manager.get("/staff/notifications").get_data(
+        as_text=True
+    )
+    case_manager.form(
+        f"/staff/conversations/{conversation.public_id}", {"body": "Yes.", "key": "a1"}
+    )
+    team.form(f"/messages/{conversation.public_id}", {"body": "Thanks!", "key": "q3"})
+    assert len(notes()) == 2

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain import clock
 from portal.domain.models.accounts import StaffUser
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 from portal.domain.models.clients import Client
@@ -19,8 +20,9 @@ from portal.domain.models.clients import Client
 class Conversation(PublicIdMixin, CreatedAtMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
-        Index("ix_conversations_inbox", "agency_id", "last_message_at"),
-        Index("ix_conversations_awaiting", "agency_id", "awaiting_since"),
+        # The inbox orderings, walked in index order so a page stops after 25 rows.
+        Index("ix_conversations_inbox", "agency_id", "last_message_at", "id"),
+        Index("ix_conversations_awaiting", "agency_id", "awaiting_since", "id"),
         UniqueConstraint("client_id", "agency_id"),  # one conversation per client and agency
     )
 
@@ -32,7 +34,7 @@ class Conversation(PublicIdMixin, CreatedAtMixin, Base):
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     # open: someone should look; handled: nothing to do (a new client message reopens it)
     status: Mapped[str] = mapped_column(String(10), default="open")
-    last_message_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime] = mapped_column(default=clock.now)
     # The oldest client message no staff member has answered yet (None: nothing awaits).
     awaiting_since: Mapped[datetime | None]
     unread_by_staff: Mapped[int] = mapped_column(default=0)  # client messages since staff read
