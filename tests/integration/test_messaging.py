@@ -1,5 +1,6 @@
 """Issue 6: secure messaging between clients and their care team."""
 
+import gzip
 import json
 import re
 from datetime import datetime, timedelta
@@ -305,8 +306,10 @@ def xss_corpus() -> list[str]:
     for path in sorted((root / "payloadsallthethings" / "intruders").glob("*.txt")):
         strings += [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
     for path in sorted((root / "payloadsallthethings" / "svg-and-markup-files").iterdir()):
-        if path.suffix != ".svgz":
-            strings.append(path.read_text(errors="replace"))
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":  # a gzip-compressed SVG: its markup is the payload
+            data = gzip.decompress(data)
+        strings.append(data.decode("utf-8", errors="replace"))
     for item in json.loads((root / "html5sec" / "items.json").read_text()):
         strings.append(item.get("data_expanded") or item["data"])
     return strings
