@@ -76,6 +76,24 @@ class Settings:
     # the public holidays of HOLIDAY_CALENDAR, e.g. "US" or "US-CA", in the agency's time zone).
     response_target_business_days: int = 2
     holiday_calendar: str = "US"
+    # Documents (issue 7): where files live, what is accepted, and the malware scanner.
+    storage_backend: str = "local"  # "local" (a folder) or "s3" (any S3-compatible store)
+    storage_path: Path | None = None  # the local folder; INSTANCE_PATH/documents by default
+    allow_local_storage_in_production: bool = False
+    s3_endpoint_url: str = ""  # empty: AWS itself
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_addressing_style: str = "auto"  # "path" for MinIO, Ceph and SeaweedFS
+    s3_sse: str = "AES256"  # server-side encryption: "AES256", "aws:kms" or "" (the store's default)
+    s3_sse_kms_key_id: str = ""
+    document_downloads: str = "stream"  # "stream" through the app, or "presigned" (S3, 60 s)
+    upload_max_mb: int = 25  # per file (issue 7 overrides R46's 10 MB)
+    client_quota_files: int = 50
+    client_quota_mb: int = 250
+    clamd_address: str = ""  # "host:port" or a unix socket path; empty: no scanner
+    allow_unscanned_files: bool | None = None  # None: only outside production
     # Argon2id cost. Production minimum is R15's m=19 MiB, t=2, p=1; tests lower it.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -111,6 +129,17 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
 
+    @property
+    def resolved_storage_path(self) -> Path:
+        return self.storage_path or self.instance_path / "documents"
+
+    @property
+    def accepts_unscanned_files(self) -> bool:
+        """With no scanner, files are downloadable unscanned only where this says so."""
+        if self.allow_unscanned_files is None:
+            return not self.is_production
+        return self.allow_unscanned_files
+
     def timeouts(self, account_kind: str | None) -> tuple[timedelta, timedelta]:
         if account_kind == "staff":
             return self.staff_idle, self.staff_absolute
@@ -135,6 +164,14 @@ class Settings:
             found.append("DATA_ENCRYPTION_KEY is required in production")
         if not self.uses_tls:
             found.append("BASE_URL must be https:// in production")
+        if self.storage_backend not in ("local", "s3"):
+            found.append("STORAGE_BACKEND must be local or s3")
+        if self.storage_backend == "local" and not self.allow_local_storage_in_production:
+            found.append("local document storage in production needs ALLOW_LOCAL_STORAGE_IN_PRODUCTION=1")
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            found.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
+        if not self.clamd_address and not self.accepts_unscanned_files:
+            found.append("no malware scanner: set CLAMD_ADDRESS, or ALLOW_UNSCANNED_FILES=1")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
             found.append("Argon2id parameters are below m=19 MiB, t=2")
         try:
@@ -192,6 +229,23 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "location_history_days": ("LOCATION_HISTORY_DAYS", int),
     "response_target_business_days": ("RESPONSE_TARGET_BUSINESS_DAYS", int),
     "holiday_calendar": ("HOLIDAY_CALENDAR", str),
+    "storage_backend": ("STORAGE_BACKEND", str),
+    "storage_path": ("STORAGE_PATH", Path),
+    "allow_local_storage_in_production": ("ALLOW_LOCAL_STORAGE_IN_PRODUCTION", _bool),
+    "s3_endpoint_url": ("S3_ENDPOINT_URL", str),
+    "s3_region": ("S3_REGION", str),
+    "s3_bucket": ("S3_BUCKET", str),
+    "s3_access_key_id": ("S3_ACCESS_KEY_ID", str),
+    "s3_secret_access_key": ("S3_SECRET_ACCESS_KEY", str),
+    "s3_addressing_style": ("S3_ADDRESSING_STYLE", str),
+    "s3_sse": ("S3_SSE", str),
+    "s3_sse_kms_key_id": ("S3_SSE_KMS_KEY_ID", str),
+    "document_downloads": ("DOCUMENT_DOWNLOADS", str),
+    "upload_max_mb": ("UPLOAD_MAX_MB", int),
+    "client_quota_files": ("CLIENT_QUOTA_FILES", int),
+    "client_quota_mb": ("CLIENT_QUOTA_MB", int),
+    "clamd_address": ("CLAMD_ADDRESS", str),
+    "allow_unscanned_files": ("ALLOW_UNSCANNED_FILES", _bool),
     "argon2_time_cost": ("ARGON2_TIME_COST", int),
     "argon2_memory_kib": ("ARGON2_MEMORY_KIB", int),
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),

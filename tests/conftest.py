@@ -20,6 +20,8 @@ from portal.domain.roles import Role
 from portal.extensions import db, limiter
 from tests.support import TEST_PASSWORD, CheckingClient, make_settings, missing
 
+pytest_plugins = ["tests.components"]  # real servers for tests: SeaweedFS (S3), clamd
+
 FROZEN_AT = datetime(2026, 3, 12, 17, 30, tzinfo=UTC)
 
 

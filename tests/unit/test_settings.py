@@ -13,6 +13,9 @@ GOOD = {
     "DATA_ENCRYPTION_KEY": "x" * 44,
     "RATELIMIT_STORAGE_URI": "redis://cache:6379/0",
     "WEB_CONCURRENCY": "4",
+    "STORAGE_BACKEND": "s3",
+    "S3_BUCKET": "portal-documents",
+    "CLAMD_ADDRESS": "clamd:3310",
 }
 
 
@@ -32,6 +35,10 @@ def test_a_complete_production_environment_has_no_problems():
         ({"DATA_ENCRYPTION_KEY": ""}, "DATA_ENCRYPTION_KEY"),
         ({"BASE_URL": "http://portal.example.org"}, "https"),
         ({"ARGON2_MEMORY_KIB": "1024"}, "Argon2id"),
+        ({"STORAGE_BACKEND": "local"}, "local document storage"),
+        ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
+        ({"S3_BUCKET": ""}, "S3_BUCKET"),
+        ({"CLAMD_ADDRESS": ""}, "malware scanner"),
     ],
 )
 def test_production_refuses_unsafe_settings(change, problem):
@@ -45,6 +52,20 @@ def test_production_refuses_unsafe_settings(change, problem):
 def test_sqlite_in_production_needs_an_explicit_yes():
     env = {**GOOD, "DATABASE_URL": "", "ALLOW_SQLITE_IN_PRODUCTION": "1"}
     assert from_env(env).problems() == []
+
+
+def test_unscanned_files_and_local_storage_need_an_explicit_yes_in_production():
+    env = {
+        **GOOD,
+        "CLAMD_ADDRESS": "",
+        "ALLOW_UNSCANNED_FILES": "1",
+        "STORAGE_BACKEND": "local",
+        "ALLOW_LOCAL_STORAGE_IN_PRODUCTION": "1",
+    }
+    settings = from_env(env)
+    assert settings.problems() == [] and settings.accepts_unscanned_files
+    assert not from_env(GOOD).accepts_unscanned_files  # production: only scanned files
+    assert from_env({}).accepts_unscanned_files  # the one-command run has no scanner
 
 
 def test_memory_rate_limits_are_fine_with_one_worker():
