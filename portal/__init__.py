@@ -122,9 +122,10 @@ def _init_database(app: Flask, settings: Settings) -> None:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from portal import i18n
+    from portal import i18n, web
     from portal.extensions import csrf, limiter, login_manager
 
+    app.before_request(web.upload_limits)  # before the CSRF check reads the body
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -137,6 +138,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 def _init_web(app: Flask) -> None:
     from portal import security, web
     from portal.domain import (  # noqa: F401 - registers job handlers and review kinds
+        documents,
         mail,
         messaging,
         notifications,

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 
 from portal.domain.validation import strip_unshowable
 
@@ -92,5 +100,27 @@ class MessageForm(PortalForm):
         from portal.domain.messaging import new_idempotency_key
 
         super().__init__(*args, **kwargs)
+        if not self.key.data:
+            self.key.data = new_idempotency_key()
+
+
+class DocumentForm(PortalForm):
+    """An upload: the file, what kind of document it is, an optional title, the request it
+    answers, and a key that makes a replayed upload store one file."""
+
+    file = FileField(_l("Choose the file or take a photo"))
+    category = SelectField(_l("What kind of document is it?"), validate_choice=False)
+    title = StringField(_l("Title (optional)"))
+    task = HiddenField()
+    key = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        from portal.domain.documents import CATEGORIES
+        from portal.domain.messaging import new_idempotency_key
+
+        super().__init__(*args, **kwargs)
+        self.category.choices = [("", _l("Choose one"))] + [
+            (code, label) for code, label in CATEGORIES.items()
+        ]
         if not self.key.data:
             self.key.data = new_idempotency_key()

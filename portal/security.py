@@ -17,8 +17,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.domain import audit
-from portal.domain.errors import Forbidden, NotFound
+from portal.domain.errors import Forbidden, NotFound, NotReady
 from portal.extensions import db
+from portal.integrations.storage import StorageUnavailable
 
 log = logging.getLogger("portal.web")
 
@@ -77,7 +78,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def _set_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(nonce())
+    if "Content-Security-Policy" not in headers:  # files served keep their stricter sandbox
+        headers["Content-Security-Policy"] = content_security_policy(nonce())
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
@@ -105,6 +107,7 @@ ERROR_TITLES = {
     403: "You cannot open this page",
     404: "Page not found",
     405: "The page could not use what was sent",
+    409: "Not ready yet",
     413: "The file is too large",
     429: "Too many tries",
     500: "Sorry, something went wrong",
@@ -148,6 +151,18 @@ def init_app(app: Flask) -> None:
     def _forbidden(exc: Forbidden):
         _log_denial(("route", request.endpoint or "unknown"), {"capability": exc.capability})
         return error_page(403)
+
+    @app.errorhandler(NotReady)
+    def _not_ready(exc: NotReady):
+        db.session.rollback()
+        return error_page(409, message=str(exc.message))
+
+    @app.errorhandler(StorageUnavailable)
+    def _storage_down(exc: StorageUnavailable):
+        log.error("document storage unavailable", extra={"request_id": request_id()})
+        db.session.rollback()
+        body, _ = error_page(503)
+        return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

@@ -86,7 +86,9 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     s3_addressing_style: str = "auto"  # "path" for MinIO, Ceph and SeaweedFS
-    s3_sse: str = "AES256"  # server-side encryption: "AES256", "aws:kms" or "" (the store's default)
+    s3_sse: str = (
+        "AES256"  # server-side encryption: "AES256", "aws:kms" or "" (the store's default)
+    )
     s3_sse_kms_key_id: str = ""
     document_downloads: str = "stream"  # "stream" through the app, or "presigned" (S3, 60 s)
     upload_max_mb: int = 25  # per file (issue 7 overrides R46's 10 MB)
@@ -167,7 +169,9 @@ class Settings:
         if self.storage_backend not in ("local", "s3"):
             found.append("STORAGE_BACKEND must be local or s3")
         if self.storage_backend == "local" and not self.allow_local_storage_in_production:
-            found.append("local document storage in production needs ALLOW_LOCAL_STORAGE_IN_PRODUCTION=1")
+            found.append(
+                "local document storage in production needs ALLOW_LOCAL_STORAGE_IN_PRODUCTION=1"
+            )
         if self.storage_backend == "s3" and not self.s3_bucket:
             found.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
         if not self.clamd_address and not self.accepts_unscanned_files:

@@ -203,6 +203,23 @@ def _load_account(_request):
     return account
 
 
+def accepts_uploads(view):
+    """Mark a view that takes file uploads: its requests may be as large as one file
+    (`UPLOAD_MAX_MB`) plus the form; every other request keeps the app's small limit."""
+    view.accepts_uploads = True
+    return view
+
+
+def upload_limits() -> None:
+    """Before anything reads the body (the CSRF check does): raise the limit for upload views."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "accepts_uploads", False):
+        settings = current_app.extensions["portal.settings"]
+        request.max_content_length = settings.upload_max_mb * 1024 * 1024 + 256 * 1024
+
+
 def attempt(
     form, action: Callable[..., Any], *args, field_map: dict[str, str] | None = None, **kwargs
 ):
@@ -218,6 +235,7 @@ def attempt(
         db.session.rollback()
         if refusal.after_rollback is not None:
             refusal.after_rollback()
+        form.refusal = refusal  # the page may answer with its status (503: try again)
         for each in (refusal, *refusal.more):
             name = (field_map or {}).get(each.field or "", each.field)
             field = getattr(form, name, None) if name else None

@@ -162,3 +162,12 @@ class StaffPreferencesForm(PortalForm):
 
 class AssignForm(PortalForm):
     staff = SelectField(_l("Hand over to"), validate_choice=False)
+
+
+class DocumentRequestForm(PortalForm):
+    category = SelectField(_l("Kind of document"), validate_choice=False)
+    title = StringField(_l("Which document (the client sees this)"))
+    due_day = StringField(_l("Day"))
+    due_month = SelectField(_l("Month"), validate_choice=False)
+    due_year = StringField(_l("Year"))
+    note = TextAreaField(_l("Note for the client (optional)"))

@@ -61,18 +61,23 @@ def review_queue():
 
 
 def _item_page(item, form, status: int = 200):
+    from portal.domain import documents
+
     kind = review.KINDS[item.kind]
     payload = review.payload_of(item)
+    document = documents.document_of_item(item) if item.kind == "document" else None
     return (
         render_template(
             "staff_bridge/review/item.html",
             item=item,
             kind=kind,
+            document=document,
+            preview_pages=min(document.pages or 1, documents.PREVIEW_PAGES) if document else 0,
             new=kind.describe(payload),
             old=kind.describe(review.previous_of(item)) if review.previous_of(item) else None,
             editable=item.kind in EDITABLE and item.status == "pending",
             form=form,
-            reasons=review.REJECT_REASONS,
+            reasons=kind.reject_reasons,
         ),
         status,
     )
@@ -80,7 +85,8 @@ def _item_page(item, form, status: int = 200):
 
 def _decision_form(item) -> ReviewDecisionForm:
     form = ReviewDecisionForm()
-    form.reason.choices = [(k, str(v)) for k, v in review.REJECT_REASONS.items()]
+    reasons = review.KINDS[item.kind].reject_reasons
+    form.reason.choices = [(k, str(v)) for k, v in reasons.items()]
     form.method.choices = [(k, str(v)) for k, v in selfservice.CONTACT_METHODS.items()]
     if not form.is_submitted():
         form.version.data = str(item.version)

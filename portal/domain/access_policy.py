@@ -34,6 +34,7 @@ from portal.domain.session import dbs
 # action -> the capability a staff role needs for it
 ACTIONS: dict[str, Capability] = {
     "view": Capability.VIEW_CLIENTS,
+    "documents": Capability.VIEW_CLIENTS,  # the owning agency only: IDs stay where they were given
     "message": Capability.MESSAGE_CLIENTS,
     "edit": Capability.EDIT_CLIENTS,
     "invite": Capability.INVITE_CLIENTS,

@@ -10,11 +10,12 @@ class DomainError(Exception):
     place for what a refusal must keep, such as its audit event or a failure counter.
     """
 
-    def __init__(self, message, field: str | None = None, *, after_rollback=None):
+    def __init__(self, message, field: str | None = None, *, after_rollback=None, status=None):
         super().__init__(str(message))
         self.message = message
         self.field = field
         self.after_rollback = after_rollback
+        self.status = status  # an HTTP status for the page that shows it (503: try again)
         self.more: list[DomainError] = []  # further refusals of the same form, each its field
 
     @classmethod
@@ -43,3 +44,8 @@ class Forbidden(DomainError):
     def __init__(self, capability: str | None = None):
         super().__init__("forbidden")
         self.capability = capability
+
+
+class NotReady(DomainError):
+    """The object exists and the caller may have it, but not yet (a file still being checked
+    for malware): the web layer answers 409 with the message."""

@@ -337,9 +337,7 @@ def messages_of(
                 | ((Message.created_at == anchor.created_at) & (Message.id < anchor.id))
             )
     rows = list(
-        dbs().scalars(
-            query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
-        )
+        dbs().scalars(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1))
     )
     more = len(rows) > limit
     shown = rows[:limit][::-1]
@@ -413,14 +411,18 @@ def inbox_counts(actor) -> dict[str, int]:
     ):
         return {view: 0 for view in INBOX_VIEWS}
     scope = inbox_scope(actor).subquery()
-    row = dbs().execute(
-        select(
-            func.count().filter(scope.c.unread_by_staff > 0),
-            func.count().filter(scope.c.awaiting_since.is_not(None)),
-            func.count().filter(scope.c.assigned_staff_id == actor.id),
-            func.count(),
-        ).select_from(scope)
-    ).one()
+    row = (
+        dbs()
+        .execute(
+            select(
+                func.count().filter(scope.c.unread_by_staff > 0),
+                func.count().filter(scope.c.awaiting_since.is_not(None)),
+                func.count().filter(scope.c.assigned_staff_id == actor.id),
+                func.count(),
+            ).select_from(scope)
+        )
+        .one()
+    )
     return dict(zip(("unread", "awaiting", "mine", "all"), (n or 0 for n in row), strict=True))
 
 
@@ -586,49 +588,25 @@ ACCOUNT_STATES = ("", "connected", "not_connected")
 def bulk_recipients(
     actor, *, project: int | None = None, care_team: int | None = None, account_status: str = ""
 ) -> list[Client]:
-    """The clients a bulk message would reach: those the actor may message, filtered by
-    project, care-team member and portal account state."""
-    from portal.domain.access_policy import visible_clients
-    from portal.domain.invitations import portal_state_filter
-    from portal.domain.models import Enrollment
+    """The clients a bulk message would reach (see clients.matching_clients)."""
+    from portal.domain.clients import matching_clients
 
     _require(actor)
-    query = visible_clients(actor)
-    if project:
-        query = query.where(
-            select(Enrollment.id)
-            .where(Enrollment.client_id == Client.id, Enrollment.project_id == project)
-            .exists()
-        )
-    if care_team:
-        query = query.where(
-            select(CareTeamMember.id)
-            .where(CareTeamMember.client_id == Client.id, CareTeamMember.staff_id == care_team)
-            .exists()
-        )
-    if account_status in ("connected", "not_connected"):
-        query = query.where(portal_state_filter(Client.id, account_status))
-    rows = dbs().scalars(
-        query.order_by(Client.last_name, Client.first_name, Client.id).limit(BULK_LIMIT)
+    return matching_clients(
+        actor,
+        action="message",
+        project=project,
+        care_team=care_team,
+        account_status=account_status,
     )
-    return [c for c in rows if can(actor, "message", c)]
 
 
 def chosen_recipients(actor, public_ids) -> list[Client]:
-    """The recipients the staff member saw and sent (their public ids from the form), each
-    checked again: an id that is not one of the actor's clients is dropped."""
-    from portal.domain.access_policy import visible_clients
+    """The recipients the staff member saw and sent, each checked again."""
+    from portal.domain.clients import chosen_clients
 
     _require(actor)
-    keys = {key for key in map(parse_uuid, list(public_ids)[:BULK_LIMIT]) if key is not None}
-    if not keys:
-        return []
-    rows = dbs().scalars(
-        visible_clients(actor)
-        .where(Client.public_id.in_(keys))
-        .order_by(Client.last_name, Client.first_name, Client.id)
-    )
-    return [c for c in rows if can(actor, "message", c)]
+    return chosen_clients(actor, public_ids, action="message")
 
 
 def send_bulk(actor, clients: list[Client], *, body: str, key: str) -> int:

@@ -29,6 +29,10 @@ KINDS = {
     ),
     "record_requested": _l("A client asked for a copy of their record."),
     "client_message": _l("A client sent a message. It is waiting for an answer."),
+    "document_quarantined": _l(
+        "A file a client sent failed the malware check. It is quarantined: nobody can open it. "
+        "Ask the client for the document another way."
+    ),
     "client_deactivated_self": _l(
         "A client closed their portal account. If they want it back, check their identity "
         "and ask an agency administrator to reinstate it."

@@ -45,6 +45,13 @@ class ReviewKind:
     clean: Callable[[dict], dict] = field(default=lambda payload: payload)  # staff edits
     care_team_only: bool = False
     changes_record: bool = True  # False: accepting acknowledges (staff fix the record themselves)
+    supersedes: bool = True  # False: each submission stands alone (documents)
+    reasons: dict | None = None  # reject reasons of this kind (default REJECT_REASONS)
+    on_reject: Callable[[ReviewItem, dict], None] | None = None  # follow a rejection through
+
+    @property
+    def reject_reasons(self) -> dict:
+        return self.reasons or REJECT_REASONS
 
 
 KINDS: dict[str, ReviewKind] = {}
@@ -52,6 +59,14 @@ KINDS: dict[str, ReviewKind] = {}
 
 def register(name: str, kind: ReviewKind) -> None:
     KINDS[name] = kind
+
+
+def all_reasons() -> dict:
+    """Every reject reason of every kind (what a client's list of decisions may show)."""
+    reasons = dict(REJECT_REASONS)
+    for kind in KINDS.values():
+        reasons.update(kind.reasons or {})
+    return reasons
 
 
 def _can_review(actor) -> bool:
@@ -152,27 +167,30 @@ def previous_of(item: ReviewItem) -> dict:
 # --- the client side -----------------------------------------------------------------
 
 
-def submit(account, client: Client, kind: str, payload: dict) -> ReviewItem:
+def submit(
+    account, client: Client, kind: str, payload: dict, *, agency_id: int | None = None
+) -> ReviewItem:
     """Stage a change for review; a pending one of the same kind is superseded."""
     if kind not in KINDS:
         raise ValueError(f"unknown review kind {kind!r}")
     now = clock.now()
-    dbs().execute(
-        update(ReviewItem)
-        .where(
-            ReviewItem.client_id == client.id,
-            ReviewItem.kind == kind,
-            ReviewItem.status == "pending",
+    if KINDS[kind].supersedes:
+        dbs().execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.client_id == client.id,
+                ReviewItem.kind == kind,
+                ReviewItem.status == "pending",
+            )
+            .values(status="superseded", decided_at=now, version=ReviewItem.version + 1)
         )
-        .values(status="superseded", decided_at=now, version=ReviewItem.version + 1)
-    )
     item = ReviewItem(
         client_id=client.id,
-        agency_id=client.owning_agency_id,
+        agency_id=agency_id or client.owning_agency_id,
         kind=kind,
         payload_encrypted=crypto.encrypt_json(payload),
         previous_encrypted=crypto.encrypt_json(KINDS[kind].snapshot(client)),
-        submitted_by_account_id=account.id,
+        submitted_by_account_id=account.id if account is not None else None,
     )
     dbs().add(item)
     dbs().flush()
@@ -280,10 +298,13 @@ def record_viewed(actor, item: ReviewItem) -> None:
 def reject(actor, item: ReviewItem, version: int, *, reason: str, note: str = "") -> None:
     from portal.domain.validation import clean_text
 
-    if reason not in REJECT_REASONS:
+    kind = KINDS[item.kind]
+    if reason not in kind.reject_reasons:
         raise DomainError(_l("Choose a reason the client will see."), field="reason")
     note = clean_text(note, field="note", max_length=500, required=reason == "other")
     _decide(actor, item, version, "rejected", reject_reason=reason, reject_note=note or None)
+    if kind.on_reject is not None:
+        kind.on_reject(item, payload_of(item))
     audit.record(
         "review.rejected",
         item.client,

@@ -89,3 +89,52 @@
     }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
   });
 })();
+
+// Uploads: a progress bar while the file goes up (phones on slow data). Without JavaScript,
+// or where XMLHttpRequest upload events are missing, the form posts as usual.
+(function () {
+  "use strict";
+  function bind(form) {
+    var box = form.querySelector("[data-upload-progress]");
+    var bar = box && box.querySelector("progress");
+    if (!bar || !window.FormData || !("upload" in new XMLHttpRequest())) return;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action || window.location.href);
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
+      });
+      xhr.addEventListener("load", function () {
+        var landed = xhr.responseURL || "";
+        if (xhr.status === 200 && landed && landed.split("#")[0] !== (form.action || window.location.href).split("#")[0]) {
+          window.location.assign(landed); // sent: the redirect's page (with its message)
+          return;
+        }
+        // Refused (or an error page): show what the server said in place of this page.
+        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var main = page.querySelector("main");
+        if (main) {
+          document.querySelector("main").replaceWith(main);
+          document.title = page.title;
+          var summary = main.querySelector("[data-error-summary]");
+          if (summary) summary.focus();
+          main.querySelectorAll("form[data-upload]").forEach(bind);
+        } else {
+          form.submit();
+        }
+      });
+      xhr.addEventListener("error", function () {
+        box.hidden = true;
+        if (button) button.disabled = false;
+        form.submit(); // the network failed: let the browser try the plain way
+      });
+      box.hidden = false;
+      bar.value = 0;
+      if (button) button.disabled = true;
+      xhr.send(new FormData(form));
+    });
+  }
+  document.querySelectorAll("form[data-upload]").forEach(bind);
+})();

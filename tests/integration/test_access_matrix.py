@@ -45,6 +45,13 @@ def people(app, make, agency_a, agency_b):
     # The matrix's client's own conversation with agency A (a client reaches only their own).
     own_record = make.session.get(type(target.client), accounts["client"].client_id)
     target.conversation = make.conversation(own_record)
+    # A document of the matrix's client (agency A): theirs to download, and agency A's staff's.
+    target.document = make.document(
+        own_record,
+        content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 16,
+        content_type="image/png",
+        file_name="id.png",
+    )
     return accounts, target
 
 
@@ -61,6 +68,8 @@ def url_for_rule(rule, target):
         values["client_id"] = str(target.client.public_id)
     if "conversation_id" in rule.arguments:
         values["conversation_id"] = str(target.conversation.public_id)
+    if "document_id" in rule.arguments:
+        values["document_id"] = str(target.document.public_id)
     if "item_id" in rule.arguments:
         values["item_id"] = str(target.review_item.public_id)
     if "token" in rule.arguments:

@@ -27,6 +27,8 @@ def test_demo_data_refuses_to_run_in_production(tmp_path):
         data_encryption_key="x" * 44,
         argon2_time_cost=2,
         argon2_memory_kib=19456,
+        allow_local_storage_in_production=True,
+        allow_unscanned_files=True,
     )
     app = create_app(settings)
     result = app.test_cli_runner().invoke(args=["demo"])

@@ -12,6 +12,7 @@ from portal.domain.models.clients import (
     Organization,
     Project,
 )
+from portal.domain.models.documents import Document
 from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.messaging import Conversation, Message
@@ -42,6 +43,7 @@ __all__ = [
     "Consent",
     "ContactEvent",
     "Conversation",
+    "Document",
     "Enrollment",
     "IdentityCheck",
     "Job",

@@ -100,8 +100,12 @@ class ClientTask(PublicIdMixin, CreatedAtMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    kind: Mapped[str] = mapped_column(String(24))  # update_location, update_contact
+    kind: Mapped[str] = mapped_column(String(24))  # update_location, update_contact, document
     due_on: Mapped[date | None] = mapped_column(Date)
+    # A document request (issue 7): which category, what exactly, and a note for the client.
+    category: Mapped[str | None] = mapped_column(String(24))
+    title: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open, done, cancelled
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     done_at: Mapped[datetime | None]

@@ -1,0 +1,75 @@
+"""Client documents: upload from the phone (camera or files), see what happened, download
+(issue 7)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import downloads
+from portal.access import client_only
+from portal.client import bp
+from portal.domain import documents, selfservice
+from portal.forms import DocumentForm
+from portal.web import accepts_uploads, attempt
+
+
+def _page(form: DocumentForm, status: int = 200):
+    client = selfservice.client_of(current_user)
+    task = documents._task_of(client, form.task.data) if form.task.data else None
+    return (
+        render_template(
+            "client/documents/list.html",
+            form=form,
+            task=task,
+            tasks=documents.open_document_tasks(client),
+            documents=documents.client_documents(current_user),
+            state_of=documents.client_state,
+            states=documents.CLIENT_STATES,
+            categories=documents.CATEGORIES,
+            reasons=documents.REJECT_REASONS,
+            downloadable=documents.downloadable,
+            max_mb=documents._limits()[0] // documents.MB,
+        ),
+        status,
+    )
+
+
+@bp.route("/documents", methods=["GET", "POST"])
+@accepts_uploads
+@client_only
+def documents_page():
+    form = DocumentForm()
+    if request.method == "GET" and request.args.get("task"):
+        form.task.data = request.args["task"][:64]
+    if form.validate_on_submit():
+        upload = form.file.data
+        ok, _document = attempt(
+            form,
+            documents.client_upload,
+            current_user,
+            stream=upload.stream if upload else None,
+            filename=upload.filename if upload else None,
+            category=form.category.data,
+            title=form.title.data,
+            key=form.key.data,
+            task_id=form.task.data,
+        )
+        if ok:
+            flash(
+                _("Sent. We check the file for safety, then your case manager looks at it."),
+                "success",
+            )
+            return redirect(url_for("client.documents_page"), 303)
+        refusal = getattr(form, "refusal", None)
+        return _page(form, getattr(refusal, "status", None) or 200)
+    return _page(form)
+
+
+@bp.get("/documents/<document_id>/download")
+@client_only
+def download_document(document_id: str):
+    way = downloads.how()
+    document = documents.download_for_client(current_user, document_id, way)
+    return downloads.send_document(document, way)

@@ -1,0 +1,61 @@
+"""Serving stored documents (both blueprints): a presigned URL valid 60 seconds, or streamed by
+the app, always as an attachment with its RFC 6266 name, nosniff, no caching and a sandbox CSP.
+Callers check the access policy and the scan state first (portal.domain.documents)."""
+
+from __future__ import annotations
+
+from flask import Response, redirect
+
+from portal.domain import documents
+from portal.integrations.storage import content_disposition, get_store
+from portal.settings import current as current_settings
+
+SANDBOX = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+
+
+def how() -> str:
+    settings = current_settings()
+    presigned = settings.document_downloads == "presigned" and settings.storage_backend == "s3"
+    return "presigned" if presigned else "stream"
+
+
+def _stream(document, disposition: str) -> Response:
+    source = get_store().open(document.storage_key)
+
+    def chunks():
+        try:
+            while chunk := source.read(documents.CHUNK):
+                yield chunk
+        finally:
+            source.close()
+
+    response = Response(chunks(), mimetype=document.content_type, direct_passthrough=True)
+    response.headers["Content-Disposition"] = disposition
+    response.headers["Content-Length"] = str(document.size)
+    response.headers["Content-Security-Policy"] = SANDBOX
+    return response
+
+
+def send_document(document, way: str) -> Response:
+    if way == "presigned":
+        url = get_store().presigned_url(
+            document.storage_key,
+            filename=document.file_name,
+            content_type=document.content_type,
+            expires=60,
+        )
+        if url:
+            return redirect(url, 303)
+    return _stream(document, content_disposition(document.file_name))
+
+
+def send_preview(document, page: int) -> Response:
+    """What staff look at while reviewing: the (re-encoded, metadata-free) image itself, or a
+    PDF page rendered to PNG; inline, but sandboxed."""
+    if document.content_type.startswith("image/"):
+        return _stream(document, "inline")
+    png, _pages = documents.render_preview(document, page)
+    response = Response(png, mimetype="image/png")
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Content-Security-Policy"] = SANDBOX
+    return response

@@ -1,0 +1,530 @@
+"""Issue 7: documents from the phone to the object store (local folder here; S3 and clamd in
+test_documents_s3.py), staff requests, review, safe downloads."""
+
+import hashlib
+import io
+import struct
+import zlib
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from portal.domain import clock, documents
+from portal.domain.models import (
+    CareTeamMember,
+    ClientTask,
+    Consent,
+    Document,
+    ReviewItem,
+)
+from portal.domain.roles import Role
+from portal.integrations.storage import get_store
+from tests.conftest import signed_in
+from tests.support import shared_path
+
+UPLOADS = ("data", "uploads")
+
+
+@contextmanager
+def settings_changed(app, **overrides):
+    """Run with other settings (and a store built from them)."""
+    original = app.extensions["portal.settings"]
+    store = app.extensions.pop("portal.storage", None)
+    app.extensions["portal.settings"] = original.with_overrides(**overrides)
+    try:
+        yield
+    finally:
+        app.extensions["portal.settings"] = original
+        app.extensions.pop("portal.storage", None)
+        if store is not None:
+            app.extensions["portal.storage"] = store
+
+
+def upload(browser, data: bytes, name: str, *, path="/documents", key=None, **fields):
+    form = {"category": "income", "title": "", **fields}
+    if key is not None:
+        form["key"] = key
+    form["file"] = (io.BytesIO(data), name)
+    return browser.form(path, form, content_type="multipart/form-data")
+
+
+def docs(database, record):
+    database.session.expire_all()
+    return database.session.scalars(
+        select(Document).where(Document.client_id == record.id).order_by(Document.id)
+    ).all()
+
+
+def stored_bytes(document) -> bytes:
+    stream = get_store().open(document.storage_key)
+    try:
+        return stream.read()
+    finally:
+        stream.close()
+
+
+def shared(*parts) -> bytes:
+    return shared_path(*UPLOADS, *parts).read_bytes()
+
+
+# --- the pipeline ------------------------------------------------------------------------------
+
+
+def test_a_photo_is_stored_upright_without_its_metadata_and_waits_for_review(me, database):
+    original = shared("malformed-images-pillow", "hopper_orientation_6.jpg")
+    with Image.open(io.BytesIO(original)) as image:
+        assert image.getexif().get(0x0112) == 6  # the camera held it sideways
+        width, height = image.size
+    sent = upload(me, original, "IMG_0001.JPG", title="My ID")
+    assert sent.status_code == 303
+    [document] = docs(database, me.record)
+    assert (document.content_type, document.file_name) == ("image/jpeg", "IMG_0001.jpg")
+    data = stored_bytes(document)
+    assert hashlib.sha256(data).hexdigest() == document.sha256 and len(data) == document.size
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (height, width)  # turned as the camera held it
+        assert len(image.getexif()) == 0 and "exif" not in image.info
+    assert document.key_is_random if hasattr(document, "key_is_random") else True
+    assert "IMG" not in document.storage_key and document.storage_key.startswith("documents/")
+    item = database.session.scalar(select(ReviewItem).where(ReviewItem.kind == "document"))
+    assert item is not None and item.client_id == me.record.id
+    page = me.get("/documents").get_data(as_text=True)
+    assert "My ID" in page and "Waiting for review" in page
+
+
+def test_the_gps_tagged_photo_comes_back_without_gps(me, database):
+    original = shared("malformed-images-pillow", "exif_gps.jpg")
+    with Image.open(io.BytesIO(original)) as image:
+        assert image.getexif().get_ifd(0x8825)  # GPS data is there to begin with
+    assert upload(me, original, "exif_gps.jpg").status_code == 303
+    [document] = docs(database, me.record)
+    downloaded = me.get(f"/documents/{document.public_id}/download")
+    assert downloaded.status_code == 200
+    with Image.open(io.BytesIO(downloaded.data)) as image:
+        assert not image.getexif().get_ifd(0x8825) and len(image.getexif()) == 0
+    assert b"GPS" not in downloaded.data and b"Exif" not in downloaded.data
+
+
+# Every file in ../shared/data/uploads and what happens to it (the documented outcomes):
+# accepted as is (PDF) or re-encoded (photos); "stripped": accepted, and the metadata that
+# carried a payload (EXIF, PNG text chunks, comments) is gone; refused with a message.
+OUTCOMES = {
+    "eicar/eicar-payloadsallthethings.txt": "refused",  # not a document type (clamd: see S3 file)
+    "eicar/eicar.b64": "refused",
+    "eicar/eicar.com.txt": "refused",
+    "magic-bytes-minimal/Mpeg4.mp4": "refused",
+    "magic-bytes-minimal/SOURCE-README.md": "refused",
+    "magic-bytes-minimal/bmp.bmp": "refused",
+    "magic-bytes-minimal/bzip2.bz2": "refused",
+    "magic-bytes-minimal/gif-transparent.gif": "refused",
+    "magic-bytes-minimal/gif.gif": "refused",
+    "magic-bytes-minimal/gzip.gz": "refused",
+    "magic-bytes-minimal/heif.heif": "accepted",  # converted to JPEG
+    "magic-bytes-minimal/html5.html": "refused",
+    "magic-bytes-minimal/ico.ico": "refused",
+    "magic-bytes-minimal/jpeg.jpg": "accepted",
+    "magic-bytes-minimal/jpeg2.jp2": "refused",
+    "magic-bytes-minimal/json.json": "refused",
+    "magic-bytes-minimal/jxl.jxl": "refused",
+    "magic-bytes-minimal/mp3.mp3": "refused",
+    "magic-bytes-minimal/pdf.pdf": "accepted",
+    "magic-bytes-minimal/png-transparent.png": "accepted",
+    "magic-bytes-minimal/png-truncated.png": "accepted",  # the smallest PNG Pillow decodes
+    "magic-bytes-minimal/rar5.rar": "refused",
+    "magic-bytes-minimal/rtf.rtf": "refused",
+    "magic-bytes-minimal/svg.svg": "refused",
+    "magic-bytes-minimal/tar.tar": "refused",
+    "magic-bytes-minimal/tiff.tif": "refused",
+    "magic-bytes-minimal/wav.wav": "refused",
+    "magic-bytes-minimal/webm.webm": "refused",
+    "magic-bytes-minimal/webp.webp": "refused",
+    "magic-bytes-minimal/xhtml5.xhtml": "refused",
+    "magic-bytes-minimal/xml-1.0-valid.xml": "refused",
+    "magic-bytes-minimal/zip.zip": "refused",
+    "malformed-images-pillow/apng_syntax_num_frames_zero.png": "refused",  # damaged
+    "malformed-images-pillow/broken.png": "refused",
+    "malformed-images-pillow/broken_data_stream.png": "refused",
+    "malformed-images-pillow/broken_exif_dpi.jpg": "stripped",
+    "malformed-images-pillow/crash-4fb027452e6988530aa5dabee76eecacb3b79f8a.j2k": "refused",
+    "malformed-images-pillow/crash-86214e58da443d2b80820cff9677a38a33dcbbca.tif": "refused",
+    "malformed-images-pillow/decompression_bomb.gif": "refused",
+    "malformed-images-pillow/decompression_bomb.ico": "refused",
+    "malformed-images-pillow/decompression_bomb_extents.gif": "refused",
+    "malformed-images-pillow/duplicate_xref_entry.pdf": "accepted",  # PDFium repairs it
+    "malformed-images-pillow/empty_gps_ifd.jpg": "stripped",
+    "malformed-images-pillow/exif-dpi-zerodivision.jpg": "stripped",
+    "malformed-images-pillow/exif-ifd-offset.jpg": "stripped",
+    "malformed-images-pillow/exif_gps.jpg": "stripped",
+    "malformed-images-pillow/hopper.gif": "refused",
+    "malformed-images-pillow/hopper.jpg": "accepted",
+    "malformed-images-pillow/hopper.png": "accepted",
+    "malformed-images-pillow/hopper.webp": "refused",
+    "malformed-images-pillow/hopper_orientation_6.jpg": "stripped",
+    "malformed-images-pillow/invalid-exif-without-x-resolution.jpg": "stripped",
+    "malformed-images-pillow/invalid-exif.jpg": "stripped",
+    "malicious-content/dangerous-extensions-asp.lst": "refused",
+    "malicious-content/dangerous-extensions-php.lst": "refused",
+    "malicious-content/ghostscript_postscript_disguised_as.jpg": "refused",  # not a JPEG inside
+    "malicious-content/imagemagick_CVE-2022-44268_tEXt_profile.png": "stripped",
+    "malicious-content/imagemagick_text_etc_passwd.svg": "refused",
+    "malicious-content/imagetragick_mvg_disguised_as.jpg": "refused",
+    "malicious-content/php_in_exif.jpg": "stripped",
+    "malicious-content/php_in_gif_global_color_table.gif": "refused",
+    "malicious-content/php_in_metadata.png": "stripped",
+    # Pixels built to survive re-encoding: kept (they are pixels), served only as an attachment
+    # with its image type and nosniff, never executed.
+    "malicious-content/php_survives_recompress.jpg": "accepted",
+    "malicious-content/php_survives_resize_32x32.png": "accepted",
+    "malicious-content/ssi_include.shtml": "refused",
+    "metadata-xss/payload_in_all_known_exif_corrupted.jpg": "stripped",
+    "metadata-xss/payload_in_all_known_metadata.jpg": "stripped",
+    "metadata-xss/payload_in_all_known_metadata.png": "stripped",
+    "metadata-xss/payload_text_xss.png": "stripped",
+    "metadata-xss/xss_comment_exif_metadata_double_quote.png": "stripped",
+}
+METADATA_KEYS = {"exif", "comment", "xmp", "icc_profile", "Description", "Comment", "profile"}
+
+
+def test_every_shared_upload_gets_its_documented_outcome(me, database):
+    root = shared_path(*UPLOADS)
+    files = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith("LICENSE")
+    )
+    assert files == sorted(OUTCOMES), "a file without a documented outcome"
+    for name, outcome in OUTCOMES.items():
+        before = len(docs(database, me.record))
+        response = upload(me, (root / name).read_bytes(), Path(name).name)
+        rows = docs(database, me.record)
+        if outcome == "refused":
+            assert response.status_code == 200, name
+            assert "There is a problem" in response.get_data(as_text=True), name
+            assert len(rows) == before, name
+            continue
+        assert response.status_code == 303, (name, response.status_code)
+        document = rows[-1]
+        data = stored_bytes(document)
+        if document.content_type.startswith("image/"):
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                assert not (METADATA_KEYS & set(image.info)), (name, image.info.keys())
+                assert len(image.getexif()) == 0, name
+        if outcome == "stripped":
+            for marker in (b"<script", b"<?php", b"GPS", b"/etc/passwd", b"alert("):
+                assert marker not in data, (name, marker)
+
+
+def test_names_that_hide_another_type_are_refused(me, database):
+    jpeg = shared("magic-bytes-minimal", "jpeg.jpg")
+    png = shared("magic-bytes-minimal", "png-transparent.png")
+    lists = [
+        shared("malicious-content", f"dangerous-extensions-{kind}.lst").decode()
+        for kind in ("php", "asp")
+    ]
+    extensions = [line.strip() for text in lists for line in text.splitlines() if line.strip()]
+    names = [f"photo{ext}" for ext in extensions] + [f"photo{ext}.jpg" for ext in extensions]
+    names = [n.replace("\\x00", "\x00") for n in names]
+    cases = [(jpeg, n) for n in names] + [
+        (b"MZ\x90\x00" + b"\x00" * 60, "setup.pdf"),  # an .exe named .pdf
+        (png, "scan.pdf"),  # a PNG named .pdf
+        (shared("magic-bytes-minimal", "svg.svg"), "logo.svg"),
+        (b"%PDF-1.4\n%%EOF\n", "a.pdf.php"),
+        (b"%PDF-1.4\n%%EOF\n", "a.php%00.pdf"),
+        (jpeg, "photo"),  # no extension at all
+    ]
+    for data, name in cases:
+        response = upload(me, data, name)
+        assert response.status_code == 200, name
+    assert docs(database, me.record) == []
+
+
+def test_the_file_name_is_metadata_only_and_never_reaches_a_header(me, database):
+    pdf = shared("magic-bytes-minimal", "pdf.pdf")
+    # A browser sends " CR LF in a multipart file name as %22 %0D %0A (HTML's form encoding).
+    names = ("../../etc/passwd.pdf", "a%22%0D%0AX-Injected: y.pdf", "Café niño.pdf")
+    for name in names:
+        assert upload(me, pdf, name).status_code == 303, name
+    for document in docs(database, me.record):
+        assert "/" not in document.file_name and "\r" not in document.file_name
+        assert ".." not in document.storage_key and "passwd" not in document.storage_key
+        response = me.get(f"/documents/{document.public_id}/download")
+        assert "X-Injected" not in response.headers
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;") and "\n" not in disposition
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == document.file_name
+    assert "Café niño.pdf" in {d.file_name for d in docs(database, me.record)}
+    # Raw control characters (another client might send them) never survive into the name.
+    base, kind = documents.check_name('a"\r\nX-Injected: y.pdf')
+    assert kind == "pdf" and not any(c in base for c in '"\r\n:')
+
+
+def big_png(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height` (the pixels are never there)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_size_limits(app, me, database):
+    response = upload(me, big_png(20_000, 20_000), "huge.png")
+    assert response.status_code == 200 and "40 megapixels" in response.get_data(as_text=True)
+    with settings_changed(app, upload_max_mb=1):
+        too_big = upload(me, b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 300 * 1024), "big.pdf")
+        assert too_big.status_code == 413
+        just_over = upload(me, b"%PDF-1.4\n" + b"0" * (1024 * 1024), "big.pdf")
+        assert just_over.status_code == 200 and "larger than 1 MB" in just_over.get_data(
+            as_text=True
+        )
+    assert docs(database, me.record) == []
+
+
+def test_the_quota_per_client(app, me, database):
+    pdf = shared("magic-bytes-minimal", "pdf.pdf")
+    with settings_changed(app, client_quota_files=2):
+        assert upload(me, pdf, "one.pdf").status_code == 303
+        assert upload(me, pdf, "two.pdf").status_code == 303
+        third = upload(me, pdf, "three.pdf")
+        assert third.status_code == 200 and "no room" in third.get_data(as_text=True)
+    assert len(docs(database, me.record)) == 2
+
+
+def test_a_replayed_upload_stores_one_file(me, database):
+    pdf = shared("magic-bytes-minimal", "pdf.pdf")
+    for _ in range(3):
+        assert upload(me, pdf, "stub.pdf", key="replayed-upload-key-1").status_code == 303
+    assert len(docs(database, me.record)) == 1
+
+
+def test_storage_down_saves_nothing_and_keeps_the_form(app, me, database):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here
+    with settings_changed(
+        app,
+        storage_backend="s3",
+        s3_endpoint_url=f"http://127.0.0.1:{port}",
+        s3_bucket="nowhere",
+        s3_access_key_id="k",
+        s3_secret_access_key="s",
+        s3_addressing_style="path",
+    ):
+        response = upload(
+            me,
+            shared("magic-bytes-minimal", "pdf.pdf"),
+            "stub.pdf",
+            category="benefits",
+            title="SNAP",
+        )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and "Not saved" in page
+    assert 'value="benefits" selected' in page and 'value="SNAP"' in page
+    assert docs(database, me.record) == []
+
+
+def test_a_rolled_back_upload_leaves_no_object(app, me, database):
+    pdf = shared("magic-bytes-minimal", "pdf.pdf")
+    before = {o.key for o in get_store().older_than(clock.now() + timedelta(days=1))}
+    with app.test_request_context():
+        documents.client_upload(
+            me.account,
+            stream=io.BytesIO(pdf),
+            filename="stub.pdf",
+            category="income",
+            title=None,
+            key="rolled-back-upload",
+        )
+        created = {o.key for o in get_store().older_than(clock.now() + timedelta(days=1))} - before
+        assert len(created) == 1  # stored, row flushed
+        database.session.rollback()  # the commit never happens (database down, a crash...)
+    after = {o.key for o in get_store().older_than(clock.now() + timedelta(days=1))}
+    assert not (created & after)
+
+
+def test_the_sweeper_deletes_objects_no_row_references(app, make, me, database, frozen_clock):
+    from datetime import UTC, datetime
+
+    clock.freeze(datetime.now(UTC))  # the store's times are real ones
+    kept = make.document(me.record)
+    orphan = documents.new_storage_key()
+    path = Path(app.instance_path) / "orphan.bin"
+    path.write_bytes(b"left behind")
+    get_store().put(orphan, path, sha256=hashlib.sha256(b"left behind").digest(), content_type="x")
+    with app.test_request_context():
+        assert documents.sweep_orphans() == 0 or get_store().head(orphan) is not None  # too young
+        clock.advance(timedelta(days=2))
+        documents.sweep_orphans()
+    assert get_store().head(orphan) is None
+    assert get_store().head(kept.storage_key) is not None
+
+
+# --- downloads and the access policy -----------------------------------------------------------
+
+
+def test_downloads_are_attachments_with_safe_headers(me, make, database):
+    document = make.document(me.record, account=me.account)
+    response = me.get(f"/documents/{document.public_id}/download")
+    assert response.status_code == 200 and response.data == b"%PDF-1.4\n%%EOF\n"
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Security-Policy"].startswith("sandbox")
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="pay-stub.pdf"')
+
+
+def test_a_file_still_being_checked_is_not_served(me, make, case_manager, database):
+    document = make.document(me.record, scan_status="pending")
+    assert me.get(f"/documents/{document.public_id}/download").status_code == 409
+    assert case_manager.get(f"/staff/documents/{document.public_id}/download").status_code == 409
+    quarantined = make.document(me.record, scan_status="infected")
+    assert me.get(f"/documents/{quarantined.public_id}/download").status_code == 409
+    assert "Could not be accepted" in me.get("/documents").get_data(as_text=True)
+
+
+def test_nobody_outside_the_policy_lists_downloads_or_guesses_documents(
+    app, me, make, agency_a, agency_b, database
+):
+    document = make.document(me.record)
+    other_account = make.client_account(agency_a)
+    other = signed_in(app, other_account)
+    assert other.get(f"/documents/{document.public_id}/download").status_code == 404
+    assert "pay-stub.pdf" not in other.get("/documents").get_data(as_text=True)
+    staff_b = signed_in(app, make.staff(Role.CASE_MANAGER, agency_b))
+    assert staff_b.get(f"/staff/documents/{document.public_id}/download").status_code == 404
+    assert staff_b.get(f"/staff/clients/{me.record.public_id}/documents").status_code == 404
+    # A serving agency with an ROI in force sees the client, not their documents.
+    partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
+    me.record.care_team.append(CareTeamMember(staff=partner, is_case_manager=False))
+    database.session.add(
+        Consent(
+            client_id=me.record.id,
+            recorded_by_agency_id=agency_a.id,
+            permission=True,
+            refused=False,
+            starts_on=clock.now().date() - timedelta(days=1),
+            ends_on=clock.now().date() + timedelta(days=30),
+        )
+    )
+    database.session.commit()
+    partner_browser = signed_in(app, partner)
+    assert partner_browser.get(f"/staff/clients/{me.record.public_id}").status_code == 200
+    assert partner_browser.get(f"/staff/documents/{document.public_id}/download").status_code == 404
+    assert partner_browser.get(f"/staff/clients/{me.record.public_id}/documents").status_code == 403
+    guessed = "00000000-0000-4000-8000-000000000000"
+    assert me.get(f"/documents/{guessed}/download").status_code == 404
+    assert me.get("/documents/not-a-uuid/download").status_code == 404
+
+
+# --- requests, review, staff uploads -----------------------------------------------------------
+
+
+def test_a_document_request_is_answered_by_an_upload_then_reviewed(me, case_manager, database):
+    record = me.record
+    asked = case_manager.form(
+        f"/staff/clients/{record.public_id}/documents/request",
+        {"category": "income", "title": "Pay stubs from October", "note": "Both pages please"},
+    )
+    assert asked.status_code == 303
+    home = me.get("/home").get_data(as_text=True)
+    assert "Send a document: Pay stubs from October" in home
+    task = database.session.scalar(select(ClientTask).where(ClientTask.kind == "document"))
+    sent = upload(
+        me,
+        shared("magic-bytes-minimal", "pdf.pdf"),
+        "stub.pdf",
+        task=str(task.public_id),
+        category="",
+    )
+    assert sent.status_code == 303
+    database.session.expire_all()
+    assert database.session.get(ClientTask, task.id).status == "done"
+    [document] = docs(database, record)
+    assert document.task_id == task.id and document.title == "Pay stubs from October"
+    item = database.session.scalar(select(ReviewItem).where(ReviewItem.kind == "document"))
+    page = case_manager.get(f"/staff/review/{item.public_id}").get_data(as_text=True)
+    assert f"/staff/documents/{document.public_id}/preview?page=1" in page
+    preview = case_manager.get(f"/staff/documents/{document.public_id}/preview?page=1")
+    assert preview.status_code == 200 and preview.headers["Content-Type"] == "image/png"
+    assert preview.headers["Content-Security-Policy"].startswith("sandbox")
+    assert (
+        case_manager.get(f"/staff/documents/{document.public_id}/preview?page=9").status_code == 404
+    )
+    decided = case_manager.form(
+        f"/staff/review/{item.public_id}",
+        {"action": "reject", "reason": "unreadable", "version": str(item.version)},
+    )
+    assert decided.status_code == 303
+    page = me.get("/documents").get_data(as_text=True)
+    assert "Not accepted" in page and "clearer photo" in page
+
+
+def test_accepting_a_document_shows_the_client_accepted(me, case_manager, database):
+    upload(me, shared("magic-bytes-minimal", "jpeg.jpg"), "id.jpg", category="photo_id")
+    item = database.session.scalar(select(ReviewItem).where(ReviewItem.kind == "document"))
+    preview = case_manager.get(
+        f"/staff/documents/{documents.document_of_item(item).public_id}/preview"
+    )
+    assert preview.headers["Content-Type"] == "image/jpeg"
+    assert preview.headers["Content-Disposition"] == "inline"
+    assert (
+        case_manager.form(
+            f"/staff/review/{item.public_id}", {"action": "accept", "version": str(item.version)}
+        ).status_code
+        == 303
+    )
+    assert "Accepted" in me.get("/documents").get_data(as_text=True)
+
+
+def test_staff_upload_to_a_record_and_ask_several_clients(
+    me, case_manager, make, agency_a, database
+):
+    record = me.record
+    saved = upload(
+        case_manager,
+        shared("magic-bytes-minimal", "pdf.pdf"),
+        "lease.pdf",
+        path=f"/staff/clients/{record.public_id}/documents",
+        category="other",
+        title="Lease",
+    )
+    assert saved.status_code == 303
+    [document] = docs(database, record)
+    assert document.review_status == "accepted" and document.uploaded_by_account_id is None
+    other = make.client(agency_a, last_name="Second")
+    preview = case_manager.get("/staff/documents/request").get_data(as_text=True)
+    assert "Second" in preview
+    from bs4 import BeautifulSoup
+
+    shown = [
+        i["value"] for i in BeautifulSoup(preview, "html.parser").select('input[name="recipient"]')
+    ]
+    done = case_manager.form(
+        "/staff/documents/request",
+        {"recipient": shown, "category": "benefits", "title": "Benefits letter 2026"},
+    )
+    assert done.status_code == 303
+    asked = database.session.scalars(
+        select(ClientTask.client_id).where(ClientTask.kind == "document")
+    ).all()
+    assert set(asked) == {record.id, other.id}
+    missing = case_manager.form(
+        "/staff/documents/request", {"recipient": shown, "category": "", "title": ""}
+    )
+    assert missing.status_code == 200
+    assert database.session.scalar(select(func.count(ClientTask.id))) == 2

@@ -1,0 +1,135 @@
+"""Issue 7 with the real components: the app storing documents in SeaweedFS over HTTP (S3 API)
+and scanning them with a real clamd (INSTREAM)."""
+
+import hashlib
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from portal.domain import clock, documents, jobs
+from portal.domain.models import AuditEvent, ReviewItem, StaffNotification
+from portal.integrations.storage import get_store
+from tests.integration.test_documents import docs, settings_changed, shared, upload
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Pages 2 0 R>>endobj\n2 0 obj<</Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Parent 2 0 R>>endobj\ntrailer <</Root 1 0 R>>\n"
+)
+
+
+def run_jobs(database) -> None:
+    database.session.expire_all()
+    jobs.run_pending()
+    database.session.commit()
+    database.session.expire_all()
+
+
+def test_documents_live_in_s3_encrypted_verified_and_served_for_60_seconds(
+    app, me, seaweedfs, database
+):
+    photo = shared("malformed-images-pillow", "exif_gps.jpg")
+    with settings_changed(app, **seaweedfs.settings_overrides()):
+        assert upload(me, photo, "id.jpg", category="photo_id").status_code == 303
+        [document] = docs(database, me.record)
+        head = seaweedfs.client.head_object(
+            Bucket=seaweedfs.bucket, Key=document.storage_key, ChecksumMode="ENABLED"
+        )
+        assert head["ServerSideEncryption"] == "AES256"
+        assert head["ContentLength"] == document.size
+        body = seaweedfs.client.get_object(Bucket=seaweedfs.bucket, Key=document.storage_key)
+        assert hashlib.sha256(body["Body"].read()).hexdigest() == document.sha256
+
+        streamed = me.get(f"/documents/{document.public_id}/download")
+        assert streamed.status_code == 200 and hashlib.sha256(streamed.data).hexdigest() == (
+            document.sha256
+        )
+        with settings_changed(
+            app, **seaweedfs.settings_overrides(), document_downloads="presigned"
+        ):
+            redirect = me.get(f"/documents/{document.public_id}/download")
+        assert redirect.status_code == 303
+        url = redirect.headers["Location"]
+        assert url.startswith(seaweedfs.endpoint)
+        assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["60"]
+        with urllib.request.urlopen(url, timeout=10) as fetched:  # noqa: S310 - our test server
+            assert hashlib.sha256(fetched.read()).hexdigest() == document.sha256
+            assert fetched.headers["Content-Disposition"].startswith("attachment;")
+        anonymous = f"{seaweedfs.endpoint}/{seaweedfs.bucket}/{document.storage_key}"
+        try:
+            urllib.request.urlopen(anonymous, timeout=10)  # noqa: S310
+            raise AssertionError("the bucket answered an anonymous GET")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 403
+
+
+def test_the_sweeper_removes_orphans_from_s3(app, make, me, seaweedfs, database, frozen_clock):
+    clock.freeze(datetime.now(UTC))
+    with settings_changed(app, **seaweedfs.settings_overrides()):
+        kept = make.document(me.record)
+        orphan = documents.new_storage_key()
+        path = Path(app.instance_path) / "orphan-s3.bin"
+        path.write_bytes(b"a crash between PUT and commit")
+        get_store().put(
+            orphan,
+            path,
+            sha256=hashlib.sha256(path.read_bytes()).digest(),
+            content_type="application/pdf",
+        )
+        with app.test_request_context():
+            documents.sweep_orphans()
+            assert get_store().head(orphan) is not None  # younger than a day: left alone
+            clock.advance(timedelta(days=2))
+            removed = documents.sweep_orphans()
+        assert removed >= 1
+        assert get_store().head(orphan) is None
+        assert get_store().head(kept.storage_key) is not None
+
+
+def test_clamd_quarantines_eicar_and_clears_a_clean_file(
+    app, me, clamd, case_manager_user, database
+):
+    infected = PDF + b"%" + clamd.eicar + b"\n%%EOF\n"  # a PDF that carries the test string
+    with settings_changed(app, **clamd.settings_overrides()):
+        assert upload(me, infected, "stub.pdf").status_code == 303
+        assert upload(me, PDF + b"%%EOF\n", "clean.pdf").status_code == 303
+        bad, good = docs(database, me.record)
+        assert bad.scan_status == good.scan_status == "pending"
+        assert me.get(f"/documents/{bad.public_id}/download").status_code == 409
+        assert "Being checked" in me.get("/documents").get_data(as_text=True)
+        assert database.session.scalar(select(ReviewItem.id)) is None  # nothing to review yet
+        run_jobs(database)
+        bad, good = docs(database, me.record)
+        assert bad.scan_status == "infected" and "Eicar" in bad.scan_signature
+        assert good.scan_status == "clean"
+        assert me.get(f"/documents/{bad.public_id}/download").status_code == 409
+        assert me.get(f"/documents/{good.public_id}/download").status_code == 200
+        assert "Could not be accepted" in me.get("/documents").get_data(as_text=True)
+        [item] = database.session.scalars(select(ReviewItem)).all()
+        assert documents.document_of_item(item).id == good.id
+        note = database.session.scalar(
+            select(StaffNotification).where(StaffNotification.kind == "document_quarantined")
+        )
+        assert note is not None and note.staff_id == case_manager_user.id
+        assert database.session.scalar(
+            select(AuditEvent.id).where(AuditEvent.action == "document.quarantined")
+        )
+
+
+def test_a_scanner_that_is_down_keeps_files_pending(app, me, clamd, database, frozen_clock):
+    clock.freeze(datetime.now(UTC))
+    with settings_changed(app, **clamd.settings_overrides()):
+        assert upload(me, PDF + b"%%EOF\n", "stub.pdf").status_code == 303
+        with clamd.stopped():
+            run_jobs(database)
+            [document] = docs(database, me.record)
+            assert document.scan_status == "pending"  # fail closed
+            assert me.get(f"/documents/{document.public_id}/download").status_code == 409
+        clock.advance(timedelta(minutes=5))  # the retry's time
+        run_jobs(database)
+        [document] = docs(database, me.record)
+        assert document.scan_status == "clean"
+        assert me.get(f"/documents/{document.public_id}/download").status_code == 200
