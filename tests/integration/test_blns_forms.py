@@ -394,3 +394,38 @@ def test_the_messaging_forms(
         me, "/messages/new", ["recipient", "key"], naughty_strings, extra={"body": "Hi"}
     )
     assert set(outcomes) == {200}  # no naughty string is a recipient
+
+
+def test_the_document_forms(
+    app, make, agency_a, case_manager, naughty_strings, no_rate_limits, database
+):
+    """Upload fields (category, title, task, key and the file's name) and the request form."""
+    import io
+
+    from portal.domain.models import ClientTask, Document
+
+    account = make.client_account(agency_a)
+    client = database.session.get(Client, account.client_id)
+    me = signed_in(app, account)
+    token = me.csrf_token("/documents")
+    jpeg = shared_path("data", "uploads", "magic-bytes-minimal", "jpeg.jpg").read_bytes()
+    for values in batches(naughty_strings, ["category", "title", "task", "key", "name"]):
+        name = values.pop("name")
+        response = me.post(
+            "/documents",
+            data={"csrf_token": token, **values, "file": (io.BytesIO(jpeg), name)},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code in (200, 303), (values, name, response.status_code)
+    stored = database.session.scalars(select(Document)).all()
+    assert not stored  # no naughty string is a category: nothing half-written, nothing kept
+    for values in batches(naughty_strings, ["project", "care_team", "account_status"]):
+        assert case_manager.get("/staff/documents/request", query_string=values).status_code == 200
+    outcomes = feed(
+        case_manager,
+        f"/staff/clients/{client.public_id}/documents/request",
+        ["category", "title", "due_day", "due_month", "due_year", "note"],
+        naughty_strings,
+    )
+    assert set(outcomes) <= {200, 303}
+    assert database.session.scalar(select(func.count()).select_from(ClientTask)) == 0
