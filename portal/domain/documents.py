@@ -213,33 +213,17 @@ def _reencode(source: Path, folder: Path, kind: str) -> tuple[Path, str]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as image:
                 width, height = image.size
-                if width * height > MAX_PIXELS:
+                if width * height > MAX_PIXELS:  # from the header, before any pixel is decoded
                     raise DomainError(
                         _l("This photo is too large (over 40 megapixels). Send a smaller one."),
                         field="file",
                     )
                 image.load()
-                try:
-                    upright = ImageOps.exif_transpose(image)  # turn it as the camera held it
-                except Exception:
-                    upright = image.copy()
-        upright.info = {}  # Pillow carries comments, ICC and EXIF from `info` into the save
-        if target_kind == "jpeg":
-            if upright.mode not in ("RGB", "L"):
-                if upright.mode in ("RGBA", "LA", "P", "PA"):
-                    flat = Image.new("RGB", upright.size, "white")
-                    rgba = upright.convert("RGBA")
-                    flat.paste(rgba, mask=rgba.getchannel("A"))
-                    upright = flat
-                else:
-                    upright = upright.convert("RGB")
-            upright.info = {}
-            upright.save(target, "JPEG", quality=85)
-        else:
-            if upright.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
-                upright = upright.convert("RGBA")
-            upright.info = {}
-            upright.save(target, "PNG")
+                # Turn it as the camera held it, in place (no second copy of the pixels); a
+                # broken orientation tag leaves the pixels as stored.
+                with contextlib.suppress(Exception):
+                    ImageOps.exif_transpose(image, in_place=True)
+                _save_clean(image, target, target_kind)
     except DomainError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -249,6 +233,27 @@ def _reencode(source: Path, folder: Path, kind: str) -> tuple[Path, str]:
     except Exception:
         raise DomainError(DAMAGED_IMAGE, field="file") from None
     return target, target_kind
+
+
+def _save_clean(image, target: Path, kind: str) -> None:
+    """Write only the pixels: Pillow would carry comments, ICC and EXIF over from `info`."""
+    from PIL import Image
+
+    if kind == "jpeg" and image.mode not in ("RGB", "L"):
+        if image.mode in ("RGBA", "LA", "P", "PA"):
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", image.size, "white")
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            image = flat
+        else:
+            image = image.convert("RGB")
+    elif kind == "png" and image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+        image = image.convert("RGBA")
+    image.info = {}
+    if kind == "jpeg":
+        image.save(target, "JPEG", quality=85)
+    else:
+        image.save(target, "PNG")
 
 
 def _check_pdf(path: Path) -> int:
