@@ -4,10 +4,13 @@ Callers check the access policy and the scan state first (portal.domain.document
 
 from __future__ import annotations
 
-from flask import Response, redirect
+from contextlib import contextmanager
+
+from flask import Response, abort, redirect
 
 from portal.domain import documents
-from portal.integrations.storage import content_disposition, get_store
+from portal.extensions import db
+from portal.integrations.storage import ObjectMissing, content_disposition, get_store
 from portal.settings import current as current_settings
 
 SANDBOX = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
@@ -19,8 +22,22 @@ def how() -> str:
     return "presigned" if presigned else "stream"
 
 
+@contextmanager
+def _lost_is_404(document):
+    """A row whose object is gone: record that for good (its own commit), then answer 404."""
+    try:
+        yield
+    except ObjectMissing:
+        document_id = document.id
+        db.session.rollback()
+        documents.mark_missing(db.session.get(type(document), document_id))
+        db.session.commit()
+        abort(404)
+
+
 def _stream(document, disposition: str) -> Response:
-    source = get_store().open(document.storage_key)
+    with _lost_is_404(document):
+        source = get_store().open(document.storage_key)
 
     def chunks():
         try:
@@ -54,7 +71,8 @@ def send_preview(document, page: int) -> Response:
     PDF page rendered to PNG; inline, but sandboxed."""
     if document.content_type.startswith("image/"):
         return _stream(document, "inline")
-    png, _pages = documents.render_preview(document, page)
+    with _lost_is_404(document):
+        png, _pages = documents.render_preview(document, page)
     response = Response(png, mimetype="image/png")
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = SANDBOX

@@ -14,10 +14,10 @@ from portal.domain import access_policy, clients, documents
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts, small_int
-from portal.forms import DocumentForm, month_choices
+from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt, per_staff_limit
 from staff_bridge import bp
-from staff_bridge.forms import DocumentRequestForm
+from staff_bridge.forms import DocumentRequestForm, StaffDocumentForm
 
 
 def _documents_page(client, form, status: int = 200):
@@ -42,7 +42,7 @@ def _documents_page(client, form, status: int = 200):
 @staff_only(Capability.VIEW_CLIENTS)
 def client_documents(client_id: str):
     client = access_policy.get_client(current_user, client_id, "documents")
-    form = DocumentForm()
+    form = StaffDocumentForm()
     if request.method == "POST" and form.validate_on_submit():
         upload = form.file.data
         ok, _document = attempt(
@@ -55,13 +55,14 @@ def client_documents(client_id: str):
             category=form.category.data,
             title=form.title.data,
             key=form.key.data,
+            shown_to_client=form.shown_to_client.data,
         )
         if ok:
             flash(_("Saved to the client's record."), "success")
             return redirect(url_for("staff_bridge.client_documents", client_id=client_id), 303)
         refusal = getattr(form, "refusal", None)
-        return _documents_page(client, form, getattr(refusal, "status", None) or 200)
-    return _documents_page(client, form)
+        return _documents_page(client, form, getattr(refusal, "status", None) or 400)
+    return _documents_page(client, form, 400 if form.is_submitted() else 200)
 
 
 def _request_form() -> DocumentRequestForm:

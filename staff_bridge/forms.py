@@ -13,7 +13,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from portal.forms import PortalForm
+from portal.forms import DocumentForm, PortalForm
 
 
 class SetPasswordForm(PortalForm):
@@ -171,3 +171,7 @@ class DocumentRequestForm(PortalForm):
     due_month = SelectField(_l("Month"), validate_choice=False)
     due_year = StringField(_l("Year"))
     note = TextAreaField(_l("Note for the client (optional)"))
+
+
+class StaffDocumentForm(DocumentForm):
+    shown_to_client = BooleanField(_l("The client can see and download this in the portal"))

@@ -38,6 +38,7 @@ def upgrade():
     sa.Column('reject_note', sa.Text(), nullable=True),
     sa.Column('uploaded_by_account_id', sa.Integer(), nullable=True),
     sa.Column('uploaded_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('shown_to_client', sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=64), nullable=False),
     sa.Column('public_id', sa.Uuid(), nullable=False),

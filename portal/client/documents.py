@@ -63,8 +63,8 @@ def documents_page():
             )
             return redirect(url_for("client.documents_page"), 303)
         refusal = getattr(form, "refusal", None)
-        return _page(form, getattr(refusal, "status", None) or 200)
-    return _page(form)
+        return _page(form, getattr(refusal, "status", None) or 400)  # R45: refused is a 400
+    return _page(form, 400 if form.is_submitted() else 200)
 
 
 @bp.get("/documents/<document_id>/download")

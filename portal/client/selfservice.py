@@ -167,7 +167,7 @@ def my_updates():
         "client/updates.html",
         items=[(item, review.KINDS[item.kind].describe(review.payload_of(item))) for item in items],
         kinds=review.KINDS,
-        reasons=review.all_reasons(),
+        reasons_for=lambda kind: review.KINDS[kind].reject_reasons,
         record_requests=selfservice.record_requests_of(client),
         parts=selfservice.RECORD_PARTS,
         tasks=selfservice.open_tasks(client),

@@ -51,6 +51,8 @@ MB = 1024 * 1024
 MAX_PIXELS = 40_000_000  # 40 MP: the largest phone cameras, and a bound on decoding memory
 CHUNK = 256 * 1024
 ORPHAN_AGE = timedelta(days=1)
+MAX_PAGE_POINTS = 14_400  # 200 inches: the largest page PDF itself allows
+PREVIEW_BOX = (1000, 1400)  # a preview page fits in this many pixels (width, height)
 
 CATEGORIES = {
     "photo_id": _l("Photo ID"),
@@ -96,6 +98,7 @@ CLIENT_STATES = {
     "accepted": _l("Accepted"),
     "rejected": _l("Not accepted"),
     "quarantined": _l("Could not be accepted: it may be harmful"),
+    "missing": _l("Lost on our side: please send it again"),
 }
 REJECT_REASONS = {
     "unreadable": _l("We could not read it. Please take a clearer photo or scan."),
@@ -266,6 +269,10 @@ def _check_pdf(path: Path) -> int:
             pages = len(document)
             if pages < 1:
                 raise DomainError(DAMAGED_PDF, field="file")
+            for index in range(pages):  # PDF's own limit is 200 inches a side (14,400 points)
+                width, height = document.get_page_size(index)
+                if not (0 < width <= MAX_PAGE_POINTS and 0 < height <= MAX_PAGE_POINTS):
+                    raise DomainError(DAMAGED_PDF, field="file")
             return pages
         finally:
             document.close()
@@ -317,11 +324,16 @@ def new_storage_key() -> str:
 
 
 def _usage(client: Client) -> tuple[int, int]:
+    """What counts against the quota: the client's own uploads that are kept (staff uploads,
+    rejected, quarantined and lost files do not)."""
     count, total = (
         dbs()
         .execute(
             select(func.count(Document.id), func.coalesce(func.sum(Document.size), 0)).where(
-                Document.client_id == client.id
+                Document.client_id == client.id,
+                Document.uploaded_by_account_id.is_not(None),
+                Document.review_status != "rejected",
+                Document.scan_status.not_in(("infected", "missing")),
             )
         )
         .one()
@@ -397,7 +409,8 @@ def _save(
             errors.insert(0, refusal)
         if errors:
             raise DomainError.all_of(errors)
-        _check_quota(client, prepared.size)
+        if "uploaded_by_account_id" in uploaded_by:  # staff uploads are the agency's choice
+            _check_quota(client, prepared.size)
         storage_key = new_storage_key()
         store = _store()
         from portal.integrations.storage import StorageUnavailable
@@ -457,6 +470,14 @@ def _forget(storage_key: str) -> None:
 
 
 def client_scope(client: Client):
+    """What a client sees of their documents: what they sent, and what staff chose to share."""
+    return select(Document).where(
+        Document.client_id == client.id,
+        Document.uploaded_by_account_id.is_not(None) | Document.shown_to_client.is_(True),
+    )
+
+
+def record_scope(client: Client):
     return select(Document).where(Document.client_id == client.id)
 
 
@@ -519,7 +540,12 @@ def client_upload(
     if task is not None:
         task.status = "done"
         task.done_at = clock.now()
-        audit.record("client_task.done", client, actor=account, details={"kind": "document"})
+        audit.record(
+            "client_task.done",
+            client,
+            actor=account,
+            details={"kind": "document", "task": str(task.public_id)},
+        )
     if document.scan_status == "unscanned":
         _to_review(document, account)
     record_contact(client, "portal_update")
@@ -564,6 +590,8 @@ def client_document(account, public_id) -> Document:
 def client_state(document: Document) -> str:
     if document.scan_status == "infected":
         return "quarantined"
+    if document.scan_status == "missing":
+        return "missing"
     if document.scan_status == "pending":
         return "checking"
     return document.review_status
@@ -576,7 +604,7 @@ def staff_documents(actor, client: Client) -> list[Document]:
     if not can(actor, "documents", client):
         raise Forbidden(Capability.VIEW_CLIENTS)
     return list(
-        dbs().scalars(client_scope(client).order_by(Document.created_at.desc(), Document.id.desc()))
+        dbs().scalars(record_scope(client).order_by(Document.created_at.desc(), Document.id.desc()))
     )
 
 
@@ -604,6 +632,7 @@ def staff_upload(
     category: str | None,
     title: str | None,
     key: str | None,
+    shown_to_client: bool = False,
 ) -> Document:
     if not can(actor, "edit", client):
         raise Forbidden(Capability.EDIT_CLIENTS)
@@ -619,6 +648,7 @@ def staff_upload(
     )
     if new:
         document.review_status = "accepted"  # staff put it there themselves
+        document.shown_to_client = bool(shown_to_client)
         audit.record(
             "document.uploaded",
             client,
@@ -631,6 +661,18 @@ def staff_upload(
             },
         )
     return document
+
+
+def _open_request(client: Client, category: str, title: str) -> ClientTask | None:
+    return dbs().scalar(
+        select(ClientTask).where(
+            ClientTask.client_id == client.id,
+            ClientTask.kind == "document",
+            ClientTask.status == "open",
+            ClientTask.category == category,
+            ClientTask.title == title,
+        )
+    )
 
 
 def request_documents(
@@ -671,6 +713,9 @@ def request_documents(
     for client in clients:
         if not can(actor, "edit", client):
             continue  # access changed since the list was shown
+        if _open_request(client, category, title) is not None:
+            tasks.append(_open_request(client, category, title))
+            continue  # asked already (or the same form sent twice): one request stands
         task = ClientTask(
             client_id=client.id,
             agency_id=actor.agency_id,
@@ -754,12 +799,24 @@ def _accept(client: Client, payload: dict, item) -> None:
         audit.record("document.accepted", client, details={"document": str(document.public_id)})
 
 
+def _reopen_task(document: Document) -> None:
+    """The document that answered a request was not accepted: the request is open again."""
+    if document.task_id is None:
+        return
+    task = dbs().get(ClientTask, document.task_id)
+    if task is not None and task.status == "done":
+        task.status = "open"
+        task.done_at = None
+        audit.record("client_task.reopened", document.client, details={"task": str(task.public_id)})
+
+
 def _rejected(item, payload: dict) -> None:
     document = document_of_item(item)
     if document is not None:
         document.review_status = "rejected"
         document.reject_reason = item.reject_reason
         document.reject_note = item.reject_note
+        _reopen_task(document)
         audit.record(
             "document.rejected",
             item.client,
@@ -807,7 +864,7 @@ def _scan(payload: dict) -> None:
     from portal.integrations.storage import ObjectMissing
 
     document = dbs().get(Document, payload["document"])
-    if document is None or document.scan_status != "pending":
+    if document is None or document.scan_status not in ("pending", "unscanned"):
         return
     address = current_settings().clamd_address
     if not address:
@@ -815,17 +872,17 @@ def _scan(payload: dict) -> None:
     try:
         stream = _store().open(document.storage_key)
     except ObjectMissing:
-        document.scan_status = "infected"  # nothing to serve; staff see it as not acceptable
-        document.scan_signature = "missing object"
+        mark_missing(document)
         return
     try:
         result = clamd.scan(address, stream)
     finally:
         stream.close()
     document.scanned_at = clock.now()
+    details = {"document": str(document.public_id)}
     if result.clean:
         document.scan_status = "clean"
-        audit.record("document.scanned", document.client, details={"result": "clean"})
+        audit.record("document.scanned", document.client, details={**details, "result": "clean"})
         if document.uploaded_by_account_id is not None and document.review_status == "waiting":
             _to_review(document, dbs().get(ClientAccount, document.uploaded_by_account_id))
         return
@@ -834,13 +891,33 @@ def _scan(payload: dict) -> None:
     audit.record(
         "document.quarantined",
         document.client,
-        details={"document": str(document.public_id), "signature": document.scan_signature},
+        details={**details, "signature": document.scan_signature},
     )
-    for staff in _care_team(document):
+    _reopen_task(document)
+    for staff in _people_to_tell(document):
         notifications.notify(
             staff,
             "document_quarantined",
             link=f"/staff/clients/{document.client.public_id}#documents",
+        )
+
+
+def mark_missing(document: Document) -> None:
+    """The row's object is gone from the store (restored from an old backup, deleted by hand):
+    never served, audited, the care team told, the client asked again."""
+    import logging
+
+    logging.getLogger("portal.documents").error(
+        "stored object missing", extra={"document": str(document.public_id)}
+    )
+    if document.scan_status == "missing":
+        return
+    document.scan_status = "missing"
+    audit.record("document.missing", document.client, details={"document": str(document.public_id)})
+    _reopen_task(document)
+    for staff in _people_to_tell(document):
+        notifications.notify(
+            staff, "document_missing", link=f"/staff/clients/{document.client.public_id}#documents"
         )
 
 
@@ -860,14 +937,32 @@ def _care_team(document: Document):
     )
 
 
+def _people_to_tell(document: Document):
+    """The client's care team in the document's agency; without one, its reviewers."""
+    from portal.domain.models import StaffUser
+    from portal.domain.roles import roles_with
+
+    team = _care_team(document)
+    if team:
+        return team
+    return list(
+        dbs().scalars(
+            select(StaffUser).where(
+                StaffUser.agency_id == document.agency_id,
+                StaffUser.is_active.is_(True),
+                StaffUser.role.in_([str(r) for r in roles_with(Capability.REVIEW_CHANGES)]),
+            )
+        )
+    )
+
+
 @jobs.handler("documents.rescan_pending", every=timedelta(minutes=30))
 def _rescan_pending(payload: dict) -> None:
     """Files still pending (the scanner was down past the scan job's retries) are tried again."""
     if not current_settings().clamd_address:
         return
-    for document_id in dbs().scalars(
-        select(Document.id).where(Document.scan_status == "pending").limit(500)
-    ):
+    waiting = Document.scan_status.in_(("pending", "unscanned"))  # unscanned: before a scanner
+    for document_id in dbs().scalars(select(Document.id).where(waiting).limit(500)):
         jobs.enqueue("documents.scan", {"document": document_id}, unique_key=f"scan:{document_id}")
 
 
@@ -930,8 +1025,9 @@ def render_preview(document: Document, page: int) -> tuple[bytes, int]:
             if not 1 <= page <= pages:
                 raise NotFound(("document_page", str(page)))
             sheet = pdf[page - 1]
-            width = sheet.get_width() or 1
-            image = sheet.render(scale=min(2.0, 1000 / width)).to_pil()
+            width, height = sheet.get_width() or 1, sheet.get_height() or 1
+            scale = min(2.0, PREVIEW_BOX[0] / width, PREVIEW_BOX[1] / height)  # bounded pixels
+            image = sheet.render(scale=scale).to_pil()
             sheet.close()
         finally:
             pdf.close()

@@ -30,8 +30,12 @@ KINDS = {
     "record_requested": _l("A client asked for a copy of their record."),
     "client_message": _l("A client sent a message. It is waiting for an answer."),
     "document_quarantined": _l(
-        "A file a client sent failed the malware check. It is quarantined: nobody can open it. "
-        "Ask the client for the document another way."
+        "A file on a client's record failed the malware check. It is quarantined: nobody can "
+        "open it. Ask for the document another way."
+    ),
+    "document_missing": _l(
+        "A file on a client's record is missing from document storage. Ask for it again and tell "
+        "whoever runs the storage."
     ),
     "client_deactivated_self": _l(
         "A client closed their portal account. If they want it back, check their identity "

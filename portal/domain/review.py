@@ -61,14 +61,6 @@ def register(name: str, kind: ReviewKind) -> None:
     KINDS[name] = kind
 
 
-def all_reasons() -> dict:
-    """Every reject reason of every kind (what a client's list of decisions may show)."""
-    reasons = dict(REJECT_REASONS)
-    for kind in KINDS.values():
-        reasons.update(kind.reasons or {})
-    return reasons
-
-
 def _can_review(actor) -> bool:
     return getattr(actor, "kind", None) == "staff" and has_capability(
         actor.role, Capability.REVIEW_CHANGES

@@ -446,6 +446,8 @@ class S3Store:
                     "Key": key,
                     "ResponseContentDisposition": content_disposition(filename),
                     "ResponseContentType": content_type,
+                    # Shared phones and shelter computers: never keep a copy in a cache.
+                    "ResponseCacheControl": "no-store, private",
                 },
                 ExpiresIn=lifetime,
             )

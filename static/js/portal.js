@@ -92,43 +92,76 @@
 
 // Uploads: a progress bar while the file goes up (phones on slow data). Without JavaScript,
 // or where XMLHttpRequest upload events are missing, the form posts as usual.
+// - Sent: the page the server answered (its "Sent" notice, the list) takes this page's place.
+// - Refused (4xx/5xx): the answer's errors take this page's place, and the file the person
+//   chose stays chosen (the same input element moves into the new form).
+// - Too large, or the connection breaks: a message, the form as it was, nothing re-sent.
 (function () {
   "use strict";
+  function show(form, selector, on) {
+    var element = form.querySelector(selector);
+    if (element) element.hidden = !on;
+    return element;
+  }
   function bind(form) {
     var box = form.querySelector("[data-upload-progress]");
     var bar = box && box.querySelector("progress");
-    if (!bar || !window.FormData || !("upload" in new XMLHttpRequest())) return;
+    var input = form.querySelector("input[type=file]");
+    if (!bar || !input || !window.FormData || !window.DOMParser) return;
+    if (!("upload" in new XMLHttpRequest())) return;
     form.addEventListener("submit", function (event) {
-      event.preventDefault();
       var button = form.querySelector("button[type=submit]");
+      var limit = parseInt(form.getAttribute("data-max-bytes") || "0", 10);
+      show(form, "[data-upload-failed]", false);
+      var file = input.files && input.files[0];
+      if (file && limit && file.size > limit) {
+        event.preventDefault();
+        show(form, "[data-upload-too-large]", true).focus();
+        return;
+      }
+      show(form, "[data-upload-too-large]", false);
+      event.preventDefault();
+      var target = form.action || window.location.href;
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action || window.location.href);
+      xhr.open("POST", target);
       xhr.upload.addEventListener("progress", function (e) {
         if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
       });
-      xhr.addEventListener("load", function () {
-        var landed = xhr.responseURL || "";
-        if (xhr.status === 200 && landed && landed.split("#")[0] !== (form.action || window.location.href).split("#")[0]) {
-          window.location.assign(landed); // sent: the redirect's page (with its message)
-          return;
-        }
-        // Refused (or an error page): show what the server said in place of this page.
-        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
-        var main = page.querySelector("main");
-        if (main) {
-          document.querySelector("main").replaceWith(main);
-          document.title = page.title;
-          var summary = main.querySelector("[data-error-summary]");
-          if (summary) summary.focus();
-          main.querySelectorAll("form[data-upload]").forEach(bind);
-        } else {
-          form.submit();
-        }
-      });
-      xhr.addEventListener("error", function () {
+      function broken() {
         box.hidden = true;
         if (button) button.disabled = false;
-        form.submit(); // the network failed: let the browser try the plain way
+        var note = show(form, "[data-upload-failed]", true);
+        if (note) note.focus();
+      }
+      xhr.addEventListener("error", broken);
+      xhr.addEventListener("abort", broken);
+      xhr.addEventListener("timeout", broken);
+      xhr.addEventListener("load", function () {
+        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var main = page.querySelector("main");
+        if (!main) {
+          broken();
+          return;
+        }
+        var sent = xhr.status >= 200 && xhr.status < 300;
+        if (!sent) {
+          var fresh = main.querySelector("form[data-upload] input[type=file]");
+          if (fresh) {
+            // Keep the person's choice, and what the server said about it.
+            input.setAttribute("aria-describedby", fresh.getAttribute("aria-describedby") || "");
+            if (fresh.hasAttribute("aria-invalid")) input.setAttribute("aria-invalid", "true");
+            fresh.replaceWith(input);
+          }
+        }
+        document.querySelector("main").replaceWith(main);
+        document.title = page.title;
+        if (sent && xhr.responseURL && window.history.replaceState) {
+          window.history.replaceState(null, "", xhr.responseURL);
+        }
+        var focus = main.querySelector("[data-error-summary]") || main.querySelector(".notice") || main;
+        if (!focus.hasAttribute("tabindex")) focus.setAttribute("tabindex", "-1");
+        focus.focus();
+        main.querySelectorAll("form[data-upload]").forEach(bind);
       });
       box.hidden = false;
       bar.value = 0;

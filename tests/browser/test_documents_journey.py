@@ -68,6 +68,8 @@ def test_a_client_answers_a_document_request_with_a_photo(live_server, phones, t
     phone.get_by_role("button", name="Send", exact=True).tap()  # the enhanced upload (XHR)
     expect(phone.locator(".error-summary")).to_be_visible()
     expect(phone.locator(".error-summary")).to_contain_text("cannot be used")
+    # The refused file is still the one chosen (the enhancement keeps the input element).
+    assert phone.evaluate("document.querySelector('input[type=file]').files[0].name") == "notes.pdf"
     assert_accessible(phone)
     phone.get_by_label("Choose the file or take a photo").set_input_files(str(photo))
     phone.get_by_role("button", name="Send", exact=True).tap()

@@ -58,6 +58,7 @@ def test_documents_live_in_s3_encrypted_verified_and_served_for_60_seconds(
         with urllib.request.urlopen(url, timeout=10) as fetched:  # noqa: S310 - our test server
             assert hashlib.sha256(fetched.read()).hexdigest() == document.sha256
             assert fetched.headers["Content-Disposition"].startswith("attachment;")
+            assert fetched.headers["Cache-Control"] == "no-store, private"
         anonymous = f"{seaweedfs.endpoint}/{seaweedfs.bucket}/{document.storage_key}"
         try:
             urllib.request.urlopen(anonymous, timeout=10)  # noqa: S310

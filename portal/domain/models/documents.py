@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.models.accounts import StaffUser
@@ -49,6 +49,9 @@ class Document(PublicIdMixin, CreatedAtMixin, Base):
     reject_note: Mapped[str | None] = mapped_column(Text)
     uploaded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("client_accounts.id"))
     uploaded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    shown_to_client: Mapped[bool] = mapped_column(
+        default=True, server_default=true()
+    )  # staff choose
     task_id: Mapped[int | None] = mapped_column(ForeignKey("client_tasks.id"))  # request answered
     idempotency_key: Mapped[str] = mapped_column(String(64))
 
