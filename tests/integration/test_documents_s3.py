@@ -1,7 +1,9 @@
 """Issue 7 with the real components: the app storing documents in SeaweedFS over HTTP (S3 API)
 and scanning them with a real clamd (INSTREAM)."""
 
+import contextlib
 import hashlib
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -134,3 +136,59 @@ def test_a_scanner_that_is_down_keeps_files_pending(app, me, clamd, database, fr
         [document] = docs(database, me.record)
         assert document.scan_status == "clean"
         assert me.get(f"/documents/{document.public_id}/download").status_code == 200
+
+
+def test_a_store_killed_mid_upload_leaves_no_row_and_no_object(
+    app, me, seaweedfs_instance, tmp_path, database
+):
+    import os
+    import threading
+
+    server = seaweedfs_instance()
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as out:  # a real PDF PDFium opens, padded after its end to 150 MiB
+        out.write(PDF + b"%%EOF\n%")
+        block = os.urandom(1024 * 1024)
+        for _ in range(150):
+            out.write(block)
+
+    def received() -> int:
+        total = 0
+        for folder, _, names in os.walk(server.data_dir):
+            for name in names:
+                with contextlib.suppress(OSError):  # a file the server is rewriting
+                    total += os.path.getsize(os.path.join(folder, name))
+        return total
+
+    with settings_changed(app, **server.settings_overrides(), upload_max_mb=200):
+        with app.app_context():
+            store = get_store()
+        sending = threading.Event()
+        store.client.meta.events.register("before-send.s3.PutObject", lambda **_: sending.set())
+        seen = {}
+
+        def killer():
+            if not sending.wait(60):
+                return
+            baseline = received()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and received() - baseline < 8 << 20:
+                time.sleep(0.005)
+            seen["received"] = received() - baseline
+            server.kill()
+
+        thread = threading.Thread(target=killer, daemon=True)
+        thread.start()
+        with big.open("rb") as data:
+            response = me.form(
+                "/documents",
+                {"category": "income", "file": (data, "big.pdf")},
+                content_type="multipart/form-data",
+            )
+        thread.join(10)
+        assert seen.get("received", 0) > 0, "killed before any byte arrived"
+        assert response.status_code == 503 and "Not saved" in response.get_data(as_text=True)
+        assert docs(database, me.record) == []
+        server.start()  # same data and ports: what did the store keep?
+        listing = server.client.list_objects_v2(Bucket=server.bucket, Prefix="documents/")
+        assert listing.get("KeyCount", 0) == 0
