@@ -28,6 +28,25 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(dev)
     app.cli.add_command(create_system_admin)
     app.cli.add_command(import_hmis)
+    app.cli.add_command(esign_certificate)
+
+
+@click.command("esign-certificate")
+@click.option("--folder", type=click.Path(), default=None, help="Where to write seal.key/.crt")
+@click.option("--name", default="HMIS portal seal (local)", help="The certificate's name")
+@with_appcontext
+def esign_certificate(folder: str | None, name: str) -> None:
+    """Make a self-signed signing certificate for sealing signed PDFs (local use; production
+    brings a certificate from its own authority)."""
+    from pathlib import Path
+
+    from portal.integrations import pdf
+
+    target = Path(folder) if folder else Path(current_app.instance_path) / "esign"
+    if (target / "seal.key").exists():
+        raise click.ClickException(f"{target / 'seal.key'} exists already; it is never replaced.")
+    signer = pdf.make_local_certificate(target, common_name=name)
+    click.echo(f"key:         {signer.key_path}\ncertificate: {signer.cert_path}")
 
 
 @click.command("demo")

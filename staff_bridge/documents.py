@@ -10,13 +10,13 @@ from flask_login import current_user
 
 from portal import downloads
 from portal.access import staff_only
-from portal.domain import access_policy, clients, documents
+from portal.domain import access_policy, documents
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts, small_int
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt, per_staff_limit
-from staff_bridge import bp
+from staff_bridge import bp, bulk
 from staff_bridge.forms import DocumentRequestForm, StaffDocumentForm
 
 
@@ -117,28 +117,12 @@ def request_document(client_id: str):
     return render_template("staff_bridge/documents/request.html", form=form, client=client)
 
 
-def _bulk_filters():
-    source = request.form if request.method == "POST" else request.args
-    status = source.get("account_status", "")
-    return {
-        "project": small_int(source.get("project", "")),
-        "care_team": small_int(source.get("care_team", "")),
-        "account_status": status if status in clients.ACCOUNT_STATES else "",
-    }
-
-
 @bp.route("/documents/request", methods=["GET", "POST"])
 @staff_only(Capability.EDIT_CLIENTS)
 @per_staff_limit("10 per hour")
 def request_documents_bulk():
     """Choose clients, see the list, then ask each of them for a document."""
-    filters = _bulk_filters()
-    if request.method == "POST":  # exactly the list that was shown, each checked again
-        recipients = clients.chosen_clients(
-            current_user, request.form.getlist("recipient"), action="edit"
-        )
-    else:
-        recipients = clients.matching_clients(current_user, action="edit", **filters)
+    filters, recipients = bulk.audience("edit")
     form = _request_form()
     if request.method == "POST" and form.validate_on_submit():
         ok, tasks = _send_requests(form, recipients)
@@ -155,11 +139,7 @@ def request_documents_bulk():
     return render_template(
         "staff_bridge/documents/request_bulk.html",
         form=form,
-        filters=filters,
-        recipients=recipients,
-        limit=clients.BULK_LIMIT,
-        projects=clients.projects_for_filter(current_user),
-        staff_choices=clients.staff_choices_for_filter(current_user),
+        **bulk.page_context(filters, recipients),
     )
 
 

@@ -13,7 +13,7 @@ from portal.domain.roles import Capability
 from portal.domain.validation import small_int
 from portal.forms import ActionForm, MessageForm
 from portal.web import attempt, per_staff_limit
-from staff_bridge import bp, inbox_counts
+from staff_bridge import bp, bulk, inbox_counts
 from staff_bridge.forms import AssignForm
 
 
@@ -132,31 +132,12 @@ def start_conversation(client_id: str):
     return render_template("staff_bridge/messages/start.html", form=form, client=client)
 
 
-def _bulk_filters():
-    """The filters, from the query string (preview) or the form (sending)."""
-    source = request.form if request.method == "POST" else request.args
-    project = source.get("project", "")
-    care_team = source.get("care_team", "")
-    status = source.get("account_status", "")
-    return {
-        "project": small_int(project),
-        "care_team": small_int(care_team),
-        "account_status": status if status in messaging.ACCOUNT_STATES else "",
-    }
-
-
 @bp.route("/messages/bulk", methods=["GET", "POST"])
 @staff_only(Capability.MESSAGE_CLIENTS)
 @per_staff_limit("10 per hour")
 def bulk_message():
     """Choose recipients, see the list, then send: each client gets their own conversation."""
-    from portal.domain import clients as client_service
-
-    filters = _bulk_filters()
-    if request.method == "POST":  # exactly the list that was shown, each checked again
-        recipients = messaging.chosen_recipients(current_user, request.form.getlist("recipient"))
-    else:
-        recipients = messaging.bulk_recipients(current_user, **filters)
+    filters, recipients = bulk.audience("message")
     form = MessageForm()
     if request.method == "POST" and form.validate_on_submit():
         ok, count = attempt(
@@ -178,11 +159,5 @@ def bulk_message():
             )
             return redirect(url_for("staff_bridge.inbox"), 303)
     return render_template(
-        "staff_bridge/messages/bulk.html",
-        form=form,
-        filters=filters,
-        recipients=recipients,
-        limit=messaging.BULK_LIMIT,
-        projects=client_service.projects_for_filter(current_user),
-        staff_choices=client_service.staff_choices_for_filter(current_user),
+        "staff_bridge/messages/bulk.html", form=form, **bulk.page_context(filters, recipients)
     )

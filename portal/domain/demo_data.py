@@ -61,6 +61,32 @@ def _client(personal_id, first, last, dob, agency, email) -> Client:
     return record
 
 
+def _ask_for_id(record: Client, case_manager: StaffUser) -> None:
+    """A document request on the demo dashboard (once)."""
+    from datetime import timedelta
+
+    from portal.domain.models import ClientTask
+
+    asked = dbs().scalar(
+        select(ClientTask.id).where(
+            ClientTask.client_id == record.id, ClientTask.kind == "document"
+        )
+    )
+    if asked is None:
+        dbs().add(
+            ClientTask(
+                client_id=record.id,
+                agency_id=record.owning_agency_id,
+                kind="document",
+                category="photo_id",
+                title="A photo of your ID",
+                note="Both sides, please.",
+                due_on=clock.now().date() + timedelta(days=7),
+                created_by_id=case_manager.id,
+            )
+        )
+
+
 def create(password: str) -> list[str]:
     """Create (or keep) the demo rows; returns one line per sign-in for the README and console."""
     agencies = [_agency(name, tz) for name, tz in AGENCIES]
@@ -103,6 +129,8 @@ def create(password: str) -> list[str]:
             account.client_id = record.id
             account.email_verified_at = clock.now()
             account.privacy_version = PRIVACY_VERSION
+        if case_manager is not None:
+            _ask_for_id(record, case_manager)
         lines.append(f"client {email:32} {'client':14} {agency.name}")
     dbs().flush()
     return lines

@@ -581,33 +581,6 @@ def _notify_client(payload: dict) -> None:
 
 # --- bulk messages -------------------------------------------------------------------------
 
-BULK_LIMIT = 500
-ACCOUNT_STATES = ("", "connected", "not_connected")
-
-
-def bulk_recipients(
-    actor, *, project: int | None = None, care_team: int | None = None, account_status: str = ""
-) -> list[Client]:
-    """The clients a bulk message would reach (see clients.matching_clients)."""
-    from portal.domain.clients import matching_clients
-
-    _require(actor)
-    return matching_clients(
-        actor,
-        action="message",
-        project=project,
-        care_team=care_team,
-        account_status=account_status,
-    )
-
-
-def chosen_recipients(actor, public_ids) -> list[Client]:
-    """The recipients the staff member saw and sent, each checked again."""
-    from portal.domain.clients import chosen_clients
-
-    _require(actor)
-    return chosen_clients(actor, public_ids, action="message")
-
 
 def send_bulk(actor, clients: list[Client], *, body: str, key: str) -> int:
     """Queue one message per client, each in their own conversation; the worker sends them."""

@@ -10,6 +10,10 @@
 - `seal(pdf, signer)`: an invisible PAdES B-B signature (SHA-256) over the whole file.
 - `verify(pdf, trust_roots)`: recomputes the signed byte ranges and checks the signature and
   the certificate path; says exactly what does not hold.
+- `printable(text)`: whether every character has a glyph in those fonts. Measured: one
+  character without a glyph anywhere (an Arabic ligature, Deseret) makes WeasyPrint write a
+  custom CMap encoding for the whole font, and pypdf then extracts every word of the page as
+  garbage; names are checked before they reach a PDF.
 - `make_local_certificate(folder)`: a self-signed signing certificate for local use (the
   `flask esign-certificate` command); production brings its own.
 """
@@ -17,11 +21,14 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
-FONT_STACK = "'DejaVu Sans', 'Noto Sans CJK SC', 'Noto Sans CJK KR', 'Noto Sans CJK JP'"
+FAMILIES = ("DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK KR", "Noto Sans CJK JP")
+FONT_STACK = ", ".join(f"'{family}'" for family in FAMILIES)
 RENDER_OPTIONS: dict = {}
 BASE_CSS = f"""
 @page {{ size: Letter; margin: 2cm; }}
@@ -29,14 +36,49 @@ body {{ font-family: {FONT_STACK}; font-size: 11pt; line-height: 1.45; }}
 """
 
 
+class FontsMissing(RuntimeError):
+    """A font family of FAMILIES is not installed (fontconfig would substitute another)."""
+
+
+@lru_cache(maxsize=1)
+def _covered() -> frozenset[int]:
+    """Every code point the fonts of FAMILIES have a glyph for."""
+    from fontTools.ttLib import TTFont
+
+    points: set[int] = set()
+    for family in FAMILIES:
+        found = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            ["fc-match", "-f", "%{family[0]}|%{file}|%{index}", family],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.split("|")
+        if len(found) != 3 or found[0] != family:
+            raise FontsMissing(f"font {family!r} is not installed")
+        font = TTFont(found[1], fontNumber=int(found[2] or 0), lazy=True)
+        try:
+            points.update(font.getBestCmap() or {})
+        finally:
+            font.close()
+    return frozenset(points)
+
+
+def printable(text: str) -> bool:
+    """True when every character of `text` has a glyph in the document fonts."""
+    covered = _covered()
+    return all(ord(c) in covered or c.isspace() for c in text)
+
+
 def render(html: str) -> bytes:
     """A PDF of `html` (a whole document); nothing is fetched from outside."""
     import weasyprint
 
-    def no_fetch(url, *args, **kwargs):
-        raise ValueError(f"external resources are not fetched: {url[:40]}")
+    class NoFetching(weasyprint.URLFetcher):
+        def fetch(self, url, headers=None):
+            raise ValueError(f"external resources are not fetched: {url[:40]}")
 
-    document = weasyprint.HTML(string=html, url_fetcher=no_fetch)
+    document = weasyprint.HTML(string=html, url_fetcher=NoFetching())
     return document.write_pdf(stylesheets=[weasyprint.CSS(string=BASE_CSS)], **RENDER_OPTIONS)
 
 
@@ -86,7 +128,7 @@ def verify(pdf: bytes, trust_roots: list[Path]) -> Verification:
     result = Verification()
     try:
         signatures = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
-    except Exception as exc:  # noqa: BLE001 - a damaged file is a finding, not a crash
+    except Exception as exc:
         result.problems.append(f"the file cannot be read as a PDF ({type(exc).__name__})")
         return result
     if not signatures:
@@ -97,7 +139,7 @@ def verify(pdf: bytes, trust_roots: list[Path]) -> Verification:
     roots = [load_cert_from_pemder(str(path)) for path in trust_roots]
     try:
         status = validate_pdf_signature(signature, ValidationContext(trust_roots=roots))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         result.problems.append(f"the signature could not be checked ({type(exc).__name__})")
         return result
     result.intact, result.valid, result.trusted = status.intact, status.valid, status.trusted

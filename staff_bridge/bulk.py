@@ -1,0 +1,41 @@
+"""Several clients at once (bulk messages, bulk document requests): the filters, the list the
+staff member sees, and on sending exactly that list again, each client checked again."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from portal.domain import clients
+from portal.domain.validation import small_int
+
+
+def _filters() -> dict:
+    """The filters, from the query string (the list) or the form (sending)."""
+    source = request.form if request.method == "POST" else request.args
+    status = source.get("account_status", "")
+    return {
+        "project": small_int(source.get("project", "")),
+        "care_team": small_int(source.get("care_team", "")),
+        "account_status": status if status in clients.ACCOUNT_STATES else "",
+    }
+
+
+def audience(action: str) -> tuple[dict, list]:
+    """(filters, clients): a GET shows who matches; a POST is the list that was shown."""
+    filters = _filters()
+    if request.method == "POST":
+        chosen = request.form.getlist("recipient")
+        return filters, clients.chosen_clients(current_user, chosen, action=action)
+    return filters, clients.matching_clients(current_user, action=action, **filters)
+
+
+def page_context(filters: dict, recipients: list) -> dict:
+    """What `staff_bridge/_bulk_audience.html` shows."""
+    return {
+        "filters": filters,
+        "recipients": recipients,
+        "limit": clients.BULK_LIMIT,
+        "projects": clients.projects_for_filter(current_user),
+        "staff_choices": clients.staff_choices_for_filter(current_user),
+    }
