@@ -13,6 +13,13 @@ from portal.domain.models.clients import (
     Project,
 )
 from portal.domain.models.documents import Document
+from portal.domain.models.esign import (
+    EsignConsent,
+    SignableTemplate,
+    Signature,
+    SignatureRequest,
+    TemplateVersion,
+)
 from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.messaging import Conversation, Message
@@ -44,6 +51,7 @@ __all__ = [
     "ContactEvent",
     "Conversation",
     "Document",
+    "EsignConsent",
     "Enrollment",
     "IdentityCheck",
     "Job",
@@ -53,7 +61,11 @@ __all__ = [
     "Project",
     "RecordRequest",
     "ReviewItem",
+    "SignableTemplate",
+    "Signature",
+    "SignatureRequest",
     "StaffNotification",
     "StaffUser",
+    "TemplateVersion",
     "UserSession",
 ]
