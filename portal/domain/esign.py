@@ -53,10 +53,24 @@ TEXTS = Path(__file__).resolve().parent.parent / "esign_texts"
 LANGUAGES = ("en", "es")
 DISCLOSURE_VERSION = 1
 ALLOWED_TAGS = frozenset({"h2", "h3", "p", "ul", "ol", "li", "strong", "em", "a", "br"})
-SAMPLE_WORDS = (
-    "river maple lantern harbor meadow orchard canyon willow pebble sparrow "
-    "garden compass violet summit thistle beacon"
-).split()
+SAMPLE_WORDS = [
+    "river",
+    "maple",
+    "lantern",
+    "harbor",
+    "meadow",
+    "orchard",
+    "canyon",
+    "willow",
+    "pebble",
+    "sparrow",
+    "garden",
+    "compass",
+    "violet",
+    "summit",
+    "thistle",
+    "beacon",
+]
 DRAWN = re.compile(r"[MLml0-9 .,\-]{1,20000}")
 
 
