@@ -201,18 +201,29 @@ class Disclosure:
     version: int
     language: str
     title: str
-    html: str
+    html: Markup  # sanitised (render_markdown)
 
     @property
     def sha256(self) -> str:
-        return sha256(self.html)
+        return sha256(str(self.html))
 
 
 def disclosure(agency: Agency, language: str) -> Disclosure:
     language = language if language in LANGUAGES else "en"
     meta, body = _front_matter(TEXTS / f"esign_disclosure.{language}.md")
     text = _fill(body, agency, agency.default_roi_days)
-    return Disclosure(DISCLOSURE_VERSION, language, meta["title"], str(render_markdown(text)))
+    return Disclosure(DISCLOSURE_VERSION, language, meta["title"], render_markdown(text))
+
+
+def disclosure_for(account: ClientAccount) -> Disclosure:
+    from portal.domain.selfservice import client_of
+
+    agency = dbs().get(Agency, client_of(account).owning_agency_id)
+    return disclosure(agency, account.preferred_language)
+
+
+def signed_copy(signature: Signature) -> Document:
+    return dbs().get(Document, signature.pdf_document_id)
 
 
 def sample_word(account: ClientAccount) -> str:
@@ -602,3 +613,58 @@ def verify(signature: Signature) -> list[str]:
     result = pdf.verify(data, [_signer().cert_path])
     problems += result.problems
     return problems
+
+
+# --- the staff side --------------------------------------------------------------------------
+
+
+def requests_for_record(actor, client: Client) -> list[SignatureRequest]:
+    """The client's signature requests of the actor's agency, newest first."""
+    if not can(actor, "view", client):
+        raise Forbidden(Capability.VIEW_CLIENTS)
+    return list(
+        dbs().scalars(
+            select(SignatureRequest)
+            .where(
+                SignatureRequest.client_id == client.id,
+                SignatureRequest.agency_id == actor.agency_id,
+            )
+            .order_by(SignatureRequest.created_at.desc())
+        )
+    )
+
+
+def signature_of(request: SignatureRequest) -> Signature | None:
+    return dbs().scalar(select(Signature).where(Signature.request_id == request.id))
+
+
+def staff_signature(actor, public_id) -> Signature:
+    """A signature of the actor's agency's requests, for a client the actor may view."""
+    signature = dbs().scalar(
+        select(Signature)
+        .join(SignatureRequest, SignatureRequest.id == Signature.request_id)
+        .where(
+            Signature.public_id == parse_uuid(public_id),
+            SignatureRequest.agency_id == actor.agency_id,
+        )
+    )
+    if signature is None or not can(actor, "view", dbs().get(Client, signature.client_id)):
+        raise NotFound(("signature", str(public_id)[:64]))
+    return signature
+
+
+def verify_for_staff(actor, public_id) -> tuple[Signature, list[str]]:
+    signature = staff_signature(actor, public_id)
+    problems = verify(signature)
+    audit.record(
+        "signature.verified",
+        dbs().get(Client, signature.client_id),
+        details={"signature": str(signature.public_id), "ok": not problems},
+    )
+    return signature, problems
+
+
+def by_code(code: str) -> Signature | None:
+    return dbs().scalar(
+        select(Signature).where(Signature.verification_code == (code or "").strip().upper())
+    )

@@ -52,6 +52,27 @@ def people(app, make, agency_a, agency_b):
         content_type="image/png",
         file_name="id.png",
     )
+    # A signature request to the matrix's client, signed, by agency A's case manager.
+    from portal.domain import esign
+
+    with app.test_request_context():
+        signing = esign.request_signature(accounts["case_manager_a"], own_record)
+        target.signature_request = signing
+        esign.accept_disclosure(
+            accounts["client"], agrees="yes", word=esign.sample_word(accounts["client"])
+        )
+        target.signature = esign.sign(
+            accounts["client"],
+            signing,
+            intent="yes",
+            typed_name="Matrix Client",
+            drawn=None,
+            password_recent=True,
+            session_hash="0" * 64,
+            authentication={},
+        )
+        target.open_request = esign.request_signature(accounts["agency_admin_a"], own_record)
+        make.session.commit()
     return accounts, target
 
 
@@ -68,6 +89,10 @@ def url_for_rule(rule, target):
         values["client_id"] = str(target.client.public_id)
     if "conversation_id" in rule.arguments:
         values["conversation_id"] = str(target.conversation.public_id)
+    if "request_id" in rule.arguments:
+        values["request_id"] = str(target.open_request.public_id)
+    if "signature_id" in rule.arguments:
+        values["signature_id"] = str(target.signature.public_id)
     if "document_id" in rule.arguments:
         values["document_id"] = str(target.document.public_id)
     if "item_id" in rule.arguments:
