@@ -31,6 +31,12 @@ def run_migrations_online() -> None:
             logger.info("No changes in schema detected.")
 
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, DROP, rename); with foreign keys enforced the
+            # DROP of a table other rows point at is refused. Off for the migration (it must be
+            # set outside a transaction), checked afterwards, and on again.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -38,8 +44,21 @@ def run_migrations_online() -> None:
             compare_type=True,
             process_revision_directives=skip_empty,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.commit()  # PRAGMA foreign_keys does nothing inside a transaction
+                driver = connection.connection.driver_connection
+                driver.execute("PRAGMA foreign_keys=ON")
+                if driver.execute("PRAGMA foreign_keys").fetchone()[0] != 1:
+                    raise RuntimeError("foreign keys could not be turned on again")
 
 
 if context.is_offline_mode():

@@ -99,7 +99,8 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
 def _postgresql_connect(dbapi_connection, _record) -> None:
     # JIT compiles queries the planner thinks expensive; for this app's short OLTP statements it
     # only adds latency (measured: the staff inbox counts at 10,000 conversations took 27 ms,
-    # 17 of them JIT, and 8 ms without). SET, not a startup option, so PgBouncer passes it.
+    # 17 of them JIT, and 8 ms without). Per connection; behind a pooler in transaction mode
+    # set it on the role too (README: ALTER ROLE ... SET jit = off).
     if type(dbapi_connection).__module__.startswith("psycopg"):
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True

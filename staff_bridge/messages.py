@@ -37,12 +37,15 @@ def inbox():
 
 
 def _thread_page(thread, form, assign_form):
-    messages, first_shown = messaging.messages_of(thread, before=request.args.get("before"))
+    messages, first_shown, older_page = messaging.messages_of(
+        thread, before=request.args.get("before")
+    )
     return render_template(
         "staff_bridge/messages/conversation.html",
         thread=thread,
         messages=messages,
         older_than=first_shown,
+        older_page=older_page,
         render=messaging.render,
         form=form,
         assign_form=assign_form,

@@ -70,13 +70,17 @@ def conversation(conversation_id: str):
             return redirect(url_for("client.conversation", conversation_id=thread.public_id), 303)
     else:
         messaging.read_by_client(thread)
-    messages, first_shown = messaging.messages_of(thread, before=request.args.get("before"))
+    messages, first_shown, older_page = messaging.messages_of(
+        thread, before=request.args.get("before")
+    )
     return render_template(
         "client/messages/conversation.html",
         thread=thread,
         agency_name=messaging.agency_names({thread.agency_id}).get(thread.agency_id, ""),
         messages=messages,
         older_than=first_shown,
+        older_page=older_page,
+        can_write=messaging.can_write_to(thread),
         render=messaging.render,
         form=form,
     )

@@ -80,6 +80,15 @@ def _served_by(agency_id: int):
     return or_(through_enrollment, through_care_team)
 
 
+def agency_sees(agency, client: Client) -> bool:
+    """Whether an agency (not one of its staff) may see the client now: it owns the record, or
+    serves the client with a Release of Information in force (the rule of visible_clients)."""
+    if client.owning_agency_id == agency.id:
+        return True
+    serving = and_(_served_by(agency.id), _consent_in_force(agency.today()))
+    return dbs().scalar(select(Client.id).where(Client.id == client.id, serving)) is not None
+
+
 def visible_clients(actor) -> Select:
     """Every client the actor may see at all (not deleted), as one query to refine."""
     query = select(Client).where(Client.deleted_at.is_(None))

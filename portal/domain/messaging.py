@@ -189,6 +189,19 @@ def client_conversations(account) -> list[Conversation]:
     )
 
 
+_CLOSED = _l(
+    "This agency cannot get new messages from you any more. Write to your case manager instead."
+)
+
+
+def can_write_to(conversation: Conversation) -> bool:
+    """A client may go on writing while the conversation's agency may still see them (an
+    agency whose Release of Information ended no longer reads the conversation)."""
+    from portal.domain.access_policy import agency_sees
+
+    return agency_sees(_agency_of(conversation), conversation.client)
+
+
 def client_conversation(account, public_id) -> Conversation:
     conversation = dbs().scalar(
         client_scope(account).where(Conversation.public_id == parse_uuid(public_id))
@@ -258,6 +271,8 @@ def client_write(
     if conversation_id:
         conversation = client_conversation(account, conversation_id)
         recipient = None
+        if not can_write_to(conversation):
+            raise DomainError(_CLOSED)
     else:
         recipient = next(
             (s for s in recipients_for(client) if str(s.public_id) == str(recipient_id)), None
@@ -272,13 +287,14 @@ def client_write(
         return message
     now = clock.now()
     was_waiting = conversation.awaiting_since is not None
+    handed_to_new_person = recipient is not None and conversation.assigned_staff_id != recipient.id
     conversation.last_message_at = now
     conversation.awaiting_since = conversation.awaiting_since or now
     conversation.unread_by_staff = Conversation.unread_by_staff + 1  # in SQL: no lost update
     conversation.status = "open"
     if recipient is not None:
         conversation.assigned_staff_id = recipient.id
-    if not was_waiting:  # one note when a question starts waiting, not one per message
+    if not was_waiting or handed_to_new_person:  # one note per question and person, not per message
         _tell_staff(conversation, recipient)
     record_contact(client, "message")
     audit.record(
@@ -292,26 +308,29 @@ def client_write(
 
 def _tell_staff(conversation: Conversation, recipient: StaffUser | None) -> None:
     """An in-app note for whoever should answer: the person written to, the one the
-    conversation is assigned to, or else the agency's case managers on the care team."""
+    conversation is assigned to, or else the agency's care-team members of this client (case
+    managers first). Only people of the conversation's agency who may message the client."""
     from portal.domain import notifications
+
+    client = conversation.client
+
+    def may_answer(person: StaffUser | None) -> bool:
+        return (
+            person is not None
+            and person.is_active
+            and person.agency_id == conversation.agency_id
+            and can(person, "message", client)
+        )
 
     if recipient is None and conversation.assigned_staff_id is not None:
         recipient = dbs().get(StaffUser, conversation.assigned_staff_id)
-    if recipient is not None and recipient.is_active:
+    if may_answer(recipient):
         people = [recipient]
     else:
-        people = list(
-            dbs().scalars(
-                select(StaffUser)
-                .join(CareTeamMember, CareTeamMember.staff_id == StaffUser.id)
-                .where(
-                    CareTeamMember.client_id == conversation.client_id,
-                    CareTeamMember.is_case_manager.is_(True),
-                    StaffUser.agency_id == conversation.agency_id,
-                    StaffUser.is_active.is_(True),
-                )
-            )
-        )
+        seats = sorted(client.care_team, key=lambda seat: not seat.is_case_manager)
+        team = [seat.staff for seat in seats if may_answer(seat.staff)]
+        managers = [seat.staff for seat in seats if seat.is_case_manager and may_answer(seat.staff)]
+        people = managers or team
     for person in people:
         notifications.notify(
             person, "client_message", link=f"/staff/conversations/{conversation.public_id}"
@@ -323,25 +342,25 @@ THREAD_PAGE = 200
 
 def messages_of(
     conversation: Conversation, *, before=None, limit: int = THREAD_PAGE
-) -> tuple[list[Message], Message | None]:
+) -> tuple[list[Message], Message | None, bool]:
     """Up to `limit` messages, oldest first: the newest ones, or those before the message
     whose public id is `before` ("show older messages"). Also returns the first message shown
-    when there are older ones (None when the start of the conversation is on this page)."""
+    when there are older ones (None when the start of the conversation is on this page), and
+    whether `before` named a message of this conversation (so a page of older messages)."""
     query = select(Message).where(Message.conversation_id == conversation.id)
     key = parse_uuid(before) if before else None
-    if key is not None:
-        anchor = dbs().scalar(query.where(Message.public_id == key))
-        if anchor is not None:  # a key of another conversation finds nothing here
-            query = query.where(
-                (Message.created_at < anchor.created_at)
-                | ((Message.created_at == anchor.created_at) & (Message.id < anchor.id))
-            )
+    anchor = dbs().scalar(query.where(Message.public_id == key)) if key is not None else None
+    if anchor is not None:  # a key of another conversation finds nothing here
+        query = query.where(
+            (Message.created_at < anchor.created_at)
+            | ((Message.created_at == anchor.created_at) & (Message.id < anchor.id))
+        )
     rows = list(
         dbs().scalars(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1))
     )
     more = len(rows) > limit
     shown = rows[:limit][::-1]
-    return shown, (shown[0] if more and shown else None)
+    return shown, (shown[0] if more and shown else None), anchor is not None
 
 
 def read_by_client(conversation: Conversation) -> None:

@@ -458,6 +458,15 @@ def test_a_serving_agency_loses_the_conversation_when_the_roi_ends(
     assert browser.get(f"/staff/conversations/{conversation.public_id}").status_code == 404
     assert "Doe" not in browser.get("/staff/inbox?view=all").get_data(as_text=True)
     assert "Pat Partner" not in team.get("/messages/new").get_data(as_text=True)
+    # The client cannot go on writing into a conversation nobody may read any more.
+    page = team.get(f"/messages/{conversation.public_id}").get_data(as_text=True)
+    assert "cannot get new messages from you" in page and 'name="body"' not in page
+    refused = team.form(f"/messages/{conversation.public_id}", {"body": "Hello?", "key": "late"})
+    assert refused.status_code == 200 and "cannot get new messages" in refused.get_data(
+        as_text=True
+    )
+    database.session.expire_all()
+    assert database.session.scalar(select(func.count()).select_from(Message)) == 1
 
 
 def test_a_bulk_message_leaves_client_questions_waiting(
@@ -565,3 +574,37 @@ def test_staff_get_one_note_when_a_question_starts_waiting(
     )
     team.form(f"/messages/{conversation.public_id}", {"body": "Thanks!", "key": "q3"})
     assert len(notes()) == 2
+
+
+def test_the_right_people_hear_of_a_waiting_question(
+    app, team, make, agency_a, agency_b, case_manager, case_manager_user, database
+):
+    """Someone newly written to is told even while a question waits; after a bulk message
+    (no one assigned) and without a case manager, the client's care team of that agency is."""
+    from portal.domain.models import StaffNotification
+
+    helper = make.staff(Role.CASE_MANAGER, agency_a, name="Hana Helper")
+    helper.allow_client_contact = True
+    team.record.care_team.append(CareTeamMember(staff=helper, is_case_manager=False))
+    database.session.commit()
+
+    def notes(person):
+        database.session.expire_all()
+        return database.session.scalar(
+            select(func.count())
+            .select_from(StaffNotification)
+            .where(StaffNotification.staff_id == person.id)
+        )
+
+    write(team, case_manager_user, "A question", key="n1")
+    write(team, helper, "Also for Hana", key="n2")  # waiting already, but Hana is new to it
+    assert (notes(case_manager_user), notes(helper)) == (1, 1)
+
+    other = make.client_account(agency_a)
+    record = database.session.get(type(team.record), other.client_id)
+    record.care_team.append(CareTeamMember(staff=helper, is_case_manager=False))
+    database.session.commit()
+    conversation = make.conversation(record)  # as a bulk message leaves it: nobody assigned
+    me = signed_in(app, other)
+    me.form(f"/messages/{conversation.public_id}", {"body": "Thanks for the news", "key": "r"})
+    assert notes(helper) == 2  # no case manager on this client's team: the team is told
