@@ -31,7 +31,7 @@ def _documents_page(client, form, status: int = 200):
             categories=documents.CATEGORIES,
             reasons=documents.REJECT_REASONS,
             downloadable=documents.downloadable,
-            max_mb=documents._limits()[0] // documents.MB,
+            max_mb=documents.max_upload_mb(),
         ),
         status,
     )

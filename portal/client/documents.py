@@ -17,7 +17,7 @@ from portal.web import accepts_uploads, attempt
 
 def _page(form: DocumentForm, status: int = 200):
     client = selfservice.client_of(current_user)
-    task = documents._task_of(client, form.task.data) if form.task.data else None
+    task = documents.open_task(client, form.task.data) if form.task.data else None
     return (
         render_template(
             "client/documents/list.html",
@@ -30,7 +30,7 @@ def _page(form: DocumentForm, status: int = 200):
             categories=documents.CATEGORIES,
             reasons=documents.REJECT_REASONS,
             downloadable=documents.downloadable,
-            max_mb=documents._limits()[0] // documents.MB,
+            max_mb=documents.max_upload_mb(),
         ),
         status,
     )

@@ -115,6 +115,10 @@ def _store():
     return get_store()
 
 
+def max_upload_mb() -> int:
+    return current_settings().upload_max_mb
+
+
 def _limits():
     settings = current_settings()
     return settings.upload_max_mb * MB, settings.client_quota_files, settings.client_quota_mb * MB
@@ -495,7 +499,8 @@ def open_document_tasks(client: Client) -> list[ClientTask]:
     )
 
 
-def _task_of(client: Client, task_id) -> ClientTask | None:
+def open_task(client: Client, task_id) -> ClientTask | None:
+    """The client's open document request with this public id (else None)."""
     if not task_id:
         return None
     task = dbs().scalar(
@@ -521,7 +526,7 @@ def client_upload(
     from portal.domain.selfservice import client_of, record_contact
 
     client = client_of(account)
-    task = _task_of(client, task_id)
+    task = open_task(client, task_id)
     if task is not None and not category:
         category = task.category
     document, new = _save(

@@ -20,8 +20,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -93,8 +95,24 @@ class Signer:
         return signers.SimpleSigner.load(str(self.key_path), str(self.cert_path))
 
 
+def _outside_any_event_loop(function, *args, **kwargs):
+    """pyHanko's synchronous API calls `asyncio.run`, which refuses to run in a thread whose
+    event loop is running (an async server, Playwright's sync API in tests): run it in a
+    thread of its own then."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def seal(pdf: bytes, signer: Signer, *, reason: str = "Signed in the HMIS portal") -> bytes:
     """`pdf` with an invisible digital signature over all of it."""
+    return _outside_any_event_loop(_seal, pdf, signer, reason)
+
+
+def _seal(pdf: bytes, signer: Signer, reason: str) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
@@ -120,6 +138,10 @@ class Verification:
 
 
 def verify(pdf: bytes, trust_roots: list[Path]) -> Verification:
+    return _outside_any_event_loop(_verify, pdf, trust_roots)
+
+
+def _verify(pdf: bytes, trust_roots: list[Path]) -> Verification:
     from pyhanko.keys import load_cert_from_pemder
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature

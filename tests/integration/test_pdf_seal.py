@@ -129,3 +129,25 @@ def test_the_certificate_command_makes_a_usable_seal(app, tmp_path):
     assert pdf.verify(sealed, [signer.cert_path]).ok
     again = app.test_cli_runner().invoke(args=["esign-certificate", "--folder", str(tmp_path)])
     assert again.exit_code != 0 and "already" in again.output  # never overwrites a key
+
+
+def test_sealing_works_where_an_event_loop_is_running(fonts, signer):
+    """Inside an async server (or beside Playwright's sync API) pyHanko's `asyncio.run` would
+    refuse; sealing and verifying still work."""
+    import asyncio
+
+    async def inside_a_loop():
+        sealed = pdf.seal(pdf.render("<html><body>async</body></html>"), signer)
+        return pdf.verify(sealed, [signer.cert_path])
+
+    def in_a_thread_with_its_own_loop():
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(inside_a_loop())
+        finally:
+            loop.close()
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(in_a_thread_with_its_own_loop).result().ok
