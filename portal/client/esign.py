@@ -56,7 +56,7 @@ def sign_document(request_id: str):
     version = esign.version_for(signing.template, current_user.preferred_language)
     if request.method == "POST" and form.validate_on_submit():
         fresh = recently_authenticated() or (form.password.data and reauthenticate(form))
-        ok, signature = attempt(
+        ok, _signature = attempt(
             form,
             esign.sign,
             current_user,
@@ -70,13 +70,7 @@ def sign_document(request_id: str):
         )
         if ok:
             flash(_("Signed. Your copy is in Documents."), "success")
-            return redirect(
-                url_for(
-                    "client.download_document",
-                    document_id=esign.signed_copy(signature).public_id,
-                ),
-                303,
-            )
+            return redirect(url_for("client.documents_page"), 303)
     return render_template(
         "client/esign/sign.html",
         form=form,

@@ -63,6 +63,8 @@ CATEGORIES = {
     "medical": _l("Medical"),
     "other": _l("Other"),
 }
+# How documents are named in lists: the categories above, and the copies the portal makes.
+CATEGORY_LABELS = {**CATEGORIES, "signed": _l("Signed document")}
 # What a document is, decided from its bytes; HEIF is converted to JPEG before it is stored.
 STORED_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 STORED_EXTENSIONS = {"pdf": ".pdf", "jpeg": ".jpg", "png": ".png"}

@@ -93,3 +93,15 @@ def test_signing_needs_the_disclosure_first(app, me, case_manager_user, database
             )
         with pytest.raises(DomainError):
             esign.accept_disclosure(me.account, agrees="yes", word="not-the-word")
+
+
+def test_the_verify_command_names_what_does_not_match(app, me, case_manager_user, database):
+    _request, signature = signing(app, me, case_manager_user)
+    runner = app.test_cli_runner()
+    good = runner.invoke(args=["esign-verify", signature.verification_code.lower()])
+    assert good.exit_code == 0 and "everything matches" in good.output
+    assert runner.invoke(args=["esign-verify", "NOPE"]).exit_code != 0
+    document = database.session.get(Document, signature.pdf_document_id)
+    get_store().delete(document.storage_key)
+    lost = runner.invoke(args=["esign-verify", signature.verification_code])
+    assert lost.exit_code == 1 and "missing from document storage" in lost.output
