@@ -143,3 +143,8 @@ class EsignConsentForm(PortalForm):
 
 class DeclineForm(PortalForm):
     reason = TextAreaField(_l("Why not? (optional)"))
+
+
+class RevokeForm(ConfirmPasswordForm):
+    intent = BooleanField(_l("I want to take back my permission to share"))
+    typed_name = StringField(_l("Type your full name"))

@@ -1,9 +1,10 @@
 """Electronic signatures: signable templates and their published versions (never edited),
-consent to electronic records, signature requests, signatures with their evidence.
+consent to electronic records, signature requests, signatures and revocations with their
+evidence.
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-11-21 10:48:31.708248
+Create Date: 2026-11-21 11:26:59.167733
 
 """
 from alembic import op
@@ -24,7 +25,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('roi_term_days', sa.Integer(), nullable=True),
-    sa.Column('is_active', sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column('is_active', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('public_id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_signable_templates_agency_id_agencies')),
@@ -88,6 +89,33 @@ def upgrade():
     with op.batch_alter_table('esign_consents', schema=None) as batch_op:
         batch_op.create_index('ix_esign_consents_account', ['account_id', 'withdrawn_at'], unique=False)
 
+    op.create_table('consent_revocations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('consent_ids', sa.JSON(), nullable=False),
+    sa.Column('typed_name', sa.String(length=100), nullable=False),
+    sa.Column('document_sha256', sa.String(length=64), nullable=False),
+    sa.Column('authentication', sa.JSON(), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=True),
+    sa.Column('user_agent', sa.String(length=255), nullable=True),
+    sa.Column('session_hash', sa.String(length=64), nullable=False),
+    sa.Column('verification_code', sa.String(length=16), nullable=False),
+    sa.Column('pdf_document_id', sa.Integer(), nullable=True),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.Column('public_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['client_accounts.id'], name=op.f('fk_consent_revocations_account_id_client_accounts')),
+    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_consent_revocations_client_id_clients')),
+    sa.ForeignKeyConstraint(['pdf_document_id'], ['documents.id'], name=op.f('fk_consent_revocations_pdf_document_id_documents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_revocations')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_consent_revocations_public_id')),
+    sa.UniqueConstraint('verification_code', name=op.f('uq_consent_revocations_verification_code'))
+    )
+    with op.batch_alter_table('consent_revocations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consent_revocations_client_id'), ['client_id'], unique=False)
+
     op.create_table('signatures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -98,6 +126,7 @@ def upgrade():
     sa.Column('typed_name', sa.String(length=100), nullable=False),
     sa.Column('drawn', sa.Text(), nullable=True),
     sa.Column('document_sha256', sa.String(length=64), nullable=False),
+    sa.Column('document_text', sa.Text(), nullable=False),
     sa.Column('disclosure_sha256', sa.String(length=64), nullable=False),
     sa.Column('authentication', sa.JSON(), nullable=False),
     sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
@@ -130,6 +159,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_signatures_client_id'))
 
     op.drop_table('signatures')
+    with op.batch_alter_table('consent_revocations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consent_revocations_client_id'))
+
+    op.drop_table('consent_revocations')
     with op.batch_alter_table('esign_consents', schema=None) as batch_op:
         batch_op.drop_index('ix_esign_consents_account')
 

@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from portal.domain import audit, clock, context, notifications
+from portal.domain import audit, clock, context, jobs, mail, notifications
 from portal.domain.access_policy import can
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
@@ -37,6 +37,7 @@ from portal.domain.models import (
     Client,
     ClientAccount,
     Consent,
+    ConsentRevocation,
     Document,
     EsignConsent,
     SignableTemplate,
@@ -180,12 +181,21 @@ def version_for(template: SignableTemplate, language: str) -> TemplateVersion:
     return current[0]
 
 
-def document_html(version: TemplateVersion) -> str:
-    """The exact document the client reads and signs (its SHA-256 is evidence)."""
+def document_html(
+    version: TemplateVersion, *, signer: str = "", ends_on: date | None = None
+) -> str:
+    """The exact document the client signs (R53: the template version plus who signs it and,
+    for an ROI, until when); its SHA-256 is evidence and the text is kept with the signature."""
+    terms = ""
+    if signer:
+        terms += f"<p>Signed by: {html.escape(signer)}</p>"
+    if ends_on is not None:
+        terms += f"<p>This permission lasts until {ends_on.isoformat()}.</p>"
     return (
         f"<h1>{html.escape(version.title)}</h1>"
         f'<section class="summary"><p>{html.escape(version.summary)}</p></section>'
         f'<section class="full-text">{render_markdown(version.body)}</section>'
+        f'<section class="terms">{terms}</section>'
     )
 
 
@@ -413,7 +423,11 @@ def sign(
     client = request.client
     agency = dbs().get(Agency, request.agency_id)
     version = version_for(request.template, account.preferred_language)
-    document = document_html(version)
+    ends_on = None
+    if request.template.kind == "roi":
+        term = request.template.roi_term_days or agency.default_roi_days
+        ends_on = agency.today() + timedelta(days=term)
+    document = document_html(version, signer=typed_name, ends_on=ends_on)
     ctx = context.current()
     signature = Signature(
         request_id=request.id,
@@ -424,6 +438,7 @@ def sign(
         typed_name=typed_name,
         drawn=drawn,
         document_sha256=sha256(document),
+        document_text=document,
         disclosure_sha256=consent.disclosure_sha256,
         authentication=authentication,
         signed_at=clock.now(),
@@ -435,22 +450,22 @@ def sign(
     dbs().add(signature)
     dbs().flush()
     pdf_bytes = signed_pdf(signature, version, document, agency, consent, request)
-    stored = _store_pdf(client, agency, signature, pdf_bytes)
+    stored = _store_pdf(
+        client, agency, f"signed-{signature.verification_code}.pdf", signature, pdf_bytes
+    )
     signature.pdf_document_id = stored.id
     signature.pdf_sha256 = stored.sha256
     request.status = "signed"
     request.decided_at = signature.signed_at
-    if request.template.kind == "roi":
-        term = request.template.roi_term_days or agency.default_roi_days
-        today = agency.today()
+    if ends_on is not None:
         dbs().add(
             Consent(
                 client_id=client.id,
                 recorded_by_agency_id=agency.id,
                 permission=True,
                 refused=False,
-                starts_on=today,
-                ends_on=today + timedelta(days=term),
+                starts_on=agency.today(),
+                ends_on=ends_on,
                 source="electronic",
                 document_reference=str(signature.public_id),
             )
@@ -496,28 +511,34 @@ def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | 
 
 
 def signed_pdf(signature, version, document, agency, consent, request) -> bytes:
-    from portal.integrations import pdf
-
-    drawn = ""
-    if signature.drawn:
-        drawn = (
-            '<svg class="drawn" viewBox="0 0 600 200" width="300" height="100">'
-            f'<path d="{html.escape(signature.drawn)}" fill="none" stroke="black" '
-            'stroke-width="3"/></svg>'
-        )
-    when = signature.signed_at.isoformat(timespec="seconds")
     rows = [
         ("Signer", signature.typed_name),
         ("Document", f"{version.title} (version {version.version}, {version.language})"),
         ("Requested", request.created_at.isoformat(timespec="seconds")),
         ("Agreed to sign electronically", consent.accepted_at.isoformat(timespec="seconds")),
-        ("Signed", when),
+        ("Signed", signature.signed_at.isoformat(timespec="seconds")),
         ("Authentication", ", ".join(f"{k}: {v}" for k, v in signature.authentication.items())),
         ("Document SHA-256", signature.document_sha256),
         ("Disclosure SHA-256", signature.disclosure_sha256),
         ("IP address", signature.ip or "-"),
         ("Verification code", signature.verification_code),
     ]
+    return _sealed_page(
+        document, signature.typed_name, signature.drawn, signature.signed_at, agency, rows
+    )
+
+
+def _sealed_page(document, typed_name, drawn, signed_at, agency, rows) -> bytes:
+    """The document, the signature, and a certificate page; sealed."""
+    from portal.integrations import pdf
+
+    drawing = ""
+    if drawn:
+        drawing = (
+            '<svg class="drawn" viewBox="0 0 600 200" width="300" height="100">'
+            f'<path d="{html.escape(drawn)}" fill="none" stroke="black" stroke-width="3"/></svg>'
+        )
+    when = signed_at.isoformat(timespec="seconds")
     table = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
@@ -528,8 +549,8 @@ def signed_pdf(signature, version, document, agency, consent, request) -> bytes:
         "td{word-break:break-all}"
         "</style></head><body>"
         f"{document}"
-        f'<section class="signature"><h2>Signature</h2>{drawn}'
-        f'<p class="name">{html.escape(signature.typed_name)}</p>'
+        f'<section class="signature"><h2>Signature</h2>{drawing}'
+        f'<p class="name">{html.escape(typed_name)}</p>'
         f"<p>Signed electronically on {html.escape(when)} (UTC)</p></section>"
         f'<section class="certificate"><h2>Certificate of signature</h2>'
         f"<p>{html.escape(agency.name)}</p><table>{table}</table></section>"
@@ -548,7 +569,7 @@ def _signer():
     return signer
 
 
-def _store_pdf(client, agency, signature, data: bytes) -> Document:
+def _store_pdf(client, agency, file_name: str, signed, data: bytes) -> Document:
     import tempfile
 
     from portal.domain.documents import new_storage_key
@@ -572,7 +593,7 @@ def _store_pdf(client, agency, signature, data: bytes) -> Document:
         agency_id=agency.id,
         category="signed",
         title=None,
-        file_name=f"signed-{signature.verification_code}.pdf",
+        file_name=file_name,
         content_type="application/pdf",
         size=len(data),
         pages=None,
@@ -581,7 +602,7 @@ def _store_pdf(client, agency, signature, data: bytes) -> Document:
         scan_status="clean",  # made here, not uploaded
         review_status="accepted",
         shown_to_client=True,
-        idempotency_key=f"signature-{signature.public_id}",
+        idempotency_key=f"signed-{signed.public_id}",
     )
     dbs().add(document)
     dbs().flush()
@@ -597,8 +618,8 @@ def verify(signature: Signature) -> list[str]:
     from portal.integrations.storage import ObjectMissing, get_store
 
     problems = []
-    if sha256(document_html(signature.version)) != signature.document_sha256:
-        problems.append("the document text no longer hashes to what was signed")
+    if sha256(signature.document_text) != signature.document_sha256:
+        problems.append("the signed document's text no longer hashes to what was signed")
     document = dbs().get(Document, signature.pdf_document_id) if signature.pdf_document_id else None
     if document is None:
         return [*problems, "the signed PDF is not on record"]
@@ -668,3 +689,178 @@ def by_code(code: str) -> Signature | None:
     return dbs().scalar(
         select(Signature).where(Signature.verification_code == (code or "").strip().upper())
     )
+
+
+# --- taking the permission back ------------------------------------------------------------
+
+REVOCATION_TEXT = (
+    "I take back my permission to share my information in the Homeless Management "
+    "Information System with partner agencies. Sharing that already happened is not undone."
+)
+
+
+def roi_in_force_for(account: ClientAccount) -> list[Consent]:
+    from portal.domain.selfservice import client_of
+
+    client = client_of(account)
+    return roi_in_force(client, dbs().get(Agency, client.owning_agency_id))
+
+
+def roi_in_force(client: Client, agency: Agency) -> list[Consent]:
+    today = agency.today()
+    return [c for c in client.consents if c.in_force_on(today)]
+
+
+def revoke_roi(
+    account: ClientAccount,
+    *,
+    intent: str,
+    typed_name: str,
+    password_recent: bool,
+    session_hash: str,
+    authentication: dict,
+) -> ConsentRevocation:
+    """A signed event that ends every Release of Information in force for the client; the
+    consents and the signatures that made them stay as they were (revoked_at is set)."""
+    from portal.domain.selfservice import client_of
+
+    client = client_of(account)
+    agency = dbs().get(Agency, client.owning_agency_id)
+    ending = roi_in_force(client, agency)
+    if not ending:
+        raise DomainError(_l("There is no permission to share in force to take back."))
+    errors = []
+    if intent != "yes":
+        errors.append(DomainError(_l("Tick the box to take back your permission."), field="intent"))
+    try:
+        typed_name = clean_signer_name(typed_name)
+    except DomainError as refusal:
+        errors.append(refusal)
+    if not password_recent:
+        errors.append(DomainError(NEEDS_PASSWORD, field="password"))
+    if errors:
+        raise DomainError.all_of(errors)
+    now = clock.now()
+    ctx = context.current()
+    document = f"<h1>Taking back my permission to share</h1><p>{html.escape(REVOCATION_TEXT)}</p>"
+    revocation = ConsentRevocation(
+        client_id=client.id,
+        account_id=account.id,
+        consent_ids=[c.id for c in ending],
+        typed_name=typed_name,
+        document_sha256=sha256(document),
+        authentication=authentication,
+        signed_at=now,
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:255] or None,
+        session_hash=session_hash,
+        verification_code=secrets.token_hex(6).upper(),
+    )
+    dbs().add(revocation)
+    for consent in ending:
+        consent.revoked_at = now
+    dbs().flush()
+    rows = [
+        ("Signer", typed_name),
+        ("Signed", now.isoformat(timespec="seconds")),
+        ("Permissions ended", ", ".join(str(c.public_id) for c in ending)),
+        ("Document SHA-256", revocation.document_sha256),
+        ("IP address", revocation.ip or "-"),
+        ("Verification code", revocation.verification_code),
+    ]
+    data = _sealed_page(document, typed_name, None, now, agency, rows)
+    stored = _store_pdf(
+        client, agency, f"revocation-{revocation.verification_code}.pdf", revocation, data
+    )
+    revocation.pdf_document_id = stored.id
+    revocation.pdf_sha256 = stored.sha256
+    for staff in _agency_people(client, agency):
+        notifications.notify(
+            staff, "roi_revoked", link=f"/staff/clients/{client.public_id}#signatures"
+        )
+    audit.record(
+        "consent.revoked",
+        client,
+        actor=account,
+        details={"revocation": str(revocation.public_id), "consents": len(ending)},
+    )
+    return revocation
+
+
+def _agency_people(client: Client, agency: Agency):
+    from portal.domain.clients import people_to_tell
+
+    return [s for s in people_to_tell(client) if s.agency_id == agency.id]
+
+
+# --- reminders before an ROI ends ------------------------------------------------------------
+
+REMIND_DAYS = 30
+
+
+def remind_expiring() -> int:
+    """Clients whose Release of Information ends within REMIND_DAYS get a renewal request on
+    their dashboard and one email (a first name and a link only). Returns how many."""
+    from portal.domain.models import ClientAccount as Account
+
+    today = clock.now().date()
+    ending = dbs().scalars(
+        select(Consent).where(
+            Consent.permission.is_(True),
+            Consent.refused.is_(False),
+            Consent.revoked_at.is_(None),
+            Consent.ends_on >= today,
+            Consent.ends_on <= today + timedelta(days=REMIND_DAYS),
+        )
+    )
+    reminded = 0
+    for consent in ending:
+        agency = dbs().get(Agency, consent.recorded_by_agency_id)
+        template = ensure_default_roi(agency)
+        since = consent.ends_on - timedelta(days=REMIND_DAYS)
+        asked = dbs().scalar(
+            select(SignatureRequest.id).where(
+                SignatureRequest.client_id == consent.client_id,
+                SignatureRequest.template_id == template.id,
+                SignatureRequest.created_at >= datetime_at(since),
+            )
+        )
+        if asked is not None:
+            continue  # asked already for this renewal (or signed since)
+        request = SignatureRequest(
+            client_id=consent.client_id,
+            agency_id=agency.id,
+            template_id=template.id,
+            due_on=consent.ends_on,
+        )
+        dbs().add(request)
+        dbs().flush()
+        audit.record(
+            "signature.requested",
+            dbs().get(Client, consent.client_id),
+            details={"request": str(request.public_id), "kind": "roi", "renewal": True},
+        )
+        account = dbs().scalar(select(Account).where(Account.client_id == consent.client_id))
+        if account is not None and account.is_active and account.email_notifications:
+            mail.queue(
+                "roi_renewal",
+                to=account.email,
+                language=account.preferred_language,
+                params={
+                    "name": account.first_name,
+                    "link": f"{current_settings().base_url}/sign/{request.public_id}",
+                },
+            )
+        reminded += 1
+    return reminded
+
+
+def datetime_at(day: date):
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@jobs.handler("esign.roi_reminders", every=timedelta(days=1))
+def _remind(payload: dict) -> None:
+    remind_expiring()

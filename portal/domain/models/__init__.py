@@ -14,6 +14,7 @@ from portal.domain.models.clients import (
 )
 from portal.domain.models.documents import Document
 from portal.domain.models.esign import (
+    ConsentRevocation,
     EsignConsent,
     SignableTemplate,
     Signature,
@@ -48,6 +49,7 @@ __all__ = [
     "ClientPhone",
     "ClientTask",
     "Consent",
+    "ConsentRevocation",
     "ContactEvent",
     "Conversation",
     "Document",

@@ -115,6 +115,7 @@ class Signature(PublicIdMixin, CreatedAtMixin, Base):
     typed_name: Mapped[str] = mapped_column(String(100))
     drawn: Mapped[str | None] = mapped_column(Text)  # the drawn signature as SVG path data
     document_sha256: Mapped[str] = mapped_column(String(64))  # the exact rendered document
+    document_text: Mapped[str] = mapped_column(Text)  # that document, kept to re-hash (R53)
     disclosure_sha256: Mapped[str] = mapped_column(String(64))
     authentication: Mapped[dict] = mapped_column(JSON)  # the steps, e.g. password at 12:01
     signed_at: Mapped[datetime]
@@ -127,3 +128,27 @@ class Signature(PublicIdMixin, CreatedAtMixin, Base):
 
     account: Mapped[ClientAccount] = relationship()
     version: Mapped[TemplateVersion] = relationship(lazy="joined")
+
+
+class ConsentRevocation(PublicIdMixin, CreatedAtMixin, Base):
+    """The client took back their Release of Information: a signed event of its own, with the
+    same kind of evidence as a signature. The consent and its signature stay as they were."""
+
+    __tablename__ = "consent_revocations"
+
+    audit_kind = "consent_revocation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("client_accounts.id"))
+    consent_ids: Mapped[list] = mapped_column(JSON)  # the consents it ended
+    typed_name: Mapped[str] = mapped_column(String(100))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    authentication: Mapped[dict] = mapped_column(JSON)
+    signed_at: Mapped[datetime]
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    session_hash: Mapped[str] = mapped_column(String(64))
+    verification_code: Mapped[str] = mapped_column(String(16), unique=True)
+    pdf_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
