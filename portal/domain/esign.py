@@ -562,9 +562,15 @@ def _sealed_page(document, typed_name, drawn, signed_at, agency, rows) -> bytes:
 def _signer():
     from portal.integrations import pdf
 
-    folder = Path(current_settings().instance_path) / "esign"
+    settings = current_settings()
+    folder = Path(settings.instance_path) / "esign"
     signer = pdf.Signer(folder / "seal.key", folder / "seal.crt")
     if not signer.key_path.exists():
+        if settings.is_production:  # never a silent self-signed seal in production
+            raise DomainError(
+                _l("Signing here is not set up yet. Ask your case manager for paper."),
+                status=503,
+            )
         signer = pdf.make_local_certificate(folder)
     return signer
 
