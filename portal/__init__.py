@@ -140,6 +140,7 @@ def _init_web(app: Flask) -> None:
     from portal import security, web
     from portal.domain import (  # noqa: F401 - registers job handlers and review kinds
         documents,
+        esign,
         mail,
         messaging,
         notifications,

@@ -29,6 +29,27 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_system_admin)
     app.cli.add_command(import_hmis)
     app.cli.add_command(esign_certificate)
+    app.cli.add_command(esign_verify)
+
+
+@click.command("esign-verify")
+@click.argument("code")
+@with_appcontext
+def esign_verify(code: str) -> None:
+    """Check a signature by its verification code: the document and disclosure hashes, the
+    stored PDF's hash and its digital signature. Exits 1 and says what does not match."""
+    from portal.domain import esign
+
+    signature = esign.by_code(code)
+    if signature is None:
+        raise click.ClickException("No signature has this verification code.")
+    problems = esign.verify(signature)
+    click.echo(f"signature {signature.public_id} signed {signature.signed_at.isoformat()}")
+    if problems:
+        for problem in problems:
+            click.echo(f"  does not match: {problem}")
+        raise SystemExit(1)
+    click.echo("  everything matches")
 
 
 @click.command("esign-certificate")

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     HiddenField,
     PasswordField,
     RadioField,
@@ -124,3 +125,26 @@ class DocumentForm(PortalForm):
         ]
         if not self.key.data:
             self.key.data = new_idempotency_key()
+
+
+class SignForm(ConfirmPasswordForm):
+    """Signing: intent (never pre-ticked), the full name typed, an optional drawing, and the
+    password when it was not typed in the last 5 minutes."""
+
+    intent = BooleanField(_l("I want to sign this electronically"))
+    typed_name = StringField(_l("Type your full name"))
+    drawn = HiddenField()
+
+
+class EsignConsentForm(PortalForm):
+    agrees = BooleanField(_l("I agree to get and sign documents electronically"))
+    word = StringField(_l("The word in the sample PDF"))
+
+
+class DeclineForm(PortalForm):
+    reason = TextAreaField(_l("Why not? (optional)"))
+
+
+class RevokeForm(ConfirmPasswordForm):
+    intent = BooleanField(_l("I want to take back my permission to share"))
+    typed_name = StringField(_l("Type your full name"))

@@ -35,6 +35,7 @@ def _staff_navigation():
 from staff_bridge import (  # noqa: E402,F401 - routes register
     clients,
     documents,
+    esign,
     imports,
     invitations,
     messages,

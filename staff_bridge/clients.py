@@ -16,6 +16,7 @@ from portal.domain import (
     audit,
     client_accounts,
     clients,
+    esign,
     invitations,
     messaging,
     review,
@@ -257,6 +258,10 @@ def client_record(client_id: str):
         portal_date=lambda iso: datetime.fromisoformat(iso),
         tasks=selfservice.open_tasks(client),
         unread_messages=messaging.unread_for_client_record(current_user, client),
+        action_form=ActionForm(),
+        signature_requests=[
+            (r, esign.signature_of(r)) for r in esign.requests_for_record(current_user, client)
+        ],
         task_labels=selfservice.TASK_KINDS,
         care_team_form=CareTeamForm(),
         form=ActionForm(),

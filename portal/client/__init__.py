@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("client", __name__)
 
-from portal.client import account, documents, messages, onboarding, routes, selfservice  # noqa: E402,F401 - routes register on bp
+from portal.client import account, documents, esign, messages, onboarding, routes, selfservice  # noqa: E402,F401 - routes register on bp

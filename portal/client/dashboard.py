@@ -44,6 +44,14 @@ def requests(account, client):
     return {"tasks": tasks, "labels": selfservice.TASK_KINDS} if tasks else None
 
 
+@panel(12)
+def to_sign(account, client):
+    from portal.domain import esign
+
+    requests = esign.open_requests(client)
+    return {"requests": requests} if requests else None
+
+
 @panel(15)
 def messages(account, client):
     from portal.domain import messaging

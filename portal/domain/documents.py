@@ -63,6 +63,8 @@ CATEGORIES = {
     "medical": _l("Medical"),
     "other": _l("Other"),
 }
+# How documents are named in lists: the categories above, and the copies the portal makes.
+CATEGORY_LABELS = {**CATEGORIES, "signed": _l("Signed document")}
 # What a document is, decided from its bytes; HEIF is converted to JPEG before it is stored.
 STORED_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
 STORED_EXTENSIONS = {"pdf": ".pdf", "jpeg": ".jpg", "png": ".png"}
@@ -206,8 +208,11 @@ def _too_large():
 def _reencode(source: Path, folder: Path, kind: str) -> tuple[Path, str]:
     """Decode and re-encode a photo: the pixels survive, metadata (EXIF, GPS, XMP, comments,
     text chunks, ICC) does not. HEIF becomes JPEG; PNG stays PNG (transparency kept)."""
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageFile, ImageOps
 
+    # A truncated image is damaged, not half a document. WeasyPrint turns this Pillow-wide
+    # switch on when it is imported (signed PDFs): the upload pipeline turns it off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     if kind == "heif":
         from pillow_heif import register_heif_opener
 

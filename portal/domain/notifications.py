@@ -33,6 +33,11 @@ KINDS = {
         "A file on a client's record failed the malware check. It is quarantined: nobody can "
         "open it. Ask for the document another way."
     ),
+    "signature_declined": _l("A client declined to sign a document you sent."),
+    "roi_revoked": _l(
+        "A client took back their permission to share (Release of Information). Partner "
+        "agencies no longer see them."
+    ),
     "document_missing": _l(
         "A file on a client's record is missing from document storage. Ask for it again and tell "
         "whoever runs the storage."

@@ -45,6 +45,7 @@ TEMPLATES = {
     "email_changed": MailTemplate(
         _l("The email of your HMIS portal account was changed"), "mail/email_changed.txt"
     ),
+    "roi_renewal": MailTemplate(_l("Your permission to share ends soon"), "mail/roi_renewal.txt"),
     "new_message": MailTemplate(
         _l("You have a new message in the HMIS portal"), "mail/new_message.txt"
     ),

@@ -75,6 +75,11 @@ def printable(text: str) -> bool:
 def render(html: str) -> bytes:
     """A PDF of `html` (a whole document); nothing is fetched from outside."""
     import weasyprint
+    from PIL import ImageFile
+
+    # WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES on import, for the whole process; our
+    # documents hold no raster images, and uploads must refuse truncated ones: off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     class NoFetching(weasyprint.URLFetcher):
         def fetch(self, url, headers=None):

@@ -171,3 +171,55 @@
   }
   document.querySelectorAll("form[data-upload]").forEach(bind);
 })();
+
+// Signing: draw a signature with a finger (optional; the typed name alone is the signature
+// without JavaScript). The drawing goes into a hidden field as SVG path data.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-sign]").forEach(function (form) {
+    var pad = form.querySelector("[data-signature-pad]");
+    var canvas = pad && pad.querySelector("canvas");
+    var field = form.querySelector("input[name=drawn]");
+    if (!canvas || !field || !canvas.getContext) return;
+    pad.hidden = false;
+    var ctx = canvas.getContext("2d");
+    ctx.lineWidth = 3;
+    ctx.lineCap = "round";
+    var path = [];
+    var drawing = false;
+    function point(event) {
+      var box = canvas.getBoundingClientRect();
+      var x = Math.round(((event.clientX - box.left) / box.width) * canvas.width);
+      var y = Math.round(((event.clientY - box.top) / box.height) * canvas.height);
+      return [x, y];
+    }
+    canvas.addEventListener("pointerdown", function (event) {
+      drawing = true;
+      canvas.setPointerCapture(event.pointerId);
+      var p = point(event);
+      path.push("M" + p[0] + " " + p[1]);
+      ctx.beginPath();
+      ctx.moveTo(p[0], p[1]);
+      event.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!drawing) return;
+      var p = point(event);
+      path.push("L" + p[0] + " " + p[1]);
+      ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+      event.preventDefault();
+    });
+    function stop() {
+      drawing = false;
+      field.value = path.join(" ").slice(0, 20000);
+    }
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    pad.querySelector("[data-clear]").addEventListener("click", function () {
+      path = [];
+      field.value = "";
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+    });
+  });
+})();

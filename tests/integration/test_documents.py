@@ -617,3 +617,14 @@ def test_the_quota_counts_what_the_client_sent_and_is_kept(app, me, make, case_m
         database.session.commit()
         assert upload(me, pdf, "two.pdf").status_code == 303  # a rejected file frees its place
         assert upload(me, pdf, "three.pdf").status_code == 400
+
+
+def test_a_truncated_photo_is_refused_even_after_weasyprint_was_imported(me, database):
+    """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on at import, process-wide."""
+    import weasyprint  # noqa: F401 - the import is the point
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint leaves it
+    broken = shared("malformed-images-pillow", "broken_data_stream.png")
+    assert upload(me, broken, "scan.png").status_code == 400
+    assert docs(database, me.record) == []

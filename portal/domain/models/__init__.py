@@ -13,6 +13,14 @@ from portal.domain.models.clients import (
     Project,
 )
 from portal.domain.models.documents import Document
+from portal.domain.models.esign import (
+    ConsentRevocation,
+    EsignConsent,
+    SignableTemplate,
+    Signature,
+    SignatureRequest,
+    TemplateVersion,
+)
 from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.messaging import Conversation, Message
@@ -41,10 +49,12 @@ __all__ = [
     "ClientPhone",
     "ClientTask",
     "Consent",
+    "ConsentRevocation",
     "ContactEvent",
     "Conversation",
     "Document",
     "Enrollment",
+    "EsignConsent",
     "IdentityCheck",
     "Job",
     "Message",
@@ -53,7 +63,11 @@ __all__ = [
     "Project",
     "RecordRequest",
     "ReviewItem",
+    "SignableTemplate",
+    "Signature",
+    "SignatureRequest",
     "StaffNotification",
     "StaffUser",
+    "TemplateVersion",
     "UserSession",
 ]

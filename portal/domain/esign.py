@@ -1,0 +1,872 @@
+"""Electronic signatures (issue 8; on the groundwork branch, not finished).
+
+- Templates: each agency gets the shipped Release of Information (`portal/esign_texts/`) in
+  English and Spanish on first use; publishing a new version never touches signed ones.
+- Before a first electronic signature the client reads the electronic-records disclosure
+  (ESIGN 7001(c)), shows they can open a PDF (a word printed in a sample PDF), and consents.
+- Signing: intent ("I want to sign this electronically", never pre-ticked), the full name
+  typed, optionally a drawn signature, the password again after 5 minutes; the evidence
+  (hashes of the exact document and disclosure, account, authentication, time, IP, user agent,
+  session hash) goes into a PDF with a certificate page, sealed with the deployment's key,
+  stored write-once in the document store; a signed ROI becomes the client's consent record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import bleach
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select
+
+from portal.domain import audit, clock, context, jobs, mail, notifications
+from portal.domain.access_policy import can
+from portal.domain.errors import DomainError, Forbidden, NotFound
+from portal.domain.models import (
+    Agency,
+    Client,
+    ClientAccount,
+    Consent,
+    ConsentRevocation,
+    Document,
+    EsignConsent,
+    SignableTemplate,
+    Signature,
+    SignatureRequest,
+    TemplateVersion,
+)
+from portal.domain.roles import Capability
+from portal.domain.session import after_rollback, dbs
+from portal.domain.validation import clean_text, parse_uuid
+from portal.settings import current as current_settings
+
+TEXTS = Path(__file__).resolve().parent.parent / "esign_texts"
+LANGUAGES = ("en", "es")
+DISCLOSURE_VERSION = 1
+ALLOWED_TAGS = frozenset({"h2", "h3", "p", "ul", "ol", "li", "strong", "em", "a", "br"})
+SAMPLE_WORDS = [
+    "river",
+    "maple",
+    "lantern",
+    "harbor",
+    "meadow",
+    "orchard",
+    "canyon",
+    "willow",
+    "pebble",
+    "sparrow",
+    "garden",
+    "compass",
+    "violet",
+    "summit",
+    "thistle",
+    "beacon",
+]
+DRAWN = re.compile(r"[MLml0-9 .,\-]{1,20000}")
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def _front_matter(path: Path) -> tuple[dict, str]:
+    """A text file: `---` key: value lines (a `|` value takes the indented lines below) `---`,
+    then Markdown."""
+    raw = path.read_text(encoding="utf-8")
+    _, head, body = raw.split("---\n", 2)
+    meta: dict[str, str] = {}
+    key = None
+    for line in head.splitlines():
+        if key and line.startswith("  "):
+            meta[key] = (meta[key] + " " + line.strip()).strip()
+            continue
+        name, _, value = line.partition(":")
+        key = name.strip()
+        meta[key] = "" if value.strip() == "|" else value.strip()
+    return meta, body.strip() + "\n"
+
+
+class _Blanks(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def _fill(text: str, agency: Agency, term_days: int) -> str:
+    years, rest = divmod(term_days, 365)
+    if rest == 0 and years:
+        term = f"{years} year" + ("s" if years != 1 else "")
+    else:
+        term = f"{term_days} days"
+    values = _Blanks(
+        agency=agency.name,
+        continuum="the local Continuum of Care",
+        partners="The partner agencies are the agencies that use this HMIS.",
+        term=term,
+        privacy_contact=f"the staff at {agency.name}",
+    )
+    return text.format_map(values)
+
+
+@lru_cache(maxsize=1)
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown to HTML: raw HTML is not passed through, and bleach keeps only a few tags."""
+    rendered = _markdown().render(text)
+    clean = bleach.clean(
+        rendered,
+        tags=ALLOWED_TAGS,
+        attributes={"a": ["href"]},
+        protocols=["http", "https", "mailto", "tel"],
+        strip=True,
+    )
+    return Markup(clean)  # noqa: S704 - bleach allowlisted
+
+
+def ensure_default_roi(agency: Agency) -> SignableTemplate:
+    """The agency's ROI template: the shipped text (version 1, English and Spanish) on first use."""
+    template = dbs().scalar(
+        select(SignableTemplate).where(
+            SignableTemplate.agency_id == agency.id, SignableTemplate.kind == "roi"
+        )
+    )
+    if template is not None:
+        return template
+    template = SignableTemplate(
+        agency_id=agency.id,
+        kind="roi",
+        name="Release of Information",
+        roi_term_days=agency.default_roi_days,
+    )
+    dbs().add(template)
+    dbs().flush()
+    for language in LANGUAGES:
+        meta, body = _front_matter(TEXTS / f"roi.{language}.md")
+        dbs().add(
+            TemplateVersion(
+                template_id=template.id,
+                version=1,
+                language=language,
+                title=_fill(meta["title"], agency, agency.default_roi_days),
+                summary=_fill(meta["summary"], agency, agency.default_roi_days),
+                body=_fill(body, agency, agency.default_roi_days),
+            )
+        )
+    dbs().flush()
+    audit.record("signable_template.published", template, details={"version": 1})
+    return template
+
+
+def version_for(template: SignableTemplate, language: str) -> TemplateVersion:
+    """The newest version in the language, else the newest in English."""
+    newest = max(v.version for v in template.versions)
+    current = [v for v in template.versions if v.version == newest]
+    for candidate in (language, "en"):
+        for version in current:
+            if version.language == candidate:
+                return version
+    return current[0]
+
+
+def document_html(
+    version: TemplateVersion, *, signer: str = "", ends_on: date | None = None
+) -> str:
+    """The exact document the client signs (R53: the template version plus who signs it and,
+    for an ROI, until when); its SHA-256 is evidence and the text is kept with the signature."""
+    terms = ""
+    if signer:
+        terms += f"<p>Signed by: {html.escape(signer)}</p>"
+    if ends_on is not None:
+        terms += f"<p>This permission lasts until {ends_on.isoformat()}.</p>"
+    return (
+        f"<h1>{html.escape(version.title)}</h1>"
+        f'<section class="summary"><p>{html.escape(version.summary)}</p></section>'
+        f'<section class="full-text">{render_markdown(version.body)}</section>'
+        f'<section class="terms">{terms}</section>'
+    )
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- consent to electronic records ---------------------------------------------------------
+
+
+@dataclass
+class Disclosure:
+    version: int
+    language: str
+    title: str
+    html: Markup  # sanitised (render_markdown)
+
+    @property
+    def sha256(self) -> str:
+        return sha256(str(self.html))
+
+
+def disclosure(agency: Agency, language: str) -> Disclosure:
+    language = language if language in LANGUAGES else "en"
+    meta, body = _front_matter(TEXTS / f"esign_disclosure.{language}.md")
+    text = _fill(body, agency, agency.default_roi_days)
+    return Disclosure(DISCLOSURE_VERSION, language, meta["title"], render_markdown(text))
+
+
+def disclosure_for(account: ClientAccount) -> Disclosure:
+    from portal.domain.selfservice import client_of
+
+    agency = dbs().get(Agency, client_of(account).owning_agency_id)
+    return disclosure(agency, account.preferred_language)
+
+
+def signed_copy(signature: Signature) -> Document:
+    return dbs().get(Document, signature.pdf_document_id)
+
+
+def sample_word(account: ClientAccount) -> str:
+    """The word printed in the account's sample PDF (the same each time, different per account)."""
+    key = current_settings().secret_key.encode()
+    digest = hmac.new(key, f"esign-sample:{account.public_id}".encode(), hashlib.sha256).digest()
+    return SAMPLE_WORDS[digest[0] % len(SAMPLE_WORDS)]
+
+
+def sample_pdf(account: ClientAccount, language: str) -> bytes:
+    from portal.integrations import pdf
+
+    word = html.escape(sample_word(account))
+    heading = "Sample" if language != "es" else "Ejemplo"
+    return pdf.render(
+        f"<html><body><h1>{heading}</h1><p style='font-size:28pt'>{word}</p></body></html>"
+    )
+
+
+def current_consent(account: ClientAccount) -> EsignConsent | None:
+    return dbs().scalar(
+        select(EsignConsent)
+        .where(
+            EsignConsent.account_id == account.id,
+            EsignConsent.withdrawn_at.is_(None),
+            EsignConsent.disclosure_version == DISCLOSURE_VERSION,
+        )
+        .order_by(EsignConsent.id.desc())
+        .limit(1)
+    )
+
+
+def accept_disclosure(account: ClientAccount, *, agrees: str, word: str) -> EsignConsent:
+    errors = []
+    if agrees != "yes":
+        errors.append(
+            DomainError(_l("Tick the box if you agree to sign electronically."), field="agrees")
+        )
+    if (word or "").strip().casefold() != sample_word(account):
+        errors.append(
+            DomainError(_l("Open the sample PDF and type the word you see in it."), field="word")
+        )
+    if errors:
+        raise DomainError.all_of(errors)
+    from portal.domain.selfservice import client_of
+
+    agency = dbs().get(Agency, client_of(account).owning_agency_id)
+    shown = disclosure(agency, account.preferred_language)
+    ctx = context.current()
+    consent = EsignConsent(
+        account_id=account.id,
+        disclosure_version=shown.version,
+        language=shown.language,
+        disclosure_sha256=shown.sha256,
+        accepted_at=clock.now(),
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:255] or None,
+    )
+    dbs().add(consent)
+    dbs().flush()
+    audit.record(
+        "esign.consented", account, details={"version": shown.version, "sha256": shown.sha256}
+    )
+    return consent
+
+
+def withdraw_consent(account: ClientAccount) -> None:
+    consent = current_consent(account)
+    if consent is not None:
+        consent.withdrawn_at = clock.now()
+        audit.record("esign.withdrawn", account, details={"version": consent.disclosure_version})
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def request_signature(actor, client: Client, *, due_on: date | None = None) -> SignatureRequest:
+    """Ask a client to sign the agency's ROI (one open request at a time)."""
+    if not can(actor, "edit", client):
+        raise Forbidden(Capability.EDIT_CLIENTS)
+    template = ensure_default_roi(actor.agency)
+    open_one = dbs().scalar(
+        select(SignatureRequest).where(
+            SignatureRequest.client_id == client.id,
+            SignatureRequest.template_id == template.id,
+            SignatureRequest.status == "requested",
+        )
+    )
+    if open_one is not None:
+        return open_one
+    request = SignatureRequest(
+        client_id=client.id,
+        agency_id=actor.agency_id,
+        template_id=template.id,
+        requested_by_id=actor.id,
+        due_on=due_on,
+    )
+    dbs().add(request)
+    dbs().flush()
+    audit.record(
+        "signature.requested", client, details={"request": str(request.public_id), "kind": "roi"}
+    )
+    return request
+
+
+def open_requests(client: Client) -> list[SignatureRequest]:
+    return list(
+        dbs().scalars(
+            select(SignatureRequest)
+            .where(SignatureRequest.client_id == client.id, SignatureRequest.status == "requested")
+            .order_by(SignatureRequest.created_at)
+        )
+    )
+
+
+def client_request(account: ClientAccount, public_id) -> SignatureRequest:
+    from portal.domain.selfservice import client_of
+
+    request = dbs().scalar(
+        select(SignatureRequest).where(
+            SignatureRequest.public_id == parse_uuid(public_id),
+            SignatureRequest.client_id == client_of(account).id,
+        )
+    )
+    if request is None:
+        raise NotFound(("signature_request", str(public_id)[:64]))
+    return request
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+
+NEEDS_PASSWORD = _l("For your safety, type your password again to sign.")
+
+
+def clean_signer_name(name: str | None) -> str:
+    from portal.integrations import pdf
+
+    name = clean_text(
+        name, field="typed_name", max_length=100, message=_l("Type your full name to sign.")
+    )
+    if any(unicodedata.category(c) == "Cf" for c in name) or not pdf.printable(name):
+        raise DomainError(
+            _l("Some characters of this name cannot be printed. Type it as on your ID."),
+            field="typed_name",
+        )
+    return name
+
+
+def sign(
+    account: ClientAccount,
+    request: SignatureRequest,
+    *,
+    intent: str,
+    typed_name: str,
+    drawn: str | None,
+    password_recent: bool,
+    session_hash: str,
+    authentication: dict,
+) -> Signature:
+    from portal.domain.selfservice import client_of
+
+    if request.client_id != client_of(account).id:
+        raise NotFound(("signature_request", str(request.public_id)))
+    if request.status != "requested":
+        raise DomainError(_l("This document is not waiting for your signature any more."))
+    consent = current_consent(account)
+    if consent is None:
+        raise DomainError(_l("First read how signing on your phone works, and agree to it."))
+    errors = []
+    if intent != "yes":
+        errors.append(
+            DomainError(_l("Tick “I want to sign this electronically” to sign."), field="intent")
+        )
+    try:
+        typed_name = clean_signer_name(typed_name)
+    except DomainError as refusal:
+        errors.append(refusal)
+    drawn = (drawn or "").strip() or None
+    if drawn is not None and not DRAWN.fullmatch(drawn):
+        drawn = None  # a drawing we cannot read is left out; the typed name is the signature
+    if not password_recent:
+        errors.append(DomainError(NEEDS_PASSWORD, field="password"))
+    if errors:
+        raise DomainError.all_of(errors)
+
+    client = request.client
+    agency = dbs().get(Agency, request.agency_id)
+    version = version_for(request.template, account.preferred_language)
+    ends_on = None
+    if request.template.kind == "roi":
+        term = request.template.roi_term_days or agency.default_roi_days
+        ends_on = agency.today() + timedelta(days=term)
+    document = document_html(version, signer=typed_name, ends_on=ends_on)
+    ctx = context.current()
+    signature = Signature(
+        request_id=request.id,
+        client_id=client.id,
+        account_id=account.id,
+        version_id=version.id,
+        esign_consent_id=consent.id,
+        typed_name=typed_name,
+        drawn=drawn,
+        document_sha256=sha256(document),
+        document_text=document,
+        disclosure_sha256=consent.disclosure_sha256,
+        authentication=authentication,
+        signed_at=clock.now(),
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:255] or None,
+        session_hash=session_hash,
+        verification_code=secrets.token_hex(6).upper(),
+    )
+    dbs().add(signature)
+    dbs().flush()
+    pdf_bytes = signed_pdf(signature, version, document, agency, consent, request)
+    stored = _store_pdf(
+        client, agency, f"signed-{signature.verification_code}.pdf", signature, pdf_bytes
+    )
+    signature.pdf_document_id = stored.id
+    signature.pdf_sha256 = stored.sha256
+    request.status = "signed"
+    request.decided_at = signature.signed_at
+    if ends_on is not None:
+        dbs().add(
+            Consent(
+                client_id=client.id,
+                recorded_by_agency_id=agency.id,
+                permission=True,
+                refused=False,
+                starts_on=agency.today(),
+                ends_on=ends_on,
+                source="electronic",
+                document_reference=str(signature.public_id),
+            )
+        )
+    audit.record(
+        "signature.signed",
+        client,
+        actor=account,
+        details={
+            "signature": str(signature.public_id),
+            "document_sha256": signature.document_sha256,
+            "pdf_sha256": signature.pdf_sha256,
+        },
+    )
+    return signature
+
+
+def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | None) -> None:
+    from portal.domain.selfservice import client_of
+
+    if request.client_id != client_of(account).id or request.status != "requested":
+        raise DomainError(_l("This document is not waiting for your signature any more."))
+    request.status = "declined"
+    request.decided_at = clock.now()
+    request.decline_reason = (
+        clean_text(reason, field="reason", max_length=500, required=False) or None
+    )
+    if request.requested_by is not None and request.requested_by.is_active:
+        notifications.notify(
+            request.requested_by,
+            "signature_declined",
+            link=f"/staff/clients/{request.client.public_id}",
+        )
+    audit.record(
+        "signature.declined",
+        request.client,
+        actor=account,
+        details={"request": str(request.public_id)},
+    )
+
+
+# --- the signed PDF --------------------------------------------------------------------------
+
+
+def signed_pdf(signature, version, document, agency, consent, request) -> bytes:
+    rows = [
+        ("Signer", signature.typed_name),
+        ("Document", f"{version.title} (version {version.version}, {version.language})"),
+        ("Requested", request.created_at.isoformat(timespec="seconds")),
+        ("Agreed to sign electronically", consent.accepted_at.isoformat(timespec="seconds")),
+        ("Signed", signature.signed_at.isoformat(timespec="seconds")),
+        ("Authentication", ", ".join(f"{k}: {v}" for k, v in signature.authentication.items())),
+        ("Document SHA-256", signature.document_sha256),
+        ("Disclosure SHA-256", signature.disclosure_sha256),
+        ("IP address", signature.ip or "-"),
+        ("Verification code", signature.verification_code),
+    ]
+    return _sealed_page(
+        document, signature.typed_name, signature.drawn, signature.signed_at, agency, rows
+    )
+
+
+def _sealed_page(document, typed_name, drawn, signed_at, agency, rows) -> bytes:
+    """The document, the signature, and a certificate page; sealed."""
+    from portal.integrations import pdf
+
+    drawing = ""
+    if drawn:
+        drawing = (
+            '<svg class="drawn" viewBox="0 0 600 200" width="300" height="100">'
+            f'<path d="{html.escape(drawn)}" fill="none" stroke="black" stroke-width="3"/></svg>'
+        )
+    when = signed_at.isoformat(timespec="seconds")
+    table = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    page = (
+        "<html><head><style>"
+        ".name{white-space:nowrap;font-variant-ligatures:none;font-size:16pt}"
+        ".certificate{break-before:page} th{text-align:left;padding-right:1em;vertical-align:top}"
+        "td{word-break:break-all}"
+        "</style></head><body>"
+        f"{document}"
+        f'<section class="signature"><h2>Signature</h2>{drawing}'
+        f'<p class="name">{html.escape(typed_name)}</p>'
+        f"<p>Signed electronically on {html.escape(when)} (UTC)</p></section>"
+        f'<section class="certificate"><h2>Certificate of signature</h2>'
+        f"<p>{html.escape(agency.name)}</p><table>{table}</table></section>"
+        "</body></html>"
+    )
+    return pdf.seal(pdf.render(page), _signer())
+
+
+def _signer():
+    from portal.integrations import pdf
+
+    settings = current_settings()
+    folder = Path(settings.instance_path) / "esign"
+    signer = pdf.Signer(folder / "seal.key", folder / "seal.crt")
+    if not signer.key_path.exists():
+        if settings.is_production:  # never a silent self-signed seal in production
+            raise DomainError(
+                _l("Signing here is not set up yet. Ask your case manager for paper."),
+                status=503,
+            )
+        signer = pdf.make_local_certificate(folder)
+    return signer
+
+
+def _store_pdf(client, agency, file_name: str, signed, data: bytes) -> Document:
+    import tempfile
+
+    from portal.domain.documents import new_storage_key
+    from portal.integrations.storage import StorageUnavailable, get_store
+
+    key = new_storage_key()
+    digest = hashlib.sha256(data).digest()
+    with tempfile.TemporaryDirectory(prefix="signed-") as work:
+        path = Path(work) / "signed.pdf"
+        path.write_bytes(data)
+        try:
+            get_store().put(key, path, sha256=digest, content_type="application/pdf")
+        except StorageUnavailable:
+            raise DomainError(
+                _l("Not signed: we could not save the signed copy. Please try again."),
+                status=503,
+            ) from None
+    after_rollback(lambda: get_store().delete(key))
+    document = Document(
+        client_id=client.id,
+        agency_id=agency.id,
+        category="signed",
+        title=None,
+        file_name=file_name,
+        content_type="application/pdf",
+        size=len(data),
+        pages=None,
+        sha256=digest.hex(),
+        storage_key=key,
+        scan_status="clean",  # made here, not uploaded
+        review_status="accepted",
+        shown_to_client=True,
+        idempotency_key=f"signed-{signed.public_id}",
+    )
+    dbs().add(document)
+    dbs().flush()
+    return document
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+def verify(signature: Signature) -> list[str]:
+    """What does not match, in words (empty: everything holds)."""
+    from portal.integrations import pdf
+    from portal.integrations.storage import ObjectMissing, get_store
+
+    problems = []
+    if sha256(signature.document_text) != signature.document_sha256:
+        problems.append("the signed document's text no longer hashes to what was signed")
+    document = dbs().get(Document, signature.pdf_document_id) if signature.pdf_document_id else None
+    if document is None:
+        return [*problems, "the signed PDF is not on record"]
+    try:
+        stream = get_store().open(document.storage_key)
+        data = stream.read()
+        stream.close()
+    except ObjectMissing:
+        return [*problems, "the signed PDF is missing from document storage"]
+    if hashlib.sha256(data).hexdigest() != signature.pdf_sha256:
+        problems.append("the stored PDF is not the one that was signed (its SHA-256 differs)")
+    result = pdf.verify(data, [_signer().cert_path])
+    problems += result.problems
+    return problems
+
+
+# --- the staff side --------------------------------------------------------------------------
+
+
+def requests_for_record(actor, client: Client) -> list[SignatureRequest]:
+    """The client's signature requests of the actor's agency, newest first."""
+    if not can(actor, "view", client):
+        raise Forbidden(Capability.VIEW_CLIENTS)
+    return list(
+        dbs().scalars(
+            select(SignatureRequest)
+            .where(
+                SignatureRequest.client_id == client.id,
+                SignatureRequest.agency_id == actor.agency_id,
+            )
+            .order_by(SignatureRequest.created_at.desc())
+        )
+    )
+
+
+def signature_of(request: SignatureRequest) -> Signature | None:
+    return dbs().scalar(select(Signature).where(Signature.request_id == request.id))
+
+
+def staff_signature(actor, public_id) -> Signature:
+    """A signature of the actor's agency's requests, for a client the actor may view."""
+    signature = dbs().scalar(
+        select(Signature)
+        .join(SignatureRequest, SignatureRequest.id == Signature.request_id)
+        .where(
+            Signature.public_id == parse_uuid(public_id),
+            SignatureRequest.agency_id == actor.agency_id,
+        )
+    )
+    if signature is None or not can(actor, "view", dbs().get(Client, signature.client_id)):
+        raise NotFound(("signature", str(public_id)[:64]))
+    return signature
+
+
+def verify_for_staff(actor, public_id) -> tuple[Signature, list[str]]:
+    signature = staff_signature(actor, public_id)
+    problems = verify(signature)
+    audit.record(
+        "signature.verified",
+        dbs().get(Client, signature.client_id),
+        details={"signature": str(signature.public_id), "ok": not problems},
+    )
+    return signature, problems
+
+
+def by_code(code: str) -> Signature | None:
+    return dbs().scalar(
+        select(Signature).where(Signature.verification_code == (code or "").strip().upper())
+    )
+
+
+# --- taking the permission back ------------------------------------------------------------
+
+REVOCATION_TEXT = (
+    "I take back my permission to share my information in the Homeless Management "
+    "Information System with partner agencies. Sharing that already happened is not undone."
+)
+
+
+def roi_in_force_for(account: ClientAccount) -> list[Consent]:
+    from portal.domain.selfservice import client_of
+
+    client = client_of(account)
+    return roi_in_force(client, dbs().get(Agency, client.owning_agency_id))
+
+
+def roi_in_force(client: Client, agency: Agency) -> list[Consent]:
+    today = agency.today()
+    return [c for c in client.consents if c.in_force_on(today)]
+
+
+def revoke_roi(
+    account: ClientAccount,
+    *,
+    intent: str,
+    typed_name: str,
+    password_recent: bool,
+    session_hash: str,
+    authentication: dict,
+) -> ConsentRevocation:
+    """A signed event that ends every Release of Information in force for the client; the
+    consents and the signatures that made them stay as they were (revoked_at is set)."""
+    from portal.domain.selfservice import client_of
+
+    client = client_of(account)
+    agency = dbs().get(Agency, client.owning_agency_id)
+    ending = roi_in_force(client, agency)
+    if not ending:
+        raise DomainError(_l("There is no permission to share in force to take back."))
+    errors = []
+    if intent != "yes":
+        errors.append(DomainError(_l("Tick the box to take back your permission."), field="intent"))
+    try:
+        typed_name = clean_signer_name(typed_name)
+    except DomainError as refusal:
+        errors.append(refusal)
+    if not password_recent:
+        errors.append(DomainError(NEEDS_PASSWORD, field="password"))
+    if errors:
+        raise DomainError.all_of(errors)
+    now = clock.now()
+    ctx = context.current()
+    document = f"<h1>Taking back my permission to share</h1><p>{html.escape(REVOCATION_TEXT)}</p>"
+    revocation = ConsentRevocation(
+        client_id=client.id,
+        account_id=account.id,
+        consent_ids=[c.id for c in ending],
+        typed_name=typed_name,
+        document_sha256=sha256(document),
+        authentication=authentication,
+        signed_at=now,
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:255] or None,
+        session_hash=session_hash,
+        verification_code=secrets.token_hex(6).upper(),
+    )
+    dbs().add(revocation)
+    for consent in ending:
+        consent.revoked_at = now
+    dbs().flush()
+    rows = [
+        ("Signer", typed_name),
+        ("Signed", now.isoformat(timespec="seconds")),
+        ("Permissions ended", ", ".join(str(c.public_id) for c in ending)),
+        ("Document SHA-256", revocation.document_sha256),
+        ("IP address", revocation.ip or "-"),
+        ("Verification code", revocation.verification_code),
+    ]
+    data = _sealed_page(document, typed_name, None, now, agency, rows)
+    stored = _store_pdf(
+        client, agency, f"revocation-{revocation.verification_code}.pdf", revocation, data
+    )
+    revocation.pdf_document_id = stored.id
+    revocation.pdf_sha256 = stored.sha256
+    for staff in _agency_people(client, agency):
+        notifications.notify(
+            staff, "roi_revoked", link=f"/staff/clients/{client.public_id}#signatures"
+        )
+    audit.record(
+        "consent.revoked",
+        client,
+        actor=account,
+        details={"revocation": str(revocation.public_id), "consents": len(ending)},
+    )
+    return revocation
+
+
+def _agency_people(client: Client, agency: Agency):
+    from portal.domain.clients import people_to_tell
+
+    return [s for s in people_to_tell(client) if s.agency_id == agency.id]
+
+
+# --- reminders before an ROI ends ------------------------------------------------------------
+
+REMIND_DAYS = 30
+
+
+def remind_expiring() -> int:
+    """Clients whose Release of Information ends within REMIND_DAYS get a renewal request on
+    their dashboard and one email (a first name and a link only). Returns how many."""
+    from portal.domain.models import ClientAccount as Account
+
+    today = clock.now().date()
+    ending = dbs().scalars(
+        select(Consent).where(
+            Consent.permission.is_(True),
+            Consent.refused.is_(False),
+            Consent.revoked_at.is_(None),
+            Consent.ends_on >= today,
+            Consent.ends_on <= today + timedelta(days=REMIND_DAYS),
+        )
+    )
+    reminded = 0
+    for consent in ending:
+        agency = dbs().get(Agency, consent.recorded_by_agency_id)
+        template = ensure_default_roi(agency)
+        since = consent.ends_on - timedelta(days=REMIND_DAYS)
+        asked = dbs().scalar(
+            select(SignatureRequest.id).where(
+                SignatureRequest.client_id == consent.client_id,
+                SignatureRequest.template_id == template.id,
+                SignatureRequest.created_at >= datetime_at(since),
+            )
+        )
+        if asked is not None:
+            continue  # asked already for this renewal (or signed since)
+        request = SignatureRequest(
+            client_id=consent.client_id,
+            agency_id=agency.id,
+            template_id=template.id,
+            due_on=consent.ends_on,
+        )
+        dbs().add(request)
+        dbs().flush()
+        audit.record(
+            "signature.requested",
+            dbs().get(Client, consent.client_id),
+            details={"request": str(request.public_id), "kind": "roi", "renewal": True},
+        )
+        account = dbs().scalar(select(Account).where(Account.client_id == consent.client_id))
+        if account is not None and account.is_active and account.email_notifications:
+            mail.queue(
+                "roi_renewal",
+                to=account.email,
+                language=account.preferred_language,
+                params={
+                    "name": account.first_name,
+                    "link": f"{current_settings().base_url}/sign/{request.public_id}",
+                },
+            )
+        reminded += 1
+    return reminded
+
+
+def datetime_at(day: date):
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@jobs.handler("esign.roi_reminders", every=timedelta(days=1))
+def _remind(payload: dict) -> None:
+    remind_expiring()

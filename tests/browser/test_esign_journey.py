@@ -1,0 +1,89 @@
+"""Issue 8 on phones (375x667, touch): staff ask for the ROI, the client agrees to sign
+electronically (reading a word from the sample PDF), reads, draws and signs, and downloads the
+sealed copy; axe-core on every page, errors too."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from portal.domain.models import Client
+from portal.extensions import db
+from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible
+from tests.browser.test_client_account_journey import (
+    FIRST_PASSWORD,
+    client_sign_in,
+    seed_connected,
+    translator,
+)
+from tests.browser.test_staff_journey import heading, staff_sign_in, tap_and_load
+from tests.support import TEST_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+expect.set_options(timeout=PAGE_TIMEOUT_MS)
+
+
+def test_a_client_signs_the_release_of_information_with_a_drawn_signature(live_server, phones):
+    started = time.perf_counter()
+    t = translator(live_server.app, "en")
+    people = seed_connected(live_server)
+    with live_server.app.app_context():
+        client_id = db.session.scalar(
+            db.select(Client.public_id).where(Client.email == people["client_email"])
+        )
+        db.session.remove()
+
+    staff = phones.open()
+    staff.goto(live_server.url + "/staff/sign-in")
+    staff_sign_in(staff, people["staff_email"], TEST_PASSWORD)
+    staff.goto(f"{live_server.url}/staff/clients/{client_id}")
+    tap_and_load(
+        staff,
+        staff.get_by_role("button", name="Ask the client to sign the Release of Information"),
+    )
+    expect(staff.get_by_text("Sent. The client sees it on their home page.")).to_be_visible()
+    assert_accessible(staff)
+
+    phone = phones.open()
+    phone.goto(live_server.url + "/sign-in")
+    client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)
+    tap_and_load(phone, phone.get_by_role("link", name="Release of Information"))
+    expect(heading(phone, "Signing documents on your phone")).to_be_visible()
+    assert_accessible(phone)
+    tap_and_load(phone, phone.get_by_role("button", name="Agree"))
+    expect(phone.locator(".error-summary")).to_be_visible()  # no box ticked, no word
+    assert_accessible(phone)
+    sample = phone.request.get(live_server.url + "/esign/sample.pdf")
+    word = PdfReader(io.BytesIO(sample.body())).pages[0].extract_text().split()[-1]
+    phone.get_by_label("The word in the sample PDF").fill(word)
+    phone.get_by_label("I agree to get and sign documents electronically").check()
+    tap_and_load(phone, phone.get_by_role("button", name="Agree"))
+    expect(heading(phone, re.compile("Release of Information"))).to_be_visible()
+    assert_accessible(phone)
+
+    tap_and_load(phone, phone.get_by_role("button", name="Sign", exact=True))
+    expect(phone.locator(".error-summary")).to_contain_text("I want to sign this electronically")
+    assert_accessible(phone)
+    phone.get_by_label("I want to sign this electronically").check()
+    phone.get_by_label("Type your full name").fill("Rosa María Rivera")
+    box = phone.locator(".signature-pad canvas").bounding_box()
+    phone.mouse.move(box["x"] + 20, box["y"] + 60)
+    phone.mouse.down()
+    for step in range(1, 12):
+        phone.mouse.move(box["x"] + 20 + step * 25, box["y"] + 60 + (15 if step % 2 else -15))
+    phone.mouse.up()
+    assert phone.locator("input[name=drawn]").input_value().startswith("M")
+    tap_and_load(phone, phone.get_by_role("button", name="Sign", exact=True))
+    expect(phone.get_by_text("Signed. Your copy is in Documents.")).to_be_visible()
+    assert_accessible(phone)
+    link = phone.get_by_role("link", name=re.compile(r"^Download signed-.*\.pdf$"))
+    copy = phone.request.get(live_server.url + link.get_attribute("href")).body()
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(copy)).pages)
+    assert "Rosa María Rivera" in text.split("\n") and "Certificate of signature" in text
+    print(f"\n[journey e-sign] {time.perf_counter() - started:.1f} s")
