@@ -467,6 +467,42 @@ def _save(
     return document, True
 
 
+def store_generated(
+    client: Client, *, agency_id: int, file_name: str, data: bytes, key: str, unavailable
+) -> Document:
+    """A PDF the portal made (a signed copy): stored like an upload (PUT with its SHA-256,
+    then the row; gone again if the transaction rolls back), already clean and accepted."""
+    digest = hashlib.sha256(data).digest()
+    storage_key = new_storage_key()
+    from portal.integrations.storage import StorageUnavailable
+
+    with tempfile.TemporaryDirectory(prefix="generated-") as work:
+        path = Path(work) / "document.pdf"
+        path.write_bytes(data)
+        try:
+            _store().put(storage_key, path, sha256=digest, content_type=STORED_TYPES["pdf"])
+        except StorageUnavailable:
+            raise DomainError(unavailable, status=503) from None
+    after_rollback(lambda: _forget(storage_key))
+    document = Document(
+        client_id=client.id,
+        agency_id=agency_id,
+        category="signed",
+        file_name=file_name,
+        content_type=STORED_TYPES["pdf"],
+        size=len(data),
+        sha256=digest.hex(),
+        storage_key=storage_key,
+        scan_status="clean",  # made here, not uploaded
+        review_status="accepted",
+        shown_to_client=True,
+        idempotency_key=key,
+    )
+    dbs().add(document)
+    dbs().flush()
+    return document
+
+
 def _forget(storage_key: str) -> None:
     """Best effort: an object whose row never committed. The sweeper catches what this misses."""
     from portal.integrations.storage import StorageUnavailable

@@ -46,7 +46,7 @@ from portal.domain.models import (
     TemplateVersion,
 )
 from portal.domain.roles import Capability
-from portal.domain.session import after_rollback, dbs
+from portal.domain.session import dbs
 from portal.domain.validation import clean_text, parse_uuid
 from portal.settings import current as current_settings
 
@@ -576,43 +576,16 @@ def _signer():
 
 
 def _store_pdf(client, agency, file_name: str, signed, data: bytes) -> Document:
-    import tempfile
+    from portal.domain.documents import store_generated
 
-    from portal.domain.documents import new_storage_key
-    from portal.integrations.storage import StorageUnavailable, get_store
-
-    key = new_storage_key()
-    digest = hashlib.sha256(data).digest()
-    with tempfile.TemporaryDirectory(prefix="signed-") as work:
-        path = Path(work) / "signed.pdf"
-        path.write_bytes(data)
-        try:
-            get_store().put(key, path, sha256=digest, content_type="application/pdf")
-        except StorageUnavailable:
-            raise DomainError(
-                _l("Not signed: we could not save the signed copy. Please try again."),
-                status=503,
-            ) from None
-    after_rollback(lambda: get_store().delete(key))
-    document = Document(
-        client_id=client.id,
+    return store_generated(
+        client,
         agency_id=agency.id,
-        category="signed",
-        title=None,
         file_name=file_name,
-        content_type="application/pdf",
-        size=len(data),
-        pages=None,
-        sha256=digest.hex(),
-        storage_key=key,
-        scan_status="clean",  # made here, not uploaded
-        review_status="accepted",
-        shown_to_client=True,
-        idempotency_key=f"signed-{signed.public_id}",
+        data=data,
+        key=f"signed-{signed.public_id}",
+        unavailable=_l("Not signed: we could not save the signed copy. Please try again."),
     )
-    dbs().add(document)
-    dbs().flush()
-    return document
 
 
 # --- verification ----------------------------------------------------------------------------
