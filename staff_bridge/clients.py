@@ -262,6 +262,9 @@ def client_record(client_id: str):
         signature_requests=[
             (r, esign.signature_of(r)) for r in esign.requests_for_record(current_user, client)
         ],
+        signable=esign.active_templates(current_user)
+        if access_policy.can(current_user, "edit", client)
+        else [],
         task_labels=selfservice.TASK_KINDS,
         care_team_form=CareTeamForm(),
         form=ActionForm(),

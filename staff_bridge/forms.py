@@ -175,3 +175,39 @@ class DocumentRequestForm(PortalForm):
 
 class StaffDocumentForm(DocumentForm):
     shown_to_client = BooleanField(_l("The client can see and download this in the portal"))
+
+
+class TemplateSettingsForm(PortalForm):
+    name = StringField(_l("Name staff see"))
+    term_days = StringField(_l("How long a signed permission lasts, in days"))
+    active = BooleanField(_l("Staff can ask clients to sign this"))
+
+
+def _add_text_fields(form_class):
+    """Title, summary and full text for each language the portal speaks."""
+    from portal.domain.esign import LANGUAGES
+
+    for code in LANGUAGES:
+        setattr(form_class, f"title_{code}", StringField(_l("Title")))
+        setattr(form_class, f"summary_{code}", TextAreaField(_l("In short (plain words)")))
+        setattr(form_class, f"body_{code}", TextAreaField(_l("Full text")))
+    return form_class
+
+
+@_add_text_fields
+class TemplateTextForm(PortalForm):
+    """A new version's texts."""
+
+
+@_add_text_fields
+class NewTemplateForm(PortalForm):
+    name = StringField(_l("Name staff see"))
+    kind = RadioField(_l("What kind of document is it?"), validate_choice=False)
+    term_days = StringField(_l("How long a signed permission lasts, in days"))
+
+
+class SignatureRequestForm(PortalForm):
+    template = SelectField(_l("Document to sign"), validate_choice=False)
+    due_day = StringField(_l("Day"))
+    due_month = SelectField(_l("Month"), validate_choice=False)
+    due_year = StringField(_l("Year"))

@@ -49,7 +49,9 @@ def to_sign(account, client):
     from portal.domain import esign
 
     requests = esign.open_requests(client)
-    return {"requests": requests} if requests else None
+    language = account.preferred_language
+    titled = [(r, esign.version_for(r.template, language).title) for r in requests]
+    return {"requests": titled} if titled else None
 
 
 @panel(15)

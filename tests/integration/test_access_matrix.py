@@ -72,6 +72,7 @@ def people(app, make, agency_a, agency_b):
             authentication={},
         )
         target.open_request = esign.request_signature(accounts["agency_admin_a"], own_record)
+        target.template = target.open_request.template  # agency A's ROI
         make.session.commit()
     return accounts, target
 
@@ -91,6 +92,8 @@ def url_for_rule(rule, target):
         values["conversation_id"] = str(target.conversation.public_id)
     if "request_id" in rule.arguments:
         values["request_id"] = str(target.open_request.public_id)
+    if "template_id" in rule.arguments:
+        values["template_id"] = str(target.template.public_id)
     if "signature_id" in rule.arguments:
         values["signature_id"] = str(target.signature.public_id)
     if "document_id" in rule.arguments:
