@@ -90,6 +90,7 @@ class Settings:
         "AES256"  # server-side encryption: "AES256", "aws:kms" or "" (the store's default)
     )
     s3_sse_kms_key_id: str = ""
+    s3_write_once: bool = True  # If-None-Match: * on every PUT; 0 for a store without it
     document_downloads: str = "stream"  # "stream" through the app, or "presigned" (S3, 60 s)
     upload_max_mb: int = 25  # per file (issue 7 overrides R46's 10 MB)
     client_quota_files: int = 50
@@ -244,6 +245,7 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "s3_addressing_style": ("S3_ADDRESSING_STYLE", str),
     "s3_sse": ("S3_SSE", str),
     "s3_sse_kms_key_id": ("S3_SSE_KMS_KEY_ID", str),
+    "s3_write_once": ("S3_WRITE_ONCE", _bool),
     "document_downloads": ("DOCUMENT_DOWNLOADS", str),
     "upload_max_mb": ("UPLOAD_MAX_MB", int),
     "client_quota_files": ("CLIENT_QUOTA_FILES", int),

@@ -5,12 +5,17 @@ anything else with ValueError, so a key can never climb out of its folder or buc
 
 Every write is verified and all-or-nothing:
 - LocalStore hashes while copying into a temp file beside the destination, refuses a SHA-256
-  that differs from the one the caller computed, fsyncs, then renames into place.
+  that differs from the one the caller computed, fsyncs, then hard-links it into place (the
+  object appears whole or not at all, and a link never replaces an existing file).
 - S3Store sends the caller's SHA-256 as `x-amz-checksum-sha256` in ONE PutObject request, so the
   server itself refuses a body that does not match (BadDigest). Measured against SeaweedFS 4.48:
   a wrong ChecksumSHA256 is refused with 400 BadDigest and nothing is stored (HEAD 404); a wrong
   Content-MD5 is refused the same way. Because the SHA-256 is verified, no Content-MD5 is sent.
   AWS S3 verifies both headers as documented.
+
+Stores are write-once: no object is ever replaced (ObjectExists, the stored object untouched).
+S3Store sends `If-None-Match: *` (S3 conditional writes; SeaweedFS answers a second PUT with 412
+PreconditionFailed, measured); `S3_WRITE_ONCE=0` leaves it out for a store without them.
 
 boto3 >= 1.36 "flexible checksums": by default botocore adds its own CRC32 header to every
 upload that does not name a checksum. `request_checksum_calculation="when_required"` turns that
@@ -53,6 +58,11 @@ class StorageUnavailable(Exception):
 
 class ObjectMissing(Exception):
     """No object under that key."""
+
+
+class ObjectExists(StorageUnavailable):
+    """An object is already stored under the key: stores are write-once, nothing was written
+    and the stored object is untouched (keys are random, so this means a bug or an attack)."""
 
 
 @dataclass(frozen=True)
@@ -208,8 +218,10 @@ class LocalStore:
                 if not hmac.compare_digest(digest.digest(), sha256):
                     raise StorageUnavailable(f"checksum mismatch storing {key}")
                 os.fsync(out.fileno())
-            os.replace(temp_name, destination)
-            temp_name = None
+            try:  # write-once: a link fails where a file exists, and appears complete or not
+                os.link(temp_name, destination)
+            except FileExistsError:
+                raise ObjectExists(f"an object is already stored under {key}") from None
         except OSError as exc:
             raise StorageUnavailable(f"cannot store {key}: {exc.strerror or exc}") from exc
         finally:
@@ -343,6 +355,7 @@ class S3Store:
         self.bucket = settings.s3_bucket
         self.sse = settings.s3_sse
         self.sse_kms_key_id = settings.s3_sse_kms_key_id
+        self.write_once = settings.s3_write_once
         self._ClientError = botocore.exceptions.ClientError
         self._errors: tuple[type[BaseException], ...] = (
             botocore.exceptions.BotoCoreError,
@@ -381,6 +394,8 @@ class S3Store:
             extra["ServerSideEncryption"] = self.sse
             if self.sse == "aws:kms" and self.sse_kms_key_id:
                 extra["SSEKMSKeyId"] = self.sse_kms_key_id
+        if self.write_once:
+            extra["IfNoneMatch"] = "*"  # never replace an object (S3 conditional writes)
         try:
             with open(path, "rb") as body:
                 self.client.put_object(
@@ -391,6 +406,13 @@ class S3Store:
                     ChecksumSHA256=base64.b64encode(sha256).decode("ascii"),
                     **extra,
                 )
+        except self._ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                # The object under the key is someone else's: leave it alone.
+                raise ObjectExists(f"an object is already stored under {key}") from exc
+            with contextlib.suppress(*self._errors):
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+            raise StorageUnavailable(f"cannot store {key}: {self._describe(exc)}") from exc
         except self._errors as exc:
             # The request may have completed on the server before it failed for us: make sure
             # nothing is left under the key (best effort; the orphan sweeper is the backstop).

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.domain import esign
 from portal.domain.errors import DomainError
 from portal.domain.models import Consent, Document
-from portal.integrations.storage import get_store
+from portal.integrations.storage import ObjectExists, get_store
 
 
 def signing(app, me, case_manager_user, **overrides):
@@ -54,9 +54,11 @@ def test_a_signed_roi_is_evidence_a_sealed_pdf_and_a_consent(app, me, case_manag
 
         path = Path(app.instance_path) / "flipped.pdf"
         path.write_bytes(bytes(flipped))
-        get_store().put(
-            document.storage_key, path, sha256=hashlib.sha256(flipped).digest(), content_type="x"
-        )
+        store, digest = get_store(), hashlib.sha256(flipped).digest()
+        with pytest.raises(ObjectExists):  # R55: the store never replaces a signed copy
+            store.put(document.storage_key, path, sha256=digest, content_type="x")
+        store.delete(document.storage_key)  # someone with delete rights on the store, then
+        store.put(document.storage_key, path, sha256=digest, content_type="x")
         problems = esign.verify(signature)
     assert any("SHA-256 differs" in p for p in problems)
     assert any("changed after it was signed" in p for p in problems)
@@ -235,3 +237,32 @@ def test_signing_over_http_needs_consent_an_unticked_box_ticked_and_a_name(
     )
     copy = me.get(f"/documents/{esign.signed_copy(signature).public_id}/download")
     assert hashlib.sha256(copy.data).hexdigest() == signature.pdf_sha256  # R55
+
+
+def test_a_signed_roi_stops_opening_the_record_when_it_ends(
+    app, me, make, agency_b, case_manager_user, database, frozen_clock
+):
+    """The access policy follows the signed ROI's term: open on its last day, closed after."""
+    from datetime import timedelta
+
+    from portal.domain import clock
+    from portal.domain.models import CareTeamMember
+    from portal.domain.roles import Role
+    from tests.conftest import signed_in
+
+    partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
+    me.record.care_team.append(CareTeamMember(staff=partner, is_case_manager=False))
+    database.session.commit()
+    signing(app, me, case_manager_user)
+    database.session.commit()
+    consent = database.session.scalar(select(Consent).where(Consent.source == "electronic"))
+    record = f"/staff/clients/{me.record.public_id}"
+    partner_browser = signed_in(app, partner)
+    assert partner_browser.get(record).status_code == 200
+    agency_a = me.record.owning_agency
+    with app.app_context():
+        last_day = (consent.ends_on - agency_a.today()).days
+    clock.advance(timedelta(days=last_day - 1))
+    assert signed_in(app, partner).get(record).status_code == 200  # a year on: a new sign-in
+    clock.advance(timedelta(days=2))
+    assert signed_in(app, partner).get(record).status_code == 404

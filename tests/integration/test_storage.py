@@ -21,6 +21,7 @@ from flask import Flask
 
 from portal.integrations.storage import (
     LocalStore,
+    ObjectExists,
     ObjectMissing,
     S3Store,
     StorageUnavailable,
@@ -317,36 +318,42 @@ def test_local_checksum_mismatch_is_refused_and_leaves_no_file(local_store, uplo
     assert leftovers == []  # no object, no temp file
 
 
-def test_local_replace_is_atomic_for_readers(local_store, uploads):
-    first, second = b"A" * 2_000_000, b"B" * 2_000_000
-    first_path, first_digest = write_file(uploads, first)
-    second_path, second_digest = write_file(uploads, second)
-    key = new_key()
-    local_store.put(key, first_path, sha256=first_digest, content_type="x/y")
-
-    held = local_store.open(key)  # a reader that started before the replacement
+def test_local_objects_appear_whole_or_not_at_all(local_store, uploads):
+    """A reader racing a put sees no object or the whole object, never a part of it."""
+    data = b"A" * 4_000_000
+    path, digest = write_file(uploads, data)
+    keys = [new_key() for _ in range(10)]
     seen: list[bytes] = []
     stop = threading.Event()
 
     def reader():
         while not stop.is_set():
-            seen.append(read_all(local_store.open(key), chunk=100_000))
+            for key in keys:
+                with contextlib.suppress(ObjectMissing):
+                    seen.append(read_all(local_store.open(key), chunk=100_000))
 
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for round_ in range(10):
-            if round_ % 2:
-                local_store.put(key, first_path, sha256=first_digest, content_type="x/y")
-            else:
-                local_store.put(key, second_path, sha256=second_digest, content_type="x/y")
+        for key in keys:
+            local_store.put(key, path, sha256=digest, content_type="x/y")
     finally:
         stop.set()
         thread.join(10)
+    assert seen and all(content == data for content in seen)
 
-    assert read_all(held) == first
-    assert seen and all(content in (first, second) for content in seen)
-    assert read_all(local_store.open(key)) == first  # the last round wrote `first`
+
+@pytest.mark.parametrize("which", ["local", "s3"])
+def test_stores_are_write_once(which, request, uploads):
+    """R55: an object is never replaced; the second put fails and the first bytes stay."""
+    store = request.getfixturevalue("local_store" if which == "local" else "s3_store")
+    first_path, first_digest = write_file(uploads, b"signed copy")
+    second_path, second_digest = write_file(uploads, b"forged copy")
+    key = new_key("signed/2026/11")
+    store.put(key, first_path, sha256=first_digest, content_type="application/pdf")
+    with pytest.raises(ObjectExists):
+        store.put(key, second_path, sha256=second_digest, content_type="application/pdf")
+    assert read_all(store.open(key)) == b"signed copy"
 
 
 def test_local_older_than_skips_newer_files_and_temp_files(local_store, uploads):
