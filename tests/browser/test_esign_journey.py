@@ -87,3 +87,41 @@ def test_a_client_signs_the_release_of_information_with_a_drawn_signature(live_s
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(copy)).pages)
     assert "Rosa María Rivera" in text.split("\n") and "Certificate of signature" in text
     print(f"\n[journey e-sign] {time.perf_counter() - started:.1f} s")
+
+
+def test_an_administrator_publishes_a_document_to_sign(live_server, phones):
+    """Documents to sign on a phone: the list, a refused form, a preview, publishing, a new
+    version; axe-core on every page, errors too."""
+    admin = live_server.create_agency_admin(name="Alex Admin")
+    page = phones.open()
+    page.goto(live_server.url + "/staff/sign-in")
+    staff_sign_in(page, admin["email"], TEST_PASSWORD)
+    tap_and_load(page, page.get_by_role("link", name="Documents to sign"))
+    expect(heading(page, "Documents to sign")).to_be_visible()
+    expect(page.get_by_role("link", name="Release of Information")).to_be_visible()
+    assert_accessible(page)
+
+    tap_and_load(page, page.get_by_role("link", name="Add a document to sign"))
+    tap_and_load(page, page.get_by_role("button", name="Publish"))
+    expect(page.locator(".error-summary")).to_be_visible()  # nothing filled in
+    assert_accessible(page)
+
+    page.get_by_label("Name staff see").fill("Program rules")
+    english = page.get_by_role("group", name="English")
+    english.get_by_label("Title").fill("Program rules")
+    english.get_by_label("In short (plain words)").fill("Quiet hours and visitors.")
+    english.get_by_label("Full text").fill("## Quiet hours\n\nFrom **10 pm** to 6 am.")
+    tap_and_load(page, page.get_by_role("button", name="Preview"))
+    preview = page.locator("section.document-text")
+    expect(preview.get_by_role("heading", name="Quiet hours")).to_be_visible()
+    expect(preview.locator("strong")).to_have_text("10 pm")
+    assert_accessible(page)
+
+    tap_and_load(page, page.get_by_role("button", name="Publish"))
+    expect(page.get_by_text("Published. Staff can ask clients to sign it.")).to_be_visible()
+    expect(page.get_by_role("cell", name="English")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("group", name="English").get_by_label("Full text").fill("From 11 pm.")
+    tap_and_load(page, page.get_by_role("button", name="Publish"))
+    expect(page.get_by_text("Version 2 published.")).to_be_visible()
+    assert_accessible(page)
