@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(import_hmis)
     app.cli.add_command(esign_certificate)
     app.cli.add_command(esign_verify)
+    app.cli.add_command(import_directory)
 
 
 @click.command("esign-verify")
@@ -185,3 +186,39 @@ def import_hmis(source: str, agency_name: str) -> None:
         )
     db.session.commit()
     click.echo("Imported.")
+
+
+@click.command("import-directory")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--agency", "agency_name", required=True, help="The agency whose directory it is.")
+@click.option(
+    "--kind",
+    type=click.Choice(["service", "organization", "location", "service_at_location"]),
+    default=None,
+    help="What a JSON file holds, when it cannot be told from its fields.",
+)
+@with_appcontext
+def import_directory(source: str, agency_name: str, kind: str | None) -> None:
+    """Import Open Referral HSDS into an agency's resource directory: an HSDS 3 CSV
+    datapackage (a folder or a .zip), an HSDS 3 JSON file, or a legacy HSDS 1.1 feed.
+    Upserts by id; a report says what was imported, skipped and why."""
+    from pathlib import Path
+
+    from portal.domain import directory_import
+    from portal.domain.agencies import agency_by_name
+
+    context.set_context(context.ActionContext(request_id="cli"))
+    agency = agency_by_name(agency_name)
+    if agency is None:
+        raise click.ClickException(f"No agency is called {agency_name!r}.")
+    try:
+        tables = directory_import.read_source(Path(source), kind)
+        directory = directory_import.directory_for(agency)
+        report = directory_import.import_tables(directory, tables)
+    except directory_import.ImportRefused as refused:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing was imported: {refused}.") from None
+    db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+    click.echo("Imported." + (" (HSDS 1.1 feed)" if report.legacy else ""))

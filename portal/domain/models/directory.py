@@ -1,0 +1,242 @@
+"""The resource directory (issue 9) in the shape of Open Referral HSDS 3: organizations,
+services, locations, the services offered at each location, addresses, phones, schedules,
+languages, taxonomies and their terms, and the attributes that tag a service with a term.
+
+Ids are the HSDS UUIDs (legacy HSDS 1.1 integer ids become stable uuid5 ids on import). Every
+row belongs to one directory (an import source or an agency's own entries, each with its
+default time zone); clients search all directories at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+
+from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, Time, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.domain import clock
+from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
+
+
+class Directory(PublicIdMixin, CreatedAtMixin, Base):
+    """Where directory rows come from: an agency's imports and entries."""
+
+    __tablename__ = "directories"
+
+    audit_kind = "directory"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))  # schedules without their own zone
+
+
+class _Row:
+    """Columns every directory table has: the HSDS id, the directory, when it last changed."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class HsdsOrganization(_Row, Base):
+    __tablename__ = "hsds_organizations"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    alternate_name: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(2000))
+    year_incorporated: Mapped[int | None]
+    legal_status: Mapped[str | None] = mapped_column(String(200))
+    uri: Mapped[str | None] = mapped_column(String(2000))
+    parent_organization_id: Mapped[uuid.UUID | None]
+    # A legacy feed named an organization it did not include: a stand-in keeps its services.
+    placeholder: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class HsdsService(_Row, Base):
+    __tablename__ = "hsds_services"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_organizations.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    alternate_name: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    email: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    interpretation_services: Mapped[str | None] = mapped_column(Text)
+    application_process: Mapped[str | None] = mapped_column(Text)
+    fees_description: Mapped[str | None] = mapped_column(Text)
+    accreditations: Mapped[str | None] = mapped_column(Text)
+    eligibility_description: Mapped[str | None] = mapped_column(Text)
+    minimum_age: Mapped[float | None] = mapped_column(Float)
+    maximum_age: Mapped[float | None] = mapped_column(Float)
+    assured_date: Mapped[date | None] = mapped_column(Date)
+    assurer_email: Mapped[str | None] = mapped_column(String(254))
+    alert: Mapped[str | None] = mapped_column(Text)
+    featured: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    organization: Mapped[HsdsOrganization | None] = relationship()
+
+
+class HsdsLocation(_Row, Base):
+    __tablename__ = "hsds_locations"
+    __table_args__ = (Index("ix_hsds_locations_lat_lon", "latitude", "longitude"),)
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_organizations.id"), index=True
+    )
+    location_type: Mapped[str] = mapped_column(String(16), default="physical")
+    url: Mapped[str | None] = mapped_column(String(2000))
+    name: Mapped[str | None] = mapped_column(String(500))
+    alternate_name: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    transportation: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    external_identifier: Mapped[str | None] = mapped_column(String(200))
+    external_identifier_type: Mapped[str | None] = mapped_column(String(200))
+
+
+class HsdsServiceAtLocation(_Row, Base):
+    __tablename__ = "hsds_service_at_location"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hsds_services.id"), index=True)
+    location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hsds_locations.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class HsdsAddress(_Row, Base):
+    __tablename__ = "hsds_addresses"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_locations.id"), index=True
+    )
+    # Legacy HSDS 1.1 postal addresses may belong to an organization (not in HSDS 3).
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_organizations.id"))
+    attention: Mapped[str | None] = mapped_column(String(500))
+    address_1: Mapped[str] = mapped_column(String(500))
+    address_2: Mapped[str | None] = mapped_column(String(500))
+    city: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(200))
+    state_province: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    address_type: Mapped[str] = mapped_column(String(16), default="physical")
+
+
+class HsdsPhone(_Row, Base):
+    __tablename__ = "hsds_phones"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_locations.id"), index=True
+    )
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_services.id"), index=True
+    )
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_organizations.id"))
+    service_at_location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_service_at_location.id")
+    )
+    number: Mapped[str] = mapped_column(String(100))
+    extension: Mapped[str | None] = mapped_column(String(20))
+    type: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class HsdsSchedule(_Row, Base):
+    __tablename__ = "hsds_schedules"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_services.id"), index=True
+    )
+    location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_locations.id"), index=True
+    )
+    service_at_location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_service_at_location.id"), index=True
+    )
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    dtstart: Mapped[date | None] = mapped_column(Date)
+    timezone: Mapped[float | None] = mapped_column(Float)  # HSDS 3: a UTC offset in hours
+    until: Mapped[date | None] = mapped_column(Date)
+    count: Mapped[int | None]
+    wkst: Mapped[str | None] = mapped_column(String(2))
+    freq: Mapped[str | None] = mapped_column(String(8))  # WEEKLY or MONTHLY
+    interval: Mapped[int | None]
+    byday: Mapped[str | None] = mapped_column(String(100))  # e.g. "MO,TU" or "1SU"
+    byweekno: Mapped[str | None] = mapped_column(String(200))
+    bymonthday: Mapped[str | None] = mapped_column(String(200))
+    byyearday: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    opens_at: Mapped[time | None] = mapped_column(Time)
+    closes_at: Mapped[time | None] = mapped_column(Time)
+    schedule_link: Mapped[str | None] = mapped_column(String(2000))
+    attending_type: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class HsdsLanguage(_Row, Base):
+    __tablename__ = "hsds_languages"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    service_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("hsds_services.id"), index=True
+    )
+    location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_locations.id"))
+    phone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_phones.id"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(16), index=True)  # ISO 639
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HsdsTaxonomy(_Row, Base):
+    __tablename__ = "hsds_taxonomies"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    uri: Mapped[str | None] = mapped_column(String(2000))
+    version: Mapped[str | None] = mapped_column(String(100))
+
+
+class HsdsTaxonomyTerm(_Row, Base):
+    __tablename__ = "hsds_taxonomy_terms"
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    code: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[uuid.UUID | None]
+    taxonomy: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))
+    taxonomy_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_taxonomies.id"))
+    term_uri: Mapped[str | None] = mapped_column(String(2000))
+
+
+class HsdsAttribute(_Row, Base):
+    """A taxonomy term on an entity (HSDS 3: link_entity and link_id), e.g. a service's
+    category."""
+
+    __tablename__ = "hsds_attributes"
+    __table_args__ = (Index("ix_hsds_attributes_link", "link_entity", "link_id"),)
+
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    link_id: Mapped[uuid.UUID]
+    link_type: Mapped[str] = mapped_column(String(200))
+    link_entity: Mapped[str] = mapped_column(String(32))
+    taxonomy_term_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hsds_taxonomy_terms.id"), index=True
+    )
+    value: Mapped[str | None] = mapped_column(Text)

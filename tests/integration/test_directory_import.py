@@ -1,0 +1,251 @@
+"""Issue 9: importing Open Referral HSDS into the resource directory: HSDS 3 CSV datapackages
+and JSON shapes, legacy HSDS 1.1 feeds, references checked, idempotent upserts, a report."""
+
+import io
+import shutil
+import uuid
+import zipfile
+from datetime import time
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.domain import directory_import as di
+from portal.domain.models import (
+    AuditEvent,
+    HsdsAddress,
+    HsdsAttribute,
+    HsdsLocation,
+    HsdsOrganization,
+    HsdsPhone,
+    HsdsSchedule,
+    HsdsService,
+    HsdsServiceAtLocation,
+)
+from tests.support import shared_path
+
+ILAO = ("data", "hsds-real", "ilao-hsds")
+V30 = ("data", "hsds", "v3.0")
+V31 = ("data", "hsds", "3.1-dev")
+
+
+def count(database, model, directory=None):
+    query = select(func.count()).select_from(model)
+    if directory is not None:
+        query = query.where(model.directory_id == directory.id)
+    return database.session.scalar(query)
+
+
+def run_import(app, database, agency, source, kind=None):
+    with app.test_request_context():
+        directory = di.directory_for(agency)
+        report = di.import_tables(directory, di.read_source(source, kind))
+        database.session.commit()
+    return directory, report
+
+
+def test_the_real_legacy_directory_imports_every_service_with_its_schedules(
+    app, database, agency_a
+):
+    source = shared_path(*ILAO)
+    directory, report = run_import(app, database, agency_a, source)
+    assert report.legacy
+    services = report.tables["service"]
+    # 430 rows: 429 services and one row that is empty but for an organization id.
+    assert services.inserted == 429
+    assert dict(services.skipped) == {"name is missing": 1}
+    assert count(database, HsdsService, directory) == 429
+    assert count(database, HsdsLocation, directory) == 520
+    assert count(database, HsdsSchedule, directory) == 2492  # every regular schedule kept
+    assert count(database, HsdsAddress, directory) == 33  # postal addresses of organizations
+    assert dict(report.tables["phone"].skipped) == {"number is missing": 19}
+    # 33 organizations in the feed, 280 more named by its rows: stand-ins keep their services.
+    assert count(database, HsdsOrganization, directory) == 33 + 280
+    stand_ins = database.session.scalar(
+        select(func.count()).select_from(HsdsOrganization).where(HsdsOrganization.placeholder)
+    )
+    assert stand_ins == 280
+    # No coordinates in the feed: none are made up.
+    assert (
+        database.session.scalar(
+            select(func.count()).select_from(HsdsLocation).where(HsdsLocation.latitude.is_not(None))
+        )
+        == 0
+    )
+    # Every service is offered somewhere (its organization's locations).
+    unlinked = database.session.scalar(
+        select(func.count())
+        .select_from(HsdsService)
+        .where(
+            ~select(HsdsServiceAtLocation.id)
+            .where(HsdsServiceAtLocation.service_id == HsdsService.id)
+            .exists()
+        )
+    )
+    assert unlinked == 0
+    # Integer ids became stable uuid5 ids; the library's Sunday hours are kept.
+    library = uuid.uuid5(di.LEGACY_NAMESPACE, f"{directory.public_id}/location/135831")
+    sunday = database.session.scalar(
+        select(HsdsSchedule).where(HsdsSchedule.location_id == library, HsdsSchedule.byday == "SU")
+    )
+    assert (sunday.freq, sunday.opens_at, sunday.closes_at) == ("WEEKLY", time(11), time(20))
+    assert database.session.get(HsdsLocation, library).name == "Arlington Heights Memorial Library"
+
+    # Idempotent: the same feed again changes nothing.
+    _directory, again = run_import(app, database, agency_a, source)
+    for table, result in again.tables.items():
+        assert result.inserted == result.updated == 0, table
+    assert count(database, HsdsService, directory) == 429
+    assert (
+        count(database, HsdsServiceAtLocation, directory)
+        == report.tables["service_at_location"].inserted
+    )
+
+
+@pytest.mark.parametrize("version", [V30, V31])
+def test_an_hsds3_datapackage_checks_every_reference(app, database, agency_a, version):
+    _directory, report = run_import(app, database, agency_a, shared_path(*version, "csv"))
+    assert not report.legacy
+    for table in ("organization", "service", "location", "service_at_location", "address"):
+        assert report.tables[table].inserted == 1, table
+    for table in ("phone", "schedule", "language", "taxonomy", "taxonomy_term"):
+        assert report.tables[table].inserted == 1, table
+    # The example's attribute names no entity the portal knows: skipped, with the reason.
+    assert dict(report.tables["attribute"].skipped) == {
+        "link_entity must be service, organization, location or service_at_location": 1
+    }
+    warnings = "\n".join(report.warnings)
+    assert "location.organization_id named an organization that does not exist: cleared" in (
+        warnings
+    )
+    assert "table contacts is not kept by the portal" in warnings
+    assert "location: coordinates out of range were left empty" in warnings  # 100, 101
+    location = database.session.scalar(select(HsdsLocation))
+    assert location.organization_id is None and location.latitude is None
+    phone = database.session.scalar(select(HsdsPhone))
+    assert phone.number == "+44 1234 234567"  # the doubled CSV quotes are gone
+    service = database.session.scalar(select(HsdsService))
+    assert service.name == "Community Counselling" and service.minimum_age == 12
+
+    _directory, again = run_import(app, database, agency_a, shared_path(*version, "csv"))
+    assert all(r.inserted == r.updated == 0 for r in again.tables.values())
+
+
+def test_the_json_shapes_import_like_the_tables(app, database, agency_a, agency_b):
+    _directory, _report = run_import(
+        app, database, agency_a, shared_path(*V30, "json", "service_full.json")
+    )
+    service = database.session.scalar(select(HsdsService))
+    assert service.name == "Community Counselling"
+    assert service.organization_id is not None  # the nested organization
+    assert count(database, HsdsServiceAtLocation) == 1
+    assert count(database, HsdsSchedule) >= 1 and count(database, HsdsPhone) >= 1
+    _directory, again = run_import(
+        app, database, agency_a, shared_path(*V30, "json", "service_full.json")
+    )
+    assert all(r.inserted == r.updated == 0 for r in again.tables.values())
+    # The same example in tabular.json lands on the same rows (the same HSDS ids).
+    _directory, tabular = run_import(
+        app, database, agency_a, shared_path(*V30, "json", "tabular.json")
+    )
+    assert tabular.tables["service"].inserted == 0
+    assert count(database, HsdsService) == 1
+    # Another agency cannot take those rows over by importing the same ids.
+    _other, foreign = run_import(
+        app, database, agency_b, shared_path(*V30, "json", "service_full.json")
+    )
+    assert foreign.tables["service"].skipped == {"the id is in another agency's directory": 1}
+    assert count(database, HsdsService) == 1
+
+
+def test_unknown_tables_columns_and_bad_rows_are_reported(app, database, agency_a, tmp_path):
+    folder = tmp_path / "package"
+    folder.mkdir()
+    org = "6e4a4d4e-2a0c-4b66-9a7e-0f1e2d3c4b5a"
+    (folder / "organizations.csv").write_text(
+        f"id,name,description,favourite_colour\n{org},Harbor Food Bank,Food,green\n"
+    )
+    (folder / "services.csv").write_text(
+        "id,organization_id,name,status,minimum_age\n"
+        f"7d1c3b2a-0000-4000-8000-000000000001,{org},Hot meals,active,eighteen\n"
+        f"7d1c3b2a-0000-4000-8000-000000000002,{org},,active,\n"
+        f"7d1c3b2a-0000-4000-8000-000000000003,{org},{'x' * 600},active,\n"
+    )
+    (folder / "service_at_location.csv").write_text(
+        "id,service_id,location_id\n"
+        "8d1c3b2a-0000-4000-8000-000000000001,7d1c3b2a-0000-4000-8000-000000000009,"
+        "9d1c3b2a-0000-4000-8000-000000000001\n"
+    )
+    (folder / "wishes.csv").write_text("id,wish\n1,sunshine\n")
+    _directory, report = run_import(app, database, agency_a, folder)
+    assert "unknown table wishes was ignored" in report.warnings
+    assert "column organization.favourite_colour is not kept by the portal" in report.warnings
+    assert "service.minimum_age: a value that is not a number was left empty" in report.warnings
+    services = report.tables["service"]
+    assert services.inserted == 1
+    assert services.examples == [(3, "name is missing"), (4, "name is longer than 500 characters")]
+    assert dict(report.tables["service_at_location"].skipped) == {
+        "service_id names a service that is not in this import or the directory": 1
+    }
+    lines = "\n".join(report.lines())
+    assert "service: 1 imported (1 new, 0 changed, 0 unchanged), 2 skipped" in lines
+
+    # A changed value is an update, the rest unchanged.
+    (folder / "services.csv").write_text(
+        "id,organization_id,name,status\n"
+        f"7d1c3b2a-0000-4000-8000-000000000001,{org},Hot meals every day,active\n"
+    )
+    _directory, again = run_import(app, database, agency_a, folder)
+    assert (again.tables["service"].updated, again.tables["organization"].unchanged) == (1, 1)
+    event = database.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "directory.imported")
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    assert event.details["tables"]["service"]["updated"] == 1
+
+
+def test_zipped_datapackages_and_refusals(app, database, agency_a, tmp_path, monkeypatch):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in shared_path(*V30, "csv").glob("*.csv"):
+            archive.write(path, f"hsds/{path.name}")  # a folder inside the zip is fine
+    archive_path = tmp_path / "package.zip"
+    archive_path.write_bytes(buffer.getvalue())
+    _directory, report = run_import(app, database, agency_a, archive_path)
+    assert report.tables["service"].inserted == 1
+
+    (tmp_path / "not.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(di.ImportRefused):
+        di.read_source(tmp_path / "not.zip")
+    monkeypatch.setattr(di, "MAX_MEMBER_BYTES", 100)  # a member bigger than the limit
+    with pytest.raises(di.ImportRefused, match="larger than the limit"):
+        di.read_source(archive_path)
+    (tmp_path / "list.json").write_text('{"contents": [{"hello": "world"}]}')
+    with pytest.raises(di.ImportRefused):
+        di.read_source(tmp_path / "list.json")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(di.ImportRefused):
+        di.read_source(tmp_path / "empty")
+
+
+def test_the_import_command(app, database, agency_a, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["import-directory", str(shared_path(*ILAO)), "--agency", agency_a.name]
+    )
+    assert result.exit_code == 0, result.output
+    assert "service: 429 imported (429 new, 0 changed, 0 unchanged), 1 skipped" in result.output
+    assert result.output.strip().endswith("Imported. (HSDS 1.1 feed)")
+    assert count(database, HsdsService) == 429
+    unknown = runner.invoke(
+        args=["import-directory", str(shared_path(*ILAO)), "--agency", "Nobody"]
+    )
+    assert unknown.exit_code != 0 and "No agency is called" in unknown.output
+    broken = tmp_path / "broken"
+    shutil.copytree(shared_path(*V30, "csv"), broken)
+    for path in broken.glob("*.csv"):
+        path.rename(path.with_suffix(".txt"))
+    refused = runner.invoke(args=["import-directory", str(broken), "--agency", agency_a.name])
+    assert refused.exit_code != 0 and "Nothing was imported" in refused.output
+    assert count(database, HsdsAttribute) == 0
