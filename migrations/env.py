@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from portal.domain.models.base import include_object
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 
@@ -16,6 +18,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=str(db.engine.url),
         target_metadata=target_metadata,
+        include_object=include_object,
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
@@ -40,6 +43,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_object=include_object,
             render_as_batch=True,
             compare_type=True,
             process_revision_directives=skip_empty,

@@ -148,3 +148,19 @@ class DeclineForm(PortalForm):
 class RevokeForm(ConfirmPasswordForm):
     intent = BooleanField(_l("I want to take back my permission to share"))
     typed_name = StringField(_l("Type your full name"))
+
+
+class ResourceSearchForm(PortalForm):
+    """The resource directory's search: a GET form (it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("What do you need?"))
+    category = HiddenField()
+    open_now = BooleanField(_l("Open now"))
+    language = SelectField(_l("Staff speak"), validate_choice=False)
+    zip = StringField(_l("ZIP code"))
+    radius = SelectField(_l("Within"), validate_choice=False)
+    lat = HiddenField()
+    lon = HiddenField()

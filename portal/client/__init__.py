@@ -4,4 +4,13 @@ from flask import Blueprint
 
 bp = Blueprint("client", __name__)
 
-from portal.client import account, documents, esign, messages, onboarding, routes, selfservice  # noqa: E402,F401 - routes register on bp
+from portal.client import (  # noqa: E402,F401 - routes register on bp
+    account,
+    documents,
+    esign,
+    messages,
+    onboarding,
+    resources,
+    routes,
+    selfservice,
+)

@@ -349,6 +349,7 @@ class ImportReport:
     tables: dict[str, TableReport] = field(default_factory=lambda: defaultdict(TableReport))
     warnings: Counter = field(default_factory=Counter)  # message -> times
     legacy: bool = False
+    searchable: int = 0  # active services clients can find
 
     def warn(self, message: str) -> None:
         self.warnings[message] += 1
@@ -377,6 +378,7 @@ class ImportReport:
             )
             for reason, count in r.skipped.most_common():
                 out.append(f"  skipped {count}: {reason}")
+        out.append(f"{self.searchable} services can be found by clients")
         for message, count in self.warnings.most_common():
             out.append(f"warning: {message}" + (f" ({count} times)" if count > 1 else ""))
         return out
@@ -780,6 +782,9 @@ def import_tables(
     if report.legacy and not tables.get("service_at_location"):
         _link_by_organization(directory, report)
     dbs().flush()
+    from portal.domain import directory as search
+
+    report.searchable = search.reindex(directory)
     audit.record(
         "directory.imported",
         directory,

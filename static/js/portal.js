@@ -90,6 +90,36 @@
   });
 })();
 
+// Finding help: "Use my location instead". The browser asks its permission; the position is
+// rounded to about 1 km, sent with this search only (a ZIP code typed is cleared) and not saved.
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-resource-search]");
+  if (!form || !("geolocation" in navigator)) { return; }
+  var box = form.querySelector("[data-locate]");
+  var button = form.querySelector("[data-locate-button]");
+  var status = form.querySelector("[data-locate-status]");
+  var lat = form.querySelector("[data-lat]");
+  var lon = form.querySelector("[data-lon]");
+  var zip = form.querySelector("input[name=zip]");
+  if (!box || !button || !status || !lat || !lon) { return; }
+  box.hidden = false;
+  if (zip) {
+    zip.addEventListener("input", function () { lat.value = ""; lon.value = ""; });
+  }
+  button.addEventListener("click", function () {
+    status.textContent = box.getAttribute("data-finding") || "…";
+    navigator.geolocation.getCurrentPosition(function (position) {
+      lat.value = position.coords.latitude.toFixed(2);
+      lon.value = position.coords.longitude.toFixed(2);
+      if (zip) { zip.value = ""; }
+      form.submit();
+    }, function () {
+      status.textContent = box.getAttribute("data-failed") || "";
+    }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
+  });
+})();
+
 // Uploads: a progress bar while the file goes up (phones on slow data). Without JavaScript,
 // or where XMLHttpRequest upload events are missing, the form posts as usual.
 // - Sent: the page the server answered (its "Sent" notice, the list) takes this page's place.

@@ -4,6 +4,8 @@ Nobody reaches what is not theirs: functions they lack answer 403, objects of an
 answer 404, and anonymous visitors are sent to the right sign-in page.
 """
 
+import uuid
+
 import pytest
 
 from portal.access import access_of
@@ -73,6 +75,17 @@ def people(app, make, agency_a, agency_b):
         )
         target.open_request = esign.request_signature(accounts["agency_admin_a"], own_record)
         target.template = target.open_request.template  # agency A's ROI
+        # A service in agency A's resource directory.
+        from portal.domain import directory as directory_search
+        from portal.domain.directory_import import directory_for
+        from portal.domain.models import HsdsService
+
+        listing = directory_for(accounts["agency_admin_a"].agency)
+        target.service = HsdsService(
+            id=uuid.uuid4(), directory_id=listing.id, name="Matrix pantry", status="active"
+        )
+        make.session.add(target.service)
+        directory_search.reindex(listing)
         make.session.commit()
     return accounts, target
 
@@ -92,6 +105,8 @@ def url_for_rule(rule, target):
         values["conversation_id"] = str(target.conversation.public_id)
     if "request_id" in rule.arguments:
         values["request_id"] = str(target.open_request.public_id)
+    if "service_id" in rule.arguments:
+        values["service_id"] = str(target.service.id)
     if "template_id" in rule.arguments:
         values["template_id"] = str(target.template.public_id)
     if "signature_id" in rule.arguments:

@@ -5,13 +5,19 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
+from portal.domain.models.base import include_object
 from portal.extensions import db
 
 
 def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_object": include_object,
+            },
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == []

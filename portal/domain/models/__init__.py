@@ -14,6 +14,8 @@ from portal.domain.models.clients import (
 )
 from portal.domain.models.directory import (
     Directory,
+    DirectoryHours,
+    DirectorySearch,
     HsdsAddress,
     HsdsAttribute,
     HsdsLanguage,
@@ -67,6 +69,8 @@ __all__ = [
     "ContactEvent",
     "Conversation",
     "Directory",
+    "DirectoryHours",
+    "DirectorySearch",
     "Document",
     "Enrollment",
     "EsignConsent",

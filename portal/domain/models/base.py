@@ -58,3 +58,14 @@ class PublicIdMixin:
 
 class CreatedAtMixin:
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What Alembic's comparison of models and database looks at: not the full-text search
+    structures migration 0010 makes by hand (SQLite's FTS5 table and its shadow tables,
+    PostgreSQL's tsvector column and its index)."""
+    if type_ == "table" and name and name.startswith("directory_fts"):
+        return False
+    if type_ == "column" and name == "document_tsv":
+        return False
+    return not (type_ == "index" and name == "ix_directory_search_document_tsv")

@@ -140,9 +140,7 @@ class HsdsPhone(_Row, Base):
     location_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("hsds_locations.id"), index=True
     )
-    service_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("hsds_services.id"), index=True
-    )
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_services.id"), index=True)
     organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_organizations.id"))
     service_at_location_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("hsds_service_at_location.id")
@@ -157,9 +155,7 @@ class HsdsSchedule(_Row, Base):
     __tablename__ = "hsds_schedules"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
-    service_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("hsds_services.id"), index=True
-    )
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_services.id"), index=True)
     location_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("hsds_locations.id"), index=True
     )
@@ -191,9 +187,7 @@ class HsdsLanguage(_Row, Base):
     __tablename__ = "hsds_languages"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
-    service_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("hsds_services.id"), index=True
-    )
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_services.id"), index=True)
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_locations.id"))
     phone_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_phones.id"))
     name: Mapped[str | None] = mapped_column(String(200))
@@ -240,3 +234,45 @@ class HsdsAttribute(_Row, Base):
         ForeignKey("hsds_taxonomy_terms.id"), index=True
     )
     value: Mapped[str | None] = mapped_column(Text)
+
+
+class DirectorySearch(Base):
+    """One row per service, rebuilt from the HSDS rows after every change: what the search
+    reads (its text, the one-line summary, languages) without joining ten tables. The text
+    is indexed by SQLite FTS5 (`directory_fts`) or a PostgreSQL tsvector column (both made by
+    migration 0010, outside the models: see `portal.domain.models.base.include_object`)."""
+
+    __tablename__ = "directory_search"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hsds_services.id", ondelete="CASCADE"), primary_key=True
+    )
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str | None] = mapped_column(String(300))
+    document: Mapped[str] = mapped_column(Text)  # folded: lower case, no accents
+    languages: Mapped[str] = mapped_column(String(500), default="")  # " en es "
+    featured: Mapped[bool] = mapped_column(default=False, server_default=false())
+    located: Mapped[bool] = mapped_column(default=False)  # a location with coordinates
+
+
+class DirectoryHours(Base):
+    """A weekly opening span of a service (at a location, or everywhere when empty), in the
+    directory's local wall-clock time: see `portal.domain.opening_hours`."""
+
+    __tablename__ = "directory_hours"
+    __table_args__ = (Index("ix_directory_hours_day", "weekday", "opens", "closes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hsds_services.id", ondelete="CASCADE"), index=True
+    )
+    location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hsds_locations.id"))
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"))
+    weekday: Mapped[int]
+    opens: Mapped[int]
+    closes: Mapped[int]
+    nth: Mapped[int] = mapped_column(default=0)
+    spill: Mapped[bool] = mapped_column(default=False)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)

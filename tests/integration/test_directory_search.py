@@ -1,0 +1,301 @@
+"""Issue 9: finding help. Open now (overnight hours, closed days, monthly rules, the days the
+clocks change) in SQL and in Python alike, keywords and categories through one full-text
+interface, languages, distance from a ZIP code or the phone, the pages clients use."""
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.domain import directory as search
+from portal.domain import directory_import as di
+from portal.domain import opening_hours
+from portal.domain.models import AuditEvent, HsdsSchedule
+from tests.support import shared_path
+
+ORG = "11111111-1111-4111-8111-111111111111"
+
+
+def sid(n: int) -> str:
+    return f"22222222-2222-4222-8222-{n:012d}"
+
+
+def lid(n: int) -> str:
+    return f"33333333-3333-4333-8333-{n:012d}"
+
+
+SERVICES = [
+    # n, name, description, (lat, lon) or None, schedules [(freq, byday, opens, closes)], lang
+    (
+        1,
+        "Night shelter",
+        "Beds for the night",
+        (41.8858, -87.6181),
+        [("WEEKLY", "", "20:00", "08:00")],
+        "en",
+    ),
+    (
+        2,
+        "Weekday food pantry",
+        "Groceries and hot meals",
+        (41.90, -87.65),
+        [("WEEKLY", "MO,TU,WE,TH,FR", "09:00", "17:00")],
+        "es",
+    ),
+    (
+        3,
+        "First Sunday clínica",
+        "Free health clinic",
+        (41.95, -87.70),
+        [("MONTHLY", "1SU", "10:00", "14:00")],
+        "en",
+    ),
+    (
+        4,
+        "Crisis line",
+        "Call any time",
+        (42.30, -87.90),
+        [("DAILY", "", "00:00", "23:59:59")],
+        "en",
+    ),
+    (5, "Legal help desk", "Eviction defense", None, [], "en"),
+    (
+        6,
+        "Far away showers",
+        "Showers and laundry",
+        (40.0, -89.0),
+        [("WEEKLY", "SA,SU", "08:00", "12:00")],
+        "en",
+    ),
+]
+
+
+def write_package(folder):
+    folder.mkdir()
+    rows = {
+        "organizations": [["id", "name", "description"], [ORG, "Harbor Services", "Help"]],
+        "services": [["id", "organization_id", "name", "description", "status"]],
+        "locations": [["id", "organization_id", "name", "latitude", "longitude"]],
+        "service_at_location": [["id", "service_id", "location_id"]],
+        "schedules": [["id", "service_at_location_id", "freq", "byday", "opens_at", "closes_at"]],
+        "languages": [["id", "service_id", "name", "code"]],
+        "phones": [["id", "service_id", "number"]],
+        "addresses": [
+            ["id", "location_id", "address_1", "city", "state_province", "postal_code", "country"]
+        ],
+    }
+    for n, name, description, point, schedules, language in SERVICES:
+        rows["services"].append([sid(n), ORG, name, description, "active"])
+        lat, lon = point or ("", "")
+        rows["locations"].append([lid(n), ORG, f"{name} building", lat, lon])
+        link = f"44444444-4444-4444-8444-{n:012d}"
+        rows["service_at_location"].append([link, sid(n), lid(n)])
+        for k, (freq, byday, opens, closes) in enumerate(schedules):
+            schedule = f"55555555-5555-4555-8555-{n:010d}{k:02d}"
+            rows["schedules"].append([schedule, link, freq, byday, opens, closes])
+        rows["languages"].append([f"66666666-6666-4666-8666-{n:012d}", sid(n), "", language])
+        rows["phones"].append([f"77777777-7777-4777-8777-{n:012d}", sid(n), f"(312) 555-01{n:02d}"])
+        rows["addresses"].append(
+            [
+                f"88888888-8888-4888-8888-{n:012d}",
+                lid(n),
+                f"{n} Main St",
+                "Chicago",
+                "IL",
+                "60601",
+                "US",
+            ]
+        )
+    import csv
+
+    for name, table in rows.items():
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows(table)
+
+
+@pytest.fixture
+def directory(app, database, make, tmp_path):
+    agency = make.agency("Harbor", timezone="America/Chicago")
+    write_package(tmp_path / "package")
+    with app.test_request_context():
+        found = di.directory_for(agency)
+        report = di.import_tables(found, di.read_source(tmp_path / "package"))
+        database.session.commit()
+    assert report.searchable == len(SERVICES)
+    return found
+
+
+def chicago(*args) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime(*args, tzinfo=ZoneInfo("America/Chicago")).astimezone(UTC)
+
+
+def open_names(app, when) -> set[str]:
+    with app.test_request_context():
+        page = search.search(search.Query(open_now=True), when)
+        assert all(r.open_now for r in page.results)  # Python agrees with the SQL filter
+        return {r.name for r in page.results}
+
+
+@pytest.mark.parametrize(
+    "when, expected",
+    [
+        # Saturday 21 November 2026, 23:00: the shelter's evening, the crisis line.
+        (chicago(2026, 11, 21, 23, 0), {"Night shelter", "Crisis line"}),
+        # Sunday 07:59: still the shelter's night (hours past midnight); the showers not yet.
+        (chicago(2026, 11, 22, 7, 59), {"Night shelter", "Crisis line"}),
+        # Sunday 08:00: the shelter has closed; weekend showers open.
+        (chicago(2026, 11, 22, 8, 0), {"Crisis line", "Far away showers"}),
+        # A weekday noon: the pantry; closed days stay closed.
+        (chicago(2026, 11, 23, 12, 0), {"Weekday food pantry", "Crisis line"}),
+        # The first Sunday of December: the monthly clinic; not on the second Sunday.
+        (chicago(2026, 12, 6, 11, 0), {"First Sunday clínica", "Crisis line", "Far away showers"}),
+        (chicago(2026, 12, 13, 11, 0), {"Crisis line", "Far away showers"}),
+        # The clocks go back on 1 November 2026: 01:30 happens twice, open both times.
+        (datetime(2026, 11, 1, 6, 30, tzinfo=UTC), {"Night shelter", "Crisis line"}),
+        (datetime(2026, 11, 1, 7, 30, tzinfo=UTC), {"Night shelter", "Crisis line"}),
+        # The clocks go forward on 14 March 2027: 03:30 CDT, the shelter's night goes on.
+        (datetime(2027, 3, 14, 8, 30, tzinfo=UTC), {"Night shelter", "Crisis line"}),
+        # ... and 08:00 CDT (13:00 UTC, not 14:00) is when it closes.
+        (datetime(2027, 3, 14, 13, 0, tzinfo=UTC), {"Crisis line", "Far away showers"}),
+    ],
+)
+def test_open_now(app, directory, when, expected):
+    assert open_names(app, when) == expected
+
+
+def test_opens_at_and_closing_times(app, directory):
+    saturday_noon = chicago(2026, 11, 21, 12, 0)
+    with app.test_request_context():
+        page = search.search(search.Query(text="pantry"), saturday_noon)
+    [pantry] = page.results
+    assert pantry.open_now is False
+    assert pantry.opens_at.isoformat() == "2026-11-23T09:00:00-06:00"  # Monday, local time
+    with app.test_request_context():
+        [shelter] = search.search(search.Query(text="shelter"), chicago(2026, 11, 21, 22)).results
+    assert shelter.open_now and shelter.closes == 24 * 60 + 8 * 60  # 8:00 the next morning
+    with app.test_request_context():
+        [legal] = search.search(search.Query(text="eviction"), saturday_noon).results
+    assert legal.open_now is None and legal.opens_at is None  # no hours listed
+
+
+def test_spans_match_their_schedules():
+    class Row:
+        valid_from = valid_to = None
+
+        def __init__(self, freq, byday, opens, closes):
+            from datetime import time
+
+            self.freq, self.byday = freq, byday
+            self.opens_at = time(*map(int, opens.split(":")))
+            self.closes_at = time(*map(int, closes.split(":")))
+
+    night = opening_hours.spans_for(Row("WEEKLY", "FR", "22:00", "02:00"))
+    assert [(s.weekday, s.opens, s.closes, s.spill) for s in night] == [
+        (4, 1320, 1440, False),
+        (5, 0, 120, True),
+    ]
+    assert opening_hours.spans_for(Row("WEEKLY", "1MO", "09:00", "10:00")) == []
+    assert opening_hours.spans_for(Row("YEARLY", "", "09:00", "10:00")) == []
+    last_friday = opening_hours.spans_for(Row("MONTHLY", "-1FR", "09:00", "10:00"))
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/Chicago")
+    assert opening_hours.is_open(last_friday, datetime(2026, 11, 27, 9, 30, tzinfo=zone))
+    assert not opening_hours.is_open(last_friday, datetime(2026, 11, 20, 9, 30, tzinfo=zone))
+
+
+def test_keywords_categories_and_languages(app, directory):
+    now = chicago(2026, 11, 23, 12)
+
+    def names(**query):
+        with app.test_request_context():
+            return {r.name for r in search.search(search.Query(**query), now).results}
+
+    assert names(text="shelt") == {"Night shelter"}  # prefixes match
+    assert names(text="CLINICA") == {"First Sunday clínica"}  # case and accents folded
+    assert names(text="hot meals") == {"Weekday food pantry"}  # every word must match
+    assert names(text="harbor") == {s[1] for s in SERVICES}  # the organization's name
+    assert names(category="food") == {"Weekday food pantry"}
+    assert names(category="legal") == {"Legal help desk"}
+    assert names(category="showers") == {"Far away showers"}
+    assert names(language="es") == {"Weekday food pantry"}
+    assert names(text='" * ( ^ - :') == {s[1] for s in SERVICES}  # no words: everything
+    assert names(text="shelter OR pantry") == set()  # OR is a word here, not an operator
+    assert names(text="zzzz") == set()
+
+
+def test_distance_from_a_zip_code_or_the_phone(app, directory):
+    now = chicago(2026, 11, 23, 12)
+    with app.test_request_context():
+        place = search.place_from_zip("60601")
+        page = search.search(search.Query(place=place, radius=10), now)
+    order = [r.name for r in page.results]
+    # Within 10 miles, nearest first; then the one with no coordinates; beyond it, nothing.
+    assert order == [
+        "Night shelter",
+        "Weekday food pantry",
+        "First Sunday clínica",
+        "Legal help desk",
+    ]
+    assert page.results[0].distance < 0.5 and page.results[-1].distance is None
+    with app.test_request_context():
+        wider = search.search(search.Query(place=place, radius=50), now)
+    assert "Crisis line" in {r.name for r in wider.results}
+    assert "Far away showers" not in {r.name for r in wider.results}
+    phone = search.place_from_device("41.88581234", "-87.61811234")
+    assert (phone.latitude, phone.longitude) == (41.89, -87.62)  # about 1 km, never finer
+    for bad in ("abcde", "1234", "00000"):
+        with pytest.raises(search.PlaceUnknown):
+            search.place_from_zip(bad)
+    with pytest.raises(search.PlaceUnknown):
+        search.place_from_device("91", "0")
+
+
+def test_the_search_page_and_a_service_page(app, directory, me, database):
+    events = database.session.scalar(select(func.count()).select_from(AuditEvent))
+    page = me.get("/resources", query_string={"q": "shelter", "zip": "60601"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Night shelter" in html and 'href="tel:3125550101"' in html
+    assert "https://www.google.com/maps/dir/?api=1&amp;destination=41.88580,-87.61810" in html
+    assert "1 place found" in html
+    wrong = me.get("/resources", query_string={"q": "food", "zip": "99999"})
+    assert wrong.status_code == 400 and "We do not know this ZIP code" in wrong.get_data(
+        as_text=True
+    )
+    # What a client searched for is not written down anywhere with who they are.
+    assert database.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+    service = me.get(f"/resources/{sid(1)}").get_data(as_text=True)
+    assert "Night shelter" in service and "(next day)" in service and "1 Main St" in service
+    assert me.get(f"/resources/{uuid.uuid4()}").status_code == 404
+    assert me.get("/resources/not-an-id").status_code == 404
+    categories = me.get("/resources", query_string={"category": "food"}).get_data(as_text=True)
+    assert "Weekday food pantry" in categories and "Night shelter" not in categories
+
+
+def test_naughty_strings_as_search_terms(app, directory, me):
+    strings = json.loads(shared_path("data", "blns", "blns.json").read_text(encoding="utf-8"))
+    for text in strings:
+        answer = me.get("/resources", query_string={"q": text, "zip": text[:10]})
+        assert answer.status_code in (200, 400), text
+        assert "<script>alert(" not in answer.get_data(as_text=True)
+
+
+def test_the_legacy_directory_can_be_searched(app, database, agency_a):
+    with app.test_request_context():
+        directory = di.directory_for(agency_a)
+        di.import_tables(directory, di.read_source(shared_path("data", "hsds-real", "ilao-hsds")))
+        database.session.commit()
+        now = chicago(2026, 11, 21, 12)
+        eviction = search.search(search.Query(text="eviction"), now)
+        near = search.search(
+            search.Query(text="eviction", place=search.place_from_zip("60601")), now
+        )
+    assert eviction.total > 10
+    # The feed has no coordinates: every result is "distance unknown", none is guessed.
+    assert near.total == eviction.total and all(r.distance is None for r in near.results)
+    assert database.session.scalar(select(func.count()).select_from(HsdsSchedule)) == 2492
