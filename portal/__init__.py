@@ -161,6 +161,7 @@ def _init_web(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.api import bp as api_bp
     from portal.client import bp as client_bp
     from portal.common import bp as common_bp
     from staff_bridge import bp as staff_bp
@@ -168,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(common_bp)
     app.register_blueprint(client_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(api_bp)
 
 
 def _register_commands(app: Flask) -> None:
