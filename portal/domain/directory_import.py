@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 
-from sqlalchemy import String, select
+from sqlalchemy import String, insert, select
 
-from portal.domain import audit
+from portal.domain import audit, clock
 from portal.domain.models import (
     Directory,
     HsdsAddress,
@@ -759,6 +759,18 @@ def import_tables(
                 continue
             prepared.append((number, values))
             known[table].add(values["id"])
+        foreign = _foreign_ids(
+            spec.model, [v["id"] for _n, v in prepared if v["id"] not in existing[table]], directory
+        )
+        if foreign:  # never taken over, and nothing of this import may point at them
+            kept = []
+            for number, values in prepared:
+                if values["id"] in foreign:
+                    result.skip(number, "the id is in another agency's directory")
+                    known[table].discard(values["id"])
+                else:
+                    kept.append((number, values))
+            prepared = kept
         if report.legacy and table in ("location", "service"):
             _add_placeholders(prepared, directory, known, existing, report)
         merged: dict[uuid.UUID, tuple[int, dict]] = {}
@@ -775,8 +787,11 @@ def import_tables(
                         first[column] = value
                 continue
             merged[values["id"]] = (number, values)
-        for number, values in merged.values():
-            _upsert(number, table, spec, values, directory, existing, result)
+        inserts: list[dict] = []
+        for values in (v for _n, v in merged.values()):
+            _upsert(table, values, directory, existing, result, inserts)
+        for start in range(0, len(inserts), 1000):  # new rows in bulk
+            dbs().execute(insert(spec.model), inserts[start : start + 1000])
         dbs().flush()
 
     if report.legacy and not tables.get("service_at_location"):
@@ -914,14 +929,24 @@ def _add_placeholders(prepared, directory, known, existing, report) -> None:
         report.warn(f"{made} organizations named but not included were added as stand-ins")
 
 
-def _upsert(number, table, spec, values, directory, existing, result) -> None:
+def _foreign_ids(model, ids: list[uuid.UUID], directory: Directory) -> set[uuid.UUID]:
+    """Which of these ids are rows of another directory."""
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), 1000):
+        found |= set(
+            dbs().scalars(
+                select(model.id).where(
+                    model.id.in_(ids[start : start + 1000]), model.directory_id != directory.id
+                )
+            )
+        )
+    return found
+
+
+def _upsert(table, values, directory, existing, result, inserts: list[dict]) -> None:
     row = existing[table].get(values["id"])
     if row is None:
-        owner = dbs().get(spec.model, values["id"])
-        if owner is not None:  # another directory's row: never taken over
-            result.skip(number, "the id is in another agency's directory")
-            return
-        dbs().add(spec.model(directory_id=directory.id, **values))
+        inserts.append({"directory_id": directory.id, "updated_at": clock.now(), **values})
         existing[table][values["id"]] = values
         result.inserted += 1
         return

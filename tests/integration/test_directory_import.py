@@ -151,11 +151,13 @@ def test_the_json_shapes_import_like_the_tables(app, database, agency_a, agency_
     assert tabular.tables["service"].inserted == 0
     assert count(database, HsdsService) == 1
     # Another agency cannot take those rows over by importing the same ids.
-    _other, foreign = run_import(
+    other, foreign = run_import(
         app, database, agency_b, shared_path(*V30, "json", "service_full.json")
     )
     assert foreign.tables["service"].skipped == {"the id is in another agency's directory": 1}
     assert count(database, HsdsService) == 1
+    for model in (HsdsService, HsdsPhone, HsdsSchedule, HsdsServiceAtLocation, HsdsLocation):
+        assert count(database, model, other) == 0, model  # nothing points into agency A's
 
 
 def test_unknown_tables_columns_and_bad_rows_are_reported(app, database, agency_a, tmp_path):

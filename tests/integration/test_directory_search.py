@@ -285,7 +285,7 @@ def test_naughty_strings_as_search_terms(app, directory, me):
         assert "<script>alert(" not in answer.get_data(as_text=True)
 
 
-def test_the_legacy_directory_can_be_searched(app, database, agency_a):
+def test_the_legacy_directory_can_be_searched(app, database, agency_a, make):
     with app.test_request_context():
         directory = di.directory_for(agency_a)
         di.import_tables(directory, di.read_source(shared_path("data", "hsds-real", "ilao-hsds")))
@@ -299,3 +299,12 @@ def test_the_legacy_directory_can_be_searched(app, database, agency_a):
     # The feed has no coordinates: every result is "distance unknown", none is guessed.
     assert near.total == eviction.total and all(r.distance is None for r in near.results)
     assert database.session.scalar(select(func.count()).select_from(HsdsSchedule)) == 2492
+    # Many results come in pages of 20, with links to the next and previous pages.
+    from tests.conftest import signed_in
+
+    browser = signed_in(app, make.client_account(agency_a))
+    first = browser.get("/resources", query_string={"category": "legal"}).get_data(as_text=True)
+    assert "page 1 of" in first and "page=2" in first and "Previous page" not in first
+    second = browser.get("/resources", query_string={"category": "legal", "page": 2})
+    html = second.get_data(as_text=True)
+    assert "page 2 of" in html and "Previous page" in html and html.count('class="result"') == 20

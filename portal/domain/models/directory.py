@@ -253,7 +253,8 @@ class DirectorySearch(Base):
     document: Mapped[str] = mapped_column(Text)  # folded: lower case, no accents
     languages: Mapped[str] = mapped_column(String(500), default="")  # " en es "
     featured: Mapped[bool] = mapped_column(default=False, server_default=false())
-    located: Mapped[bool] = mapped_column(default=False)  # a location with coordinates
+    located: Mapped[bool] = mapped_column(default=False, index=True)  # a place with coordinates
+    categories: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class DirectoryHours(Base):
