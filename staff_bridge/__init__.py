@@ -34,6 +34,7 @@ def _staff_navigation():
 
 from staff_bridge import (  # noqa: E402,F401 - routes register
     clients,
+    directory,
     documents,
     esign,
     imports,

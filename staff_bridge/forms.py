@@ -211,3 +211,47 @@ class SignatureRequestForm(PortalForm):
     due_day = StringField(_l("Day"))
     due_month = SelectField(_l("Month"), validate_choice=False)
     due_year = StringField(_l("Year"))
+
+
+class DirectoryImportForm(PortalForm):
+    file = FileField(_l("HSDS file"))
+
+
+def _add_hours_fields(form_class):
+    for day in ("mo", "tu", "we", "th", "fr", "sa", "su"):
+        setattr(form_class, f"{day}_opens", StringField(_l("Opens")))
+        setattr(form_class, f"{day}_closes", StringField(_l("Closes")))
+    return form_class
+
+
+@_add_hours_fields
+class DirectoryServiceForm(PortalForm):
+    name = StringField(_l("Service name"))
+    organization = StringField(_l("Organization (optional)"))
+    description = TextAreaField(_l("What it offers"))
+    status = RadioField(_l("Can clients find it?"), validate_choice=False)
+    featured = BooleanField(_l("Feature it on clients' home page and first in results"))
+    phone = StringField(_l("Phone"))
+    url = StringField(_l("Website (optional)"))
+    eligibility = TextAreaField(_l("Who can get help (optional)"))
+    application_process = TextAreaField(_l("How to get help (optional)"))
+    fees = StringField(_l("Cost (optional)"))
+    languages = StringField(_l("Languages staff speak (codes)"))
+    location_name = StringField(_l("Place name"))
+    address_1 = StringField(_l("Street address"))
+    city = StringField(_l("City"))
+    state = StringField(_l("State"))
+    postal_code = StringField(_l("ZIP code"))
+    latitude = StringField(_l("Latitude (optional)"))
+    longitude = StringField(_l("Longitude (optional)"))
+
+
+class ArticleForm(PortalForm):
+    title = StringField(_l("Title"))
+    body = TextAreaField(_l("Text (plain words, up to 1,000 characters)"))
+    link = StringField(_l("Link for more (optional)"))
+    language = RadioField(_l("Who reads it"), validate_choice=False)
+    published = BooleanField(_l("Show it on clients' home page"))
+    ends_day = StringField(_l("Day"))
+    ends_month = SelectField(_l("Month"), validate_choice=False)
+    ends_year = StringField(_l("Year"))

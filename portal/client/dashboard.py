@@ -92,5 +92,7 @@ def activity(account, client):
 
 @panel(90)
 def spotlight(account, client):
-    """Community information: filled by the resource directory (a later issue)."""
-    return None
+    """Community information and featured services from the client's agency (issue 9)."""
+    from portal.domain import directory_admin
+
+    return directory_admin.spotlight(client.owning_agency, account.preferred_language)

@@ -86,6 +86,12 @@ def people(app, make, agency_a, agency_b):
         )
         make.session.add(target.service)
         directory_search.reindex(listing)
+        from portal.domain.models import CommunityArticle
+
+        target.article = CommunityArticle(
+            agency_id=accounts["agency_admin_a"].agency_id, title="News", body="Text"
+        )
+        make.session.add(target.article)
         make.session.commit()
     return accounts, target
 
@@ -107,6 +113,8 @@ def url_for_rule(rule, target):
         values["request_id"] = str(target.open_request.public_id)
     if "service_id" in rule.arguments:
         values["service_id"] = str(target.service.id)
+    if "article_id" in rule.arguments:
+        values["article_id"] = str(target.article.public_id)
     if "template_id" in rule.arguments:
         values["template_id"] = str(target.template.public_id)
     if "signature_id" in rule.arguments:

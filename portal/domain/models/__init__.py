@@ -13,6 +13,7 @@ from portal.domain.models.clients import (
     Project,
 )
 from portal.domain.models.directory import (
+    CommunityArticle,
     Directory,
     DirectoryHours,
     DirectorySearch,
@@ -64,6 +65,7 @@ __all__ = [
     "ClientLocation",
     "ClientPhone",
     "ClientTask",
+    "CommunityArticle",
     "Consent",
     "ConsentRevocation",
     "ContactEvent",

@@ -277,3 +277,23 @@ class DirectoryHours(Base):
     spill: Mapped[bool] = mapped_column(default=False)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class CommunityArticle(PublicIdMixin, CreatedAtMixin, Base):
+    """A short piece of community information an agency writes for its clients' home page
+    (the spotlight panel): a warming centre opening, a change of hours, a clinic day."""
+
+    __tablename__ = "community_articles"
+    __table_args__ = (Index("ix_community_articles_agency", "agency_id", "published"),)
+
+    audit_kind = "community_article"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    language: Mapped[str | None] = mapped_column(String(8))  # None: for every reader
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)  # plain text, up to 1,000 characters
+    link: Mapped[str | None] = mapped_column(String(2000))
+    published: Mapped[bool] = mapped_column(default=False)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

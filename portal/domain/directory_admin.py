@@ -1,0 +1,530 @@
+"""Agency administrators keep their resource directory (issue 9): HSDS uploads, services
+with their main location and weekly hours, featured services, and community articles for the
+spotlight panel of their clients' home page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from portal.domain import audit, clock, directory_import
+from portal.domain import directory as search
+from portal.domain.errors import DomainError, NotFound
+from portal.domain.models import (
+    CommunityArticle,
+    Directory,
+    HsdsAddress,
+    HsdsLocation,
+    HsdsOrganization,
+    HsdsPhone,
+    HsdsSchedule,
+    HsdsService,
+    HsdsServiceAtLocation,
+)
+from portal.domain.roles import Capability
+from portal.domain.session import dbs
+from portal.domain.staff import require
+from portal.domain.validation import clean_text, parse_uuid
+
+DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+PER_PAGE = 25
+UPLOAD_KINDS = (".zip", ".json", ".csv")
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+def import_upload(actor, file_name: str, data: bytes) -> directory_import.ImportReport:
+    """An HSDS datapackage (zip), an HSDS JSON file or one HSDS CSV table, into the agency's
+    directory. A file the importer cannot read changes nothing."""
+    require(actor, Capability.MANAGE_DIRECTORY)
+    name = (file_name or "").lower()
+    try:
+        if name.endswith(".zip"):
+            tables = directory_import.read_zip(data)
+        elif name.endswith(".json"):
+            tables = directory_import.read_json(data)
+        elif name.endswith(".csv"):
+            text = data.decode("utf-8-sig")
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+            tables = {
+                directory_import._table_name(name): [
+                    {(k or "").strip().lower(): v for k, v in r.items() if k} for r in rows
+                ]
+            }
+        else:
+            raise directory_import.ImportRefused("kind")
+        directory = directory_import.directory_for(actor.agency)
+        return directory_import.import_tables(directory, tables, actor=actor)
+    except (directory_import.ImportRefused, UnicodeDecodeError, csv.Error):
+        raise DomainError(
+            _l(
+                "This file cannot be read as HSDS data. Use a zip of HSDS CSV files, an HSDS "
+                "JSON file, or one HSDS CSV table (for example services.csv)."
+            ),
+            field="file",
+        ) from None
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+def services_page(actor, q: str = "", page: int = 1):
+    """The agency's directory services by name, 25 a page: (services, total, page, pages)."""
+    require(actor, Capability.MANAGE_DIRECTORY)
+    directory = directory_import.directory_for(actor.agency)
+    query = select(HsdsService).where(HsdsService.directory_id == directory.id)
+    words = (q or "").strip()[:100]
+    if words:
+        query = query.where(func.lower(HsdsService.name).contains(words.lower()))
+    total = dbs().scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, page), pages)
+    rows = list(
+        dbs().scalars(
+            query.order_by(HsdsService.featured.desc(), HsdsService.name, HsdsService.id)
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        )
+    )
+    return rows, total, page, pages
+
+
+def service_for_staff(actor, service_id) -> HsdsService:
+    require(actor, Capability.MANAGE_DIRECTORY)
+    directory = directory_import.directory_for(actor.agency)
+    sid = parse_uuid(service_id)
+    service = dbs().get(HsdsService, sid) if sid else None
+    if service is None or service.directory_id != directory.id:
+        raise NotFound(("hsds_service", str(service_id)[:64]))
+    return service
+
+
+@dataclass
+class ServiceFields:
+    name: str = ""
+    organization: str = ""
+    description: str = ""
+    status: str = "active"
+    featured: bool = False
+    phone: str = ""
+    url: str = ""
+    eligibility: str = ""
+    application_process: str = ""
+    fees: str = ""
+    languages: str = ""  # "en, es"
+    location_name: str = ""
+    address_1: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    latitude: str = ""
+    longitude: str = ""
+    hours: dict | None = None  # {"MO": ("09:00", "17:00"), ...}
+
+
+def fields_of(service: HsdsService) -> ServiceFields:
+    """The form's values for a service: its main (first) location and that location's hours."""
+    link, location, address = _main_location(service)
+    phone = dbs().scalar(
+        select(HsdsPhone.number).where(HsdsPhone.service_id == service.id).limit(1)
+    )
+    organization = (
+        dbs().get(HsdsOrganization, service.organization_id) if service.organization_id else None
+    )
+    hours = {}
+    if link is not None:
+        for schedule in dbs().scalars(
+            select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
+        ):
+            if schedule.byday in DAYS and schedule.opens_at and schedule.closes_at:
+                hours[schedule.byday] = (
+                    schedule.opens_at.strftime("%H:%M"),
+                    schedule.closes_at.strftime("%H:%M"),
+                )
+    from portal.domain.models import HsdsLanguage
+
+    codes = dbs().scalars(select(HsdsLanguage.code).where(HsdsLanguage.service_id == service.id))
+    return ServiceFields(
+        name=service.name,
+        organization=organization.name if organization and not organization.placeholder else "",
+        description=service.description or "",
+        status=service.status,
+        featured=service.featured,
+        phone=phone or "",
+        url=service.url or "",
+        eligibility=service.eligibility_description or "",
+        application_process=service.application_process or "",
+        fees=service.fees_description or "",
+        languages=", ".join(c for c in codes if c),
+        location_name=location.name if location else "",
+        address_1=address.address_1 if address else "",
+        city=(address.city or "") if address else "",
+        state=(address.state_province or "") if address else "",
+        postal_code=(address.postal_code or "") if address else "",
+        latitude="" if not location or location.latitude is None else f"{location.latitude:.5f}",
+        longitude="" if not location or location.longitude is None else f"{location.longitude:.5f}",
+        hours=hours,
+    )
+
+
+def _main_location(service: HsdsService):
+    link = dbs().scalar(
+        select(HsdsServiceAtLocation)
+        .where(HsdsServiceAtLocation.service_id == service.id)
+        .order_by(HsdsServiceAtLocation.id)
+        .limit(1)
+    )
+    if link is None:
+        return None, None, None
+    location = dbs().get(HsdsLocation, link.location_id)
+    address = dbs().scalar(
+        select(HsdsAddress).where(HsdsAddress.location_id == link.location_id).limit(1)
+    )
+    return link, location, address
+
+
+def _clock(value: str, field: str, errors: list) -> time | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    parsed = directory_import._time(value)
+    if parsed is None:
+        errors.append(DomainError(_l("Enter a time like 9:00 or 17:30."), field=field))
+    return parsed
+
+
+def _clean(fields: ServiceFields) -> tuple[dict, list]:
+    errors: list[DomainError] = []
+
+    def text(value, field, limit, required=False, message=None):
+        try:
+            return clean_text(
+                value, field=field, max_length=limit, required=required, message=message
+            )
+        except DomainError as refusal:
+            errors.append(refusal)
+            return ""
+
+    out = {
+        "name": text(fields.name, "name", 200, True, _l("Enter the service's name.")),
+        "organization": text(fields.organization, "organization", 200),
+        "description": text(fields.description, "description", 2000),
+        "phone": text(fields.phone, "phone", 100),
+        "eligibility": text(fields.eligibility, "eligibility", 1000),
+        "application_process": text(fields.application_process, "application_process", 1000),
+        "fees": text(fields.fees, "fees", 500),
+        "location_name": text(fields.location_name, "location_name", 200),
+        "address_1": text(fields.address_1, "address_1", 200),
+        "city": text(fields.city, "city", 100),
+        "state": text(fields.state, "state", 50),
+        "postal_code": text(fields.postal_code, "postal_code", 10),
+    }
+    url = (fields.url or "").strip()
+    if url and not re.fullmatch(r"https?://\S{1,1990}", url):
+        errors.append(DomainError(_l("Enter a web address starting with https://"), field="url"))
+        url = ""
+    out["url"] = url or None
+    if fields.status not in ("active", "inactive"):
+        errors.append(DomainError(_l("Choose whether clients can find it."), field="status"))
+    out["status"] = fields.status
+    out["featured"] = bool(fields.featured)
+    codes = [c.strip().lower() for c in re.split(r"[,\s]+", fields.languages or "") if c.strip()]
+    if any(not re.fullmatch(r"[a-z]{2,3}", c) for c in codes) or len(codes) > 12:
+        errors.append(
+            DomainError(_l("Use two-letter language codes, like en, es, vi."), field="languages")
+        )
+        codes = []
+    out["languages"] = sorted(set(codes))
+    point = (fields.latitude or "").strip(), (fields.longitude or "").strip()
+    out["latitude"] = out["longitude"] = None
+    if any(point):
+        try:
+            lat, lon = float(point[0]), float(point[1])
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError
+            out["latitude"], out["longitude"] = round(lat, 6), round(lon, 6)
+        except ValueError:
+            errors.append(
+                DomainError(
+                    _l("Enter both latitude and longitude as numbers, like 41.88 and -87.63."),
+                    field="latitude",
+                )
+            )
+    hours = {}
+    for day in DAYS:
+        opens, closes = (fields.hours or {}).get(day, ("", ""))
+        before = len(errors)
+        start = _clock(opens, f"{day.lower()}_opens", errors)
+        end = _clock(closes, f"{day.lower()}_closes", errors)
+        if len(errors) > before:
+            continue
+        if (start is None) != (end is None):
+            errors.append(
+                DomainError(_l("Enter both times, or neither."), field=f"{day.lower()}_opens")
+            )
+        elif start is not None:
+            hours[day] = (start, end)
+    out["hours"] = hours
+    return out, errors
+
+
+def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> HsdsService:
+    """Add or change a service with its main location, address, phone, languages and weekly
+    hours; the search rows are rebuilt. Every field that is wrong says so at once."""
+    require(actor, Capability.MANAGE_DIRECTORY)
+    directory = directory_import.directory_for(actor.agency)
+    if service is not None and service.directory_id != directory.id:
+        raise NotFound(("hsds_service", str(service.id)))
+    values, errors = _clean(fields)
+    if errors:
+        raise DomainError.all_of(errors)
+    organization = None
+    if values["organization"]:
+        organization = dbs().scalar(
+            select(HsdsOrganization).where(
+                HsdsOrganization.directory_id == directory.id,
+                func.lower(HsdsOrganization.name) == values["organization"].lower(),
+            )
+        )
+        if organization is None:
+            organization = HsdsOrganization(
+                id=uuid.uuid4(), directory_id=directory.id, name=values["organization"]
+            )
+            dbs().add(organization)
+    created = service is None
+    if created:
+        service = HsdsService(id=uuid.uuid4(), directory_id=directory.id, name=values["name"])
+        dbs().add(service)
+    service.name = values["name"]
+    service.organization_id = organization.id if organization else None
+    service.description = values["description"] or None
+    service.status = values["status"]
+    service.featured = values["featured"]
+    service.url = values["url"]
+    service.eligibility_description = values["eligibility"] or None
+    service.application_process = values["application_process"] or None
+    service.fees_description = values["fees"] or None
+    dbs().flush()
+
+    link, location, address = _main_location(service)
+    wants_place = (
+        any(values[k] for k in ("location_name", "address_1", "city", "postal_code"))
+        or values["latitude"] is not None
+        or values["hours"]
+    )
+    if wants_place and location is None:
+        location = HsdsLocation(id=uuid.uuid4(), directory_id=directory.id)
+        dbs().add(location)
+        dbs().flush()
+        link = HsdsServiceAtLocation(
+            id=uuid.uuid4(),
+            directory_id=directory.id,
+            service_id=service.id,
+            location_id=location.id,
+        )
+        dbs().add(link)
+    if location is not None:
+        location.name = values["location_name"] or None
+        location.organization_id = service.organization_id
+        location.latitude, location.longitude = values["latitude"], values["longitude"]
+        if values["address_1"]:
+            if address is None:
+                address = HsdsAddress(
+                    id=uuid.uuid4(),
+                    directory_id=directory.id,
+                    location_id=location.id,
+                    address_1=values["address_1"],
+                )
+                dbs().add(address)
+            address.address_1 = values["address_1"]
+            address.city = values["city"] or None
+            address.state_province = values["state"] or None
+            address.postal_code = values["postal_code"] or None
+            address.country = "US"
+        elif address is not None:
+            dbs().delete(address)
+        dbs().flush()
+        # The main location's weekly hours are the ones entered here, nothing else.
+        for old in dbs().scalars(
+            select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
+        ):
+            dbs().delete(old)
+        for day, (opens, closes) in values["hours"].items():
+            dbs().add(
+                HsdsSchedule(
+                    id=uuid.uuid4(),
+                    directory_id=directory.id,
+                    service_at_location_id=link.id,
+                    freq="WEEKLY",
+                    byday=day,
+                    opens_at=opens,
+                    closes_at=closes,
+                )
+            )
+    _replace_phone(directory, service, values["phone"])
+    _replace_languages(directory, service, values["languages"])
+    dbs().flush()
+    search.reindex(directory)
+    audit.record(
+        "directory.service_created" if created else "directory.service_changed",
+        ("hsds_service", str(service.id)),
+        details={"featured": service.featured, "status": service.status},
+    )
+    return service
+
+
+def _replace_phone(directory, service, number: str) -> None:
+    phones = list(dbs().scalars(select(HsdsPhone).where(HsdsPhone.service_id == service.id)))
+    if phones and phones[0].number == number:
+        return
+    if phones and number:
+        phones[0].number = number
+        return
+    if phones and not number:
+        dbs().delete(phones[0])
+        return
+    if number:
+        dbs().add(
+            HsdsPhone(
+                id=uuid.uuid4(), directory_id=directory.id, service_id=service.id, number=number
+            )
+        )
+
+
+def _replace_languages(directory, service, codes: list[str]) -> None:
+    from portal.domain.models import HsdsLanguage
+
+    current = {
+        row.code: row
+        for row in dbs().scalars(select(HsdsLanguage).where(HsdsLanguage.service_id == service.id))
+    }
+    for code, row in current.items():
+        if code not in codes:
+            dbs().delete(row)
+    for code in codes:
+        if code not in current:
+            dbs().add(
+                HsdsLanguage(
+                    id=uuid.uuid4(), directory_id=directory.id, service_id=service.id, code=code
+                )
+            )
+
+
+# --- community articles ------------------------------------------------------------------------
+
+
+def articles_for(actor) -> list[CommunityArticle]:
+    require(actor, Capability.MANAGE_DIRECTORY)
+    return list(
+        dbs().scalars(
+            select(CommunityArticle)
+            .where(CommunityArticle.agency_id == actor.agency_id)
+            .order_by(CommunityArticle.created_at.desc())
+        )
+    )
+
+
+def article_for_staff(actor, public_id) -> CommunityArticle:
+    require(actor, Capability.MANAGE_DIRECTORY)
+    article = dbs().scalar(
+        select(CommunityArticle).where(
+            CommunityArticle.public_id == parse_uuid(public_id),
+            CommunityArticle.agency_id == actor.agency_id,
+        )
+    )
+    if article is None:
+        raise NotFound(("community_article", str(public_id)[:64]))
+    return article
+
+
+def save_article(
+    actor,
+    article: CommunityArticle | None,
+    *,
+    title: str,
+    body: str,
+    link: str,
+    language: str,
+    published: bool,
+    ends_on: date | None,
+) -> CommunityArticle:
+    require(actor, Capability.MANAGE_DIRECTORY)
+    errors = []
+    try:
+        title = clean_text(title, field="title", max_length=120, message=_l("Write a title."))
+    except DomainError as refusal:
+        errors.append(refusal)
+    try:
+        body = clean_text(body, field="body", max_length=1000, message=_l("Write a few sentences."))
+    except DomainError as refusal:
+        errors.append(refusal)
+    link = (link or "").strip()
+    if link and not re.fullmatch(r"https?://\S{1,1990}", link):
+        errors.append(DomainError(_l("Enter a web address starting with https://"), field="link"))
+    if language not in ("", "en", "es"):
+        errors.append(DomainError(_l("Choose a language."), field="language"))
+    if ends_on is not None and ends_on < actor.agency.today():
+        errors.append(DomainError(_l("Choose a date from today on."), field="ends_on"))
+    if errors:
+        raise DomainError.all_of(errors)
+    created = article is None
+    if created:
+        article = CommunityArticle(agency_id=actor.agency_id, title=title, body=body)
+        dbs().add(article)
+    elif article.agency_id != actor.agency_id:
+        raise NotFound(("community_article", str(article.public_id)))
+    article.title, article.body, article.link = title, body, link or None
+    article.language = language or None
+    article.published, article.ends_on = published, ends_on
+    dbs().flush()
+    audit.record(
+        "community_article.created" if created else "community_article.changed",
+        article,
+        details={"published": published},
+    )
+    return article
+
+
+def spotlight(agency, language: str, *, limit: int = 3) -> dict | None:
+    """What the client's home page shows: the owning agency's published articles (in the
+    reader's language or for everyone) that have not ended, and its featured services."""
+    today = agency.today()
+    articles = list(
+        dbs().scalars(
+            select(CommunityArticle)
+            .where(
+                CommunityArticle.agency_id == agency.id,
+                CommunityArticle.published.is_(True),
+                (CommunityArticle.language.is_(None)) | (CommunityArticle.language == language),
+                (CommunityArticle.ends_on.is_(None)) | (CommunityArticle.ends_on >= today),
+            )
+            .order_by(CommunityArticle.created_at.desc())
+            .limit(limit)
+        )
+    )
+    directory = dbs().scalar(select(Directory).where(Directory.agency_id == agency.id))
+    featured = []
+    if directory is not None:
+        featured = list(
+            dbs().scalars(
+                select(HsdsService)
+                .where(
+                    HsdsService.directory_id == directory.id,
+                    HsdsService.featured.is_(True),
+                    HsdsService.status == "active",
+                )
+                .order_by(HsdsService.name)
+                .limit(limit)
+            )
+        )
+    if not articles and not featured:
+        return None
+    return {"articles": articles, "featured": featured, "today": clock.now()}
