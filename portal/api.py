@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from portal.access import public
 from portal.domain import hsds_api
-from portal.extensions import limiter
+from portal.web import per_ip_read_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/hsds")
 
@@ -21,7 +21,6 @@ def _problem(message: str, status: int):
 
 @bp.after_request
 def _headers(response):
-    response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -29,14 +28,14 @@ def _headers(response):
 
 @bp.get("/")
 @public
-@limiter.limit("120 per minute")
+@per_ip_read_limit("120 per minute")
 def api_metadata():
     return jsonify(hsds_api.metadata())
 
 
 @bp.get("/services")
 @public
-@limiter.limit("120 per minute")
+@per_ip_read_limit("120 per minute")
 def api_services():
     try:
         page = int(request.args.get("page", "1"))
@@ -54,7 +53,7 @@ def api_services():
 
 @bp.get("/services/<service_id>")
 @public
-@limiter.limit("120 per minute")
+@per_ip_read_limit("120 per minute")
 def api_service(service_id: str):
     found = hsds_api.one(service_id)
     if found is None:

@@ -378,3 +378,10 @@ def per_ip_limit(limit: str):
     from portal.extensions import limiter
 
     return limiter.limit(limit, methods=["POST"])
+
+
+def per_ip_read_limit(limit: str):
+    """A limit on every request to the view per client IP (a public read-only API)."""
+    from portal.extensions import limiter
+
+    return limiter.limit(limit)

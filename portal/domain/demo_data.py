@@ -133,4 +133,158 @@ def create(password: str) -> list[str]:
             _ask_for_id(record, case_manager)
         lines.append(f"client {email:32} {'client':14} {agency.name}")
     dbs().flush()
+    _directory(agencies[0])
     return lines
+
+
+# A small resource directory near downtown Los Angeles (made up; ids stable, so running the
+# demo command again changes nothing): (name, description, hours, point, languages, featured)
+SERVICES = [
+    (
+        "Harbor 24-hour shelter",
+        "Beds, showers and a hot meal, day and night.",
+        [("MO,TU,WE,TH,FR,SA,SU", "00:00", "23:59:59")],
+        (34.0441, -118.2468),
+        "en es",
+        True,
+    ),
+    (
+        "Fifth Street food pantry",
+        "Groceries and fresh fruit. Bring a bag if you can.",
+        [("TU,TH", "10:00", "14:00")],
+        (34.0452, -118.2501),
+        "en es",
+        False,
+    ),
+    (
+        "Weekend showers and laundry",
+        "Hot showers, towels and two loads of laundry.",
+        [("SA,SU", "08:00", "12:00")],
+        (34.0421, -118.2435),
+        "en",
+        False,
+    ),
+    (
+        "Walk-in health clinic",
+        "Check-ups, wound care and medication refills. No ID needed.",
+        [("MO,TU,WE,TH,FR", "09:00", "17:00")],
+        (34.0489, -118.2540),
+        "en es ko",
+        False,
+    ),
+    (
+        "Night outreach van",
+        "Blankets, water and a ride to shelter.",
+        [("MO,TU,WE,TH,FR,SA,SU", "20:00", "04:00")],
+        (34.0405, -118.2490),
+        "en es",
+        False,
+    ),
+    (
+        "Tenant legal help line",
+        "Free advice about eviction notices and deposits. By phone.",
+        [("MO,WE", "13:00", "16:00")],
+        None,
+        "en es",
+        False,
+    ),
+    (
+        "Job center",
+        "Help with resumes, IDs and job applications.",
+        [("MO,TU,WE,TH", "09:00", "15:00")],
+        (34.0510, -118.2420),
+        "en vi",
+        False,
+    ),
+]
+
+
+def _directory(agency: Agency) -> None:
+    from portal.domain import directory as search
+    from portal.domain import directory_import
+    from portal.domain.models import CommunityArticle, HsdsService
+
+    tables: dict[str, list[dict]] = {
+        "organization": [{"id": "demo-org", "name": "Harbor Outreach", "description": "Demo"}],
+        "service": [],
+        "location": [],
+        "service_at_location": [],
+        "schedule": [],
+        "language": [],
+        "phone": [],
+        "address": [],
+    }
+    for n, (name, description, hours, point, languages, _featured) in enumerate(SERVICES):
+        sid, lid, link = f"demo-svc-{n}", f"demo-loc-{n}", f"demo-sal-{n}"
+        tables["service"].append(
+            {
+                "id": sid,
+                "organization_id": "demo-org",
+                "name": name,
+                "description": description,
+                "status": "active",
+            }
+        )
+        lat, lon = point or ("", "")
+        tables["location"].append(
+            {
+                "id": lid,
+                "organization_id": "demo-org",
+                "name": name,
+                "latitude": str(lat),
+                "longitude": str(lon),
+            }
+        )
+        tables["service_at_location"].append({"id": link, "service_id": sid, "location_id": lid})
+        for k, (byday, opens, closes) in enumerate(hours):
+            tables["schedule"].append(
+                {
+                    "id": f"demo-sch-{n}-{k}",
+                    "service_at_location_id": link,
+                    "freq": "WEEKLY",
+                    "byday": byday,
+                    "opens_at": opens,
+                    "closes_at": closes,
+                }
+            )
+        for code in languages.split():
+            tables["language"].append(
+                {"id": f"demo-lang-{n}-{code}", "service_id": sid, "code": code}
+            )
+        tables["phone"].append(
+            {"id": f"demo-ph-{n}", "service_id": sid, "number": f"(213) 555-01{n:02d}"}
+        )
+        if point:
+            tables["address"].append(
+                {
+                    "id": f"demo-adr-{n}",
+                    "location_id": lid,
+                    "address_1": f"{500 + n * 10} S San Pedro St",
+                    "city": "Los Angeles",
+                    "state_province": "CA",
+                    "postal_code": "90013",
+                    "country": "US",
+                }
+            )
+    directory = directory_import.directory_for(agency)
+    directory_import.import_tables(directory, tables)
+    for name, *_rest, featured in SERVICES:
+        row = dbs().scalar(
+            select(HsdsService).where(
+                HsdsService.directory_id == directory.id, HsdsService.name == name
+            )
+        )
+        if row is not None and featured and not row.featured:
+            row.featured = True
+    search.reindex(directory)
+    title = "Cooling center open this week"
+    if dbs().scalar(select(CommunityArticle).where(CommunityArticle.title == title)) is None:
+        dbs().add(
+            CommunityArticle(
+                agency_id=agency.id,
+                title=title,
+                body="The library on 5th Street is a cooling center from noon to 8 pm. "
+                "Water and a place to sit. Pets on a leash are welcome.",
+                published=True,
+            )
+        )

@@ -55,6 +55,11 @@ def test_demo_data_creates_the_documented_sign_ins_and_can_run_twice(tmp_path):
         from portal.extensions import db
 
         assert db.session.scalar(select(func.count()).select_from(StaffUser)) == 5
+        # "Find help" has something to find: a small directory, the same after a second run.
+        from portal.domain.models import CommunityArticle, DirectorySearch
+
+        assert db.session.scalar(select(func.count()).select_from(DirectorySearch)) == 7
+        assert db.session.scalar(select(func.count()).select_from(CommunityArticle)) == 1
         db.engine.dispose()
 
 
