@@ -150,3 +150,48 @@ def test_a_client_finds_a_shelter_open_now_near_them(live_server, phones):
     expect(phone.get_by_text("Open now")).to_be_visible()
     assert_accessible(phone)
     print(f"\n[journey find help] {time.perf_counter() - started:.1f} s")
+
+
+def test_an_administrator_adds_a_service_and_a_community_article(live_server, phones):
+    """The staff side on a phone: the directory, a refused service, a saved one with hours,
+    the import page, a community article; axe-core on every page, errors too."""
+    from tests.browser.test_staff_journey import staff_sign_in
+    from tests.support import TEST_PASSWORD
+
+    admin = live_server.create_agency_admin(name="Alex Admin")
+    page = phones.open()
+    page.goto(live_server.url + "/staff/sign-in")
+    staff_sign_in(page, admin["email"], TEST_PASSWORD)
+    tap_and_load(page, page.get_by_role("link", name="Resource directory"))
+    expect(heading(page, "Resource directory")).to_be_visible()
+    assert_accessible(page)
+
+    tap_and_load(page, page.get_by_role("link", name="Add a service"))
+    page.get_by_role("group", name="Monday").get_by_label("Opens").fill("25:00")
+    tap_and_load(page, page.get_by_role("button", name="Save"))
+    expect(page.locator(".error-summary")).to_contain_text("Enter the service's name.")
+    expect(page.locator(".error-summary")).to_contain_text("Enter a time like 9:00 or 17:30.")
+    assert_accessible(page)
+
+    page.get_by_label("Service name").fill("Lakeside warming centre")
+    page.get_by_label("Yes, clients can find it").check()
+    monday = page.get_by_role("group", name="Monday")
+    monday.get_by_label("Opens").fill("20:00")
+    monday.get_by_label("Closes").fill("08:00")
+    tap_and_load(page, page.get_by_role("button", name="Save"))
+    expect(page.get_by_text("Saved. Clients see the change in their search now.")).to_be_visible()
+    expect(page.get_by_role("link", name="Lakeside warming centre")).to_be_visible()
+    assert_accessible(page)
+
+    tap_and_load(page, page.get_by_role("link", name="Import HSDS data"))
+    expect(heading(page, "Import HSDS data")).to_be_visible()
+    assert_accessible(page)
+    page.go_back()
+    tap_and_load(page, page.get_by_role("link", name="Community information"))
+    tap_and_load(page, page.get_by_role("link", name="Write a piece"))
+    page.get_by_label("Title").fill("Warming centre open tonight")
+    page.get_by_label("Text (plain words, up to 1,000 characters)").fill("Coffee and blankets.")
+    page.get_by_label("Show it on clients' home page").check()
+    tap_and_load(page, page.get_by_role("button", name="Save"))
+    expect(page.get_by_role("link", name="Warming centre open tonight")).to_be_visible()
+    assert_accessible(page)

@@ -251,3 +251,15 @@ def test_the_import_command(app, database, agency_a, tmp_path):
     refused = runner.invoke(args=["import-directory", str(broken), "--agency", agency_a.name])
     assert refused.exit_code != 0 and "Nothing was imported" in refused.output
     assert count(database, HsdsAttribute) == 0
+
+
+@pytest.mark.parametrize("version", [V30, V31])
+@pytest.mark.parametrize(
+    "name", ["service_full.json", "organization_full.json", "service_at_location_full.json"]
+)
+def test_every_full_json_shape_imports(app, database, agency_a, version, name):
+    _directory, report = run_import(app, database, agency_a, shared_path(*version, "json", name))
+    assert report.tables["service"].inserted == 1
+    assert report.tables["location"].inserted >= 1
+    _directory, again = run_import(app, database, agency_a, shared_path(*version, "json", name))
+    assert all(r.inserted == r.updated == 0 for r in again.tables.values())
