@@ -134,6 +134,7 @@ class SignForm(ConfirmPasswordForm):
     intent = BooleanField(_l("I want to sign this electronically"))
     typed_name = StringField(_l("Type your full name"))
     drawn = HiddenField()
+    shown = HiddenField()  # the version the client read: signing another one is refused
 
 
 class EsignConsentForm(PortalForm):

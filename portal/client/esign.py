@@ -69,6 +69,7 @@ def sign_document(request_id: str):
             drawn=form.drawn.data,
             password_recent=bool(fresh),
             session_hash=hashlib.sha256(str(session.sid).encode()).hexdigest(),
+            shown_version=form.shown.data or "",
             authentication={
                 "method": "password",
                 "password_typed_at": session.get("authenticated_at", ""),
@@ -84,7 +85,8 @@ def sign_document(request_id: str):
             form=form,
             signing=signing,
             version=version,
-            body=esign.render_markdown(version.body),
+            summary=esign.filled(version.summary, version),
+            body=esign.render_markdown(esign.filled(version.body, version)),
             needs_password=not recently_authenticated(),
             decline_form=DeclineForm(),
         ),

@@ -436,8 +436,8 @@ def categories_of(document: str) -> str:
     return " " + " ".join(found) + " " if found else ""
 
 
-def _open_now_filter(now: datetime):
-    """Services with a span open now, in each directory's own time zone."""
+def _open_now_clause(now: datetime):
+    """The condition on directory_hours rows open now, in each directory's time zone."""
     zones = defaultdict(list)
     for did, zone in dbs().execute(select(Directory.id, Directory.timezone)):
         zones[zone].append(did)
@@ -466,9 +466,32 @@ def _open_now_filter(now: datetime):
                 ),
             )
         )
-    if not clauses:
-        return None
-    return select(DirectoryHours.service_id).where(or_(*clauses))
+    return or_(*clauses) if clauses else None
+
+
+def _open_now_filter(now: datetime):
+    """Services with a span open now (at any of their locations)."""
+    clause = _open_now_clause(now)
+    return None if clause is None else select(DirectoryHours.service_id).where(clause)
+
+
+def _open_here(now: datetime):
+    """For the distance search: this location (or the whole service) is open now."""
+    clause = _open_now_clause(now)
+    if clause is None:
+        return false()
+    return (
+        select(DirectoryHours.id)
+        .where(
+            DirectoryHours.service_id == HsdsServiceAtLocation.service_id,
+            or_(
+                DirectoryHours.location_id == HsdsLocation.id,
+                DirectoryHours.location_id.is_(None),
+            ),
+            clause,
+        )
+        .exists()
+    )
 
 
 def _distance(lat1, lon1, lat2, lon2) -> float:
@@ -566,6 +589,8 @@ def search(query: Query, now: datetime) -> Page:
         HsdsLocation.latitude.between(low_lat, high_lat),
         HsdsLocation.longitude.between(low_lon, high_lon),
     )
+    if query.open_now:  # the distance is to a place that is open now, not any place
+        located = located.where(_open_here(now))
     nearest: dict[str, float] = {}
     for service_id, lat, lon in dbs().execute(located):
         miles = _distance(query.place.latitude, query.place.longitude, lat, lon)
@@ -724,7 +749,10 @@ def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -
                 if query.place is not None and location.latitude is not None
                 else math.inf
             )
-            return (miles, not opening_hours.is_open(here, local), not here, _key(location.id))
+            is_open = opening_hours.is_open(here, local)
+            if query.open_now:  # the place that made it "open now" comes first
+                return (not is_open, miles, not here, _key(location.id))
+            return (miles, not is_open, not here, _key(location.id))
 
         places = sorted(links.get(key, []), key=preference)
         location = places[0] if places else None

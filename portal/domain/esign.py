@@ -101,20 +101,29 @@ class _Blanks(dict):
         return "{" + key + "}"
 
 
-def _fill(text: str, agency: Agency, term_days: int) -> str:
+def term_words(term_days: int) -> str:
     years, rest = divmod(term_days, 365)
     if rest == 0 and years:
-        term = f"{years} year" + ("s" if years != 1 else "")
-    else:
-        term = f"{term_days} days"
+        return f"{years} year" + ("s" if years != 1 else "")
+    return f"{term_days} days"
+
+
+def _fill(text: str, agency: Agency) -> str:
+    """The shipped texts' placeholders, but {term}: that one is filled when the document is
+    shown or signed, from the template's term then (an administrator may change it)."""
     values = _Blanks(
         agency=agency.name,
         continuum="the local Continuum of Care",
         partners="The partner agencies are the agencies that use this HMIS.",
-        term=term,
         privacy_contact=f"the staff at {agency.name}",
     )
     return text.format_map(values)
+
+
+def filled(text: str, version: TemplateVersion) -> str:
+    """A version's text with "{term}" (an ROI's length) in words from the template's term."""
+    term = version.template.roi_term_days if version.template is not None else None
+    return text.replace("{term}", term_words(term)) if term else text
 
 
 @lru_cache(maxsize=1)
@@ -161,9 +170,9 @@ def ensure_default_roi(agency: Agency) -> SignableTemplate:
                 template_id=template.id,
                 version=1,
                 language=language,
-                title=_fill(meta["title"], agency, agency.default_roi_days),
-                summary=_fill(meta["summary"], agency, agency.default_roi_days),
-                body=_fill(body, agency, agency.default_roi_days),
+                title=_fill(meta["title"], agency),
+                summary=_fill(meta["summary"], agency),
+                body=_fill(body, agency),
             )
         )
     dbs().flush()
@@ -193,9 +202,9 @@ def document_html(
     if ends_on is not None:
         terms += f"<p>This permission lasts until {ends_on.isoformat()}.</p>"
     return (
-        f"<h1>{html.escape(version.title)}</h1>"
-        f'<section class="summary"><p>{html.escape(version.summary)}</p></section>'
-        f'<section class="full-text">{render_markdown(version.body)}</section>'
+        f"<h1>{html.escape(filled(version.title, version))}</h1>"
+        f'<section class="summary"><p>{html.escape(filled(version.summary, version))}</p></section>'
+        f'<section class="full-text">{render_markdown(filled(version.body, version))}</section>'
         f'<section class="terms">{terms}</section>'
     )
 
@@ -486,7 +495,7 @@ class Disclosure:
 def disclosure(agency: Agency, language: str) -> Disclosure:
     language = language if language in LANGUAGES else "en"
     meta, body = _front_matter(TEXTS / f"esign_disclosure.{language}.md")
-    text = _fill(body, agency, agency.default_roi_days)
+    text = _fill(body, agency).replace("{term}", term_words(agency.default_roi_days))
     return Disclosure(DISCLOSURE_VERSION, language, meta["title"], render_markdown(text))
 
 
@@ -695,7 +704,10 @@ def sign(
     password_recent: bool,
     session_hash: str,
     authentication: dict,
+    shown_version: str | None = None,
 ) -> Signature:
+    """`shown_version`: the version id the page showed (the form sends it back); if the
+    document changed since, nothing is signed and the client reads it again."""
     from portal.domain.selfservice import client_of
 
     if request.client_id != client_of(account).id:
@@ -725,6 +737,10 @@ def sign(
     client = request.client
     agency = dbs().get(Agency, request.agency_id)
     version = version_for(request.template, account.preferred_language)
+    if shown_version is not None and shown_version != str(version.id):
+        raise DomainError(
+            _l("This document changed since you opened it. Read it again, then sign.")
+        )
     ends_on = None
     if request.template.kind == "roi":
         term = request.template.roi_term_days or agency.default_roi_days

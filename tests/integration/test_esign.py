@@ -226,7 +226,11 @@ def test_signing_over_http_needs_consent_an_unticked_box_ticked_and_a_name(
     assert "checked" not in box
     assert me.form(page, {"typed_name": "Ana Doe"}).status_code == 400  # no box
     assert me.form(page, {"intent": "y", "typed_name": ""}).status_code == 400  # no name
-    signed = me.form(page, {"intent": "y", "typed_name": "Ana Doe"})
+    stale = me.form(page, {"intent": "y", "typed_name": "Ana Doe", "shown": "0"})
+    assert stale.status_code == 400  # another version than the one read: nothing signed
+    assert "This document changed since you opened it" in stale.get_data(as_text=True)
+    shown = re.search(r'name="shown" value="(\d+)"', me.get(page).get_data(as_text=True))[1]
+    signed = me.form(page, {"intent": "y", "typed_name": "Ana Doe", "shown": shown})
     assert signed.status_code == 303
     database.session.expire_all()
     signature = database.session.scalar(select(esign.Signature))

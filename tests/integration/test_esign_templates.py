@@ -56,7 +56,13 @@ def sign_over_http(app, me, request, name="Ana Doe"):
     from portal.extensions import db
 
     db.session.commit()
-    return me.form(f"/sign/{request.public_id}", {"intent": "y", "typed_name": name})
+    page = f"/sign/{request.public_id}"
+    return me.form(page, {"intent": "y", "typed_name": name, "shown": shown_on(me, page)})
+
+
+def shown_on(browser, page: str) -> str:
+    """The version id the sign page shows (sent back with the signature)."""
+    return re.search(r'name="shown" value="(\d+)"', browser.get(page).get_data(as_text=True))[1]
 
 
 def test_an_administrator_publishes_a_document_and_a_client_signs_it(
@@ -373,7 +379,10 @@ def test_naughty_names_signed_extract_exactly_from_the_pdf(
             request = esign.request_signature(case_manager_user, record)
             esign.accept_disclosure(account, agrees="yes", word=esign.sample_word(account))
             database.session.commit()
-        answer = browser.form(f"/sign/{request.public_id}", {"intent": "y", "typed_name": name})
+        page = f"/sign/{request.public_id}"
+        answer = browser.form(
+            page, {"intent": "y", "typed_name": name, "shown": shown_on(browser, page)}
+        )
         assert answer.status_code == 303, name
         database.session.expire_all()
         signature = database.session.scalar(
@@ -384,3 +393,28 @@ def test_naughty_names_signed_extract_exactly_from_the_pdf(
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
         flat = re.sub(r"\s+", " ", text)
         assert re.sub(r"\s+", " ", name) in flat, name
+
+
+def test_a_new_roi_term_is_the_term_the_signed_text_states(
+    app, agency_admin, case_manager_user, me, database
+):
+    agency_admin.get("/staff/templates")
+    roi = database.session.scalar(select(SignableTemplate).where(SignableTemplate.kind == "roi"))
+    page = f"/staff/templates/{roi.public_id}"
+    changed = agency_admin.form(
+        f"{page}/settings", {"name": roi.name, "term_days": "180"}, token_from=page
+    )
+    assert changed.status_code == 303
+    with app.test_request_context():
+        request = esign.request_signature(case_manager_user, me.record)
+        esign.accept_disclosure(me.account, agrees="yes", word=esign.sample_word(me.account))
+        database.session.commit()
+    assert "It lasts 180 days" in me.get(f"/sign/{request.public_id}").get_data(as_text=True)
+    sign_over_http(app, me, request)
+    database.session.expire_all()
+    signature = database.session.scalar(select(esign.Signature))
+    consent = database.session.scalar(select(Consent))
+    assert (
+        "It lasts 180 days" in signature.document_text and "{term}" not in signature.document_text
+    )
+    assert (consent.ends_on - consent.starts_on).days == 180
