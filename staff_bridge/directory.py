@@ -135,10 +135,9 @@ def _service_page(service_id: str | None):
         ("active", str(_l("Yes, clients can find it"))),
         ("inactive", str(_l("No, hide it for now"))),
     ]
+    current = directory_admin.fields_of(service) if service else directory_admin.ServiceFields()
     if request.method == "GET":
-        _fill(
-            form, directory_admin.fields_of(service) if service else directory_admin.ServiceFields()
-        )
+        _fill(form, current)
     if form.validate_on_submit():
         ok, _saved = attempt(
             form,
@@ -155,6 +154,7 @@ def _service_page(service_id: str | None):
         "staff_bridge/directory/service.html",
         form=form,
         service=service,
+        hours_complete=current.hours_complete,
         days=DAY_NAMES,
     ), 400 if form.has_errors else 200
 

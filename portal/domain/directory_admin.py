@@ -128,6 +128,7 @@ class ServiceFields:
     latitude: str = ""
     longitude: str = ""
     hours: dict | None = None  # {"MO": ("09:00", "17:00"), ...}
+    hours_complete: bool = True  # False: imported hours the form cannot show
 
 
 def fields_of(service: HsdsService) -> ServiceFields:
@@ -139,16 +140,7 @@ def fields_of(service: HsdsService) -> ServiceFields:
     organization = (
         dbs().get(HsdsOrganization, service.organization_id) if service.organization_id else None
     )
-    hours = {}
-    if link is not None:
-        for schedule in dbs().scalars(
-            select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
-        ):
-            if schedule.byday in DAYS and schedule.opens_at and schedule.closes_at:
-                hours[schedule.byday] = (
-                    schedule.opens_at.strftime("%H:%M"),
-                    schedule.closes_at.strftime("%H:%M"),
-                )
+    hours, complete = _weekly_hours(link)
     from portal.domain.models import HsdsLanguage
 
     codes = dbs().scalars(select(HsdsLanguage.code).where(HsdsLanguage.service_id == service.id))
@@ -172,7 +164,42 @@ def fields_of(service: HsdsService) -> ServiceFields:
         latitude="" if not location or location.latitude is None else f"{location.latitude:.5f}",
         longitude="" if not location or location.longitude is None else f"{location.longitude:.5f}",
         hours=hours,
+        hours_complete=complete,
     )
+
+
+def _weekly_hours(link) -> tuple[dict, bool]:
+    """The main location's weekly hours as the form shows them ({"MO": ("09:00", "17:00")}),
+    and whether that is all of them (an imported monthly rule, dates or two spans a day are
+    not: the form then shows what it can and leaves the rest alone unless its hours change)."""
+    hours: dict[str, tuple[str, str]] = {}
+    complete = True
+    if link is None:
+        return hours, complete
+    for schedule in dbs().scalars(
+        select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
+    ):
+        days = [d for d in (schedule.byday or "").split(",") if d]
+        simple = (
+            (schedule.freq or "WEEKLY") in ("WEEKLY", "DAILY")
+            and schedule.opens_at is not None
+            and schedule.closes_at is not None
+            and not schedule.valid_from
+            and not schedule.valid_to
+            and all(d in DAYS for d in days)
+        )
+        if not simple:
+            complete = False
+            continue
+        for day in days or DAYS:
+            if day in hours:
+                complete = False
+                continue
+            hours[day] = (
+                schedule.opens_at.strftime("%H:%M"),
+                schedule.closes_at.strftime("%H:%M"),
+            )
+    return hours, complete
 
 
 def _main_location(service: HsdsService):
@@ -332,10 +359,25 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
         )
         dbs().add(link)
     if location is not None:
-        location.name = values["location_name"] or None
-        location.organization_id = service.organization_id
-        location.latitude, location.longitude = values["latitude"], values["longitude"]
-        if values["address_1"]:
+        # A location other services share changes only in what this form changed.
+        before = fields_of(service) if not created else ServiceFields()
+        if values["location_name"] != before.location_name:
+            location.name = values["location_name"] or None
+        if location.organization_id is None:
+            location.organization_id = service.organization_id
+        point = (values["latitude"], values["longitude"])
+        if point != (_number(before.latitude), _number(before.longitude)):
+            location.latitude, location.longitude = point
+        address_changed = any(
+            values[k] != getattr(before, f)
+            for k, f in (
+                ("address_1", "address_1"),
+                ("city", "city"),
+                ("state", "state"),
+                ("postal_code", "postal_code"),
+            )
+        )
+        if address_changed and values["address_1"]:
             if address is None:
                 address = HsdsAddress(
                     id=uuid.uuid4(),
@@ -349,26 +391,17 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
             address.state_province = values["state"] or None
             address.postal_code = values["postal_code"] or None
             address.country = "US"
-        elif address is not None:
+        elif address_changed and address is not None:
             dbs().delete(address)
         dbs().flush()
-        # The main location's weekly hours are the ones entered here, nothing else.
-        for old in dbs().scalars(
-            select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
-        ):
-            dbs().delete(old)
-        for day, (opens, closes) in values["hours"].items():
-            dbs().add(
-                HsdsSchedule(
-                    id=uuid.uuid4(),
-                    directory_id=directory.id,
-                    service_at_location_id=link.id,
-                    freq="WEEKLY",
-                    byday=day,
-                    opens_at=opens,
-                    closes_at=closes,
-                )
-            )
+        # Hours change only when the form's hours changed: then the main location's weekly
+        # hours are the ones entered here (imported rules the form cannot show go with them).
+        shown, _complete = _weekly_hours(link)
+        entered = {
+            d: (o.strftime("%H:%M"), c.strftime("%H:%M")) for d, (o, c) in values["hours"].items()
+        }
+        if entered != shown:
+            _replace_hours(directory, link, values["hours"])
     _replace_phone(directory, service, values["phone"])
     _replace_languages(directory, service, values["languages"])
     dbs().flush()
@@ -379,6 +412,29 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
         details={"featured": service.featured, "status": service.status},
     )
     return service
+
+
+def _replace_hours(directory, link, hours: dict) -> None:
+    for old in dbs().scalars(
+        select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
+    ):
+        dbs().delete(old)
+    for day, (opens, closes) in hours.items():
+        dbs().add(
+            HsdsSchedule(
+                id=uuid.uuid4(),
+                directory_id=directory.id,
+                service_at_location_id=link.id,
+                freq="WEEKLY",
+                byday=day,
+                opens_at=opens,
+                closes_at=closes,
+            )
+        )
+
+
+def _number(text: str) -> float | None:
+    return round(float(text), 6) if text else None
 
 
 def _replace_phone(directory, service, number: str) -> None:
@@ -405,6 +461,7 @@ def _replace_languages(directory, service, codes: list[str]) -> None:
     current = {
         row.code: row
         for row in dbs().scalars(select(HsdsLanguage).where(HsdsLanguage.service_id == service.id))
+        if row.code  # a language given only by name (imported) is left as it is
     }
     for code, row in current.items():
         if code not in codes:

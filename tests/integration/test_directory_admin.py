@@ -193,3 +193,81 @@ def test_naughty_strings_in_the_directory_forms(agency_admin, naughty_strings_li
 @pytest.fixture(scope="module")
 def naughty_strings_list():
     return json.loads(shared_path("data", "blns", "blns.json").read_text(encoding="utf-8"))
+
+
+def test_editing_an_imported_service_keeps_what_the_form_does_not_show(
+    app, agency_admin, agency_a, database
+):
+    from portal.domain import directory_import as di
+    from portal.domain.models import HsdsLanguage, HsdsLocation
+
+    tables = {
+        "service": [
+            {"id": "svc-1", "name": "Imported clinic", "status": "active"},
+            {"id": "svc-2", "name": "Second service here", "status": "active"},
+        ],
+        "location": [
+            {
+                "id": "loc-1",
+                "name": "Shared hall",
+                "latitude": "41.885812",
+                "longitude": "-87.618134",
+            }
+        ],
+        "service_at_location": [
+            {"id": "sal-1", "service_id": "svc-1", "location_id": "loc-1"},
+            {"id": "sal-2", "service_id": "svc-2", "location_id": "loc-1"},
+        ],
+        "schedule": [
+            {
+                "id": "s-1",
+                "service_at_location_id": "sal-1",
+                "freq": "WEEKLY",
+                "byday": "MO,TU,WE",
+                "opens_at": "09:00",
+                "closes_at": "17:00",
+            },
+            {
+                "id": "s-2",
+                "service_at_location_id": "sal-1",
+                "freq": "MONTHLY",
+                "byday": "1SA",
+                "opens_at": "10:00",
+                "closes_at": "12:00",
+            },
+        ],
+        "language": [{"id": "l-1", "service_id": "svc-1", "name": "Polish", "code": ""}],
+    }
+    with app.test_request_context():
+        di.import_tables(di.directory_for(agency_a), tables)
+        database.session.commit()
+    service = database.session.scalar(
+        select(HsdsService).where(HsdsService.name == "Imported clinic")
+    )
+    page = f"/staff/directory/services/{service.id}"
+    html = agency_admin.get(page).get_data(as_text=True)
+    assert "imported hours this form cannot show" in html
+    assert html.count('value="09:00"') == 3  # Monday to Wednesday, split into days
+    # Post the form as shown, with only the description changed.
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    values = {
+        i["name"]: i.get("value", "")
+        for i in soup.select("form input")
+        if i.get("name") and i.get("type") not in ("checkbox", "radio")
+    }
+    values.pop("csrf_token")
+    values["status"] = "active"
+    values["description"] = "Now with a nurse on Mondays."
+    saved = agency_admin.form(page, values)
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:3000]
+    database.session.expire_all()
+    schedules = database.session.scalars(select(HsdsSchedule)).all()
+    assert sorted(s.byday for s in schedules) == ["1SA", "MO,TU,WE"]  # untouched
+    assert database.session.scalar(select(func.count()).select_from(HsdsLanguage)) == 1
+    location = database.session.scalar(select(HsdsLocation))
+    assert (location.name, location.latitude) == ("Shared hall", 41.885812)  # not rounded
+    assert (
+        database.session.get(HsdsService, service.id).description == "Now with a nurse on Mondays."
+    )
