@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from portal.access import client_only
 from portal.client import bp
-from portal.domain import clock
+from portal.domain import clock, selfservice
 from portal.domain import directory as search
 from portal.forms import ResourceSearchForm
 from portal.i18n import LANGUAGE_NAMES
@@ -113,6 +113,9 @@ def resources():
             place=place,
             radius=radius,
             page=max(1, min(number, 1000)),
+            home_directory=search.directory_of(
+                selfservice.client_of(current_user).owning_agency_id
+            ),
         )
         if status == 200:
             page = search.search(query, clock.now())

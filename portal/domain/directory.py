@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     String,
     and_,
+    case,
     delete,
     false,
     func,
@@ -345,6 +346,7 @@ class Query:
     place: Place | None = None
     radius: int = 10  # miles, when a place is known
     page: int = 1
+    home_directory: int | None = None  # the reader's agency's: its featured services first
 
 
 @dataclass
@@ -355,6 +357,7 @@ class Result:
     languages: list[str]
     distance: float | None = None  # miles; None: unknown
     open_now: bool | None = None  # None: hours unknown
+    always: bool = False  # open 24 hours, every day
     closes: int | None = None  # minutes after local midnight
     opens_at: datetime | None = None
     phone: str | None = None
@@ -537,13 +540,26 @@ def _filtered(query: Query, now: datetime, *columns, ranked: bool = True, base=N
     return stmt.where(*where), rank
 
 
+def _featured_first(query: Query) -> list:
+    """An agency features services for its own clients: first in their results only."""
+    if query.home_directory is None:
+        return []
+    s = DirectorySearch
+    return [case((and_(s.featured, s.directory_id == query.home_directory), 0), else_=1)]
+
+
+def directory_of(agency_id: int) -> int | None:
+    return dbs().scalar(select(Directory.id).where(Directory.agency_id == agency_id))
+
+
 def search(query: Query, now: datetime) -> Page:
     s = DirectorySearch
     if query.place is None:
         stmt, rank = _filtered(query, now, s.service_id, func.count().over().label("total"))
         if stmt is None:
             return Page()
-        order = [s.featured.desc(), *([rank] if rank is not None else []), s.name, s.service_id]
+        order = [*_featured_first(query), *([rank] if rank is not None else []), s.name]
+        order.append(s.service_id)
         page = max(1, query.page)
         rows = (
             dbs().execute(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
@@ -598,7 +614,7 @@ def search(query: Query, now: datetime) -> Page:
             nearest[service_id] = miles
     near = sorted(nearest, key=lambda sid: (nearest[sid], sid))
     unknown_stmt, _rank = _filtered(query, now, type_coerce(s.service_id, String), ranked=False)
-    unknown_order = [s.featured.desc(), s.name, s.service_id]
+    unknown_order = [*_featured_first(query), s.name, s.service_id]
     unknown = list(dbs().scalars(unknown_stmt.where(s.located.is_(False)).order_by(*unknown_order)))
     ordered = near + unknown
     total = len(ordered)
@@ -776,6 +792,7 @@ def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -
         here = spans.get((key, where)) or []
         if here:
             result.open_now = opening_hours.is_open(here, local)
+            result.always = opening_hours.always_open(here)
             if result.open_now:
                 result.closes = opening_hours.closing_time(here, local)
             else:
@@ -831,6 +848,7 @@ class LocationDetails:
     closes: int | None
     opens_at: datetime | None
     directions: str | None
+    always: bool = False
 
 
 @dataclass
@@ -894,6 +912,7 @@ def service_details(service_id, now: datetime) -> ServiceDetails | None:
                 if here and not is_open
                 else None,
                 directions=directions_link(location, address),
+                always=opening_hours.always_open(here),
             )
         )
     spoken = set()

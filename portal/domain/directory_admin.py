@@ -4,8 +4,6 @@ spotlight panel of their clients' home page."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from dataclasses import dataclass
@@ -52,18 +50,12 @@ def import_upload(actor, file_name: str, data: bytes) -> directory_import.Import
         elif name.endswith(".json"):
             tables = directory_import.read_json(data)
         elif name.endswith(".csv"):
-            text = data.decode("utf-8-sig")
-            rows = list(csv.DictReader(io.StringIO(text, newline="")))
-            tables = {
-                directory_import._table_name(name): [
-                    {(k or "").strip().lower(): v for k, v in r.items() if k} for r in rows
-                ]
-            }
+            tables = directory_import.read_csv_bytes(name, data)
         else:
             raise directory_import.ImportRefused("kind")
         directory = directory_import.directory_for(actor.agency)
         return directory_import.import_tables(directory, tables, actor=actor)
-    except (directory_import.ImportRefused, UnicodeDecodeError, csv.Error):
+    except directory_import.ImportRefused:
         raise DomainError(
             _l(
                 "This file cannot be read as HSDS data. Use a zip of HSDS CSV files, an HSDS "

@@ -414,33 +414,64 @@ def read_folder(folder: Path) -> dict[str, list[dict]]:
     return tables
 
 
+MAX_MEMBERS = 64
+MAX_TOTAL_BYTES = 400 * 1024 * 1024  # all the CSV files of a zip, uncompressed
+
+
+def _known(name: str) -> bool:
+    return name in SPECS or name in LEGACY_TABLES
+
+
 def read_zip(data: bytes | Path) -> dict[str, list[dict]]:
-    """A zipped datapackage: its CSV files (a folder inside the zip is fine). Members are read
-    as streams with a size limit, so a zip bomb stops at the limit."""
+    """A zipped datapackage: its CSV files (a folder inside the zip is fine). Only tables the
+    portal keeps are read (the others are listed, for the report's warnings); members are
+    read as streams with limits per file, in all and on the number of files, so a zip bomb
+    stops at a limit."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
     except zipfile.BadZipFile:
         raise ImportRefused("the file is not a zip of CSV files") from None
     tables: dict[str, list[dict]] = {}
+    total = 0
     with archive:
-        for member in archive.infolist():
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir()
+            and m.filename.lower().endswith(".csv")
+            and "__MACOSX" not in m.filename
+        ]
+        if len(members) > MAX_MEMBERS:
+            raise ImportRefused(f"more than {MAX_MEMBERS} CSV files in the zip")
+        for member in members:
             name = member.filename
-            if member.is_dir() or not name.lower().endswith(".csv") or "__MACOSX" in name:
+            table = _table_name(name)
+            if not _known(table):
+                tables.setdefault(table, [])
                 continue
             if member.file_size > MAX_MEMBER_BYTES:
                 raise ImportRefused(f"{Path(name).name} is larger than the limit")
             with archive.open(member) as raw:
                 data_bytes = raw.read(MAX_MEMBER_BYTES + 1)
-            if len(data_bytes) > MAX_MEMBER_BYTES:
+            total += len(data_bytes)
+            if len(data_bytes) > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
                 raise ImportRefused(f"{Path(name).name} is larger than the limit")
-            try:
-                text = data_bytes.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise ImportRefused(f"{Path(name).name} is not UTF-8 text") from None
-            tables[_table_name(name)] = list(_csv_rows(io.StringIO(text, newline="")))
+            tables[table] = read_csv_bytes(name, data_bytes)[table]
     if not tables:
         raise ImportRefused("no CSV files in the zip")
     return tables
+
+
+def read_csv_bytes(name: str, data: bytes) -> dict[str, list[dict]]:
+    """One CSV table from bytes (its table named by the file name)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused(f"{Path(name).name} is not UTF-8 text") from None
+    try:
+        return {_table_name(name): list(_csv_rows(io.StringIO(text, newline="")))}
+    except csv.Error:
+        raise ImportRefused(f"{Path(name).name} is not a readable CSV file") from None
 
 
 # How nested JSON objects become rows: key -> (table, column of the child naming the parent).
@@ -501,7 +532,9 @@ def _guess_kind(obj: dict) -> str | None:
     return None
 
 
-def _flatten(kind: str, obj: dict, tables: dict[str, list[dict]]) -> None:
+def _flatten(kind: str, obj: dict, tables: dict[str, list[dict]], depth: int = 0) -> None:
+    if depth > 8:  # HSDS nests a few levels; deeper is a crafted file, not data
+        raise ImportRefused("the JSON nests too deeply")
     row = {}
     for key, value in obj.items():
         if key in NESTED.get(kind, {}) and isinstance(value, list):
@@ -512,10 +545,10 @@ def _flatten(kind: str, obj: dict, tables: dict[str, list[dict]]) -> None:
                     child.setdefault(column, obj.get("id"))
                     if table == "attribute":
                         child.setdefault("link_entity", kind)
-                    _flatten(table, child, tables)
+                    _flatten(table, child, tables, depth + 1)
         elif key in NESTED_ONE.get(kind, {}) and isinstance(value, dict):
             table, column = NESTED_ONE[kind][key]
-            _flatten(table, value, tables)
+            _flatten(table, value, tables, depth + 1)
             row.setdefault(column, value.get("id"))
         elif isinstance(value, (dict, list)):
             row[key] = value  # kept so the importer can warn about it
@@ -527,8 +560,8 @@ def _flatten(kind: str, obj: dict, tables: dict[str, list[dict]]) -> None:
 def read_json(data: bytes | str, kind: str | None = None) -> dict[str, list[dict]]:
     try:
         document = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise ImportRefused("the file is not JSON") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ImportRefused("the file is not JSON (or nests too deeply)") from None
     tables: dict[str, list[dict]] = {}
     if isinstance(document, dict) and any(k.endswith(".csv") for k in document):
         for name, rows in document.items():  # tabular.json: every table
@@ -582,6 +615,14 @@ def _text(value) -> str | None:
     return value or None
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _uuid(value: str, *, table: str, directory: Directory) -> uuid.UUID:
     try:
         return uuid.UUID(value)
@@ -621,6 +662,8 @@ def _value(kind: str, raw, *, column: str, table: str, directory: Directory):
             return None, "not a number"
         if number != number or number in (float("inf"), float("-inf")):
             return None, "not a number"
+        if abs(number) > 2_147_483_647:
+            return None, "out of range"
         if kind == "int":
             return (int(number), None) if number.is_integer() else (None, "not a whole number")
         return number, None
@@ -688,6 +731,10 @@ def _from_legacy(tables: dict[str, list[dict]], report: ImportReport) -> None:
     addresses = tables.setdefault("address", [])
     for legacy, kind in (("postal_address", "postal"), ("physical_address", "physical")):
         for row in tables.pop(legacy, []):
+            # The two HSDS 1.1 tables number their rows separately: postal 1 is not physical 1.
+            row_id = (row.get("id") or "").strip()
+            if row_id and not _is_uuid(row_id):
+                row = {**row, "id": f"{legacy}-{row_id}"}
             addresses.append({**row, "address_type": kind})
     if tables.pop("service_taxonomy", None) is not None:
         report.warn("table services_taxonomy (HSDS 1.1) is not kept")
@@ -872,7 +919,10 @@ def _prepare(table, spec, row, directory, report, lengths):
         values["address_type"] = (values.get("address_type") or "physical").lower()
         country = (values.get("country") or "").upper()
         values["country"] = country if re.fullmatch(r"[A-Z]{2}", country) else None
-    return values, None
+    # A column the source does not have leaves the stored value alone (an update) or takes
+    # its default (a new row): a services.csv without "status" does not re-show hidden ones.
+    kept = {"id", "link_id", "link_entity", "link_type"}
+    return {k: v for k, v in values.items() if k in kept or k in row}, None
 
 
 def _check_refs(table, spec, values, known, report) -> str | None:
@@ -943,10 +993,25 @@ def _foreign_ids(model, ids: list[uuid.UUID], directory: Directory) -> set[uuid.
     return found
 
 
+INSERT_DEFAULTS = {
+    "service": {"status": "active"},
+    "location": {"location_type": "physical"},
+    "address": {"address_type": "physical"},
+}
+
+
 def _upsert(table, values, directory, existing, result, inserts: list[dict]) -> None:
     row = existing[table].get(values["id"])
     if row is None:
-        inserts.append({"directory_id": directory.id, "updated_at": clock.now(), **values})
+        inserts.append(
+            {
+                **dict.fromkeys(SPECS[table].columns),
+                **INSERT_DEFAULTS.get(table, {}),
+                "directory_id": directory.id,
+                "updated_at": clock.now(),
+                **values,
+            }
+        )
         existing[table][values["id"]] = values
         result.inserted += 1
         return

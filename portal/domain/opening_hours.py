@@ -62,6 +62,8 @@ def spans_for(schedule) -> list[Span]:
             nth = int(match[1]) if match[1] else 0
             if freq != "MONTHLY" and nth:
                 return []  # "1MO" only means something monthly
+            if nth < -1:
+                return []  # "-2SU" (second to last): not shown as hours rather than guessed
             days.append((DAYS.index(match[2]), nth))
     elif freq == "WEEKLY" and getattr(schedule, "dtstart", None):
         days = [(schedule.dtstart.weekday(), 0)]  # RFC 5545: the weekday of the start
@@ -82,6 +84,20 @@ def spans_for(schedule) -> list[Span]:
             if end > 0:
                 spans.append(Span((weekday + 1) % 7, 0, end, spill=True, **common))
     return spans
+
+
+def always_open(spans: list[Span]) -> bool:
+    """Open day and night, every day (shown as "Open 24 hours")."""
+    whole = {
+        s.weekday
+        for s in spans
+        if s.opens == 0
+        and s.closes == END_OF_DAY
+        and s.nth == 0
+        and s.valid_from is None
+        and s.valid_to is None
+    }
+    return whole == set(range(7))
 
 
 def nth_of(day: date) -> tuple[int, bool]:

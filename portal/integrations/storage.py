@@ -407,11 +407,14 @@ class S3Store:
                     **extra,
                 )
         except self._ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
-                # The object under the key is someone else's: leave it alone.
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            if error.get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                # An object under the key (or one being written): someone else's, left alone.
                 raise ObjectExists(f"an object is already stored under {key}") from exc
-            with contextlib.suppress(*self._errors):
-                self.client.delete_object(Bucket=self.bucket, Key=key)
+            if not 400 <= status < 500:  # a 4xx answer stored nothing; after a 5xx, make sure
+                with contextlib.suppress(*self._errors):
+                    self.client.delete_object(Bucket=self.bucket, Key=key)
             raise StorageUnavailable(f"cannot store {key}: {self._describe(exc)}") from exc
         except self._errors as exc:
             # The request may have completed on the server before it failed for us: make sure

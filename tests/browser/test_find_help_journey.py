@@ -137,7 +137,7 @@ def test_a_client_finds_a_shelter_open_now_near_them(live_server, phones):
     assert "lat=41.89" in phone.url and "lon=-87.62" in phone.url  # rounded, about 1 km
     first = results.first
     expect(first.get_by_role("heading", name="Harbor night and day shelter")).to_be_visible()
-    expect(first.get_by_text("Open now")).to_be_visible()
+    expect(first.get_by_text("Open 24 hours")).to_be_visible()
     expect(first.get_by_text(re.compile(r"0\.\d miles away"))).to_be_visible()
     assert_accessible(phone)
 
@@ -147,7 +147,7 @@ def test_a_client_finds_a_shelter_open_now_near_them(live_server, phones):
     expect(call).to_have_attribute("href", "tel:3125550101")
     directions = phone.get_by_role("link", name=re.compile("^Directions"))
     expect(directions).to_have_attribute("href", re.compile(r"destination=41\.88580,-87\.61810"))
-    expect(phone.get_by_text("Open now")).to_be_visible()
+    expect(phone.get_by_text("Open 24 hours")).to_be_visible()
     assert_accessible(phone)
     print(f"\n[journey find help] {time.perf_counter() - started:.1f} s")
 

@@ -2,6 +2,7 @@
 and JSON shapes, legacy HSDS 1.1 feeds, references checked, idempotent upserts, a report."""
 
 import io
+import json
 import shutil
 import uuid
 import zipfile
@@ -263,3 +264,72 @@ def test_every_full_json_shape_imports(app, database, agency_a, version, name):
     assert report.tables["location"].inserted >= 1
     _directory, again = run_import(app, database, agency_a, shared_path(*version, "json", name))
     assert all(r.inserted == r.updated == 0 for r in again.tables.values())
+
+
+def test_awkward_input_is_refused_or_reported_never_a_crash(app, database, agency_a, tmp_path):
+    legacy = {
+        "organization": [{"id": "7", "name": "Old Org", "year_incorporated": "1e20"}],
+        "postal_address": [{"id": "1", "organization_id": "7", "address_1": "PO Box 9"}],
+        "physical_address": [{"id": "1", "organization_id": "7", "address_1": "12 Main St"}],
+        "regular_schedule": [{"location_id": "x", "weekday": "Funday"}],
+    }
+    with app.test_request_context():
+        report = di.import_tables(di.directory_for(agency_a), legacy)
+        database.session.commit()
+    # Postal 1 and physical 1 are two addresses, not one.
+    assert sorted(a.address_1 for a in database.session.scalars(select(HsdsAddress))) == [
+        "12 Main St",
+        "PO Box 9",
+    ]
+    assert "organization.year_incorporated: a value that is out of range was left empty" in (
+        report.warnings
+    )
+    assert "a regular schedule without a readable weekday was left out" in report.warnings
+
+    nested: dict = {"id": "o-end", "name": "End", "website": "https://example.org"}
+    for n in range(20):  # organization > service > organization > ... 40 levels
+        nested = {
+            "id": f"o-{n}",
+            "name": "Org",
+            "website": "https://example.org",
+            "services": [{"id": f"s-{n}", "name": "S", "status": "active", "organization": nested}],
+        }
+    with pytest.raises(di.ImportRefused, match="nests too deeply"):
+        di.read_json(json.dumps(nested))
+    with pytest.raises(di.ImportRefused):
+        di.read_json("[" * 100_000)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n in range(di.MAX_MEMBERS + 1):
+            archive.writestr(f"t{n}.csv", "id\n1\n")
+    with pytest.raises(di.ImportRefused, match="more than"):
+        di.read_zip(buffer.getvalue())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("services.csv", b"\xff\xfe not text")
+        archive.writestr("unknown_things.csv", "id\n1\n")
+    with pytest.raises(di.ImportRefused, match="not UTF-8"):
+        di.read_zip(buffer.getvalue())
+
+
+def test_columns_a_source_does_not_have_are_left_alone(app, database, agency_a, tmp_path):
+    folder = tmp_path / "package"
+    folder.mkdir()
+    sid = "7d1c3b2a-0000-4000-8000-00000000000a"
+    (folder / "services.csv").write_text(
+        f"id,name,description,status\n{sid},Pantry,Groceries on Tuesdays,active\n"
+    )
+    run_import(app, database, agency_a, folder)
+    service = database.session.get(HsdsService, uuid.UUID(sid))
+    service.status = "inactive"  # hidden by an administrator
+    database.session.commit()
+    (folder / "services.csv").write_text(f"id,name\n{sid},Food pantry\n")
+    _directory, report = run_import(app, database, agency_a, folder)
+    assert report.tables["service"].updated == 1
+    database.session.expire_all()
+    service = database.session.get(HsdsService, uuid.UUID(sid))
+    assert (service.name, service.description, service.status) == (
+        "Food pantry",
+        "Groceries on Tuesdays",
+        "inactive",
+    )

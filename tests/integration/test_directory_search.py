@@ -308,3 +308,51 @@ def test_the_legacy_directory_can_be_searched(app, database, agency_a, make):
     second = browser.get("/resources", query_string={"category": "legal", "page": 2})
     html = second.get_data(as_text=True)
     assert "page 2 of" in html and "Previous page" in html and html.count('class="result"') == 20
+
+
+def test_open_now_near_me_measures_to_a_place_that_is_open(app, database, make):
+    """A service at two places: near but closed, 8 miles away and open. "Open now" near
+    60601 shows it at the open place and that distance, never "open" at the closed one."""
+    agency = make.agency("Two places", timezone="America/Chicago")
+    tables = {
+        "service": [{"id": "two-svc", "name": "Two site pantry", "status": "active"}],
+        "location": [
+            {"id": "near", "name": "Near hall", "latitude": "41.8858", "longitude": "-87.6181"},
+            {"id": "far", "name": "Far hall", "latitude": "41.9999", "longitude": "-87.6181"},
+        ],
+        "service_at_location": [
+            {"id": "sal-near", "service_id": "two-svc", "location_id": "near"},
+            {"id": "sal-far", "service_id": "two-svc", "location_id": "far"},
+        ],
+        "schedule": [
+            {
+                "id": "h-near",
+                "service_at_location_id": "sal-near",
+                "freq": "WEEKLY",
+                "byday": "MO",
+                "opens_at": "09:00",
+                "closes_at": "10:00",
+            },
+            {
+                "id": "h-far",
+                "service_at_location_id": "sal-far",
+                "freq": "WEEKLY",
+                "byday": "SA",
+                "opens_at": "09:00",
+                "closes_at": "17:00",
+            },
+        ],
+    }
+    saturday_noon = chicago(2026, 11, 21, 12)
+    with app.test_request_context():
+        di.import_tables(di.directory_for(agency), tables)
+        database.session.commit()
+        place = search.place_from_zip("60601")
+        [result] = search.search(
+            search.Query(open_now=True, place=place, radius=10), saturday_noon
+        ).results
+        anywhere = search.search(search.Query(place=place, radius=10), saturday_noon).results
+    assert (result.location_name, result.open_now) == ("Far hall", True)
+    assert 7.5 < result.distance < 8.5
+    assert (anywhere[0].location_name, anywhere[0].open_now) == ("Near hall", False)
+    assert anywhere[0].distance < 0.5
