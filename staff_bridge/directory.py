@@ -4,7 +4,7 @@ for the spotlight panel of their clients' home page."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,7 +17,12 @@ from portal.domain.validation import date_from_parts
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt
 from staff_bridge import bp
-from staff_bridge.forms import ArticleForm, DirectoryImportForm, DirectoryServiceForm
+from staff_bridge.forms import (
+    ArticleForm,
+    DirectoryImportForm,
+    DirectoryPlaceForm,
+    DirectoryServiceForm,
+)
 
 DAY_NAMES = {
     "MO": _l("Monday"),
@@ -154,6 +159,7 @@ def _service_page(service_id: str | None):
         "staff_bridge/directory/service.html",
         form=form,
         service=service,
+        places=directory_admin.places_of(service) if service else [],
         hours_complete=current.hours_complete,
         days=DAY_NAMES,
     ), 400 if form.has_errors else 200
@@ -169,6 +175,79 @@ def new_directory_service():
 @staff_only(Capability.MANAGE_DIRECTORY)
 def directory_service(service_id: str):
     return _service_page(service_id)
+
+
+# --- a service's places ------------------------------------------------------------------------
+
+PLACE_FIELDS = (
+    "location_name",
+    "address_1",
+    "city",
+    "state",
+    "postal_code",
+    "latitude",
+    "longitude",
+)
+
+
+def _place_page(service_id: str, location_id: str | None):
+    from portal.domain.validation import parse_uuid
+
+    service = directory_admin.service_for_staff(current_user, service_id)
+    place = parse_uuid(location_id) if location_id else None
+    if location_id and place is None:
+        abort(404)
+    current = directory_admin.fields_of(service, place) if place else None
+    if (
+        place
+        and not current.location_name
+        and not any(
+            str(location.id) == str(place) for location, _a in directory_admin.places_of(service)
+        )
+    ):
+        abort(404)
+    form = DirectoryPlaceForm()
+    if request.method == "GET" and current is not None:
+        for name in PLACE_FIELDS:
+            getattr(form, name).data = getattr(current, name)
+        for day, (opens, closes) in (current.hours or {}).items():
+            getattr(form, f"{day.lower()}_opens").data = opens
+            getattr(form, f"{day.lower()}_closes").data = closes
+    if form.validate_on_submit():
+        fields = directory_admin.ServiceFields(
+            **{name: getattr(form, name).data or "" for name in PLACE_FIELDS},
+            hours={
+                day: (
+                    getattr(form, f"{day.lower()}_opens").data or "",
+                    getattr(form, f"{day.lower()}_closes").data or "",
+                )
+                for day in directory_admin.DAYS
+            },
+        )
+        ok, _none = attempt(form, directory_admin.save_place, current_user, service, place, fields)
+        if ok:
+            flash(_("Saved. Clients see the change in their search now."), "success")
+            return redirect(url_for("staff_bridge.directory_service", service_id=service.id), 303)
+    return render_template(
+        "staff_bridge/directory/place.html",
+        form=form,
+        service=service,
+        adding=place is None,
+        hours_complete=current.hours_complete if current else True,
+        days=DAY_NAMES,
+    ), 400 if form.has_errors else 200
+
+
+@bp.route("/directory/services/<service_id>/places/new", methods=["GET", "POST"])
+@staff_only(Capability.MANAGE_DIRECTORY)
+def new_directory_place(service_id: str):
+    return _place_page(service_id, None)
+
+
+@bp.route("/directory/services/<service_id>/places/<location_id>", methods=["GET", "POST"])
+@staff_only(Capability.MANAGE_DIRECTORY)
+def directory_place(service_id: str, location_id: str):
+    return _place_page(service_id, location_id)
 
 
 # --- community articles -------------------------------------------------------------------------

@@ -255,3 +255,14 @@ class ArticleForm(PortalForm):
     ends_day = StringField(_l("Day"))
     ends_month = SelectField(_l("Month"), validate_choice=False)
     ends_year = StringField(_l("Year"))
+
+
+@_add_hours_fields
+class DirectoryPlaceForm(PortalForm):
+    location_name = StringField(_l("Place name"))
+    address_1 = StringField(_l("Street address"))
+    city = StringField(_l("City"))
+    state = StringField(_l("State"))
+    postal_code = StringField(_l("ZIP code"))
+    latitude = StringField(_l("Latitude (optional)"))
+    longitude = StringField(_l("Longitude (optional)"))

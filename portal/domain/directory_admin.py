@@ -123,9 +123,10 @@ class ServiceFields:
     hours_complete: bool = True  # False: imported hours the form cannot show
 
 
-def fields_of(service: HsdsService) -> ServiceFields:
-    """The form's values for a service: its main (first) location and that location's hours."""
-    link, location, address = _main_location(service)
+def fields_of(service: HsdsService, location_id=None) -> ServiceFields:
+    """The form's values for a service: its main (first) location, or the given one, and that
+    location's hours."""
+    link, location, address = _main_location(service, location_id)
     phone = dbs().scalar(
         select(HsdsPhone.number).where(HsdsPhone.service_id == service.id).limit(1)
     )
@@ -194,13 +195,13 @@ def _weekly_hours(link) -> tuple[dict, bool]:
     return hours, complete
 
 
-def _main_location(service: HsdsService):
-    link = dbs().scalar(
-        select(HsdsServiceAtLocation)
-        .where(HsdsServiceAtLocation.service_id == service.id)
-        .order_by(HsdsServiceAtLocation.id)
-        .limit(1)
-    )
+def _main_location(service: HsdsService, location_id=None):
+    """(service at location, location, address) of the service's first place, or of the
+    given one (None for all three when the service is not offered there)."""
+    query = select(HsdsServiceAtLocation).where(HsdsServiceAtLocation.service_id == service.id)
+    if location_id is not None:
+        query = query.where(HsdsServiceAtLocation.location_id == location_id)
+    link = dbs().scalar(query.order_by(HsdsServiceAtLocation.id).limit(1))
     if link is None:
         return None, None, None
     location = dbs().get(HsdsLocation, link.location_id)
@@ -351,49 +352,8 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
         )
         dbs().add(link)
     if location is not None:
-        # A location other services share changes only in what this form changed.
         before = fields_of(service) if not created else ServiceFields()
-        if values["location_name"] != before.location_name:
-            location.name = values["location_name"] or None
-        if location.organization_id is None:
-            location.organization_id = service.organization_id
-        point = (values["latitude"], values["longitude"])
-        if point != (_number(before.latitude), _number(before.longitude)):
-            location.latitude, location.longitude = point
-        address_changed = any(
-            values[k] != getattr(before, f)
-            for k, f in (
-                ("address_1", "address_1"),
-                ("city", "city"),
-                ("state", "state"),
-                ("postal_code", "postal_code"),
-            )
-        )
-        if address_changed and values["address_1"]:
-            if address is None:
-                address = HsdsAddress(
-                    id=uuid.uuid4(),
-                    directory_id=directory.id,
-                    location_id=location.id,
-                    address_1=values["address_1"],
-                )
-                dbs().add(address)
-            address.address_1 = values["address_1"]
-            address.city = values["city"] or None
-            address.state_province = values["state"] or None
-            address.postal_code = values["postal_code"] or None
-            address.country = "US"
-        elif address_changed and address is not None:
-            dbs().delete(address)
-        dbs().flush()
-        # Hours change only when the form's hours changed: then the main location's weekly
-        # hours are the ones entered here (imported rules the form cannot show go with them).
-        shown, _complete = _weekly_hours(link)
-        entered = {
-            d: (o.strftime("%H:%M"), c.strftime("%H:%M")) for d, (o, c) in values["hours"].items()
-        }
-        if entered != shown:
-            _replace_hours(directory, link, values["hours"])
+        _apply_place(directory, service, link, location, address, values, before)
     _replace_phone(directory, service, values["phone"])
     _replace_languages(directory, service, values["languages"])
     dbs().flush()
@@ -404,6 +364,112 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
         details={"featured": service.featured, "status": service.status},
     )
     return service
+
+
+def _apply_place(directory, service, link, location, address, values, before) -> None:
+    """A place's name, coordinates, address and this service's hours there. A location other
+    services share changes only in what the form changed."""
+    if values["location_name"] != before.location_name:
+        location.name = values["location_name"] or None
+    if location.organization_id is None:
+        location.organization_id = service.organization_id
+    point = (values["latitude"], values["longitude"])
+    if point != (_number(before.latitude), _number(before.longitude)):
+        location.latitude, location.longitude = point
+    address_changed = any(
+        values[k] != getattr(before, f)
+        for k, f in (
+            ("address_1", "address_1"),
+            ("city", "city"),
+            ("state", "state"),
+            ("postal_code", "postal_code"),
+        )
+    )
+    if address_changed and values["address_1"]:
+        if address is None:
+            address = HsdsAddress(
+                id=uuid.uuid4(),
+                directory_id=directory.id,
+                location_id=location.id,
+                address_1=values["address_1"],
+            )
+            dbs().add(address)
+        address.address_1 = values["address_1"]
+        address.city = values["city"] or None
+        address.state_province = values["state"] or None
+        address.postal_code = values["postal_code"] or None
+        address.country = "US"
+    elif address_changed and address is not None:
+        dbs().delete(address)
+    dbs().flush()
+    # Hours change only when the form's hours changed: then the main location's weekly
+    # hours are the ones entered here (imported rules the form cannot show go with them).
+    shown, _complete = _weekly_hours(link)
+    entered = {
+        d: (o.strftime("%H:%M"), c.strftime("%H:%M")) for d, (o, c) in values["hours"].items()
+    }
+    if entered != shown:
+        _replace_hours(directory, link, values["hours"])
+
+
+def offers_at(service: HsdsService, location_id) -> bool:
+    return _main_location(service, location_id)[0] is not None
+
+
+def places_of(service: HsdsService) -> list[tuple]:
+    """Every place the service is offered at: (location, address or None), by name."""
+    rows = []
+    for location in dbs().scalars(
+        select(HsdsLocation)
+        .join(HsdsServiceAtLocation, HsdsServiceAtLocation.location_id == HsdsLocation.id)
+        .where(HsdsServiceAtLocation.service_id == service.id)
+        .order_by(HsdsLocation.name, HsdsLocation.id)
+    ):
+        address = dbs().scalar(
+            select(HsdsAddress).where(HsdsAddress.location_id == location.id).limit(1)
+        )
+        rows.append((location, address))
+    return rows
+
+
+def save_place(actor, service: HsdsService, location_id, fields: ServiceFields) -> None:
+    """Change one place of the service (name, address, coordinates, its hours there), or add
+    another (`location_id` None); the search rows are rebuilt."""
+    require(actor, Capability.MANAGE_DIRECTORY)
+    directory = directory_import.directory_for(actor.agency)
+    if service.directory_id != directory.id:
+        raise NotFound(("hsds_service", str(service.id)))
+    fields.name, fields.status = service.name, service.status  # not on this form
+    values, errors = _clean(fields)
+    if errors:
+        raise DomainError.all_of(errors)
+    if location_id is None:
+        location = HsdsLocation(
+            id=uuid.uuid4(), directory_id=directory.id, organization_id=service.organization_id
+        )
+        dbs().add(location)
+        dbs().flush()
+        link = HsdsServiceAtLocation(
+            id=uuid.uuid4(),
+            directory_id=directory.id,
+            service_id=service.id,
+            location_id=location.id,
+        )
+        dbs().add(link)
+        address, before = None, ServiceFields()
+    else:
+        link, location, address = _main_location(service, location_id)
+        if link is None:
+            raise NotFound(("hsds_location", str(location_id)[:64]))
+        before = fields_of(service, location_id)
+    _apply_place(directory, service, link, location, address, values, before)
+    dbs().flush()
+    search.reindex(directory)
+    audit.record(
+        "directory.place_added" if location_id is None else "directory.place_changed",
+        ("hsds_service", str(service.id)),
+        details={"location": str(location.id)},
+    )
 
 
 def _replace_hours(directory, link, hours: dict) -> None:

@@ -78,13 +78,24 @@ def people(app, make, agency_a, agency_b):
         # A service in agency A's resource directory.
         from portal.domain import directory as directory_search
         from portal.domain.directory_import import directory_for
-        from portal.domain.models import HsdsService
+        from portal.domain.models import HsdsLocation, HsdsService, HsdsServiceAtLocation
 
         listing = directory_for(accounts["agency_admin_a"].agency)
         target.service = HsdsService(
             id=uuid.uuid4(), directory_id=listing.id, name="Matrix pantry", status="active"
         )
         make.session.add(target.service)
+        target.place = HsdsLocation(id=uuid.uuid4(), directory_id=listing.id, name="Hall")
+        make.session.add(target.place)
+        make.session.flush()
+        make.session.add(
+            HsdsServiceAtLocation(
+                id=uuid.uuid4(),
+                directory_id=listing.id,
+                service_id=target.service.id,
+                location_id=target.place.id,
+            )
+        )
         directory_search.reindex(listing)
         from portal.domain.models import CommunityArticle
 
@@ -113,6 +124,8 @@ def url_for_rule(rule, target):
         values["request_id"] = str(target.open_request.public_id)
     if "service_id" in rule.arguments:
         values["service_id"] = str(target.service.id)
+    if "location_id" in rule.arguments:
+        values["location_id"] = str(target.place.id)
     if "article_id" in rule.arguments:
         values["article_id"] = str(target.article.public_id)
     if "template_id" in rule.arguments:

@@ -271,3 +271,51 @@ def test_editing_an_imported_service_keeps_what_the_form_does_not_show(
     assert (
         database.session.get(HsdsService, service.id).description == "Now with a nurse on Mondays."
     )
+
+
+def test_places_of_a_service_are_added_and_changed(
+    app, agency_admin, other_agency_admin, me, database
+):
+    from portal.domain.models import HsdsLocation
+
+    agency_admin.form("/staff/directory/services/new", SERVICE)
+    service = database.session.scalar(select(HsdsService))
+    page = f"/staff/directory/services/{service.id}"
+    assert "Lakeside church hall" in agency_admin.get(page).get_data(as_text=True)
+    added = agency_admin.form(
+        f"{page}/places/new",
+        {
+            "location_name": "Northside annex",
+            "address_1": "9 N Clark St",
+            "city": "Chicago",
+            "state": "IL",
+            "postal_code": "60610",
+            "latitude": "41.9000",
+            "longitude": "-87.6300",
+            "sa_opens": "10:00",
+            "sa_closes": "16:00",
+        },
+    )
+    assert added.status_code == 303
+    database.session.expire_all()
+    annex = database.session.scalar(
+        select(HsdsLocation).where(HsdsLocation.name == "Northside annex")
+    )
+    place = f"{page}/places/{annex.id}"
+    form = agency_admin.get(place).get_data(as_text=True)
+    assert 'value="9 N Clark St"' in form and 'value="10:00"' in form
+    wrong = agency_admin.form(place, {"location_name": "Annex", "sa_opens": "10:00"})
+    assert wrong.status_code == 400 and "Enter both times, or neither." in wrong.get_data(
+        as_text=True
+    )
+    changed = agency_admin.form(
+        place, {"location_name": "North annex", "latitude": "41.9", "longitude": "-87.63"}
+    )
+    assert changed.status_code == 303
+    database.session.expire_all()
+    assert database.session.get(HsdsLocation, annex.id).name == "North annex"
+    found = me.get("/resources", query_string={"q": "warming"}).get_data(as_text=True)
+    assert "Lakeside warming centre" in found
+    assert other_agency_admin.get(place).status_code == 404
+    assert agency_admin.get(f"{page}/places/{me.record.public_id}").status_code == 404
+    assert agency_admin.get(f"{page}/places/not-an-id").status_code == 404
