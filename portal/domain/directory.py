@@ -478,23 +478,26 @@ def _open_now_filter(now: datetime):
     return None if clause is None else select(DirectoryHours.service_id).where(clause)
 
 
-def _open_here(now: datetime):
-    """For the distance search: this location (or the whole service) is open now."""
+def _open_pairs(now: datetime, box: tuple) -> set[tuple[str, str | None]]:
+    """(service, place) pairs with a span open now at a place in the box, or in the service's
+    own hours (place None)."""
     clause = _open_now_clause(now)
     if clause is None:
-        return false()
-    return (
-        select(DirectoryHours.id)
-        .where(
-            DirectoryHours.service_id == HsdsServiceAtLocation.service_id,
-            or_(
-                DirectoryHours.location_id == HsdsLocation.id,
-                DirectoryHours.location_id.is_(None),
-            ),
-            clause,
-        )
-        .exists()
+        return set()
+    low_lat, high_lat, low_lon, high_lon = box
+    in_box = select(HsdsLocation.id).where(
+        HsdsLocation.latitude.between(low_lat, high_lat),
+        HsdsLocation.longitude.between(low_lon, high_lon),
     )
+    h = DirectoryHours
+    return {
+        (_key(service_id), _key(location_id) if location_id else None)
+        for service_id, location_id in dbs().execute(
+            select(type_coerce(h.service_id, String), type_coerce(h.location_id, String)).where(
+                or_(h.location_id.in_(in_box), h.location_id.is_(None)), clause
+            )
+        )
+    }
 
 
 def _distance(lat1, lon1, lat2, lon2) -> float:
@@ -515,7 +518,7 @@ def _box(place: Place, miles: float):
     )
 
 
-def _filtered(query: Query, now: datetime, *columns, ranked: bool = True, base=None):
+def _filtered(query: Query, now: datetime, *columns, ranked: bool = True, base=None, open_now=None):
     """(statement over directory_search with every filter, rank order or None), or None when
     nothing can match. `base`: another FROM (joined to directory_search) to start from."""
     s = DirectorySearch
@@ -532,7 +535,7 @@ def _filtered(query: Query, now: datetime, *columns, ranked: bool = True, base=N
     code = language_code(query.language)
     if code:
         where.append(s.languages.like(f"% {code} %"))
-    if query.open_now:
+    if query.open_now if open_now is None else open_now:
         open_ids = _open_now_filter(now)
         if open_ids is None:
             return None, None
@@ -596,8 +599,10 @@ def search(query: Query, now: datetime) -> Page:
         raw_id,
         HsdsLocation.latitude,
         HsdsLocation.longitude,
+        type_coerce(HsdsLocation.id, String),
         ranked=False,
         base=in_box,
+        open_now=False,  # checked per place below
     )
     if located is None:
         return Page()
@@ -605,10 +610,19 @@ def search(query: Query, now: datetime) -> Page:
         HsdsLocation.latitude.between(low_lat, high_lat),
         HsdsLocation.longitude.between(low_lon, high_lon),
     )
-    if query.open_now:  # the distance is to a place that is open now, not any place
-        located = located.where(_open_here(now))
+    rows = dbs().execute(located).all()
+    # With "open now", the distance is to a place that is open now, not to any place: the
+    # (service, place) pairs of these services open now (a place of None: the service's own
+    # hours), read in one statement.
+    open_pairs = (
+        _open_pairs(now, (low_lat, high_lat, low_lon, high_lon)) if query.open_now else None
+    )
     nearest: dict[str, float] = {}
-    for service_id, lat, lon in dbs().execute(located):
+    for service_id, lat, lon, location_id in rows:
+        if open_pairs is not None:
+            sid = _key(service_id)
+            if (sid, _key(location_id)) not in open_pairs and (sid, None) not in open_pairs:
+                continue
         miles = _distance(query.place.latitude, query.place.longitude, lat, lon)
         if miles <= query.radius and miles < nearest.get(service_id, math.inf):
             nearest[service_id] = miles
