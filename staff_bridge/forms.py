@@ -225,7 +225,21 @@ def _add_hours_fields(form_class):
 
 
 @_add_hours_fields
-class DirectoryServiceForm(PortalForm):
+class DirectoryPlaceForm(PortalForm):
+    """One place a service is offered at, and the service's weekly hours there."""
+
+    location_name = StringField(_l("Place name"))
+    address_1 = StringField(_l("Street address"))
+    city = StringField(_l("City"))
+    state = StringField(_l("State"))
+    postal_code = StringField(_l("ZIP code"))
+    latitude = StringField(_l("Latitude (optional)"))
+    longitude = StringField(_l("Longitude (optional)"))
+
+
+class DirectoryServiceForm(DirectoryPlaceForm):
+    """A service, with its first place (the place fields and hours of DirectoryPlaceForm)."""
+
     name = StringField(_l("Service name"))
     organization = StringField(_l("Organization (optional)"))
     description = TextAreaField(_l("What it offers"))
@@ -237,13 +251,6 @@ class DirectoryServiceForm(PortalForm):
     application_process = TextAreaField(_l("How to get help (optional)"))
     fees = StringField(_l("Cost (optional)"))
     languages = StringField(_l("Languages staff speak (codes)"))
-    location_name = StringField(_l("Place name"))
-    address_1 = StringField(_l("Street address"))
-    city = StringField(_l("City"))
-    state = StringField(_l("State"))
-    postal_code = StringField(_l("ZIP code"))
-    latitude = StringField(_l("Latitude (optional)"))
-    longitude = StringField(_l("Longitude (optional)"))
 
 
 class ArticleForm(PortalForm):
@@ -255,14 +262,3 @@ class ArticleForm(PortalForm):
     ends_day = StringField(_l("Day"))
     ends_month = SelectField(_l("Month"), validate_choice=False)
     ends_year = StringField(_l("Year"))
-
-
-@_add_hours_fields
-class DirectoryPlaceForm(PortalForm):
-    location_name = StringField(_l("Place name"))
-    address_1 = StringField(_l("Street address"))
-    city = StringField(_l("City"))
-    state = StringField(_l("State"))
-    postal_code = StringField(_l("ZIP code"))
-    latitude = StringField(_l("Latitude (optional)"))
-    longitude = StringField(_l("Longitude (optional)"))
