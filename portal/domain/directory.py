@@ -612,8 +612,8 @@ def search(query: Query, now: datetime) -> Page:
     )
     rows = dbs().execute(located).all()
     # With "open now", the distance is to a place that is open now, not to any place: the
-    # (service, place) pairs of these services open now (a place of None: the service's own
-    # hours), read in one statement.
+    # (service, place) pairs open now at places in the box (a place of None: the service's
+    # own hours), read in one statement.
     open_pairs = (
         _open_pairs(now, (low_lat, high_lat, low_lon, high_lon)) if query.open_now else None
     )
