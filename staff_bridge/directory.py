@@ -140,6 +140,13 @@ def _service_page(service_id: str | None):
         ("active", str(_l("Yes, clients can find it"))),
         ("inactive", str(_l("No, hide it for now"))),
     ]
+    if service is not None and service.status not in ("active", "inactive"):
+        form.status.choices.append(
+            (
+                service.status,
+                str(_l("As the imported data says: %(status)s", status=service.status)),
+            )
+        )
     current = directory_admin.fields_of(service) if service else directory_admin.ServiceFields()
     if request.method == "GET":
         _fill(form, current)

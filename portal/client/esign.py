@@ -85,6 +85,8 @@ def sign_document(request_id: str):
             form=form,
             signing=signing,
             version=version,
+            title=esign.filled(version.title, version),
+            shown=esign.shown_key(version),
             summary=esign.filled(version.summary, version),
             body=esign.render_markdown(esign.filled(version.body, version)),
             needs_password=not recently_authenticated(),

@@ -629,7 +629,20 @@ def search(query: Query, now: datetime) -> Page:
     near = sorted(nearest, key=lambda sid: (nearest[sid], sid))
     unknown_stmt, _rank = _filtered(query, now, type_coerce(s.service_id, String), ranked=False)
     unknown_order = [*_featured_first(query), s.name, s.service_id]
-    unknown = list(dbs().scalars(unknown_stmt.where(s.located.is_(False)).order_by(*unknown_order)))
+    no_place = s.located.is_(False)
+    if query.open_now:  # also: open only at a place without coordinates (distance unknown)
+        clause = _open_now_clause(now)
+        open_unplaced = (
+            select(DirectoryHours.service_id)
+            .join(HsdsLocation, HsdsLocation.id == DirectoryHours.location_id)
+            .where(HsdsLocation.latitude.is_(None), clause)
+        )
+        no_place = or_(no_place, s.service_id.in_(open_unplaced))
+    unknown = [
+        raw
+        for raw in dbs().scalars(unknown_stmt.where(no_place).order_by(*unknown_order))
+        if raw not in nearest
+    ]
     ordered = near + unknown
     total = len(ordered)
     pages = max(1, math.ceil(total / PER_PAGE))

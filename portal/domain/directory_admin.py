@@ -161,17 +161,37 @@ def fields_of(service: HsdsService, location_id=None) -> ServiceFields:
     )
 
 
+def _hhmm(value: time) -> str:
+    """A time as the form shows it; the end of the day (23:59:59) is "24:00"."""
+    if (value.hour, value.minute, value.second) == (23, 59, 59):
+        return "24:00"
+    return value.strftime("%H:%M")
+
+
 def _weekly_hours(link) -> tuple[dict, bool]:
-    """The main location's weekly hours as the form shows them ({"MO": ("09:00", "17:00")}),
-    and whether that is all of them (an imported monthly rule, dates or two spans a day are
-    not: the form then shows what it can and leaves the rest alone unless its hours change)."""
+    """The place's weekly hours as the form shows them ({"MO": ("09:00", "17:00")}), and
+    whether that is all clients see there. Not all: a monthly rule, dates, a weekly rule on
+    the weekday of its start date, two spans a day, or hours kept on the service or the
+    location instead of this place; the form then leaves them alone unless its hours change
+    (hours entered here take precedence over the service's and the location's)."""
     hours: dict[str, tuple[str, str]] = {}
     complete = True
     if link is None:
         return hours, complete
-    for schedule in dbs().scalars(
-        select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id)
-    ):
+    own = list(
+        dbs().scalars(select(HsdsSchedule).where(HsdsSchedule.service_at_location_id == link.id))
+    )
+    if not own:
+        inherited = dbs().scalar(
+            select(func.count())
+            .select_from(HsdsSchedule)
+            .where(
+                (HsdsSchedule.service_id == link.service_id)
+                | (HsdsSchedule.location_id == link.location_id)
+            )
+        )
+        return hours, not inherited
+    for schedule in own:
         days = [d for d in (schedule.byday or "").split(",") if d]
         simple = (
             (schedule.freq or "WEEKLY") in ("WEEKLY", "DAILY")
@@ -179,6 +199,7 @@ def _weekly_hours(link) -> tuple[dict, bool]:
             and schedule.closes_at is not None
             and not schedule.valid_from
             and not schedule.valid_to
+            and not (not days and schedule.dtstart and (schedule.freq or "") == "WEEKLY")
             and all(d in DAYS for d in days)
         )
         if not simple:
@@ -188,10 +209,7 @@ def _weekly_hours(link) -> tuple[dict, bool]:
             if day in hours:
                 complete = False
                 continue
-            hours[day] = (
-                schedule.opens_at.strftime("%H:%M"),
-                schedule.closes_at.strftime("%H:%M"),
-            )
+            hours[day] = (_hhmm(schedule.opens_at), _hhmm(schedule.closes_at))
     return hours, complete
 
 
@@ -205,10 +223,17 @@ def _main_location(service: HsdsService, location_id=None):
     if link is None:
         return None, None, None
     location = dbs().get(HsdsLocation, link.location_id)
-    address = dbs().scalar(
-        select(HsdsAddress).where(HsdsAddress.location_id == link.location_id).limit(1)
+    return link, location, _street_address(link.location_id)
+
+
+def _street_address(location_id) -> HsdsAddress | None:
+    """The address clients see: the physical one first (a feed may also give a postal one)."""
+    return dbs().scalar(
+        select(HsdsAddress)
+        .where(HsdsAddress.location_id == location_id)
+        .order_by(HsdsAddress.address_type != "physical", HsdsAddress.id)
+        .limit(1)
     )
-    return link, location, address
 
 
 def _clock(value: str, field: str, errors: list) -> time | None:
@@ -221,9 +246,10 @@ def _clock(value: str, field: str, errors: list) -> time | None:
     return parsed
 
 
-def _clean(fields: ServiceFields) -> tuple[dict, list]:
-    errors: list[DomainError] = []
+STATUSES = ("active", "inactive", "temporarily closed", "defunct")
 
+
+def _text_cleaner(errors: list):
     def text(value, field, limit, required=False, message=None):
         try:
             return clean_text(
@@ -233,36 +259,19 @@ def _clean(fields: ServiceFields) -> tuple[dict, list]:
             errors.append(refusal)
             return ""
 
+    return text
+
+
+def _clean_place(fields: ServiceFields, errors: list) -> dict:
+    """A place's fields and the service's hours there (the service form and the place form)."""
+    text = _text_cleaner(errors)
     out = {
-        "name": text(fields.name, "name", 200, True, _l("Enter the service's name.")),
-        "organization": text(fields.organization, "organization", 200),
-        "description": text(fields.description, "description", 2000),
-        "phone": text(fields.phone, "phone", 100),
-        "eligibility": text(fields.eligibility, "eligibility", 1000),
-        "application_process": text(fields.application_process, "application_process", 1000),
-        "fees": text(fields.fees, "fees", 500),
         "location_name": text(fields.location_name, "location_name", 200),
         "address_1": text(fields.address_1, "address_1", 200),
         "city": text(fields.city, "city", 100),
         "state": text(fields.state, "state", 50),
         "postal_code": text(fields.postal_code, "postal_code", 10),
     }
-    url = (fields.url or "").strip()
-    if url and not re.fullmatch(r"https?://\S{1,1990}", url):
-        errors.append(DomainError(_l("Enter a web address starting with https://"), field="url"))
-        url = ""
-    out["url"] = url or None
-    if fields.status not in ("active", "inactive"):
-        errors.append(DomainError(_l("Choose whether clients can find it."), field="status"))
-    out["status"] = fields.status
-    out["featured"] = bool(fields.featured)
-    codes = [c.strip().lower() for c in re.split(r"[,\s]+", fields.languages or "") if c.strip()]
-    if any(not re.fullmatch(r"[a-z]{2,3}", c) for c in codes) or len(codes) > 12:
-        errors.append(
-            DomainError(_l("Use two-letter language codes, like en, es, vi."), field="languages")
-        )
-        codes = []
-    out["languages"] = sorted(set(codes))
     point = (fields.latitude or "").strip(), (fields.longitude or "").strip()
     out["latitude"] = out["longitude"] = None
     if any(point):
@@ -293,6 +302,38 @@ def _clean(fields: ServiceFields) -> tuple[dict, list]:
         elif start is not None:
             hours[day] = (start, end)
     out["hours"] = hours
+    return out
+
+
+def _clean(fields: ServiceFields) -> tuple[dict, list]:
+    errors: list[DomainError] = []
+    text = _text_cleaner(errors)
+    out = {
+        "name": text(fields.name, "name", 500, True, _l("Enter the service's name.")),
+        "organization": text(fields.organization, "organization", 200),
+        "description": text(fields.description, "description", 2000),
+        "phone": text(fields.phone, "phone", 100),
+        "eligibility": text(fields.eligibility, "eligibility", 1000),
+        "application_process": text(fields.application_process, "application_process", 1000),
+        "fees": text(fields.fees, "fees", 500),
+    }
+    url = (fields.url or "").strip()
+    if url and not re.fullmatch(r"https?://\S{1,1990}", url):
+        errors.append(DomainError(_l("Enter a web address starting with https://"), field="url"))
+        url = ""
+    out["url"] = url or None
+    if fields.status not in STATUSES:
+        errors.append(DomainError(_l("Choose whether clients can find it."), field="status"))
+    out["status"] = fields.status
+    out["featured"] = bool(fields.featured)
+    codes = [c.strip().lower() for c in re.split(r"[,\s]+", fields.languages or "") if c.strip()]
+    if any(not re.fullmatch(r"[a-z]{2,3}", c) for c in codes) or len(codes) > 12:
+        errors.append(
+            DomainError(_l("Use two-letter language codes, like en, es, vi."), field="languages")
+        )
+        codes = []
+    out["languages"] = sorted(set(codes))
+    out.update(_clean_place(fields, errors))
     return out, errors
 
 
@@ -369,7 +410,7 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
 def _apply_place(directory, service, link, location, address, values, before) -> None:
     """A place's name, coordinates, address and this service's hours there. A location other
     services share changes only in what the form changed."""
-    if values["location_name"] != before.location_name:
+    if values["location_name"] != " ".join((before.location_name or "").split()):
         location.name = values["location_name"] or None
     if location.organization_id is None:
         location.organization_id = service.organization_id
@@ -377,7 +418,7 @@ def _apply_place(directory, service, link, location, address, values, before) ->
     if point != (_number(before.latitude), _number(before.longitude)):
         location.latitude, location.longitude = point
     address_changed = any(
-        values[k] != getattr(before, f)
+        values[k] != " ".join((getattr(before, f) or "").split())
         for k, f in (
             ("address_1", "address_1"),
             ("city", "city"),
@@ -393,21 +434,19 @@ def _apply_place(directory, service, link, location, address, values, before) ->
                 location_id=location.id,
                 address_1=values["address_1"],
             )
+            address.country = "US"  # a new address made here; an imported one keeps its own
             dbs().add(address)
         address.address_1 = values["address_1"]
         address.city = values["city"] or None
         address.state_province = values["state"] or None
         address.postal_code = values["postal_code"] or None
-        address.country = "US"
     elif address_changed and address is not None:
         dbs().delete(address)
     dbs().flush()
     # Hours change only when the form's hours changed: then the main location's weekly
     # hours are the ones entered here (imported rules the form cannot show go with them).
     shown, _complete = _weekly_hours(link)
-    entered = {
-        d: (o.strftime("%H:%M"), c.strftime("%H:%M")) for d, (o, c) in values["hours"].items()
-    }
+    entered = {d: (_hhmm(o), _hhmm(c)) for d, (o, c) in values["hours"].items()}
     if entered != shown:
         _replace_hours(directory, link, values["hours"])
 
@@ -425,10 +464,7 @@ def places_of(service: HsdsService) -> list[tuple]:
         .where(HsdsServiceAtLocation.service_id == service.id)
         .order_by(HsdsLocation.name, HsdsLocation.id)
     ):
-        address = dbs().scalar(
-            select(HsdsAddress).where(HsdsAddress.location_id == location.id).limit(1)
-        )
-        rows.append((location, address))
+        rows.append((location, _street_address(location.id)))
     return rows
 
 
@@ -439,8 +475,12 @@ def save_place(actor, service: HsdsService, location_id, fields: ServiceFields) 
     directory = directory_import.directory_for(actor.agency)
     if service.directory_id != directory.id:
         raise NotFound(("hsds_service", str(service.id)))
-    fields.name, fields.status = service.name, service.status  # not on this form
-    values, errors = _clean(fields)
+    errors: list[DomainError] = []
+    values = _clean_place(fields, errors)
+    if not values["location_name"] and not values["address_1"] and not errors:
+        errors.append(
+            DomainError(_l("Give the place a name or a street address."), field="location_name")
+        )
     if errors:
         raise DomainError.all_of(errors)
     if location_id is None:

@@ -732,8 +732,9 @@ def _from_legacy(tables: dict[str, list[dict]], report: ImportReport) -> None:
     for legacy, kind in (("postal_address", "postal"), ("physical_address", "physical")):
         for row in tables.pop(legacy, []):
             # The two HSDS 1.1 tables number their rows separately: postal 1 is not physical 1.
+            # Physical ids stay as they were (an earlier import's rows update in place).
             row_id = (row.get("id") or "").strip()
-            if row_id and not _is_uuid(row_id):
+            if legacy == "postal_address" and row_id and not _is_uuid(row_id):
                 row = {**row, "id": f"{legacy}-{row_id}"}
             addresses.append({**row, "address_type": kind})
     if tables.pop("service_taxonomy", None) is not None:

@@ -101,11 +101,23 @@ class _Blanks(dict):
         return "{" + key + "}"
 
 
-def term_words(term_days: int) -> str:
+def term_words(term_days: int, language: str = "en") -> str:
+    """An ROI's length in words, in the language of the text it goes into."""
     years, rest = divmod(term_days, 365)
+    if language == "es":
+        if rest == 0 and years:
+            return f"{years} año" + ("s" if years != 1 else "")
+        return f"{term_days} días"
     if rest == 0 and years:
         return f"{years} year" + ("s" if years != 1 else "")
     return f"{term_days} days"
+
+
+def shown_key(version: TemplateVersion) -> str:
+    """What the sign page sends back: the version and the term it showed (a new version or a
+    new term since means the client has not read what they would sign)."""
+    term = version.template.roi_term_days if version.template is not None else None
+    return f"{version.id}:{term or ''}"
 
 
 def _fill(text: str, agency: Agency) -> str:
@@ -123,7 +135,7 @@ def _fill(text: str, agency: Agency) -> str:
 def filled(text: str, version: TemplateVersion) -> str:
     """A version's text with "{term}" (an ROI's length) in words from the template's term."""
     term = version.template.roi_term_days if version.template is not None else None
-    return text.replace("{term}", term_words(term)) if term else text
+    return text.replace("{term}", term_words(term, version.language)) if term else text
 
 
 @lru_cache(maxsize=1)
@@ -495,7 +507,7 @@ class Disclosure:
 def disclosure(agency: Agency, language: str) -> Disclosure:
     language = language if language in LANGUAGES else "en"
     meta, body = _front_matter(TEXTS / f"esign_disclosure.{language}.md")
-    text = _fill(body, agency).replace("{term}", term_words(agency.default_roi_days))
+    text = _fill(body, agency).replace("{term}", term_words(agency.default_roi_days, language))
     return Disclosure(DISCLOSURE_VERSION, language, meta["title"], render_markdown(text))
 
 
@@ -737,7 +749,7 @@ def sign(
     client = request.client
     agency = dbs().get(Agency, request.agency_id)
     version = version_for(request.template, account.preferred_language)
-    if shown_version is not None and shown_version != str(version.id):
+    if shown_version is not None and shown_version != shown_key(version):
         raise DomainError(
             _l("This document changed since you opened it. Read it again, then sign.")
         )
@@ -831,7 +843,10 @@ def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | 
 def signed_pdf(signature, version, document, agency, consent, request) -> bytes:
     rows = [
         ("Signer", signature.typed_name),
-        ("Document", f"{version.title} (version {version.version}, {version.language})"),
+        (
+            "Document",
+            f"{filled(version.title, version)} (version {version.version}, {version.language})",
+        ),
         ("Requested", request.created_at.isoformat(timespec="seconds")),
         ("Agreed to sign electronically", consent.accepted_at.isoformat(timespec="seconds")),
         ("Signed", signature.signed_at.isoformat(timespec="seconds")),

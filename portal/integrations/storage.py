@@ -408,11 +408,17 @@ class S3Store:
                 )
         except self._ClientError as exc:
             error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            meta = exc.response.get("ResponseMetadata", {})
+            status = meta.get("HTTPStatusCode") or 0
+            retried = bool(meta.get("RetryAttempts"))
             if error.get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                if retried and self._holds(key, sha256):
+                    return  # an earlier attempt of this very put got through
                 # An object under the key (or one being written): someone else's, left alone.
                 raise ObjectExists(f"an object is already stored under {key}") from exc
-            if not 400 <= status < 500:  # a 4xx answer stored nothing; after a 5xx, make sure
+            if retried or not 400 <= status < 500:
+                # A 4xx to the only attempt stored nothing; after a retry or a 5xx an attempt
+                # may have, and the key is this put's own (random): make sure it is gone.
                 with contextlib.suppress(*self._errors):
                     self.client.delete_object(Bucket=self.bucket, Key=key)
             raise StorageUnavailable(f"cannot store {key}: {self._describe(exc)}") from exc
@@ -422,6 +428,14 @@ class S3Store:
             with contextlib.suppress(*self._errors):
                 self.client.delete_object(Bucket=self.bucket, Key=key)
             raise StorageUnavailable(f"cannot store {key}: {self._describe(exc)}") from exc
+
+    def _holds(self, key: str, sha256: bytes) -> bool:
+        """Whether the object under the key has exactly this SHA-256 (asked of the store)."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except self._errors:
+            return False
+        return head.get("ChecksumSHA256") == base64.b64encode(sha256).decode("ascii")
 
     def open(self, key: str) -> BinaryIO:
         validate_key(key)

@@ -319,3 +319,80 @@ def test_places_of_a_service_are_added_and_changed(
     assert other_agency_admin.get(place).status_code == 404
     assert agency_admin.get(f"{page}/places/{me.record.public_id}").status_code == 404
     assert agency_admin.get(f"{page}/places/not-an-id").status_code == 404
+
+
+def test_imported_places_edit_without_surprises(app, agency_admin, agency_a, me, database):
+    """A service the feed calls temporarily closed, a place with a postal and a street
+    address, hours until midnight: the place form saves, shows the street address, keeps
+    "24:00", and an empty new place is refused."""
+    from portal.domain import directory_import as di
+    from portal.domain.models import HsdsAddress, HsdsLocation
+
+    tables = {
+        "service": [{"id": "svc-9", "name": "Night café", "status": "temporarily closed"}],
+        "location": [{"id": "loc-9", "name": "Corner hall"}],
+        "service_at_location": [{"id": "sal-9", "service_id": "svc-9", "location_id": "loc-9"}],
+        "address": [
+            {
+                "id": "a-post",
+                "location_id": "loc-9",
+                "address_1": "PO Box 9",
+                "city": "Chicago",
+                "address_type": "postal",
+                "country": "US",
+            },
+            {
+                "id": "a-street",
+                "location_id": "loc-9",
+                "address_1": "1  Main  St",
+                "city": "Chicago",
+                "address_type": "physical",
+                "country": "CA",
+            },
+        ],
+        "schedule": [
+            {
+                "id": "h-9",
+                "service_at_location_id": "sal-9",
+                "freq": "WEEKLY",
+                "byday": "FR",
+                "opens_at": "18:00",
+                "closes_at": "24:00",
+            }
+        ],
+    }
+    with app.test_request_context():
+        di.import_tables(di.directory_for(agency_a), tables)
+        database.session.commit()
+    service = database.session.scalar(select(HsdsService))
+    page = f"/staff/directory/services/{service.id}"
+    html = agency_admin.get(page).get_data(as_text=True)
+    assert 'value="1  Main  St"' in html and "PO Box 9" not in html.split("places")[0]
+    assert "temporarily closed" in html
+    location = database.session.scalar(select(HsdsLocation))
+    place = f"{page}/places/{location.id}"
+    form = agency_admin.get(place).get_data(as_text=True)
+    assert 'value="1  Main  St"' in form
+    assert 'value="24:00"' in form
+    unchanged = agency_admin.form(
+        place,
+        {
+            "location_name": "Corner hall",
+            "address_1": "1 Main St",
+            "city": "Chicago",
+            "fr_opens": "18:00",
+            "fr_closes": "24:00",
+        },
+    )
+    assert unchanged.status_code == 303, unchanged.get_data(as_text=True)[:2000]
+    database.session.expire_all()
+    [schedule] = database.session.scalars(select(HsdsSchedule)).all()
+    assert schedule.id.hex and schedule.closes_at.strftime("%H:%M:%S") == "23:59:59"
+    street = database.session.scalar(
+        select(HsdsAddress).where(HsdsAddress.address_type == "physical")
+    )
+    assert street.country == "CA" and street.address_1 == "1  Main  St"  # nothing rewritten
+    assert database.session.scalar(select(func.count()).select_from(HsdsAddress)) == 2
+    empty = agency_admin.form(f"{page}/places/new", {})
+    assert empty.status_code == 400
+    assert "Give the place a name or a street address." in empty.get_data(as_text=True)

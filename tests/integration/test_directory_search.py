@@ -356,3 +356,46 @@ def test_open_now_near_me_measures_to_a_place_that_is_open(app, database, make):
     assert 7.5 < result.distance < 8.5
     assert (anywhere[0].location_name, anywhere[0].open_now) == ("Near hall", False)
     assert anywhere[0].distance < 0.5
+
+
+def test_open_now_near_me_keeps_a_service_open_at_a_place_without_coordinates(app, database, make):
+    agency = make.agency("Unplaced", timezone="America/Chicago")
+    tables = {
+        "service": [{"id": "u-svc", "name": "Pop-up clinic", "status": "active"}],
+        "location": [
+            {"id": "u-near", "name": "Mapped hall", "latitude": "41.8858", "longitude": "-87.6181"},
+            {"id": "u-van", "name": "Clinic van"},
+        ],
+        "service_at_location": [
+            {"id": "u-sal-near", "service_id": "u-svc", "location_id": "u-near"},
+            {"id": "u-sal-van", "service_id": "u-svc", "location_id": "u-van"},
+        ],
+        "schedule": [
+            {
+                "id": "u-h1",
+                "service_at_location_id": "u-sal-near",
+                "freq": "WEEKLY",
+                "byday": "MO",
+                "opens_at": "09:00",
+                "closes_at": "10:00",
+            },
+            {
+                "id": "u-h2",
+                "service_at_location_id": "u-sal-van",
+                "freq": "WEEKLY",
+                "byday": "SA",
+                "opens_at": "09:00",
+                "closes_at": "17:00",
+            },
+        ],
+    }
+    with app.test_request_context():
+        di.import_tables(di.directory_for(agency), tables)
+        database.session.commit()
+        page = search.search(
+            search.Query(open_now=True, place=search.place_from_zip("60601")),
+            chicago(2026, 11, 21, 12),
+        )
+    [result] = page.results
+    assert (result.name, result.distance, result.open_now) == ("Pop-up clinic", None, True)
+    assert result.location_name == "Clinic van"

@@ -62,7 +62,7 @@ def sign_over_http(app, me, request, name="Ana Doe"):
 
 def shown_on(browser, page: str) -> str:
     """The version id the sign page shows (sent back with the signature)."""
-    return re.search(r'name="shown" value="(\d+)"', browser.get(page).get_data(as_text=True))[1]
+    return re.search(r'name="shown" value="([^"]+)"', browser.get(page).get_data(as_text=True))[1]
 
 
 def test_an_administrator_publishes_a_document_and_a_client_signs_it(
@@ -410,6 +410,13 @@ def test_a_new_roi_term_is_the_term_the_signed_text_states(
         esign.accept_disclosure(me.account, agrees="yes", word=esign.sample_word(me.account))
         database.session.commit()
     assert "It lasts 180 days" in me.get(f"/sign/{request.public_id}").get_data(as_text=True)
+    read = shown_on(me, f"/sign/{request.public_id}")
+    agency_admin.form(f"{page}/settings", {"name": roi.name, "term_days": "200"}, token_from=page)
+    stale = me.form(
+        f"/sign/{request.public_id}", {"intent": "y", "typed_name": "Ana Doe", "shown": read}
+    )
+    assert stale.status_code == 400  # read "180 days", would sign "200 days": refused
+    agency_admin.form(f"{page}/settings", {"name": roi.name, "term_days": "180"}, token_from=page)
     sign_over_http(app, me, request)
     database.session.expire_all()
     signature = database.session.scalar(select(esign.Signature))

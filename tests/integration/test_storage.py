@@ -507,3 +507,14 @@ def test_make_store_and_get_store_follow_the_settings(tmp_path, seaweedfs):
         assert isinstance(first, S3Store) and get_store() is first
         assert app.extensions["portal.storage"] is first
         first.check()
+
+
+def test_s3_knows_whether_a_key_holds_exactly_these_bytes(s3_store, uploads):
+    """After a retried conditional put answers 412, the store is asked whether the object is
+    this put's own (same SHA-256): then the put succeeded, else it is someone else's."""
+    path, digest = write_file(uploads, b"the signed copy")
+    key = new_key("signed/2026/11")
+    s3_store.put(key, path, sha256=digest, content_type="application/pdf")
+    assert s3_store._holds(key, digest)
+    assert not s3_store._holds(key, hashlib.sha256(b"another").digest())
+    assert not s3_store._holds(new_key(), digest)
