@@ -11,9 +11,7 @@ from flask_login import current_user
 
 from portal.access import staff_only
 from portal.domain import directory_admin
-from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
-from portal.domain.validation import date_from_parts
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt
 from staff_bridge import bp
@@ -22,6 +20,7 @@ from staff_bridge.forms import (
     DirectoryImportForm,
     DirectoryPlaceForm,
     DirectoryServiceForm,
+    optional_date,
 )
 
 DAY_NAMES = {
@@ -289,15 +288,8 @@ def _article_page(article_id: str | None):
                 form.ends_month.data = str(article.ends_on.month)
                 form.ends_year.data = str(article.ends_on.year)
     if form.validate_on_submit():
-        ends_on = None
-        if form.ends_day.data or form.ends_month.data or form.ends_year.data:
-            try:
-                ends_on = date_from_parts(
-                    form.ends_day.data, form.ends_month.data, form.ends_year.data, field="ends_day"
-                )
-            except DomainError as refusal:
-                form.ends_day.errors = [str(refusal.message)]
-        if not form.ends_day.errors:
+        ends_on = optional_date(form.ends_day, form.ends_month, form.ends_year)
+        if ends_on is not False:
             ok, _article = attempt(
                 form,
                 directory_admin.save_article,

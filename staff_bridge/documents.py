@@ -11,13 +11,12 @@ from flask_login import current_user
 from portal import downloads
 from portal.access import staff_only
 from portal.domain import access_policy, documents
-from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
-from portal.domain.validation import date_from_parts, small_int
+from portal.domain.validation import small_int
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt, per_staff_limit
 from staff_bridge import bp, bulk
-from staff_bridge.forms import DocumentRequestForm, StaffDocumentForm
+from staff_bridge.forms import DocumentRequestForm, StaffDocumentForm, optional_date
 
 
 def _documents_page(client, form, status: int = 200):
@@ -76,15 +75,7 @@ def _request_form() -> DocumentRequestForm:
 
 def _due(form: DocumentRequestForm):
     """The optional due date, or False after putting the error on the form."""
-    if not (form.due_day.data or form.due_month.data or form.due_year.data):
-        return None
-    try:
-        return date_from_parts(
-            form.due_day.data, form.due_month.data, form.due_year.data, field="due_day"
-        )
-    except DomainError as refusal:
-        form.due_day.errors = [str(refusal.message)]
-        return False
+    return optional_date(form.due_day, form.due_month, form.due_year)
 
 
 def _send_requests(form, recipients):

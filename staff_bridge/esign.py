@@ -12,7 +12,6 @@ from portal.access import staff_only
 from portal.domain import access_policy, esign
 from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
-from portal.domain.validation import date_from_parts
 from portal.forms import month_choices
 from portal.i18n import LANGUAGE_NAMES
 from portal.web import attempt, per_staff_limit
@@ -22,6 +21,7 @@ from staff_bridge.forms import (
     SignatureRequestForm,
     TemplateSettingsForm,
     TemplateTextForm,
+    optional_date,
 )
 
 # --- asking clients to sign --------------------------------------------------------------------
@@ -37,15 +37,9 @@ def _request_form() -> SignatureRequestForm:
 
 
 def _send(form: SignatureRequestForm, recipients):
-    due = None
-    if form.due_day.data or form.due_month.data or form.due_year.data:
-        try:
-            due = date_from_parts(
-                form.due_day.data, form.due_month.data, form.due_year.data, field="due_day"
-            )
-        except DomainError as refusal:
-            form.due_day.errors = [str(refusal.message)]
-            return False, None
+    due = optional_date(form.due_day, form.due_month, form.due_year)
+    if due is False:
+        return False, None
     return attempt(
         form,
         esign.request_signatures,

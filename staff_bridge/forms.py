@@ -13,7 +13,21 @@ from wtforms import (
     TextAreaField,
 )
 
+from portal.domain.errors import DomainError
+from portal.domain.validation import date_from_parts
 from portal.forms import DocumentForm, PortalForm
+
+
+def optional_date(day, month, year):
+    """The date of a day / month / year group that may be left empty: None when it is,
+    False after putting the error on the day field."""
+    if not (day.data or month.data or year.data):
+        return None
+    try:
+        return date_from_parts(day.data, month.data, year.data, field=day.name)
+    except DomainError as refusal:
+        day.errors = [str(refusal.message)]
+        return False
 
 
 class SetPasswordForm(PortalForm):

@@ -27,6 +27,11 @@ NTH = {
     5: _l("fifth"),
     -1: _l("last"),
 }
+ZIP_PROBLEMS = {
+    "format": _l("Enter a 5-digit ZIP code, like 60601."),
+    "unknown": _l("We do not know this ZIP code. Check it, or leave it empty."),
+}
+DEVICE_PROBLEM = _l("Your phone's location could not be used. Enter a ZIP code.")
 LANGUAGE_CHOICES = {
     "en": "English",
     "es": "Español",
@@ -92,13 +97,8 @@ def resources():
             elif form.zip.data:
                 place = search.place_from_zip(form.zip.data)
         except search.PlaceUnknown as unknown:
-            form.zip.errors = [
-                str(_l("Enter a 5-digit ZIP code, like 60601."))
-                if str(unknown) == "format" and not form.lat.data
-                else str(_l("We do not know this ZIP code. Check it, or leave it empty."))
-                if not form.lat.data
-                else str(_l("Your phone's location could not be used. Enter a ZIP code."))
-            ]
+            device = bool(form.lat.data)
+            form.zip.errors = [str(DEVICE_PROBLEM if device else ZIP_PROBLEMS[str(unknown)])]
             status = 400
         radius = int(form.radius.data) if form.radius.data in {str(r) for r in search.RADII} else 10
         try:

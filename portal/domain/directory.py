@@ -380,17 +380,15 @@ def tokens(value: str) -> list[str]:
     return [t[:40] for t in fold(value).split()][:MAX_TOKENS]
 
 
-def _match_sqlite(words: list[str], any_of: tuple[str, ...] = ()) -> str:
+def _match_sqlite(words: list[str]) -> str:
+    """Every word, as a prefix (FTS5 syntax; each word is a quoted string, never an operator)."""
     parts = [f'"{w}"*' for w in words]
-    if any_of:
-        parts.append("(" + " OR ".join(f'"{fold(w)}"*' for w in any_of) + ")")
     return " AND ".join(parts)
 
 
-def _match_postgres(words: list[str], any_of: tuple[str, ...]) -> str:
+def _match_postgres(words: list[str]) -> str:
+    """Every word, as a prefix (tsquery syntax; words are letters and digits only)."""
     parts = [f"{w}:*" for w in words]
-    if any_of:
-        parts.append("(" + " | ".join(f"{fold(w)}:*" for w in any_of) + ")")
     return " & ".join(parts)
 
 
@@ -401,10 +399,10 @@ def _text_filter(query: Query, ranked: bool = True):
     if not words:
         return None, None
     if _postgres():
-        tsquery = func.to_tsquery("simple", _match_postgres(words, ()))
+        tsquery = func.to_tsquery("simple", _match_postgres(words))
         tsv = literal_column("directory_search.document_tsv")
         return tsv.op("@@")(tsquery), func.ts_rank(tsv, tsquery).desc() if ranked else None
-    match = text("directory_fts MATCH :match").bindparams(match=_match_sqlite(words, ()))
+    match = text("directory_fts MATCH :match").bindparams(match=_match_sqlite(words))
     if not ranked:
         # A plain membership test. The unary + keeps SQLite from driving the query through
         # directory_search's key (it would visit every match); another index (the bounding
@@ -413,7 +411,7 @@ def _text_filter(query: Query, ranked: bool = True):
             text(
                 "+directory_search.service_id IN "
                 "(SELECT service_id FROM directory_fts WHERE directory_fts MATCH :match)"
-            ).bindparams(match=_match_sqlite(words, ())),
+            ).bindparams(match=_match_sqlite(words)),
             None,
         )
     fts = (

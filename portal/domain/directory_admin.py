@@ -457,15 +457,22 @@ def offers_at(service: HsdsService, location_id) -> bool:
 
 def places_of(service: HsdsService) -> list[tuple]:
     """Every place the service is offered at: (location, address or None), by name."""
-    rows = []
-    for location in dbs().scalars(
-        select(HsdsLocation)
-        .join(HsdsServiceAtLocation, HsdsServiceAtLocation.location_id == HsdsLocation.id)
-        .where(HsdsServiceAtLocation.service_id == service.id)
-        .order_by(HsdsLocation.name, HsdsLocation.id)
+    locations = list(
+        dbs().scalars(
+            select(HsdsLocation)
+            .join(HsdsServiceAtLocation, HsdsServiceAtLocation.location_id == HsdsLocation.id)
+            .where(HsdsServiceAtLocation.service_id == service.id)
+            .order_by(HsdsLocation.name, HsdsLocation.id)
+        )
+    )
+    street: dict = {}  # one statement for all the places' addresses, the physical one first
+    for address in dbs().scalars(
+        select(HsdsAddress)
+        .where(HsdsAddress.location_id.in_([location.id for location in locations]))
+        .order_by(HsdsAddress.address_type != "physical", HsdsAddress.id)
     ):
-        rows.append((location, _street_address(location.id)))
-    return rows
+        street.setdefault(address.location_id, address)
+    return [(location, street.get(location.id)) for location in locations]
 
 
 def save_place(actor, service: HsdsService, location_id, fields: ServiceFields) -> None:
