@@ -48,10 +48,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         TESTING=settings.env == "test",
         SQLALCHEMY_DATABASE_URI=settings.resolved_database_url,
         # Parameters never appear in error messages or logs: they may hold PII.
-        SQLALCHEMY_ENGINE_OPTIONS={
-            "hide_parameters": True,
-            "pool_pre_ping": not settings.is_sqlite,
-        },
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         SESSION_COOKIE_NAME=settings.cookie_name,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session
         # Referrer-Policy: no-referrer means browsers send no Referer to compare; the token
@@ -65,6 +62,18 @@ def _configure(app: Flask, settings: Settings) -> None:
     )
     if settings.is_sqlite:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+
+def _engine_options(settings: Settings) -> dict:
+    options: dict = {
+        "hide_parameters": True,
+        "pool_pre_ping": not settings.is_sqlite,
+    }
+    if settings.is_sqlite:
+        # How long a writer waits for SQLite's one write lock before the request answers 503
+        # (writers take it up front: portal.domain.session).
+        options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+    return options
 
 
 def _configure_logging(app: Flask, settings: Settings) -> None:
@@ -85,12 +94,11 @@ def _configure_logging(app: Flask, settings: Settings) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, _record) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; take control of BEGIN (SQLAlchemy
-    # recipe) and turn on what SQLite leaves off by default.
+    # recipe: portal.domain.session issues it) and turn on what SQLite leaves off by default.
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
@@ -109,15 +117,11 @@ def _postgresql_connect(dbapi_connection, _record) -> None:
         dbapi_connection.autocommit = autocommit
 
 
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
-
-
 def _init_database(app: Flask, settings: Settings) -> None:
+    from portal.domain import session  # BEGIN (IMMEDIATE) and the write intent
     from portal.extensions import db, migrate
 
+    session.STRICT["reads"] = settings.env == "test"
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
 
@@ -150,6 +154,7 @@ def _init_web(app: Flask) -> None:
 
     web.init_app(app)
     security.init_app(app)
+    web.finish_requests(app)  # last registered, so the first after-request hook to run
 
     @app.context_processor
     def _template_globals():

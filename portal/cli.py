@@ -92,10 +92,10 @@ def demo() -> None:
 @click.option("--burst", is_flag=True, help="Run what is due, then exit.")
 @click.option("--max-jobs", default=0, help="Stop after this many jobs (0: no limit).")
 def worker(burst: bool, max_jobs: int) -> None:
-    """Run background jobs (outbox mail, sweepers, reminders)."""
+    """Run background jobs (outbox mail, sweepers, reminders). A database that is locked, gone
+    or restarting does not stop it: it logs, waits (doubling up to a minute) and goes on."""
     name = jobs.worker_name()
     context.set_context(context.ActionContext(request_id=f"worker-{os.getpid()}"))
-    jobs.ensure_recurring()
     stop = {"now": False}
 
     def _stop(*_):
@@ -105,18 +105,46 @@ def worker(burst: bool, max_jobs: int) -> None:
     signal.signal(signal.SIGINT, _stop)
     ran = 0
     poll = current_settings().worker_poll_seconds
+    pause = jobs.Pause(first=poll)
+    ready = False
     click.echo(f"worker {name} started", err=True)
     while not stop["now"]:
-        did = jobs.run_one(name)
-        db.session.remove()  # a fresh session per job: nothing stale between runs
+        try:
+            if not ready:
+                jobs.ensure_recurring()
+                ready = True
+            did = jobs.run_one(name)
+            pause.reset()
+        except Exception as exc:  # the worker outlives any one failure; the job's lease holds
+            did = False
+            jobs.log_worker_trouble(exc, pause.current)
+            _drop_session()
+            _sleep(pause.next(), stop)
+            continue
+        finally:
+            db.session.remove()  # a fresh session per job: nothing stale between runs
         ran += int(did)
         if max_jobs and ran >= max_jobs:
             break
         if not did:
             if burst:
                 break
-            time.sleep(poll)
+            _sleep(poll, stop)
     click.echo(f"worker {name} stopped after {ran} jobs", err=True)
+
+
+def _drop_session() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool replaces it on next use
+        db.session.close()
+
+
+def _sleep(seconds: float, stop: dict) -> None:
+    """Sleep in short steps so SIGTERM stops the worker promptly."""
+    end = time.monotonic() + seconds
+    while not stop["now"] and time.monotonic() < end:
+        time.sleep(min(0.2, max(end - time.monotonic(), 0)))
 
 
 @click.command("dev")

@@ -9,6 +9,7 @@ from portal.access import public
 from portal.extensions import db
 from portal.security import safe_next
 from portal.settings import current as current_settings
+from portal.web import mark_active
 
 bp = Blueprint("common", __name__)
 
@@ -25,7 +26,8 @@ def choose_language():
 @bp.post("/session/keep-alive")
 @public
 def keep_alive():
-    """'Stay signed in' from the timeout warning: any request marks the session active."""
+    """'Stay signed in' from the timeout warning: the idle timeout starts again now."""
+    mark_active()
     return "", 204
 
 

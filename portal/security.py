@@ -11,14 +11,15 @@ import logging
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from portal.domain import audit
 from portal.domain.errors import Forbidden, NotFound, NotReady
-from portal.extensions import db
+from portal.domain.session import will_write
+from portal.extensions import db, login_manager
 from portal.integrations.storage import StorageUnavailable
 
 log = logging.getLogger("portal.web")
@@ -116,7 +117,11 @@ ERROR_TITLES = {
 
 
 def error_page(code: int, **extra) -> tuple[str, int]:
+    """The friendly page for `code`; it never raises (a bare page if rendering fails). For a
+    500 or 503 it is rendered as for a visitor, so it needs nothing from the database."""
     reference = request_id()
+    if code >= 500:
+        _without_database()
     try:
         return render_template("common/error.html", code=code, **extra), code
     except Exception:
@@ -130,11 +135,82 @@ FALLBACK_PAGE = (
     "Reference: %(reference)s</p></main></body></html>"
 )
 
+_SQLITE_UNAVAILABLE = ("locked", "busy", "disk i/o", "unable to open", "readonly", "full")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is busy or out of reach (try again later), as opposed
+    to a statement that is wrong (a bug: 500)."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):
+        return True  # no pooled connection came free in time; a connection that died
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        if type(exc.orig).__module__.startswith("sqlite3"):
+            text = str(exc.orig).lower()
+            return any(word in text for word in _SQLITE_UNAVAILABLE)
+        return True  # PostgreSQL: connection, server shutdown, lock or statement timeout
+    return False
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning(
+            "rollback failed; the connection is dropped", extra={"request_id": request_id()}
+        )
+        try:
+            db.session.close()
+        except Exception:
+            log.warning("closing the session failed", extra={"request_id": request_id()})
+
+
+def _without_database() -> None:
+    """The rest of this request renders without the database: no account, no session row."""
+    g._login_user = login_manager.anonymous_user()
+    forget = getattr(session, "forget_unloaded", None)
+    if forget is not None:
+        forget()
+
+
+def unavailable_response(exc: BaseException) -> Response:
+    """503 with Retry-After and the friendly page: nothing was saved, try again shortly."""
+    log.error(
+        "database unavailable",
+        extra={"request_id": request_id(), "error": type(exc).__name__},
+    )
+    _rollback_quietly()
+    body, _ = error_page(503)
+    return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
+
+
+def failed_commit_response(exc: BaseException) -> Response:
+    """The request's commit failed (web.finish_requests): nothing it did was saved."""
+    if database_unavailable(exc):
+        return unavailable_response(exc)
+    log.error("commit failed", exc_info=exc, extra={"request_id": request_id()})
+    _rollback_quietly()
+    body, _ = error_page(500)
+    return Response(body, 500, mimetype="text/html")
+
 
 def _log_denial(subject: tuple[str, str], details: dict) -> None:
-    db.session.rollback()
-    audit.record("access.denied", subject, outcome="denied", details=details)
-    db.session.commit()
+    """Audit a denial in a transaction of its own (the request's work is rolled back). If
+    that cannot be written the page still answers."""
+    _rollback_quietly()
+    try:
+        will_write()
+        audit.record("access.denied", subject, outcome="denied", details=details)
+        db.session.commit()
+    except Exception as exc:
+        log.error(
+            "denial not audited",
+            extra={"request_id": request_id(), "error": type(exc).__name__},
+        )
+        _rollback_quietly()
 
 
 def init_app(app: Flask) -> None:
@@ -154,13 +230,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(NotReady)
     def _not_ready(exc: NotReady):
-        db.session.rollback()
+        _rollback_quietly()
         return error_page(409, message=str(exc.message))
 
     @app.errorhandler(StorageUnavailable)
     def _storage_down(exc: StorageUnavailable):
         log.error("document storage unavailable", extra={"request_id": request_id()})
-        db.session.rollback()
+        _rollback_quietly()
         body, _ = error_page(503)
         return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
 
@@ -168,18 +244,20 @@ def init_app(app: Flask) -> None:
     def _csrf(exc: CSRFError):
         return error_page(400, reason="csrf")
 
-    @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError):
-        log.error("database unavailable", extra={"request_id": request_id()})
-        db.session.rollback()
-        body, _ = error_page(503)
-        return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
+    @app.errorhandler(sa_exc.SQLAlchemyError)
+    def _database_error(exc: sa_exc.SQLAlchemyError):
+        if database_unavailable(exc):
+            return unavailable_response(exc)
+        return _unexpected(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = exc.code or 500
         if code not in ERROR_TITLES:
             return exc
+        original = getattr(exc, "original_exception", None)
+        if code == 500 and original is not None:
+            return _unexpected(original)  # raised outside a view: what was it?
         if code == 429:
             body, _ = error_page(429)
             return Response(body, 429, headers={"Retry-After": "60"}, mimetype="text/html")
@@ -189,5 +267,8 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
-        log.exception("unhandled error", extra={"request_id": request_id()})
+        if database_unavailable(exc):
+            return unavailable_response(exc)
+        log.error("unhandled error", exc_info=exc, extra={"request_id": request_id()})
+        _rollback_quietly()
         return error_page(500)

@@ -8,6 +8,8 @@ default that matters for security is still in place (`Settings.problems`).
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +38,8 @@ class Settings:
     debug: bool = False
     database_url: str = ""
     allow_sqlite_in_production: bool = False
+    # On SQLite a request that writes waits this long for the write lock, then answers 503.
+    sqlite_busy_timeout_ms: int = 5000
     base_url: str = "http://127.0.0.1:5000"
     instance_path: Path = PROJECT_ROOT / "instance"
     session_cookie_name: str = ""
@@ -53,7 +57,11 @@ class Settings:
     # Rate limits (Flask-Limiter). Shelter Wi-Fi is shared, so per-IP limits are generous.
     ratelimit_storage_uri: str = "memory://"
     web_concurrency: int = 1
-    sign_in_ip_limit: str = "60 per 15 minutes"
+    # Web processes the command line or environment asks for (gunicorn -w, WEB_CONCURRENCY):
+    # more than one cannot share an in-memory rate-limit store.
+    detected_processes: int = 1
+    # Failed sign-ins per address (successes never count: shelter Wi-Fi is shared).
+    sign_in_ip_limit: str = "30 per 15 minutes"
     trusted_proxy_count: int = 0
     # Sessions, per account kind: (idle, absolute).
     staff_idle: timedelta = timedelta(minutes=30)
@@ -133,6 +141,10 @@ class Settings:
         return self.resolved_database_url.startswith("sqlite")
 
     @property
+    def memory_rate_limits(self) -> bool:
+        return self.ratelimit_storage_uri.startswith("memory://")
+
+    @property
     def resolved_storage_path(self) -> Path:
         return self.storage_path or self.instance_path / "documents"
 
@@ -161,8 +173,11 @@ class Settings:
             found.append("debug must be off in production")
         if self.is_sqlite and not self.allow_sqlite_in_production:
             found.append("SQLite in production needs ALLOW_SQLITE_IN_PRODUCTION=1")
-        if self.ratelimit_storage_uri.startswith("memory://") and self.web_concurrency > 1:
-            found.append("an in-memory rate-limit store cannot be shared by several workers")
+        if self.memory_rate_limits and max(self.web_concurrency, self.detected_processes) > 1:
+            found.append(
+                "an in-memory rate-limit store cannot be shared by several worker processes:"
+                " set RATELIMIT_STORAGE_URI=redis://..."
+            )
         if not self.data_encryption_key:
             found.append("DATA_ENCRYPTION_KEY is required in production")
         if not self.uses_tls:
@@ -205,6 +220,7 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "debug": ("PORTAL_DEBUG", _bool),
     "database_url": ("DATABASE_URL", str),
     "allow_sqlite_in_production": ("ALLOW_SQLITE_IN_PRODUCTION", _bool),
+    "sqlite_busy_timeout_ms": ("SQLITE_BUSY_TIMEOUT_MS", int),
     "base_url": ("BASE_URL", lambda v: v.rstrip("/")),
     "instance_path": ("INSTANCE_PATH", Path),
     "session_cookie_name": ("SESSION_COOKIE_NAME", str),
@@ -260,8 +276,37 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
 }
 
 
-def from_env(environ: dict[str, str] | None = None) -> Settings:
+_WORKER_FLAGS = ("-w", "--workers")
+
+
+def detect_processes(environ: dict[str, str], argv: list[str]) -> int:
+    """How many web processes this start asks for, as far as it can be seen: gunicorn's
+    `-w N` / `--workers N` on its command line or in GUNICORN_CMD_ARGS, and WEB_CONCURRENCY
+    (gunicorn's own default). A gunicorn config file is read by gunicorn only; for that the
+    app also checks each request's `wsgi.multiprocess` (portal.web)."""
+    counts = [1]
+    args = list(argv[1:]) if argv and "gunicorn" in Path(argv[0]).name else []
+    args += shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))
+    for index, arg in enumerate(args):
+        value = None
+        if arg in _WORKER_FLAGS and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith("--workers="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            value = arg[2:]
+        if value is not None and value.isdigit():
+            counts.append(int(value))
+    if environ.get("WEB_CONCURRENCY", "").isdigit():
+        counts.append(int(environ["WEB_CONCURRENCY"]))
+    return max(counts)
+
+
+def from_env(
+    environ: dict[str, str] | None = None, argv: list[str] | None = None
+) -> Settings:
     environ = dict(os.environ if environ is None else environ)
+    argv = list(sys.argv if argv is None else argv)
     values: dict[str, Any] = {}
     for name, (variable, parse) in _ENV_READERS.items():
         raw = environ.get(variable)
@@ -271,6 +316,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
             values[name] = parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{variable} has an unusable value") from exc
+    values["detected_processes"] = detect_processes(environ, argv)
     return Settings(**values)
 
 

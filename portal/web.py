@@ -1,105 +1,206 @@
 """The request lifecycle shared by both blueprints.
 
-- A server-side session interface over `portal.domain.sessions` (the cookie is a random id).
+- A session interface over `portal.domain.sessions`: rows for signed-in sessions (the cookie
+  is a random id), a signed cookie for anonymous visitors (no row).
 - Who is signed in (Flask-Login's request loader reads the session row's account).
-- The action context for the audit log, and one commit per request: successful responses
-  commit, error responses roll back.
+- The action context for the audit log, and one transaction per request: a GET reads (on
+  SQLite it does not take the write lock unless it must write), other methods may write; the
+  session row's changes join the request's work, and successful responses commit once
+  (error responses roll back). A commit that fails answers 503 (the database is busy or
+  gone) or 500, never a success for work that was not saved.
 - Helpers views use: `start_session`, `end_session`, `attempt` (run a domain action and turn
-  a refusal into a form error).
+  a refusal into a form error), `writes` (a GET view that writes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import math
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
 from flask.sessions import SessionInterface, SessionMixin
+from flask_babel import gettext
 from flask_login import current_user
-from werkzeug.datastructures import CallbackDict
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from portal.domain import clock, context, sessions
 from portal.domain.accounts import account_by_id, can_sign_in
 from portal.domain.errors import DomainError
+from portal.domain.session import reading, reset_intent, will_write
 from portal.extensions import db, login_manager
 from portal.settings import current as current_settings
 
+log = logging.getLogger("portal.web")
 
-class ServerSession(CallbackDict, SessionMixin):
-    def __init__(self, initial=None, *, sid=None, row_id=None, account_kind=None, account_id=None):
-        def on_update(_):
-            self.modified = True
+ANONYMOUS_KEYS = frozenset({"csrf_token", "lang", "signed_out", "_flashes"})
+_ANONYMOUS_SALT = "portal.anonymous-session"
 
-        super().__init__(initial or {}, on_update)
-        self.sid = sid
-        self.row_id = row_id
-        self.account_kind = account_kind
-        self.account_id = account_id
+
+class ServerSession(SessionMixin):
+    """The session of one request.
+
+    Signed in, or in a flow that binds state to this browser (an invitation being redeemed),
+    it is a row of `user_sessions`: the cookie holds a random id, and the row is loaded when
+    the request first uses the session. A visitor with nothing to keep gets no row: the few
+    keys an anonymous page needs (`ANONYMOUS_KEYS`: the CSRF token, the language, why they
+    were signed out, a flashed notice) travel in a signed cookie instead.
+    """
+
+    def __init__(self, *, sid: str | None = None, data: dict | None = None, stale=False):
+        self.sid = sid  # the cookie's id while it names a row
+        self._data = data  # None until the row is loaded
+        self.row_id: int | None = None
+        self.account_kind: str | None = None
+        self.account_id: int | None = None
+        self.idle_deadline: datetime | None = None
         self.modified = False
         self.rotate = False
         self.ended = False
+        self.cookie_changed = stale  # the browser's cookie must be replaced or removed
+
+    # --- loading ---------------------------------------------------------------------------
+    @property
+    def data(self) -> dict:
+        if self._data is None:
+            self._open_row()
+        return self._data  # type: ignore[return-value]
+
+    def _open_row(self) -> None:
+        row, why = sessions.load(self.sid)
+        if row is None:
+            self.sid = None
+            self._data = {}
+            self.cookie_changed = True  # a dead id: replace it (or remove it)
+            if why in ("idle_timeout", "absolute_timeout"):
+                self["signed_out"] = why  # so the sign-in page can say why
+            return
+        self._data = dict(row.data or {})
+        self.row_id, self.account_kind, self.account_id = row.id, row.account_kind, row.account_id
+        self.rotate = row.rotate_pending
+        self.idle_deadline = sessions.keep_alive(row)
+        if self.idle_deadline is None:  # ended by another request a moment ago
+            self._data, self.row_id, self.account_kind, self.account_id = {}, None, None, None
+            self.sid, self.cookie_changed = None, True
+
+    def unloaded(self) -> bool:
+        return self._data is None
+
+    def forget_unloaded(self) -> None:
+        """Stop using the database for this session (it is down): an unloaded session
+        becomes empty for the rest of the request, and no cookie changes."""
+        if self._data is None:
+            self._data = {}
+            self.sid = None
+
+    def account(self) -> tuple[str | None, int | None]:
+        self.data  # noqa: B018 - loads the row
+        return self.account_kind, self.account_id
 
     @property
     def new(self) -> bool:
         return self.row_id is None
 
+    # --- the mapping -----------------------------------------------------------------------
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def __setitem__(self, key, value) -> None:
+        self.data[key] = value
+        self.modified = True
+
+    def __delitem__(self, key) -> None:
+        del self.data[key]
+        self.modified = True
+
+    def __iter__(self) -> Iterator:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __contains__(self, key) -> bool:
+        return key in self.data
+
+    def clear(self) -> None:
+        self.data.clear()
+        self.modified = True
+
 
 class ServerSessionInterface(SessionInterface):
+    def _signer(self, app: Flask) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(app.secret_key, salt=_ANONYMOUS_SALT)
+
     def open_session(self, app: Flask, request) -> ServerSession:
         if request.path.startswith(app.static_url_path + "/"):
-            return ServerSession()  # static files need no session (and no database)
-        sid = request.cookies.get(current_settings().cookie_name)
-        row, why = sessions.load(sid)
-        if row is None:
-            fresh = ServerSession()
-            if why in ("idle_timeout", "absolute_timeout"):
-                db.session.commit()  # keep the "ended" mark and its audit event
-                fresh["signed_out"] = why  # so the sign-in page can say why
-            return fresh
-        opened = ServerSession(
-            dict(row.data or {}),
-            sid=sid,
-            row_id=row.id,
-            account_kind=row.account_kind,
-            account_id=row.account_id,
-        )
-        opened.rotate = row.rotate_pending
-        return opened
+            return ServerSession(data={})  # static files need no session (and no database)
+        raw = request.cookies.get(current_settings().cookie_name)
+        if not raw:
+            return ServerSession(data={})
+        if "." not in raw:  # a random id (base64url has no dots): the row loads when used
+            return ServerSession(sid=raw)
+        _idle, absolute = current_settings().timeouts(None)
+        try:
+            data = self._signer(app).loads(raw, max_age=int(absolute.total_seconds()))
+        except BadData:
+            return ServerSession(data={}, stale=True)
+        if not isinstance(data, dict):
+            return ServerSession(data={}, stale=True)
+        return ServerSession(data={k: v for k, v in data.items() if k in ANONYMOUS_KEYS})
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
+        """Only the cookie: what the session row needed was written before the commit."""
+        if not isinstance(session, ServerSession):
+            return
         settings = current_settings()
         name = settings.cookie_name
-        cookie = {
-            "httponly": True,
-            "secure": settings.uses_tls,
-            "samesite": "Lax",
-            "path": "/",
-        }
+        cookie = {"httponly": True, "secure": settings.uses_tls, "samesite": "Lax", "path": "/"}
+        if not session.unloaded():
+            response.vary.add("Cookie")
         if session.ended:
             response.delete_cookie(name, **cookie)
             return
-        row = db.session.get(sessions.UserSession, session.row_id) if session.row_id else None
-        if row is None:
-            if not session.modified or not dict(session):
-                return
-            session.sid = sessions.new_sid()
+        if session.row_id is not None:
+            if session.cookie_changed:
+                # A session cookie: no Expires or Max-Age, so it dies with the browser (R23).
+                response.set_cookie(name, session.sid, **cookie)
+            return
+        if not (session.modified or session.cookie_changed) or session.unloaded():
+            return
+        kept = {k: session[k] for k in ANONYMOUS_KEYS if k in session}
+        if kept:
+            response.set_cookie(name, self._signer(app).dumps(kept), **cookie)
+        else:
+            response.delete_cookie(name, **cookie)
+
+
+def persist_session() -> None:
+    """Write what this request changed in its session row, inside the request's transaction
+    (called just before the commit). An anonymous session that now holds more than the
+    anonymous keys (a flow binding state to this browser) gets its row here."""
+    current = session._get_current_object()
+    if not isinstance(current, ServerSession) or current.ended or current.unloaded():
+        return
+    if current.row_id is None:
+        if current.modified and set(current.keys()) - ANONYMOUS_KEYS:
+            will_write()
+            current.sid = sessions.new_sid()
             row = sessions.create(
-                session.sid,
-                dict(session),
+                current.sid,
+                dict(current),
                 ip=request.remote_addr,
                 user_agent=request.user_agent.string,
             )
-        else:
-            if session.rotate:
-                session.sid = sessions.new_sid()
-                row.sid_hash = sessions.hash_sid(session.sid)
-                row.rotate_pending = False
-            sessions.touch(row, dict(session) if session.modified else None)
-        db.session.commit()
-        # A session cookie: no Expires or Max-Age, so it dies with the browser (R23).
-        response.set_cookie(name, session.sid, **cookie)
-        response.vary.add("Cookie")
+            current.row_id, current.cookie_changed = row.id, True
+        return
+    if current.rotate or current.modified:
+        will_write()
+        new_sid = sessions.new_sid() if current.rotate else None
+        sessions.save(current.row_id, data=dict(current) if current.modified else None, sid=new_sid)
+        if new_sid is not None:
+            current.sid, current.rotate, current.cookie_changed = new_sid, False, True
 
 
 REAUTH_VALID_FOR = timedelta(minutes=5)
@@ -118,20 +219,22 @@ def recently_authenticated() -> bool:
 def reauthenticate(form, *, always: bool = False) -> bool:
     """For a sensitive action: True when the password was typed recently (unless `always`) or
     is typed now in `form.password`; otherwise puts the refusal on the form. Failures count
-    like sign-in."""
-    from flask_babel import gettext
-
+    like sign-in, and a throttled or suspended account is refused whatever is typed."""
     from portal.domain.accounts import confirm_password
+    from portal.domain.recovery import CURRENT_PASSWORD_REFUSALS
 
     if recently_authenticated() and not always:
         return True
-    if confirm_password(current_user, form.password.data or ""):
+    refusal = confirm_password(current_user, form.password.data or "")
+    if refusal is None:
         session["authenticated_at"] = clock.now().isoformat()
         return True
-    form.password.errors = [
-        *list(form.password.errors or []),
-        gettext("Your password is not right. Type the password you sign in with."),
-    ]
+    message = (
+        CURRENT_PASSWORD_REFUSALS["throttled"]
+        if refusal == "throttled"
+        else gettext("Your password is not right. Type the password you sign in with.")
+    )
+    form.password.errors = [*list(form.password.errors or []), str(message)]
     return False
 
 
@@ -156,7 +259,10 @@ def start_session(account) -> None:
     session.row_id = row.id
     session.account_kind = account.kind
     session.account_id = account.id
-    session.modified = True
+    session.idle_deadline = row.last_seen_at + current_settings().timeouts(account.kind)[0]
+    session.rotate = False
+    session.modified = False  # the row holds `keep` already
+    session.cookie_changed = True
 
 
 def end_session(reason: str = "signed_out") -> None:
@@ -178,12 +284,30 @@ def rotate_session_id() -> None:
     session.rotate = True
 
 
+def writes(view):
+    """Mark a GET view that writes (it marks something read, say): its transaction may write
+    from the start, so on SQLite it waits for the write lock instead of failing."""
+    view.writes = True
+    return view
+
+
+def mark_active() -> None:
+    """ "Stay signed in": the idle timeout starts again now, whenever it was last written."""
+    if session.row_id is not None:
+        will_write()
+        session.idle_deadline = sessions.keep_alive_now(session.row_id, session.account_kind)
+
+
 def idle_seconds() -> int | None:
-    """The signed-in person's idle timeout, for the warning script (None when signed out)."""
+    """Seconds until the signed-in session's idle timeout, for the warning script (None when
+    signed out)."""
     if not has_request_context() or not current_user.is_authenticated:
         return None  # e.g. mail rendered by the worker
-    idle, _absolute = current_settings().timeouts(current_user.kind)
-    return int(idle.total_seconds())
+    deadline = getattr(session, "idle_deadline", None)
+    if deadline is None:
+        idle, _absolute = current_settings().timeouts(current_user.kind)
+        return int(idle.total_seconds())
+    return max(math.ceil((deadline - clock.now()).total_seconds()), 1)
 
 
 def current_session_row():
@@ -192,12 +316,17 @@ def current_session_row():
 
 @login_manager.request_loader
 def _load_account(_request):
-    kind = getattr(session, "account_kind", None)
-    account = account_by_id(kind, getattr(session, "account_id", None))
+    if not isinstance(session._get_current_object(), ServerSession):
+        return None
+    kind, account_id = session.account()
+    if account_id is None:
+        return None
+    account = account_by_id(kind, account_id)
     if account is None:
         return None
     if not can_sign_in(account):
         # Deactivated or suspended since this session began: fail closed, end it now.
+        will_write()
         end_session("account_inactive")
         return None
     return account
@@ -247,10 +376,23 @@ def attempt(
 
 
 def init_app(app: Flask) -> None:
-    from portal import security
+    """Hooks that open the request; `finish_requests` (registered last, so it runs first among
+    the after-request hooks) closes it."""
     from portal.access import require_declaration
 
     app.session_interface = ServerSessionInterface()
+    settings = app.extensions["portal.settings"]
+    if settings.is_production and settings.memory_rate_limits:
+        app.before_request(_refuse_memory_limits_across_processes)
+
+    @app.before_request
+    def _declare_intent() -> None:
+        # Before anything touches the database: the session row loads on first use.
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            view = app.view_functions.get(request.endpoint or "")
+            if not getattr(view, "writes", False):
+                g.intent_token = reading()
+
     app.before_request(require_declaration)
 
     @app.before_request
@@ -259,32 +401,85 @@ def init_app(app: Flask) -> None:
         g.context_token = context.set_context(
             context.ActionContext(
                 ip=request.remote_addr,
-                request_id=security.request_id(),
+                request_id=request_id(),
                 user_agent=request.user_agent.string[:255],
                 actor=actor,
             )
         )
-
-    @app.after_request
-    def _commit(response: Response) -> Response:
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
 
     @app.teardown_request
     def _reset_context(exc) -> None:
         token = g.pop("context_token", None)
         if token is not None:
             context.reset_context(token)
+        intent = g.pop("intent_token", None)
+        if intent is not None:
+            reset_intent(intent)
+
+
+def _refuse_memory_limits_across_processes():
+    """The start-up check sees `gunicorn -w 4` and WEB_CONCURRENCY, not a gunicorn config
+    file: the WSGI server itself says whether other processes serve this app too. Rate limits
+    counted in each process's memory would let several times the limit through, so such a
+    deployment answers 503 until it sets RATELIMIT_STORAGE_URI."""
+    if request.environ.get("wsgi.multiprocess"):
+        from portal.security import error_page
+
+        log.critical(
+            "refusing to serve: several processes with an in-memory rate-limit store"
+            " (set RATELIMIT_STORAGE_URI=redis://...)"
+        )
+        body, _ = error_page(503)
+        return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
+    return None
+
+
+def finish_requests(app: Flask) -> None:
+    """One commit per request, as the first after-request hook (so the security headers and
+    the rate-limit bookkeeping see the final response): a successful response writes the
+    session row's changes and commits; an error response rolls back. A commit that fails
+    becomes a 503 (database busy or gone) or a 500, so work that was not saved never answers
+    as a success, and work that was saved never answers as an error."""
+    from portal import security
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        if response.status_code >= 400:
+            db.session.rollback()
+            return response
+        try:
+            persist_session()
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            session.cookie_changed = False
+            return security.failed_commit_response(exc)
+        return response
+
+
+def request_id() -> str:
+    from portal.security import request_id as make
+
+    return make()
+
+
+def _did_not_go_through(response: Response) -> bool:
+    """A form that worked redirects onwards (303); anything else is a failed attempt."""
+    return response.status_code != 303
 
 
 def sign_in_rate_limit(view):
-    """Per-IP limit on sign-in POSTs (configurable; generous, shelter Wi-Fi is shared)."""
+    """Per-IP limit on sign-in POSTs that fail (`SIGN_IN_IP_LIMIT`). Successes never count: a
+    shelter's Wi-Fi is one address for everyone there, and 200 people signing in from it
+    must not use each other up. Guessing one account is stopped by the per-account throttle
+    (in the database), guessing many from one address by this limit."""
     from portal.extensions import limiter
 
-    return limiter.limit(lambda: current_settings().sign_in_ip_limit, methods=["POST"])(view)
+    return limiter.limit(
+        lambda: current_settings().sign_in_ip_limit,
+        methods=["POST"],
+        deduct_when=_did_not_go_through,
+    )(view)
 
 
 def sign_in_page(kind: str, *, template: str, home: str):
@@ -374,10 +569,11 @@ per_account_limit = per_staff_limit
 
 
 def per_ip_limit(limit: str):
-    """A rate limit per client address on POSTs (invitation steps, R6)."""
+    """A rate limit per client address on POSTs that fail (invitation steps, printed codes:
+    R6); like sign-in, what goes through does not count."""
     from portal.extensions import limiter
 
-    return limiter.limit(limit, methods=["POST"])
+    return limiter.limit(limit, methods=["POST"], deduct_when=_did_not_go_through)
 
 
 def per_ip_read_limit(limit: str):

@@ -26,7 +26,7 @@ from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts
 from portal.forms import ActionForm, month_choices
-from portal.web import attempt
+from portal.web import attempt, writes
 from staff_bridge import bp
 from staff_bridge.forms import CareTeamForm, ClientForm, ClientSearchForm, ConsentForm
 
@@ -219,6 +219,7 @@ def _attempt_save(form, action, *args):
 
 
 @bp.get("/clients/<client_id>")
+@writes  # audited: every view writes its event
 @staff_only(Capability.VIEW_CLIENTS)
 def client_record(client_id: str):
     client = access_policy.get_client(current_user, client_id, "view")

@@ -14,7 +14,7 @@ from portal.domain import access_policy, documents
 from portal.domain.roles import Capability
 from portal.domain.validation import small_int
 from portal.forms import month_choices
-from portal.web import accepts_uploads, attempt, per_staff_limit
+from portal.web import accepts_uploads, attempt, per_staff_limit, writes
 from staff_bridge import bp, bulk
 from staff_bridge.forms import DocumentRequestForm, StaffDocumentForm, optional_date
 
@@ -135,6 +135,7 @@ def request_documents_bulk():
 
 
 @bp.get("/documents/<document_id>/download")
+@writes  # audited: every view writes its event
 @staff_only(Capability.VIEW_CLIENTS)
 def download_document(document_id: str):
     way = downloads.how()
@@ -143,6 +144,7 @@ def download_document(document_id: str):
 
 
 @bp.get("/documents/<document_id>/preview")
+@writes  # audited: every view writes its event
 @staff_only(Capability.VIEW_CLIENTS)
 def preview_document(document_id: str):
     document = documents.download_for_staff(current_user, document_id, "preview")

@@ -14,7 +14,7 @@ from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.forms import month_choices
 from portal.i18n import LANGUAGE_NAMES
-from portal.web import attempt, per_staff_limit
+from portal.web import attempt, per_staff_limit, writes
 from staff_bridge import bp, bulk
 from staff_bridge.forms import (
     NewTemplateForm,
@@ -97,6 +97,7 @@ def request_signatures_bulk():
 
 
 @bp.get("/signatures/<signature_id>/verify")
+@writes  # audited: every view writes its event
 @staff_only(Capability.VIEW_CLIENTS)
 def verify_signature(signature_id: str):
     signature, problems = esign.verify_for_staff(current_user, signature_id)

@@ -16,7 +16,7 @@ from portal.domain.errors import DomainError
 from portal.domain.roles import Capability
 from portal.domain.validation import date_from_parts, small_int
 from portal.forms import ActionForm, month_choices
-from portal.web import attempt
+from portal.web import attempt, writes
 from staff_bridge import bp
 from staff_bridge.clients import to_record
 from staff_bridge.forms import ClientTaskForm, ReviewDecisionForm, ReviewFilterForm
@@ -99,6 +99,7 @@ def _decision_form(item) -> ReviewDecisionForm:
 
 
 @bp.get("/review/<item_id>")
+@writes  # audited: every view writes its event
 @staff_only(Capability.REVIEW_CHANGES)
 def review_item(item_id: str):
     item = review.get_item(current_user, item_id)

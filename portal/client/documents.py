@@ -12,7 +12,7 @@ from portal.access import client_only
 from portal.client import bp
 from portal.domain import documents, selfservice
 from portal.forms import DocumentForm
-from portal.web import accepts_uploads, attempt
+from portal.web import accepts_uploads, attempt, writes
 
 
 def _page(form: DocumentForm, status: int = 200):
@@ -68,6 +68,7 @@ def documents_page():
 
 
 @bp.get("/documents/<document_id>/download")
+@writes  # audited: every view writes its event
 @client_only
 def download_document(document_id: str):
     way = downloads.how()

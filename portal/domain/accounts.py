@@ -68,7 +68,7 @@ def _delay_for(failures: int) -> timedelta:
 
 def _step_throttle(result: SignInResult, password: str) -> bool:
     account = result.account
-    if account is not None and account.throttled_until and account.throttled_until > clock.now():
+    if account is not None and _throttled(account):
         result.refusal = "throttled"
         passwords.verify(None, password)  # same work as any other refusal
         audit.record("sign_in.throttled", account, outcome="failure")
@@ -115,19 +115,41 @@ SIGN_IN_STEPS = {
 }
 
 
-def confirm_password(account, password: str) -> bool:
-    """Re-authentication before a sensitive action (R27, R29): the current password, with the
-    same throttling as sign-in. Writes the failure; the caller shows the refusal."""
-    throttled = account.throttled_until is not None and account.throttled_until > clock.now()
-    if not throttled and passwords.verify(account.password_hash, password):
-        audit.record("reauth.succeeded", account)
-        return True
-    if throttled:
+def _throttled(account) -> bool:
+    return bool(account.throttled_until and account.throttled_until > clock.now())
+
+
+def check_current_password(account, password: str) -> str | None:
+    """Why the current password is refused, or None when it is right: "throttled" while the
+    account waits after failures or is suspended (refused before the password is looked at,
+    with the same work), "wrong" otherwise. Writes nothing: see `record_refusal`."""
+    if _throttled(account) or account.suspended_at is not None:
         passwords.verify(None, password)
-        audit.record("reauth.throttled", account, outcome="failure")
+        return "throttled"
+    if not passwords.verify(account.password_hash, password):
+        return "wrong"
+    return None
+
+
+def record_refusal(account, refusal: str, action: str) -> None:
+    """Write a refused current-password check: a wrong one counts like a failed sign-in (the
+    delay grows, 100 suspend); a throttled one is audited."""
+    if refusal == "throttled":
+        audit.record(f"{action}.throttled", account, outcome="failure")
     else:
-        count_failure(account, "reauth.failed")
-    return False
+        count_failure(account, f"{action}.failed")
+
+
+def confirm_password(account, password: str, action: str = "reauth") -> str | None:
+    """Re-authentication before a sensitive action (R27, R29): the current password, with the
+    same throttling as sign-in. Returns None when confirmed, else the refusal ("wrong" or
+    "throttled"), which is written already; the caller shows it."""
+    refusal = check_current_password(account, password)
+    if refusal is None:
+        audit.record(f"{action}.succeeded", account)
+        return None
+    record_refusal(account, refusal, action)
+    return refusal
 
 
 def sign_in(kind: str, email: str, password: str) -> SignInResult:

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from portal.domain import clock, context
 from portal.domain.models import AuditEvent
-from portal.domain.session import dbs
+from portal.domain.session import dbs, will_write
 
 log = logging.getLogger("portal.audit")
 
@@ -51,6 +51,7 @@ def record(
     details: dict[str, Any] | None = None,
     actor: Any = None,
 ) -> AuditEvent:
+    will_write()  # an audited view (a staff member reads a record) writes its event
     ctx = context.current()
     actor = actor if actor is not None else ctx.actor
     subject_kind, subject_id = _subject_ref(subject)

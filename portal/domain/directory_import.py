@@ -51,7 +51,7 @@ from portal.domain.models import (
     HsdsTaxonomy,
     HsdsTaxonomyTerm,
 )
-from portal.domain.session import dbs
+from portal.domain.session import dbs, get_or_create
 
 LEGACY_NAMESPACE = uuid.UUID("0b6f1c9e-3c55-5c1e-9a53-5d0f2c7e4a10")
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # one CSV inside a zip, uncompressed
@@ -748,15 +748,20 @@ def _from_legacy(tables: dict[str, list[dict]], report: ImportReport) -> None:
 
 
 def directory_for(agency, *, timezone: str | None = None) -> Directory:
-    """The agency's directory, made on first use (its time zone: the agency's)."""
-    directory = dbs().scalar(select(Directory).where(Directory.agency_id == agency.id))
-    if directory is None:
+    """The agency's directory, made on first use (its time zone: the agency's; one per agency,
+    so two first uses at once make one)."""
+
+    def make() -> Directory:
         directory = Directory(
             agency_id=agency.id, name=agency.name, timezone=timezone or agency.timezone
         )
         dbs().add(directory)
         dbs().flush()
-    return directory
+        return directory
+
+    return get_or_create(
+        lambda: dbs().scalar(select(Directory).where(Directory.agency_id == agency.id)), make
+    )
 
 
 def import_tables(

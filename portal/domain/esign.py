@@ -46,7 +46,7 @@ from portal.domain.models import (
     TemplateVersion,
 )
 from portal.domain.roles import Capability
-from portal.domain.session import dbs
+from portal.domain.session import dbs, get_or_create
 from portal.domain.staff import require
 from portal.domain.validation import clean_text, parse_uuid
 from portal.settings import current as current_settings
@@ -159,14 +159,20 @@ def render_markdown(text: str) -> Markup:
 
 
 def ensure_default_roi(agency: Agency) -> SignableTemplate:
-    """The agency's ROI template: the shipped text (version 1, English and Spanish) on first use."""
-    template = dbs().scalar(
-        select(SignableTemplate).where(
-            SignableTemplate.agency_id == agency.id, SignableTemplate.kind == "roi"
+    """The agency's ROI template: the shipped text (version 1, English and Spanish) on first use
+    (one per agency, a unique index: two first uses at once make one)."""
+
+    def find() -> SignableTemplate | None:
+        return dbs().scalar(
+            select(SignableTemplate).where(
+                SignableTemplate.agency_id == agency.id, SignableTemplate.kind == "roi"
+            )
         )
-    )
-    if template is not None:
-        return template
+
+    return get_or_create(find, lambda: _make_default_roi(agency))
+
+
+def _make_default_roi(agency: Agency) -> SignableTemplate:
     template = SignableTemplate(
         agency_id=agency.id,
         kind="roi",

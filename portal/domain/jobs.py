@@ -192,6 +192,31 @@ def run_one(worker: str | None = None) -> bool:
     return True
 
 
+class Pause:
+    """How long the worker waits after a failure it cannot handle (the database is locked,
+    gone or restarting): `first`, doubling up to `longest`, back to `first` after a success."""
+
+    def __init__(self, first: float = 1.0, longest: float = 60.0):
+        self.first, self.longest = max(first, 0.05), longest
+        self.current = self.first
+
+    def next(self) -> float:
+        wait = self.current
+        self.current = min(self.current * 2, self.longest)
+        return wait
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+def log_worker_trouble(exc: BaseException, wait: float) -> None:
+    """The class only: a message may carry PII or a connection string."""
+    log.warning(
+        "worker could not reach the database; waiting",
+        extra={"error": type(exc).__name__, "wait_seconds": round(wait, 2)},
+    )
+
+
 def run_pending(limit: int = 100, worker: str | None = None) -> int:
     """Run due jobs until none is left (or `limit`); returns how many ran."""
     ran = 0

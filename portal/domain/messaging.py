@@ -43,7 +43,7 @@ from portal.domain.models import (
 )
 from portal.domain.roles import Capability, has_capability
 from portal.domain.selfservice import client_of, record_contact
-from portal.domain.session import dbs
+from portal.domain.session import dbs, will_write
 from portal.domain.validation import parse_uuid, strip_unshowable
 from portal.settings import current as current_settings
 
@@ -364,9 +364,13 @@ def messages_of(
 
 
 def read_by_client(conversation: Conversation) -> None:
-    """Read receipts for every staff message not read yet; the counter follows."""
+    """Read receipts for every staff message not read yet; the counter follows (it counts
+    them, so a conversation read already costs no write)."""
     from sqlalchemy import update
 
+    if not conversation.unread_by_client:
+        return
+    will_write()
     dbs().execute(
         update(Message)
         .where(
@@ -455,6 +459,7 @@ def staff_conversation(actor, public_id) -> Conversation:
 
 
 def read_by_staff(actor, conversation: Conversation) -> None:
+    will_write()
     conversation.unread_by_staff = 0
     audit.record(
         "conversation.read",

@@ -16,7 +16,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.domain import audit, clock, mail, passwords, sessions, tokens
-from portal.domain.accounts import account_by_email, account_by_id
+from portal.domain.accounts import (
+    account_by_email,
+    account_by_id,
+    check_current_password,
+    record_refusal,
+)
 from portal.domain.errors import DomainError
 from portal.domain.models import AccountToken, Client
 from portal.domain.session import dbs
@@ -138,20 +143,24 @@ def reset_password(kind: str, raw: str, new_password: str):
     return account
 
 
-def refused_password(account, action: str) -> None:
-    """A wrong current password counts like a failed sign-in (so it cannot be guessed here)."""
-    from portal.domain.accounts import count_failure
-
-    count_failure(account, action)
+CURRENT_PASSWORD_REFUSALS = {
+    "wrong": _l("Your current password is not right."),
+    "throttled": _l(
+        "You typed a wrong password too many times. Wait a few minutes, then try again."
+    ),
+}
 
 
 def change_password(account, current_password: str, new_password: str, *, keep=None) -> None:
-    """A signed-in change: the current password first; every other session ends."""
-    if not passwords.verify(account.password_hash, current_password):
+    """A signed-in change: the current password first (refused while the account is
+    throttled or suspended; a wrong one counts like a failed sign-in); every other session
+    ends."""
+    refusal = check_current_password(account, current_password)
+    if refusal is not None:
         raise DomainError(
-            _l("Your current password is not right."),
+            CURRENT_PASSWORD_REFUSALS[refusal],
             field="current_password",
-            after_rollback=lambda: refused_password(account, "password_change.refused"),
+            after_rollback=lambda: record_refusal(account, refusal, "password_change"),
         )
     set_password(account, new_password, field="new_password")
     tokens.revoke_all(account)

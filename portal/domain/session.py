@@ -1,21 +1,136 @@
-"""The database session for domain services, and work to run after a successful commit."""
+"""The database session for domain services, work to run after a successful commit, and the
+write intent of the current transaction.
+
+Write intent. SQLite lets one connection write at a time, and a transaction that began by
+reading cannot become a writer once another connection has written (it fails at once with
+"database is locked"; the busy timeout does not apply). So on SQLite a transaction that may
+write starts with `BEGIN IMMEDIATE`, which takes the write lock up front and waits its turn
+(up to the busy timeout) instead of failing; a transaction that only reads starts with a plain
+`BEGIN` and runs beside the writers (WAL). Every transaction may write by default (the worker,
+commands, tests); the web layer marks the requests that read (GET, HEAD) with `reading()`,
+and code that writes during such a request calls `will_write()` first. On PostgreSQL the intent
+changes nothing: its transactions keep READ COMMITTED and their row locks.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from contextvars import ContextVar, Token
+from typing import TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+
+log = logging.getLogger("portal.db")
+
+_may_write: ContextVar[bool] = ContextVar("portal_db_may_write", default=True)
+
+# Test runs turn this on: a write in a transaction that declared it would only read raises
+# instead of being left to fail under load.
+STRICT: dict[str, bool] = {"reads": False}
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A transaction begun as a reader wrote without `will_write()` first (a bug)."""
 
 
 def dbs() -> Session:
     return db.session()
 
 
+def reading() -> Token:
+    """The work that follows only reads (a GET). Returns the token that `reset_intent` takes."""
+    return _may_write.set(False)
+
+
+def reset_intent(token: Token) -> None:
+    _may_write.reset(token)
+
+
+def may_write() -> bool:
+    return _may_write.get()
+
+
+def will_write() -> None:
+    """Declare that the current transaction is going to write.
+
+    Cheap when it was a writer already. On SQLite a transaction that has only read so far is
+    ended and the next statement begins a writer (`BEGIN IMMEDIATE`): loaded objects are
+    expired and reload on next use, so nothing read is lost and nothing written is at stake.
+    """
+    if _may_write.get():
+        return
+    _may_write.set(True)
+    session = dbs()
+    if not session.in_transaction():
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        _violation("unflushed changes made while reading")
+        return
+    if session.connection().info.get("wrote"):
+        return  # it holds the write lock already; keep its work
+    session.rollback()
+
+
+T = TypeVar("T")
+
+
+def get_or_create(find: Callable[[], T | None], make: Callable[[], T]) -> T:
+    """The row `find` returns, else a new one from `make` (which adds and flushes it), for
+    rows made on first use by a page that otherwise only reads. Two requests racing to make
+    it end with one row: a unique constraint must back `find`, and the loser takes the
+    winner's row."""
+    found = find()
+    if found is not None:
+        return found
+    will_write()
+    found = find()  # again, as a writer: on SQLite someone may have made it meanwhile
+    if found is not None:
+        return found
+    try:
+        with dbs().begin_nested():
+            return make()
+    except IntegrityError:
+        found = find()
+        if found is None:
+            raise
+        return found
+
+
+def _violation(what: str) -> None:
+    if STRICT["reads"]:
+        raise ReadOnlyViolation(f"{what}: call will_write() before writing in a GET")
+    log.warning("a reading transaction wrote", extra={"what": what})
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@event.listens_for(Engine, "begin")
+def _begin(conn) -> None:
+    conn.info["wrote"] = False
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write.get() else "BEGIN")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+    if _may_write.get() or not statement.lstrip()[:7].upper().startswith(_WRITES):
+        return
+    conn.info["wrote"] = True
+    _violation(" ".join(statement.split(None, 3)[:3]))
+
+
 def after_commit(callback: Callable[[], None]) -> None:
-    """Run `callback` once the current transaction commits (dropped on rollback)."""
+    """Run `callback` once the current transaction commits (dropped on rollback). A callback
+    that fails is logged: the commit stands."""
     dbs().info.setdefault("after_commit", []).append(callback)
 
 
@@ -25,14 +140,20 @@ def after_rollback(callback: Callable[[], None]) -> None:
     dbs().info.setdefault("after_rollback", []).append(callback)
 
 
+def _run_each(callbacks: list[Callable[[], None]], when: str) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:
+            log.error("a callback after %s failed", when, extra={"error": type(exc).__name__})
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released; the real commit comes later (or never)
     session.info.pop("after_rollback", None)
-    callbacks = session.info.pop("after_commit", [])
-    for callback in callbacks:
-        callback()
+    _run_each(session.info.pop("after_commit", []), "commit")
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -40,5 +161,4 @@ def _run_after_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is not None:
         return  # a savepoint was rolled back; the transaction itself goes on
     session.info.pop("after_commit", None)
-    for callback in session.info.pop("after_rollback", []):
-        callback()
+    _run_each(session.info.pop("after_rollback", []), "rollback")

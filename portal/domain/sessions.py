@@ -2,7 +2,13 @@
 
 The cookie carries a 256-bit random id; the table keeps only its SHA-256. Idle and absolute
 timeouts depend on the account kind. A person's sessions can be listed and ended one by one
-or all at once; ending is immediate because every request loads the row.
+or all at once; ending is immediate because every request that uses the session loads the row.
+
+Activity (`last_seen_at`) is written at most once every `TOUCH_EVERY`, inside the request's own
+transaction: a request within a minute of the last write reads and writes nothing for its
+session, so pages that only read stay readers. The idle timeout therefore counts from the last
+write, which is at most a minute before the last activity: a session may end up to a minute
+early, never late (R24), and the warning script is given the real deadline.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from sqlalchemy import delete, select, update
 
 from portal.domain import audit, clock, jobs
 from portal.domain.models import UserSession
-from portal.domain.session import dbs
+from portal.domain.session import dbs, will_write
 from portal.settings import current as current_settings
+
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def new_sid() -> str:
@@ -49,9 +57,77 @@ def load(sid: str | None) -> tuple[UserSession | None, str | None]:
     why = _expired(row, clock.now())
     if why is not None:
         if row.ended_at is None:
-            end(row, why)
+            row_id = row.id
+            will_write()
+            _end_if_live(row_id, why)
         return None, why
     return row, None
+
+
+def _end_if_live(row_id: int, reason: str) -> None:
+    """End a session unless another request ended it first (a compare-and-set)."""
+    ended = (
+        dbs()
+        .execute(
+            update(UserSession)
+            .where(UserSession.id == row_id, UserSession.ended_at.is_(None))
+            .values(ended_at=clock.now(), end_reason=reason)
+        )
+        .rowcount
+    )
+    row = dbs().get(UserSession, row_id)
+    if ended and row is not None and row.account_kind is not None:
+        audit.record(
+            "session.ended",
+            (row.account_kind, _account_public_id(row)),
+            details={"reason": reason, "session": str(row.public_id)},
+        )
+
+
+def keep_alive(row: UserSession) -> datetime | None:
+    """Note activity if the last note is `TOUCH_EVERY` old; returns when the session will
+    time out for idleness (None: it was ended a moment ago by another request)."""
+    now = clock.now()
+    idle, _absolute = current_settings().timeouts(row.account_kind)
+    if now - row.last_seen_at < TOUCH_EVERY:
+        return row.last_seen_at + idle
+    return keep_alive_now(row.id, row.account_kind)
+
+
+def keep_alive_now(row_id: int, account_kind: str | None) -> datetime | None:
+    """Note activity now, whenever the last note was ("stay signed in")."""
+    will_write()
+    now = clock.now()
+    touched = (
+        dbs()
+        .execute(
+            update(UserSession)
+            .where(UserSession.id == row_id, UserSession.ended_at.is_(None))
+            .values(last_seen_at=now)
+        )
+        .rowcount
+    )
+    if not touched:
+        return None
+    idle, _absolute = current_settings().timeouts(account_kind)
+    return now + idle
+
+
+def save(row_id: int, *, data: dict | None = None, sid: str | None = None) -> None:
+    """Write a session's changed data and, after a rotation, the hash of its new id."""
+    values: dict = {}
+    if data is not None:
+        values["data"] = data
+    if sid is not None:
+        values["sid_hash"] = hash_sid(sid)
+        values["rotate_pending"] = False
+    if values:
+        dbs().execute(
+            update(UserSession)
+            .where(UserSession.id == row_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def create(
@@ -74,12 +150,6 @@ def create(
     dbs().add(row)
     dbs().flush()
     return row
-
-
-def touch(row: UserSession, data: dict | None) -> None:
-    row.last_seen_at = clock.now()
-    if data is not None:
-        row.data = data
 
 
 def end(row: UserSession, reason: str) -> None:

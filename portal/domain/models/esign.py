@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.models.accounts import ClientAccount, StaffUser
@@ -21,6 +21,16 @@ class SignableTemplate(PublicIdMixin, CreatedAtMixin, Base):
     """A document clients sign (the ROI, or another agency form), owned by an agency."""
 
     __tablename__ = "signable_templates"
+    # One ROI per agency: it is made on first use, and two first uses at once must make one.
+    __table_args__ = (
+        Index(
+            "uq_signable_templates_one_roi",
+            "agency_id",
+            unique=True,
+            sqlite_where=text("kind = 'roi'"),
+            postgresql_where=text("kind = 'roi'"),
+        ),
+    )
 
     audit_kind = "signable_template"
 
