@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import click
 from flask import Flask, current_app
@@ -96,55 +96,19 @@ def worker(burst: bool, max_jobs: int) -> None:
     or restarting does not stop it: it logs, waits (doubling up to a minute) and goes on."""
     name = jobs.worker_name()
     context.set_context(context.ActionContext(request_id=f"worker-{os.getpid()}"))
-    stop = {"now": False}
-
-    def _stop(*_):
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    ran = 0
-    poll = current_settings().worker_poll_seconds
-    pause = jobs.Pause(first=poll)
-    ready = False
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     click.echo(f"worker {name} started", err=True)
-    while not stop["now"]:
-        try:
-            if not ready:
-                jobs.ensure_recurring()
-                ready = True
-            did = jobs.run_one(name)
-            pause.reset()
-        except Exception as exc:  # the worker outlives any one failure; the job's lease holds
-            did = False
-            jobs.log_worker_trouble(exc, pause.current)
-            _drop_session()
-            _sleep(pause.next(), stop)
-            continue
-        finally:
-            db.session.remove()  # a fresh session per job: nothing stale between runs
-        ran += int(did)
-        if max_jobs and ran >= max_jobs:
-            break
-        if not did:
-            if burst:
-                break
-            _sleep(poll, stop)
+    ran = jobs.work(
+        name,
+        stop=stop,
+        burst=burst,
+        max_jobs=max_jobs,
+        poll=current_settings().worker_poll_seconds,
+        end_each=db.session.remove,  # a fresh session per job: nothing stale between runs
+    )
     click.echo(f"worker {name} stopped after {ran} jobs", err=True)
-
-
-def _drop_session() -> None:
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is gone: the pool replaces it on next use
-        db.session.close()
-
-
-def _sleep(seconds: float, stop: dict) -> None:
-    """Sleep in short steps so SIGTERM stops the worker promptly."""
-    end = time.monotonic() + seconds
-    while not stop["now"] and time.monotonic() < end:
-        time.sleep(min(0.2, max(end - time.monotonic(), 0)))
 
 
 @click.command("dev")

@@ -302,9 +302,7 @@ def detect_processes(environ: dict[str, str], argv: list[str]) -> int:
     return max(counts)
 
 
-def from_env(
-    environ: dict[str, str] | None = None, argv: list[str] | None = None
-) -> Settings:
+def from_env(environ: dict[str, str] | None = None, argv: list[str] | None = None) -> Settings:
     environ = dict(os.environ if environ is None else environ)
     argv = list(sys.argv if argv is None else argv)
     values: dict[str, Any] = {}

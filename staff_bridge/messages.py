@@ -12,7 +12,7 @@ from portal.domain import access_policy, clock, messaging
 from portal.domain.roles import Capability
 from portal.domain.validation import small_int
 from portal.forms import ActionForm, MessageForm
-from portal.web import attempt, per_staff_limit
+from portal.web import attempt, per_staff_limit, writes
 from staff_bridge import bp, bulk, inbox_counts
 from staff_bridge.forms import AssignForm
 
@@ -65,6 +65,7 @@ def _assign_form(thread) -> AssignForm:
 
 
 @bp.route("/conversations/<conversation_id>", methods=["GET", "POST"])
+@writes  # reading a conversation is audited and clears its unread count
 @staff_only(Capability.MESSAGE_CLIENTS)
 def conversation(conversation_id: str):
     thread = messaging.staff_conversation(current_user, conversation_id)

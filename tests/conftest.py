@@ -97,36 +97,12 @@ def database(app, request):
 
 
 def _delete_committed_rows() -> None:
+    """Every table but the append-only audit log, children first."""
     db.session.remove()
     with db.engine.begin() as conn:
-        for table in (
-            "staff_notifications",
-            "outbox_messages",
-            "jobs",
-            "user_sessions",
-            "account_tokens",
-            "messages",
-            "conversations",
-            "client_locations",
-            "client_phones",
-            "contact_events",
-            "documents",
-            "client_tasks",
-            "record_requests",
-            "review_items",
-            "client_invitations",
-            "identity_checks",
-            "care_team_members",
-            "consents",
-            "enrollments",
-            "client_accounts",
-            "clients",
-            "projects",
-            "organizations",
-            "staff_users",
-            "agencies",
-        ):
-            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name != "audit_events":
+                conn.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)
@@ -457,7 +433,9 @@ def make_committed_invitation(app, database):
             privacy_version="2026-11",
         )
         database.session.add(invitation)
-        database.session.commit()
-        return invitation.id
+        database.session.flush()
+        invitation_id = invitation.id
+        database.session.commit()  # and no read after it: threads need the write lock
+        return invitation_id
 
     return build

@@ -43,7 +43,7 @@ from portal.domain.access_policy import can
 from portal.domain.errors import DomainError, Forbidden, NotFound, NotReady
 from portal.domain.models import CareTeamMember, Client, ClientAccount, ClientTask, Document
 from portal.domain.roles import Capability
-from portal.domain.session import after_rollback, dbs
+from portal.domain.session import after_rollback, dbs, will_write
 from portal.domain.validation import clean_text, parse_uuid
 from portal.settings import current as current_settings
 
@@ -902,10 +902,11 @@ review.register(
 # --- worker jobs -------------------------------------------------------------------------------
 
 
-@jobs.handler("documents.scan", max_attempts=12)
+@jobs.handler("documents.scan", max_attempts=12, reads_first=True)
 def _scan(payload: dict) -> None:
     """Scan one stored file. A scanner that cannot be reached raises: the job retries with
-    backoff and the file stays pending (never served); a sweep re-queues what is left."""
+    backoff and the file stays pending (never served); a sweep re-queues what is left. The
+    file streams to clamd before anything is written (SQLite's write lock is not held)."""
     from portal.integrations import clamd
     from portal.integrations.storage import ObjectMissing
 
@@ -924,6 +925,7 @@ def _scan(payload: dict) -> None:
         result = clamd.scan(address, stream)
     finally:
         stream.close()
+    will_write()
     document.scanned_at = clock.now()
     details = {"document": str(document.public_id)}
     if result.clean:
@@ -958,6 +960,7 @@ def mark_missing(document: Document) -> None:
     )
     if document.scan_status == "missing":
         return
+    will_write()
     document.scan_status = "missing"
     audit.record("document.missing", document.client, details={"document": str(document.public_id)})
     _reopen_task(document)
@@ -1046,7 +1049,7 @@ def sweep_orphans() -> int:
     return removed
 
 
-@jobs.handler("documents.sweep_orphans", every=timedelta(days=1))
+@jobs.handler("documents.sweep_orphans", every=timedelta(days=1), reads_first=True)
 def _sweep(payload: dict) -> None:
     sweep_orphans()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.domain import clock
 from portal.domain.models import Job
-from portal.domain.session import dbs
+from portal.domain.session import dbs, reading, reset_intent, will_write
 
 log = logging.getLogger("portal.jobs")
 
@@ -39,19 +40,38 @@ class Handler:
     func: Callable[[dict[str, Any]], None]
     max_attempts: int = 8
     every: timedelta | None = None
+    # The handler talks to something slow (SMTP, the scanner, the object store) between
+    # reading and writing: it runs as a reader and calls `will_write()` before it writes, so
+    # on SQLite it does not hold the one write lock while it waits.
+    reads_first: bool = False
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def handler(kind: str, *, max_attempts: int = 8, every: timedelta | None = None):
+def handler(
+    kind: str,
+    *,
+    max_attempts: int = 8,
+    every: timedelta | None = None,
+    reads_first: bool = False,
+):
     """Register a job handler; with `every`, the job recurs at that interval."""
 
     def register(func):
-        HANDLERS[kind] = Handler(kind, func, max_attempts, every)
+        HANDLERS[kind] = Handler(kind, func, max_attempts, every, reads_first)
         return func
 
     return register
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
 
 
 def enqueue(
@@ -102,7 +122,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(worker: str) -> Job | None:
+def claim(worker: str) -> Claimed | None:
     """Take the next due job for this worker and commit the claim."""
     session = dbs()
     now = clock.now()
@@ -129,8 +149,10 @@ def claim(worker: str) -> Job | None:
             .values(status="running", locked_by=worker, locked_at=now, attempts=Job.attempts + 1)
         ).rowcount
         if taken == 1:
+            job = session.get(Job, job_id)
+            claimed = Claimed(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts)
             session.commit()
-            return session.get(Job, job_id)
+            return claimed
     session.rollback()
     return None
 
@@ -148,47 +170,48 @@ def run_one(worker: str | None = None) -> bool:
     job = claim(worker)
     if job is None:
         return False
-    job_id, kind, payload, attempts, max_attempts = (
-        job.id,
-        job.kind,
-        dict(job.payload),
-        job.attempts,
-        job.max_attempts,
-    )
-    h = HANDLERS.get(kind)
+    h = HANDLERS.get(job.kind)
+    intent = reading() if h is not None and h.reads_first else None
     try:
         if h is None:
-            raise LookupError(f"no handler for {kind}")
-        h.func(payload)
+            raise LookupError(f"no handler for {job.kind}")
+        h.func(job.payload)
+        will_write()
         session.flush()
         session.execute(
             update(Job)
-            .where(Job.id == job_id)
+            .where(Job.id == job.id)
             .values(status="done", finished_at=clock.now(), last_error=None)
         )
         if h.every is not None:
             session.flush()
-            enqueue(kind, {}, run_at=clock.now() + h.every, unique_key=f"recurring:{kind}")
+            enqueue(job.kind, {}, run_at=clock.now() + h.every, unique_key=f"recurring:{job.kind}")
         session.commit()
-        log.info("job done", extra={"job_id": job_id, "kind": kind, "attempts": attempts})
+        log.info("job done", extra={"job_id": job.id, "kind": job.kind, "attempts": job.attempts})
     except Exception as exc:
         session.rollback()
+        will_write()
         error = type(exc).__name__  # the class only: messages may carry PII or secrets
-        if attempts >= max_attempts:
-            _finish(job_id, status="failed", finished_at=clock.now(), last_error=error)
-            log.error("job failed for good", extra={"job_id": job_id, "kind": kind, "error": error})
+        if job.attempts >= job.max_attempts:
+            _finish(job.id, status="failed", finished_at=clock.now(), last_error=error)
+            log.error(
+                "job failed for good", extra={"job_id": job.id, "kind": job.kind, "error": error}
+            )
         else:
             _finish(
-                job_id,
+                job.id,
                 status="queued",
-                run_at=clock.now() + backoff(attempts),
+                run_at=clock.now() + backoff(job.attempts),
                 last_error=error,
                 locked_by=None,
                 locked_at=None,
             )
             log.warning(
-                "job will be retried", extra={"job_id": job_id, "kind": kind, "error": error}
+                "job will be retried", extra={"job_id": job.id, "kind": job.kind, "error": error}
             )
+    finally:
+        if intent is not None:
+            reset_intent(intent)
     return True
 
 
@@ -209,12 +232,54 @@ class Pause:
         self.current = self.first
 
 
-def log_worker_trouble(exc: BaseException, wait: float) -> None:
-    """The class only: a message may carry PII or a connection string."""
-    log.warning(
-        "worker could not reach the database; waiting",
-        extra={"error": type(exc).__name__, "wait_seconds": round(wait, 2)},
-    )
+def work(
+    name: str,
+    *,
+    stop: threading.Event,
+    burst: bool = False,
+    max_jobs: int = 0,
+    poll: float = 2.0,
+    end_each: Callable[[], None] = lambda: None,
+) -> int:
+    """The worker's loop: run due jobs until `stop` is set (or, with `burst`, until none is
+    due). No failure ends it: a database that is locked, gone or restarting is logged by
+    class, waited out (`Pause`) and tried again; a job it held stays claimed until its lease
+    lapses and is then taken again. Returns how many jobs ran."""
+    ran = 0
+    pause = Pause(first=poll)
+    ready = False
+    while not stop.is_set():
+        try:
+            if not ready:
+                ensure_recurring()
+                ready = True
+            did = run_one(name)
+            pause.reset()
+        except Exception as exc:  # the worker outlives any one failure
+            wait = pause.next()
+            log.warning(
+                "worker could not reach the database; waiting",
+                extra={"error": type(exc).__name__, "wait_seconds": round(wait, 2)},
+            )
+            _drop_transaction()
+            stop.wait(wait)
+            continue
+        finally:
+            end_each()
+        ran += int(did)
+        if (max_jobs and ran >= max_jobs) or (burst and not did):
+            break
+        if not did:
+            stop.wait(poll)
+    return ran
+
+
+def _drop_transaction() -> None:
+    session = dbs()
+    try:
+        session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it
+        session.close()
 
 
 def run_pending(limit: int = 100, worker: str | None = None) -> int:

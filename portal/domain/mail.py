@@ -10,7 +10,7 @@ from typing import Any
 
 from portal.domain import clock, crypto, jobs
 from portal.domain.models import OutboxMessage
-from portal.domain.session import dbs
+from portal.domain.session import dbs, will_write
 from portal.domain.validation import clean_email
 
 
@@ -39,8 +39,10 @@ def queue(
     return message
 
 
-@jobs.handler("mail.send", max_attempts=10)
+@jobs.handler("mail.send", max_attempts=10, reads_first=True)
 def send_outbox_message(payload: dict[str, Any]) -> None:
+    """Deliver one outbox message; the SMTP conversation happens before anything is written
+    (SQLite's write lock is not held while a slow server answers)."""
     from portal.integrations.mail import deliver
 
     message = dbs().get(OutboxMessage, payload["outbox_id"])
@@ -48,6 +50,7 @@ def send_outbox_message(payload: dict[str, Any]) -> None:
         return  # idempotent: a retried job after a successful send does nothing
     secret = crypto.decrypt_json(message.secret_params) if message.secret_params else {}
     deliver(message, {**message.params, **secret})
+    will_write()
     message.status = "sent"
     message.sent_at = clock.now()
     message.secret_params = None

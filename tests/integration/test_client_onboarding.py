@@ -253,8 +253,6 @@ def test_the_portal_shows_connected_after_redemption(app, invited, database):
 
 @pytest.mark.real_commits
 def test_twenty_concurrent_redemptions_create_one_account(app, database, make_committed_invitation):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL; SQLite serialises writers")
     from portal.domain import onboarding
 
     invitation_id = make_committed_invitation()

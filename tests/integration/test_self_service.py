@@ -22,6 +22,7 @@ from portal.domain.models import (
     StaffNotification,
 )
 from portal.domain.roles import Role
+from portal.domain.session import reading, will_write
 from tests.conftest import signed_in
 from tests.support import TEST_PASSWORD
 
@@ -186,8 +187,6 @@ def test_a_stale_decision_is_told_what_happened(me, case_manager, agency_admin, 
 
 @pytest.mark.real_commits
 def test_two_staff_deciding_at_once_exactly_one_wins(app, database):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL; SQLite serialises writers")
     import uuid
 
     from portal.domain.models import Agency, ClientAccount, StaffUser
@@ -215,17 +214,20 @@ def test_two_staff_deciding_at_once_exactly_one_wins(app, database):
         submitted_by_account_id=account.id,
     )
     database.session.add(item)
-    database.session.commit()
+    database.session.flush()
     item_id, staff_ids = item.id, [s.id for s in staff]
+    database.session.commit()
     barrier = threading.Barrier(2)
     results = []
 
     def act(staff_id, decision):
         with app.app_context():
+            reading()  # both read the pending item before either decides, as two pages do
             try:
                 actor = database.session.get(StaffUser, staff_id)
                 mine = database.session.get(ReviewItem, item_id)
                 barrier.wait(timeout=10)
+                will_write()  # SQLite: the deciding transaction takes the write lock in turn
                 if decision == "accept":
                     review.accept(actor, mine, 1)
                 else:
