@@ -55,7 +55,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         # plus the Sec-Fetch-Site check guard writes instead.
         WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         **settings.extra,

@@ -15,5 +15,7 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
-# Limits are opt-in per view (sign-in, invitations); the storage comes from settings.
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# Limits are opt-in per view (sign-in, invitations); the storage comes from settings. No
+# X-RateLimit headers: they would tell a guesser how many tries are left, and Flask-Limiter
+# would stretch a 503's Retry-After to the limit's window; the 429 page sets its own.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)

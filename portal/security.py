@@ -197,6 +197,21 @@ def failed_commit_response(exc: BaseException) -> Response:
     return Response(body, 500, mimetype="text/html")
 
 
+def _retry_after_limit() -> str:
+    """Seconds until the limit that refused this request lets the next one through."""
+    import time
+
+    from portal.extensions import limiter
+
+    try:
+        reset_at = limiter.current_limit.reset_at if limiter.current_limit else None
+    except Exception:  # the limit store is unreachable: a minute is a fair guess
+        reset_at = None
+    if not reset_at:
+        return "60"
+    return str(max(int(reset_at - time.time()), 1))
+
+
 def _log_denial(subject: tuple[str, str], details: dict) -> None:
     """Audit a denial in a transaction of its own (the request's work is rolled back). If
     that cannot be written the page still answers."""
@@ -260,7 +275,9 @@ def init_app(app: Flask) -> None:
             return _unexpected(original)  # raised outside a view: what was it?
         if code == 429:
             body, _ = error_page(429)
-            return Response(body, 429, headers={"Retry-After": "60"}, mimetype="text/html")
+            return Response(
+                body, 429, headers={"Retry-After": _retry_after_limit()}, mimetype="text/html"
+            )
         return error_page(code)
 
     @app.errorhandler(Exception)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +61,7 @@ class ServerSession(SessionMixin):
         self.rotate = False
         self.ended = False
         self.cookie_changed = stale  # the browser's cookie must be replaced or removed
+        self.detached = False  # the row could not be read: leave the cookie as it is
 
     # --- loading ---------------------------------------------------------------------------
     @property
@@ -89,11 +91,12 @@ class ServerSession(SessionMixin):
         return self._data is None
 
     def forget_unloaded(self) -> None:
-        """Stop using the database for this session (it is down): an unloaded session
-        becomes empty for the rest of the request, and no cookie changes."""
+        """Stop using the database for this session (it is busy or down): an unloaded session
+        is empty for the rest of the request, and this response leaves the cookie alone."""
         if self._data is None:
             self._data = {}
             self.sid = None
+            self.detached = True
 
     def account(self) -> tuple[str | None, int | None]:
         self.data  # noqa: B018 - loads the row
@@ -152,7 +155,7 @@ class ServerSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
         """Only the cookie: what the session row needed was written before the commit."""
-        if not isinstance(session, ServerSession):
+        if not isinstance(session, ServerSession) or session.detached:
             return
         settings = current_settings()
         name = settings.cookie_name
@@ -242,6 +245,9 @@ def start_session(account) -> None:
     """Sign `account` in: a brand-new session id and row; the old one ends (no fixation)."""
     keep = {k: session[k] for k in ("lang",) if k in session}
     keep["authenticated_at"] = clock.now().isoformat()
+    # A new CSRF token with the new session (Flask-WTF's key and form): none survives from
+    # before sign-in, and the first page after it has nothing to write.
+    keep["csrf_token"] = secrets.token_hex(20)
     if session.row_id:
         old = db.session.get(sessions.UserSession, session.row_id)
         if old is not None:

@@ -98,3 +98,29 @@ def test_the_cookie_is_host_prefixed_behind_tls_and_can_be_named_per_deployment(
 def test_an_unusable_number_is_reported_by_name():
     with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
         from_env({"WEB_CONCURRENCY": "many"})
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "processes"),
+    [
+        (["/srv/.venv/bin/gunicorn", "-w", "4", "wsgi:app"], {}, 4),
+        (["/srv/.venv/bin/gunicorn", "--workers=3", "wsgi:app"], {}, 3),
+        (["/srv/.venv/bin/gunicorn", "-w2", "wsgi:app"], {}, 2),
+        (["/srv/.venv/bin/gunicorn", "wsgi:app"], {"GUNICORN_CMD_ARGS": "--workers 5"}, 5),
+        (["/srv/.venv/bin/gunicorn", "wsgi:app"], {}, 1),
+        (["/srv/.venv/bin/flask", "-w", "4"], {}, 1),  # not gunicorn's flag
+        (["/srv/.venv/bin/python", "worker"], {"WEB_CONCURRENCY": "6"}, 6),
+    ],
+)
+def test_the_web_processes_a_start_asks_for_are_detected(argv, environ, processes):
+    from portal.settings import detect_processes
+
+    assert detect_processes(environ, argv) == processes
+
+
+def test_memory_rate_limits_are_refused_when_gunicorn_is_told_to_run_several_workers():
+    """WEB_CONCURRENCY says one, the command line says four: the command line wins."""
+    environ = {**GOOD, "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1"}
+    problems = from_env(environ, argv=["/srv/bin/gunicorn", "-w", "4", "wsgi:app"]).problems()
+    assert any("rate-limit" in p for p in problems)
+    assert from_env(environ, argv=["/srv/bin/gunicorn", "wsgi:app"]).problems() == []
