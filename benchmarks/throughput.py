@@ -188,9 +188,9 @@ def statement_counts(app) -> dict[str, int]:
 
 def start_stack(root: Path, url: str) -> tuple[list[subprocess.Popen], int, dict]:
     redis_port, web_port = free_port(), free_port()
+    redis_command = [shutil.which("redis-server") or "redis-server", "--port", str(redis_port)]
     redis = subprocess.Popen(  # noqa: S603 - fixed command
-        [shutil.which("redis-server") or "redis-server", "--port", str(redis_port)]
-        + ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [*redis_command, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -212,9 +212,9 @@ def start_stack(root: Path, url: str) -> tuple[list[subprocess.Popen], int, dict
         "WEB_CONCURRENCY": str(WORKERS),
     }
     log = (root / "gunicorn.log").open("w")
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS), "-k", "sync"]
     web = subprocess.Popen(  # noqa: S603 - fixed command
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS), "-k", "sync"]
-        + ["-b", f"127.0.0.1:{web_port}", "--access-logfile", "/dev/null", "wsgi:app"],
+        [*gunicorn, "-b", f"127.0.0.1:{web_port}", "--access-logfile", "/dev/null", "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=log,
