@@ -48,9 +48,7 @@ def requests(account, client):
 def to_sign(account, client):
     from portal.domain import esign
 
-    requests = esign.open_requests(client)
-    language = account.preferred_language
-    titled = [(r, esign.version_for(r.template, language).title) for r in requests]
+    titled = esign.open_requests_titled(client, account.preferred_language)
     return {"requests": titled} if titled else None
 
 

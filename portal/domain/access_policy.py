@@ -102,6 +102,16 @@ def visible_clients(actor) -> Select:
     return query.where(false())
 
 
+def own_record(account) -> Client | None:
+    """A client account's own record: the rule of `visible_clients` for a client (its record,
+    not deleted), read from the session when this transaction has the row already (the
+    sign-in session's query loads it with the account)."""
+    if getattr(account, "kind", None) != "client" or not getattr(account, "client_id", None):
+        return None
+    client = dbs().get(Client, account.client_id)
+    return client if client is not None and client.deleted_at is None else None
+
+
 def relationship_of(actor, client: Client) -> str | None:
     """'owner', 'serving' (with an ROI in force), 'self' for the client, or None."""
     kind = getattr(actor, "kind", None)

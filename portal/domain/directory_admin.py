@@ -5,6 +5,7 @@ spotlight panel of their clients' home page."""
 from __future__ import annotations
 
 import re
+import time as time_module
 import uuid
 from dataclasses import dataclass
 from datetime import date, time
@@ -12,7 +13,7 @@ from datetime import date, time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from portal.domain import audit, clock, directory_import
+from portal.domain import audit, directory_import
 from portal.domain import directory as search
 from portal.domain.errors import DomainError, NotFound
 from portal.domain.models import (
@@ -27,7 +28,7 @@ from portal.domain.models import (
     HsdsServiceAtLocation,
 )
 from portal.domain.roles import Capability
-from portal.domain.session import dbs
+from portal.domain.session import after_commit, dbs
 from portal.domain.staff import require
 from portal.domain.validation import clean_text, parse_uuid
 
@@ -54,6 +55,7 @@ def import_upload(actor, file_name: str, data: bytes) -> directory_import.Import
         else:
             raise directory_import.ImportRefused("kind")
         directory = directory_import.directory_for(actor.agency)
+        _spotlight_changed()
         return directory_import.import_tables(directory, tables, actor=actor)
     except directory_import.ImportRefused:
         raise DomainError(
@@ -399,6 +401,7 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
     _replace_languages(directory, service, values["languages"])
     dbs().flush()
     search.reindex(directory)
+    _spotlight_changed()
     audit.record(
         "directory.service_created" if created else "directory.service_changed",
         ("hsds_service", str(service.id)),
@@ -512,6 +515,7 @@ def save_place(actor, service: HsdsService, location_id, fields: ServiceFields) 
     _apply_place(directory, service, link, location, address, values, before)
     dbs().flush()
     search.reindex(directory)
+    _spotlight_changed()
     audit.record(
         "directory.place_added" if location_id is None else "directory.place_changed",
         ("hsds_service", str(service.id)),
@@ -647,6 +651,7 @@ def save_article(
     article.language = language or None
     article.published, article.ends_on = published, ends_on
     dbs().flush()
+    _spotlight_changed()
     audit.record(
         "community_article.created" if created else "community_article.changed",
         article,
@@ -655,13 +660,48 @@ def save_article(
     return article
 
 
+SPOTLIGHT_SECONDS = 60.0
+_spotlights: dict[tuple, tuple[float, dict | None]] = {}
+
+
+@dataclass(frozen=True)
+class ShownArticle:
+    title: str
+    body: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class ShownService:
+    id: uuid.UUID
+    name: str
+
+
 def spotlight(agency, language: str, *, limit: int = 3) -> dict | None:
     """What the client's home page shows: the owning agency's published articles (in the
-    reader's language or for everyone) that have not ended, and its featured services."""
+    reader's language or for everyone) that have not ended, and its featured services.
+
+    The same for every client of the agency (public community information, nothing about a
+    person), so each process keeps it for `SPOTLIGHT_SECONDS`: an administrator's change shows
+    at once in the process that made it and within a minute everywhere else."""
     today = agency.today()
-    articles = list(
-        dbs().scalars(
-            select(CommunityArticle)
+    key = (agency.public_id, language, today, limit)
+    now = time_module.monotonic()
+    cached = _spotlights.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    shown = _spotlight(agency, language, today, limit)
+    if len(_spotlights) > 1000:
+        _spotlights.clear()
+    _spotlights[key] = (now + SPOTLIGHT_SECONDS, shown)
+    return shown
+
+
+def _spotlight(agency, language: str, today: date, limit: int) -> dict | None:
+    articles = [
+        ShownArticle(*row)
+        for row in dbs().execute(
+            select(CommunityArticle.title, CommunityArticle.body, CommunityArticle.link)
             .where(
                 CommunityArticle.agency_id == agency.id,
                 CommunityArticle.published.is_(True),
@@ -671,22 +711,26 @@ def spotlight(agency, language: str, *, limit: int = 3) -> dict | None:
             .order_by(CommunityArticle.created_at.desc())
             .limit(limit)
         )
-    )
-    directory = dbs().scalar(select(Directory).where(Directory.agency_id == agency.id))
-    featured = []
-    if directory is not None:
-        featured = list(
-            dbs().scalars(
-                select(HsdsService)
-                .where(
-                    HsdsService.directory_id == directory.id,
-                    HsdsService.featured.is_(True),
-                    HsdsService.status == "active",
-                )
-                .order_by(HsdsService.name)
-                .limit(limit)
+    ]
+    featured = [
+        ShownService(*row)
+        for row in dbs().execute(
+            select(HsdsService.id, HsdsService.name)
+            .join(Directory, Directory.id == HsdsService.directory_id)
+            .where(
+                Directory.agency_id == agency.id,
+                HsdsService.featured.is_(True),
+                HsdsService.status == "active",
             )
+            .order_by(HsdsService.name)
+            .limit(limit)
         )
+    ]
     if not articles and not featured:
         return None
-    return {"articles": articles, "featured": featured, "today": clock.now()}
+    return {"articles": articles, "featured": featured}
+
+
+def _spotlight_changed() -> None:
+    """After an administrator's change commits, this process shows it at once."""
+    after_commit(_spotlights.clear)

@@ -200,8 +200,14 @@ def _make_default_roi(agency: Agency) -> SignableTemplate:
 
 def version_for(template: SignableTemplate, language: str) -> TemplateVersion:
     """The newest version in the language, else the newest in English."""
-    newest = max(v.version for v in template.versions)
-    current = [v for v in template.versions if v.version == newest]
+    return _pick(template.versions, language)
+
+
+def _pick(versions, language: str):
+    """Of one template's versions (anything with .version and .language): the newest, in the
+    language if it has one, else in English, else any."""
+    newest = max(v.version for v in versions)
+    current = [v for v in versions if v.version == newest]
     for candidate in (language, "en"):
         for version in current:
             if version.language == candidate:
@@ -676,6 +682,25 @@ def open_requests(client: Client) -> list[SignatureRequest]:
             .order_by(SignatureRequest.created_at)
         )
     )
+
+
+def open_requests_titled(client: Client, language: str) -> list[tuple[SignatureRequest, str]]:
+    """The open requests with the title the client reads (their language, else English), in
+    two statements however many there are: the client's home page lists them."""
+    requests = open_requests(client)
+    if not requests:
+        return []
+    versions: dict[int, list] = {}
+    for row in dbs().execute(
+        select(
+            TemplateVersion.template_id,
+            TemplateVersion.version,
+            TemplateVersion.language,
+            TemplateVersion.title,
+        ).where(TemplateVersion.template_id.in_({r.template_id for r in requests}))
+    ):
+        versions.setdefault(row.template_id, []).append(row)
+    return [(r, _pick(versions[r.template_id], language).title) for r in requests]
 
 
 def client_request(account: ClientAccount, public_id) -> SignatureRequest:

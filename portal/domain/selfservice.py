@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
-from portal.domain.access_policy import can, visible_clients
+from portal.domain.access_policy import can, own_record
 from portal.domain.clients import people_to_tell
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
@@ -98,8 +98,8 @@ NOTHING_CHANGED = _l("Nothing changed. Change a detail, or go back.")
 
 
 def client_of(account) -> Client:
-    """The record the signed-in client owns: the one scoped query (R30)."""
-    client = dbs().scalar(visible_clients(account))
+    """The record the signed-in client owns (R30), by the scope rule in access_policy."""
+    client = own_record(account)
     if client is None:
         raise NotFound(("client", "own"))
     return client
@@ -358,21 +358,34 @@ class SharedLocation:
 
 
 def last_location(client: Client) -> SharedLocation | None:
-    """The client's own latest location: a pending one first, else the last accepted."""
-    from portal.domain.review import latest_pending, payload_of
-
-    item = latest_pending(client, "location")
-    if item is not None:
-        return SharedLocation(payload_of(item), item.created_at, "pending")
-    row = dbs().scalar(
-        select(ClientLocation)
-        .where(ClientLocation.client_id == client.id)
-        .order_by(ClientLocation.shared_at.desc(), ClientLocation.id.desc())
-        .limit(1)
+    """The client's own latest location: a pending one first, else the last accepted (one
+    statement: the home page shows it)."""
+    pending = select(
+        literal(0).label("rank"),
+        ReviewItem.payload_encrypted.label("sealed"),
+        ReviewItem.created_at.label("at"),
+        ReviewItem.id.label("id"),
+    ).where(
+        ReviewItem.client_id == client.id,
+        ReviewItem.kind == "location",
+        ReviewItem.status == "pending",
     )
+    accepted = select(
+        literal(1),
+        ClientLocation.details_encrypted,
+        ClientLocation.shared_at,
+        ClientLocation.id,
+    ).where(ClientLocation.client_id == client.id)
+    both = union_all(pending, accepted).subquery()
+    row = dbs().execute(
+        select(both.c.rank, both.c.sealed, both.c.at)
+        .order_by(both.c.rank, both.c.at.desc(), both.c.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None
-    return SharedLocation(crypto.decrypt_json(row.details_encrypted), row.shared_at, "accepted")
+    details = crypto.decrypt_json(row.sealed) if row.sealed else {}
+    return SharedLocation(details, row.at, "pending" if row.rank == 0 else "accepted")
 
 
 def location_for_staff(actor, client: Client) -> SharedLocation | None:

@@ -18,10 +18,10 @@ import secrets
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 
 from portal.domain import audit, clock, jobs
-from portal.domain.models import UserSession
+from portal.domain.models import Agency, Client, ClientAccount, StaffUser, UserSession
 from portal.domain.session import dbs, will_write
 from portal.settings import current as current_settings
 
@@ -47,11 +47,33 @@ def _expired(row: UserSession, now: datetime) -> str | None:
     return None
 
 
+def _with_account(sid_hash: str):
+    """The session row with its account, the account's agency and a client's own record, in
+    one statement: every signed-in request needs them, and the ORM then finds them in the
+    session instead of asking again."""
+    client_account = and_(
+        UserSession.account_kind == "client", ClientAccount.id == UserSession.account_id
+    )
+    staff_user = and_(UserSession.account_kind == "staff", StaffUser.id == UserSession.account_id)
+    agency = Agency.id == func.coalesce(ClientAccount.agency_id, StaffUser.agency_id)
+    return (
+        select(UserSession, ClientAccount, StaffUser, Client, Agency)
+        .outerjoin(ClientAccount, client_account)
+        .outerjoin(StaffUser, staff_user)
+        .outerjoin(Client, Client.id == ClientAccount.client_id)
+        .outerjoin(Agency, agency)
+        .where(UserSession.sid_hash == sid_hash)
+    )
+
+
 def load(sid: str | None) -> tuple[UserSession | None, str | None]:
     """The live row for a cookie value, or (None, why it is not live)."""
     if not sid or len(sid) > 100:
         return None, None
-    row = dbs().scalar(select(UserSession).where(UserSession.sid_hash == hash_sid(sid)))
+    found = dbs().execute(_with_account(hash_sid(sid))).first()
+    # The ORM's identity map holds objects weakly: keep them for this request's session.
+    dbs().info["signed_in"] = tuple(found) if found is not None else ()
+    row = found[0] if found is not None else None
     if row is None:
         return None, None
     why = _expired(row, clock.now())

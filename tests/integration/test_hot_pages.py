@@ -1,0 +1,161 @@
+"""Issue 15: the hot pages run few SQL statements, and none runs more as the data grows (no
+query per row). The client home page: at most 10, its transaction's BEGIN included."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from portal.domain import clock, crypto, esign, messaging, selfservice
+from portal.domain.models import (
+    CareTeamMember,
+    Client,
+    ClientLocation,
+    CommunityArticle,
+    Enrollment,
+    Message,
+    Organization,
+    Project,
+    ReviewItem,
+)
+from portal.domain.roles import Role
+from portal.extensions import db
+from tests.conftest import signed_in
+
+CLIENT_PAGES = ("/home", "/messages", "/where", "/resources?q=shelter")
+STAFF_PAGES = ("/staff/", "/staff/inbox", "/staff/review", "/staff/clients")
+
+
+def statements(browser, path: str) -> int:
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own isolation
+            seen.append(statement)
+
+    browser.get(path)  # once first: what is made on first use is made
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        answer = browser.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert answer.status_code == 200, (path, answer.status_code)
+    return len(seen)
+
+
+class World:
+    """A client with an account, a care team of case managers, and a busy agency around them."""
+
+    def __init__(self, app, make, database, agency):
+        self.app, self.make, self.session, self.agency = app, make, database.session, agency
+        self.manager = make.staff(Role.CASE_MANAGER, agency, name="Casey Count")
+        self.account = make.client_account(agency)
+        self.client = self.session.get(Client, self.account.client_id)
+        self.client.care_team.append(CareTeamMember(staff=self.manager, is_case_manager=True))
+        self.organization = Organization(
+            hud_organization_id=uuid.uuid4().hex[:12], name="Org", agency_id=agency.id
+        )
+        self.session.add(self.organization)
+        self.session.commit()
+        self.rounds = 0
+
+    def more(self, n: int) -> None:
+        """n more of everything the hot pages list."""
+        for _ in range(n):
+            self.rounds += 1
+            r = self.rounds
+            colleague = self.make.staff(Role.CASE_MANAGER, self.agency, name=f"Colleague {r}")
+            self.client.care_team.append(CareTeamMember(staff=colleague))
+            project = Project(
+                hud_project_id=uuid.uuid4().hex[:12],
+                organization_id=self.organization.id,
+                name=f"Project {r}",
+            )
+            self.session.add(project)
+            self.session.flush()
+            self.session.add(
+                Enrollment(
+                    hud_enrollment_id=uuid.uuid4().hex[:12],
+                    client_id=self.client.id,
+                    project_id=project.id,
+                    entry_date=date(2025, 1, r),
+                )
+            )
+            self.session.add(
+                ClientLocation(
+                    client_id=self.client.id,
+                    details_encrypted=crypto.encrypt_json({"kind": "shelter", "place": "x"}),
+                    shared_at=clock.now() - timedelta(days=r),
+                )
+            )
+            self.session.add(
+                CommunityArticle(
+                    agency_id=self.agency.id, title=f"News {r}", body="Body", published=True
+                )
+            )
+            selfservice.create_task(self.manager, self.client, kind="update_contact", due_on=None)
+            template = esign.create_template(
+                self.make.staff(Role.AGENCY_ADMIN, self.agency),
+                name=f"Rules {r}",
+                kind="other",
+                term_days=None,
+                texts={"en": {"title": f"Rules {r}", "summary": "S", "body": "B"}},
+            )
+            esign.request_signatures(self.manager, [self.client], template=template)
+            selfservice.check_in(self.account)
+            message = messaging.client_write(
+                self.account,
+                body=f"Hello {r}",
+                key=f"count-{r}",
+                recipient_id=str(self.manager.public_id),
+            )
+            messaging.staff_write(
+                self.manager, message.conversation, body=f"Answer {r}", key=f"answer-{r}"
+            )
+            other = self.make.client(self.agency, first_name=f"Other{r}")
+            other.care_team.append(CareTeamMember(staff=self.manager, is_case_manager=True))
+            waiting = self.make.conversation(other)
+            waiting.awaiting_since, waiting.unread_by_staff = clock.now(), 1
+            waiting.assigned_staff_id = self.manager.id
+            self.session.add(
+                Message(
+                    conversation_id=waiting.id,
+                    author_kind="client",
+                    body="Waiting",
+                    idempotency_key=f"waiting-{r}",
+                )
+            )
+            for record, kind in ((self.client, "contact_email"), (other, "location")):
+                self.session.add(
+                    ReviewItem(
+                        client_id=record.id,
+                        agency_id=self.agency.id,
+                        kind=kind,
+                        payload_encrypted=crypto.encrypt_json({"email": f"e{r}@example.org"}),
+                        submitted_by_account_id=self.account.id,
+                    )
+                )
+            self.session.commit()
+
+
+@pytest.fixture
+def world(app, make, database, agency_a):
+    return World(app, make, database, agency_a)
+
+
+def test_the_client_home_page_runs_at_most_ten_statements(app, world):
+    world.more(1)
+    assert statements(signed_in(app, world.account), "/home") <= 10
+
+
+def test_no_hot_page_runs_more_statements_as_the_data_grows(app, world):
+    world.more(1)
+    client, staff = signed_in(app, world.account), signed_in(app, world.manager)
+    pages = [(client, p) for p in CLIENT_PAGES] + [(staff, p) for p in STAFF_PAGES]
+    before = {path: statements(browser, path) for browser, path in pages}
+    world.more(3)
+    after = {path: statements(browser, path) for browser, path in pages}
+    assert after == before
