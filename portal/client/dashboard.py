@@ -40,7 +40,7 @@ def shown_panels(account, client) -> list[tuple[str, dict]]:
 
 @panel(10)
 def requests(account, client):
-    tasks = selfservice.open_tasks(client)
+    tasks = selfservice.open_tasks_shown(client)
     return {"tasks": tasks, "labels": selfservice.TASK_KINDS} if tasks else None
 
 
@@ -78,7 +78,7 @@ def care_team(account, client):
 
 @panel(50)
 def updates(account, client):
-    items = review.items_for_client(client, limit=3)
+    items = review.sent_shown(client, limit=3)
     return {"entries": items, "kinds": review.KINDS} if items else None
 
 

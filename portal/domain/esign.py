@@ -27,7 +27,7 @@ from pathlib import Path
 import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.domain import audit, clock, context, jobs, mail, notifications
 from portal.domain.access_policy import can
@@ -46,7 +46,7 @@ from portal.domain.models import (
     TemplateVersion,
 )
 from portal.domain.roles import Capability
-from portal.domain.session import dbs, get_or_create
+from portal.domain.session import dbs, get_or_create, read
 from portal.domain.staff import require
 from portal.domain.validation import clean_text, parse_uuid
 from portal.settings import current as current_settings
@@ -684,21 +684,30 @@ def open_requests(client: Client) -> list[SignatureRequest]:
     )
 
 
-def open_requests_titled(client: Client, language: str) -> list[tuple[SignatureRequest, str]]:
-    """The open requests with the title the client reads (their language, else English), in
-    two statements however many there are: the client's home page lists them."""
-    requests = open_requests(client)
+_OPEN_REQUESTS_SHOWN = (
+    select(SignatureRequest.public_id, SignatureRequest.due_on, SignatureRequest.template_id)
+    .where(
+        SignatureRequest.client_id == bindparam("client_id"),
+        SignatureRequest.status == "requested",
+    )
+    .order_by(SignatureRequest.created_at)
+)
+_TITLES = select(
+    TemplateVersion.template_id,
+    TemplateVersion.version,
+    TemplateVersion.language,
+    TemplateVersion.title,
+).where(TemplateVersion.template_id.in_(bindparam("template_ids", expanding=True)))
+
+
+def open_requests_titled(client: Client, language: str) -> list[tuple]:
+    """`open_requests` as the client's home page shows them (public id, due date) with the
+    title the client reads (their language, else English), in two statements however many."""
+    requests = read(_OPEN_REQUESTS_SHOWN, client_id=client.id).all()
     if not requests:
         return []
     versions: dict[int, list] = {}
-    for row in dbs().execute(
-        select(
-            TemplateVersion.template_id,
-            TemplateVersion.version,
-            TemplateVersion.language,
-            TemplateVersion.title,
-        ).where(TemplateVersion.template_id.in_({r.template_id for r in requests}))
-    ):
+    for row in read(_TITLES, template_ids=sorted({r.template_id for r in requests})):
         versions.setdefault(row.template_id, []).append(row)
     return [(r, _pick(versions[r.template_id], language).title) for r in requests]
 

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.domain import audit, clock, crypto, jobs, mail
@@ -43,7 +43,7 @@ from portal.domain.models import (
 )
 from portal.domain.roles import Capability, has_capability
 from portal.domain.selfservice import client_of, record_contact
-from portal.domain.session import dbs, will_write
+from portal.domain.session import dbs, read, will_write
 from portal.domain.validation import parse_uuid, strip_unshowable
 from portal.settings import current as current_settings
 
@@ -211,13 +211,13 @@ def client_conversation(account, public_id) -> Conversation:
     return conversation
 
 
+_CLIENT_UNREAD = select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
+    Conversation.client_id == bindparam("client_id")
+)
+
+
 def client_unread(account) -> int:
-    client = client_of(account)
-    return dbs().scalar(
-        select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
-            Conversation.client_id == client.id
-        )
-    )
+    return read(_CLIENT_UNREAD, client_id=client_of(account).id).scalar()
 
 
 def _conversation_for(client: Client, agency_id: int) -> Conversation:

@@ -19,13 +19,13 @@ from datetime import timedelta
 from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 
 from portal.domain import audit, clock, crypto
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import CareTeamMember, Client, ReviewItem
 from portal.domain.roles import Capability, has_capability
-from portal.domain.session import dbs
+from portal.domain.session import dbs, read
 
 REJECT_REASONS = {
     "could_not_confirm": _l("We could not confirm this information."),
@@ -205,6 +205,19 @@ def items_for_client(client: Client, *, limit: int = 50) -> list[ReviewItem]:
             .limit(limit)
         )
     )
+
+
+_SENT_SHOWN = (
+    select(ReviewItem.kind, ReviewItem.status)
+    .where(ReviewItem.client_id == bindparam("client_id"), ReviewItem.status != "superseded")
+    .order_by(ReviewItem.created_at.desc(), ReviewItem.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def sent_shown(client: Client, *, limit: int = 3) -> list:
+    """`items_for_client` as the client's home page shows them: kind and status."""
+    return list(read(_SENT_SHOWN, client_id=client.id, limit=limit))
 
 
 def latest_pending(client: Client, kind: str) -> ReviewItem | None:

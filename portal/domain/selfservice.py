@@ -19,25 +19,29 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, literal, select, union_all, update
+from sqlalchemy import bindparam, delete, literal, select, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
 from portal.domain.access_policy import can, own_record
 from portal.domain.clients import people_to_tell
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
+    Agency,
     CareTeamMember,
     Client,
     ClientLocation,
     ClientPhone,
     ClientTask,
     ContactEvent,
+    Enrollment,
+    Project,
     RecordRequest,
     ReviewItem,
+    StaffUser,
 )
 from portal.domain.review import ReviewKind, mark_portal_field, register, submit
 from portal.domain.roles import Capability, has_capability
-from portal.domain.session import dbs
+from portal.domain.session import dbs, read
 from portal.domain.validation import (
     clean_email,
     clean_phone,
@@ -120,13 +124,16 @@ def check_in(account) -> None:
     audit.record("client.checked_in", client, actor=account)
 
 
+_LAST_CHECK_IN = (
+    select(ContactEvent.created_at)
+    .where(ContactEvent.client_id == bindparam("client_id"), ContactEvent.kind == "check_in")
+    .order_by(ContactEvent.created_at.desc())
+    .limit(1)
+)
+
+
 def last_check_in(client: Client) -> datetime | None:
-    return dbs().scalar(
-        select(ContactEvent.created_at)
-        .where(ContactEvent.client_id == client.id, ContactEvent.kind == "check_in")
-        .order_by(ContactEvent.created_at.desc())
-        .limit(1)
-    )
+    return read(_LAST_CHECK_IN, client_id=client.id).scalar()
 
 
 # --- contact details -------------------------------------------------------------------
@@ -357,16 +364,14 @@ class SharedLocation:
     status: str  # "accepted" or "pending"
 
 
-def last_location(client: Client) -> SharedLocation | None:
-    """The client's own latest location: a pending one first, else the last accepted (one
-    statement: the home page shows it)."""
+def _last_location_statement():
     pending = select(
         literal(0).label("rank"),
         ReviewItem.payload_encrypted.label("sealed"),
         ReviewItem.created_at.label("at"),
         ReviewItem.id.label("id"),
     ).where(
-        ReviewItem.client_id == client.id,
+        ReviewItem.client_id == bindparam("client_id"),
         ReviewItem.kind == "location",
         ReviewItem.status == "pending",
     )
@@ -375,13 +380,22 @@ def last_location(client: Client) -> SharedLocation | None:
         ClientLocation.details_encrypted,
         ClientLocation.shared_at,
         ClientLocation.id,
-    ).where(ClientLocation.client_id == client.id)
+    ).where(ClientLocation.client_id == bindparam("client_id"))
     both = union_all(pending, accepted).subquery()
-    row = dbs().execute(
+    return (
         select(both.c.rank, both.c.sealed, both.c.at)
         .order_by(both.c.rank, both.c.at.desc(), both.c.id.desc())
         .limit(1)
-    ).first()
+    )
+
+
+_LAST_LOCATION = _last_location_statement()
+
+
+def last_location(client: Client) -> SharedLocation | None:
+    """The client's own latest location: a pending one first, else the last accepted (one
+    statement: the home page shows it)."""
+    row = read(_LAST_LOCATION, client_id=client.id).first()
     if row is None:
         return None
     details = crypto.decrypt_json(row.sealed) if row.sealed else {}
@@ -461,12 +475,15 @@ def create_task(actor, client: Client, *, kind: str, due_on: date | None) -> Cli
     return task
 
 
+_TASK_ORDER = (ClientTask.due_on.is_(None), ClientTask.due_on, ClientTask.id)
+
+
 def open_tasks(client: Client) -> list[ClientTask]:
     return list(
         dbs().scalars(
             select(ClientTask)
             .where(ClientTask.client_id == client.id, ClientTask.status == "open")
-            .order_by(ClientTask.due_on.is_(None), ClientTask.due_on, ClientTask.id)
+            .order_by(*_TASK_ORDER)
         )
     )
 
@@ -643,14 +660,53 @@ def request_correction(account, *, field: str, text: str) -> ReviewItem:
 # --- the dashboard's other panels --------------------------------------------------------
 
 
-def care_team_shown(client: Client) -> list[CareTeamMember]:
-    return [
-        seat for seat in client.care_team if seat.staff.is_active and seat.staff.shown_to_clients
-    ]
+_CARE_TEAM_SHOWN = (
+    select(
+        StaffUser.display_name,
+        CareTeamMember.is_case_manager,
+        Agency.name.label("agency_name"),
+    )
+    .join(StaffUser, StaffUser.id == CareTeamMember.staff_id)
+    .outerjoin(Agency, Agency.id == StaffUser.agency_id)
+    .where(
+        CareTeamMember.client_id == bindparam("client_id"),
+        StaffUser.is_active.is_(True),
+        StaffUser.shown_to_clients.is_(True),
+    )
+    .order_by(CareTeamMember.id)
+)
+
+
+def care_team_shown(client: Client) -> list:
+    """Who the client sees on their care team (active staff who allow it): name, case manager
+    or not, agency."""
+    return list(read(_CARE_TEAM_SHOWN, client_id=client.id))
+
+
+_RECENT_ENROLLMENTS = (
+    select(Project.name.label("project_name"), Enrollment.entry_date, Enrollment.exit_date)
+    .join(Project, Project.id == Enrollment.project_id)
+    .where(Enrollment.client_id == bindparam("client_id"))
+    .order_by(Enrollment.entry_date.desc(), Enrollment.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def recent_enrollments(client: Client, limit: int = 3) -> list:
-    return list(client.enrollments[:limit])
+    """The newest enrollments: project name, entry and exit dates."""
+    return list(read(_RECENT_ENROLLMENTS, client_id=client.id, limit=limit))
+
+
+_OPEN_TASKS_SHOWN = (
+    select(ClientTask.public_id, ClientTask.kind, ClientTask.title, ClientTask.due_on)
+    .where(ClientTask.client_id == bindparam("client_id"), ClientTask.status == "open")
+    .order_by(*_TASK_ORDER)
+)
+
+
+def open_tasks_shown(client: Client) -> list:
+    """`open_tasks` as the client's home page shows them (public id, kind, title, due)."""
+    return list(read(_OPEN_TASKS_SHOWN, client_id=client.id))
 
 
 # --- review kinds ------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import secrets
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy.orm import aliased, contains_eager
 
 from portal.domain import audit, clock, jobs
 from portal.domain.models import Agency, Client, ClientAccount, StaffUser, UserSession
@@ -47,30 +48,45 @@ def _expired(row: UserSession, now: datetime) -> str | None:
     return None
 
 
-def _with_account(sid_hash: str):
-    """The session row with its account, the account's agency and a client's own record, in
-    one statement: every signed-in request needs them, and the ORM then finds them in the
-    session instead of asking again."""
-    client_account = and_(
-        UserSession.account_kind == "client", ClientAccount.id == UserSession.account_id
-    )
-    staff_user = and_(UserSession.account_kind == "staff", StaffUser.id == UserSession.account_id)
-    agency = Agency.id == func.coalesce(ClientAccount.agency_id, StaffUser.agency_id)
+def _signed_in_statement():
+    """The session row with its account (and the account's agency) and, for a client, their
+    own record (and its owning agency), in one statement: every signed-in request needs them,
+    and the ORM then finds them in the session instead of asking again. Built once (a bound
+    parameter for the hash), so each request only executes it."""
+    account_agency, owning_agency = aliased(Agency), aliased(Agency)
     return (
-        select(UserSession, ClientAccount, StaffUser, Client, Agency)
-        .outerjoin(ClientAccount, client_account)
-        .outerjoin(StaffUser, staff_user)
+        select(UserSession, ClientAccount, StaffUser, Client)
+        .outerjoin(
+            ClientAccount,
+            and_(UserSession.account_kind == "client", ClientAccount.id == UserSession.account_id),
+        )
+        .outerjoin(
+            StaffUser,
+            and_(UserSession.account_kind == "staff", StaffUser.id == UserSession.account_id),
+        )
+        .outerjoin(
+            account_agency,
+            account_agency.id == func.coalesce(ClientAccount.agency_id, StaffUser.agency_id),
+        )
         .outerjoin(Client, Client.id == ClientAccount.client_id)
-        .outerjoin(Agency, agency)
-        .where(UserSession.sid_hash == sid_hash)
+        .outerjoin(owning_agency, owning_agency.id == Client.owning_agency_id)
+        .options(
+            contains_eager(ClientAccount.agency.of_type(account_agency)),
+            contains_eager(StaffUser.agency.of_type(account_agency)),
+            contains_eager(Client.owning_agency.of_type(owning_agency)),
+        )
+        .where(UserSession.sid_hash == bindparam("sid_hash"))
     )
+
+
+_SIGNED_IN = _signed_in_statement()
 
 
 def load(sid: str | None) -> tuple[UserSession | None, str | None]:
     """The live row for a cookie value, or (None, why it is not live)."""
     if not sid or len(sid) > 100:
         return None, None
-    found = dbs().execute(_with_account(hash_sid(sid))).first()
+    found = dbs().execute(_SIGNED_IN, {"sid_hash": hash_sid(sid)}).first()
     # The ORM's identity map holds objects weakly: keep them for this request's session.
     dbs().info["signed_in"] = tuple(found) if found is not None else ()
     row = found[0] if found is not None else None
