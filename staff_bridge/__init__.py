@@ -3,28 +3,33 @@
 from flask import Blueprint, g
 from flask_login import current_user
 
-from portal.domain import messaging, notifications, review, selfservice
+from portal.domain import navigation
 from portal.domain.roles import ROLE_LABELS, Capability, has_capability
 
 bp = Blueprint("staff_bridge", __name__)
 
 
+def staff_counts(staff) -> navigation.StaffCounts:
+    """The navigation's counts, once per request (the inbox page uses its own too)."""
+    if "staff_counts" not in g:
+        g.staff_counts = navigation.staff_counts(staff)
+    return g.staff_counts
+
+
 def inbox_counts(staff) -> dict[str, int]:
-    """The inbox counts, counted once per request (navigation and inbox page share them)."""
-    if "inbox_counts" not in g:
-        g.inbox_counts = messaging.inbox_counts(staff)
-    return g.inbox_counts
+    return staff_counts(staff).inbox
 
 
 @bp.context_processor
 def _staff_navigation():
     staff = current_user if current_user.is_authenticated and current_user.kind == "staff" else None
+    counts = staff_counts(staff) if staff else navigation.StaffCounts()
     return {
         "staff": staff,
-        "unread_notifications": notifications.unread_count(staff) if staff else 0,
-        "review_count": review.pending_count(staff) if staff else 0,
-        "inbox_counts": inbox_counts(staff) if staff else {},
-        "record_request_count": selfservice.open_record_request_count(staff) if staff else 0,
+        "unread_notifications": counts.notifications,
+        "review_count": counts.reviews,
+        "inbox_counts": counts.inbox,
+        "record_request_count": counts.record_requests,
         "can": (lambda cap: has_capability(staff.role, Capability(cap)))
         if staff
         else (lambda cap: False),

@@ -47,6 +47,11 @@ SERVING_AGENCY_ACTIONS = frozenset({"view", "message"})
 CLIENT_ACTIONS = frozenset({"view", "message"})
 
 
+def today_for(actor) -> date:
+    """The actor's agency's date (an ROI's days are the agency's days)."""
+    return _today(actor)
+
+
 def _today(actor) -> date:
     agency = getattr(actor, "agency", None)
     return agency.today() if agency is not None else clock.now().date()
@@ -89,14 +94,22 @@ def agency_sees(agency, client: Client) -> bool:
     return dbs().scalar(select(Client.id).where(Client.id == client.id, serving)) is not None
 
 
+def staff_sees(agency_id, today):
+    """The rule for staff who may view clients: their agency owns the client, or serves them
+    (an enrollment or a care-team seat) with a Release of Information in force today.
+    `agency_id` and `today` are values, or bound parameters for a statement built once."""
+    return or_(
+        Client.owning_agency_id == agency_id,
+        and_(_served_by(agency_id), _consent_in_force(today)),
+    )
+
+
 def visible_clients(actor) -> Select:
     """Every client the actor may see at all (not deleted), as one query to refine."""
     query = select(Client).where(Client.deleted_at.is_(None))
     kind = getattr(actor, "kind", None)
     if kind == "staff" and has_capability(actor.role, Capability.VIEW_CLIENTS) and actor.agency_id:
-        owner = Client.owning_agency_id == actor.agency_id
-        serving = and_(_served_by(actor.agency_id), _consent_in_force(_today(actor)))
-        return query.where(or_(owner, serving))
+        return query.where(staff_sees(actor.agency_id, _today(actor)))
     if kind == "client" and getattr(actor, "client_id", None):
         return query.where(Client.id == actor.client_id)
     return query.where(false())

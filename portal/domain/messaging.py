@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, false, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.domain import audit, clock, crypto, jobs, mail
@@ -393,13 +393,31 @@ def _require(actor) -> None:
 
 
 def inbox_scope(actor) -> Select:
-    """The actor's agency's conversations, with clients that still exist: nothing else."""
-    from portal.domain.access_policy import visible_clients
+    """The actor's agency's conversations, with clients that still exist and that the actor
+    may see (an ended ROI puts a partner's conversation out of sight): nothing else."""
+    from portal.domain.access_policy import today_for
 
     _require(actor)
-    visible = visible_clients(actor).with_only_columns(Client.id)  # ROI ended: out of sight
-    return select(Conversation).where(
-        Conversation.agency_id == actor.agency_id, Conversation.client_id.in_(visible)
+    if not has_capability(actor.role, Capability.VIEW_CLIENTS):
+        return select(Conversation).where(false())
+    return select(Conversation).where(inbox_criteria(actor.agency_id, today_for(actor)))
+
+
+def inbox_criteria(agency_id, today):
+    """The rule of `inbox_scope`, with values or bound parameters (a statement built once)."""
+    from portal.domain.access_policy import staff_sees
+
+    visible = select(Client.id).where(Client.deleted_at.is_(None), staff_sees(agency_id, today))
+    return and_(Conversation.agency_id == agency_id, Conversation.client_id.in_(visible))
+
+
+def inbox_count_columns(actor_id):
+    """Every view's count over the scoped conversations, as columns of one statement."""
+    return (
+        func.count().filter(Conversation.unread_by_staff > 0).label("unread"),
+        func.count().filter(Conversation.awaiting_since.is_not(None)).label("awaiting"),
+        func.count().filter(Conversation.assigned_staff_id == actor_id).label("mine"),
+        func.count().label("all"),
     )
 
 
@@ -428,25 +446,13 @@ def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = INBOX
 
 
 def inbox_counts(actor) -> dict[str, int]:
-    """Every view's count in one statement (the navigation shows them on every staff page)."""
+    """Every view's count in one statement (the navigation shows them: staff_navigation)."""
     if not has_capability(getattr(actor, "role", ""), Capability.MESSAGE_CLIENTS) or not getattr(
         actor, "agency_id", None
     ):
         return {view: 0 for view in INBOX_VIEWS}
-    scope = inbox_scope(actor).subquery()
-    row = (
-        dbs()
-        .execute(
-            select(
-                func.count().filter(scope.c.unread_by_staff > 0),
-                func.count().filter(scope.c.awaiting_since.is_not(None)),
-                func.count().filter(scope.c.assigned_staff_id == actor.id),
-                func.count(),
-            ).select_from(scope)
-        )
-        .one()
-    )
-    return dict(zip(("unread", "awaiting", "mine", "all"), (n or 0 for n in row), strict=True))
+    row = dbs().execute(inbox_scope(actor).with_only_columns(*inbox_count_columns(actor.id))).one()
+    return {view: row._mapping[view] or 0 for view in ("unread", "awaiting", "mine", "all")}
 
 
 def staff_conversation(actor, public_id) -> Conversation:

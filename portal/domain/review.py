@@ -19,7 +19,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 
 from portal.domain import audit, clock, crypto
 from portal.domain.errors import DomainError, Forbidden, NotFound
@@ -67,11 +67,11 @@ def _can_review(actor) -> bool:
     )
 
 
-def _on_care_team(actor):
+def _on_care_team(staff_id):
     return (
         select(CareTeamMember.id)
         .where(CareTeamMember.client_id == ReviewItem.client_id)
-        .where(CareTeamMember.staff_id == actor.id)
+        .where(CareTeamMember.staff_id == staff_id)
         .exists()
     )
 
@@ -80,12 +80,20 @@ def queue_scope(actor) -> Select:
     """Items the actor may see: their agency's clients; location kinds for the care team."""
     if not _can_review(actor) or not actor.agency_id:
         raise Forbidden(Capability.REVIEW_CHANGES)
-    team_only = [name for name, kind in KINDS.items() if kind.care_team_only]
     return (
         select(ReviewItem)
         .join(Client, Client.id == ReviewItem.client_id)
-        .where(ReviewItem.agency_id == actor.agency_id, Client.deleted_at.is_(None))
-        .where(or_(ReviewItem.kind.not_in(team_only), _on_care_team(actor)))
+        .where(queue_criteria(actor.agency_id, actor.id))
+    )
+
+
+def queue_criteria(agency_id, staff_id):
+    """The rule of `queue_scope` (joined to clients), with values or bound parameters."""
+    team_only = sorted(name for name, kind in KINDS.items() if kind.care_team_only)
+    return and_(
+        ReviewItem.agency_id == agency_id,
+        Client.deleted_at.is_(None),
+        or_(ReviewItem.kind.not_in(team_only), _on_care_team(staff_id)),
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, literal, select, union_all, update
+from sqlalchemy import and_, bindparam, delete, literal, select, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
 from portal.domain.access_policy import can, own_record
@@ -574,8 +574,13 @@ def _record_request_scope(actor):
     return (
         select(RecordRequest)
         .join(Client, Client.id == RecordRequest.client_id)
-        .where(RecordRequest.agency_id == actor.agency_id, Client.deleted_at.is_(None))
+        .where(record_request_criteria(actor.agency_id))
     )
+
+
+def record_request_criteria(agency_id):
+    """The rule of the record requests staff see (joined to clients), values or parameters."""
+    return and_(RecordRequest.agency_id == agency_id, Client.deleted_at.is_(None))
 
 
 def open_record_requests(actor) -> list[RecordRequest]:

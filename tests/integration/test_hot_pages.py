@@ -159,3 +159,36 @@ def test_no_hot_page_runs_more_statements_as_the_data_grows(app, world):
     world.more(3)
     after = {path: statements(browser, path) for browser, path in pages}
     assert after == before
+
+
+@pytest.mark.parametrize("role", [Role.CASE_MANAGER, Role.AGENCY_ADMIN, Role.SYSTEM_ADMIN])
+def test_the_navigations_one_statement_counts_what_each_module_counts(
+    app, make, database, world, role
+):
+    """navigation.staff_counts (one prebuilt statement) against each module's own count."""
+    from portal.domain import navigation, notifications, review
+    from portal.domain.models import RecordRequest
+
+    world.more(2)
+    staff = world.manager if role is Role.CASE_MANAGER else make.staff(role, world.agency)
+    if role is Role.SYSTEM_ADMIN:
+        staff = make.staff(Role.SYSTEM_ADMIN, None)
+    database.session.add(
+        RecordRequest(
+            client_id=world.client.id,
+            agency_id=world.agency.id,
+            parts={"parts": ["enrollments"]},
+            delivery="pick_up",
+        )
+    )
+    notifications.notify(staff, "document_missing", link="/staff/")
+    database.session.commit()
+    counts = navigation.staff_counts(staff)
+    assert counts.notifications == notifications.unread_count(staff) >= 1
+    assert counts.reviews == review.pending_count(staff)
+    assert counts.inbox == messaging.inbox_counts(staff)
+    assert counts.record_requests == selfservice.open_record_request_count(staff)
+    if role is Role.SYSTEM_ADMIN:  # no agency: nothing but its own notifications
+        assert (counts.reviews, counts.record_requests, counts.inbox["all"]) == (0, 0, 0)
+    else:
+        assert counts.reviews >= 2 and counts.record_requests == 1 and counts.inbox["all"] >= 3
