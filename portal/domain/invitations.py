@@ -18,8 +18,8 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import aliased, lazyload, load_only
 
 from portal.domain import audit, clock, crypto, mail, tokens
 from portal.domain.access_policy import can
@@ -316,28 +316,64 @@ def portal_status(client) -> PortalStatus:
     return portal_statuses([client])[client.id]
 
 
+def _status_statements():
+    ids = bindparam("ids", expanding=True)
+    accounts = (
+        select(ClientAccount)
+        .where(ClientAccount.client_id.in_(ids))
+        .options(
+            load_only(
+                ClientAccount.client_id,
+                ClientAccount.is_active,
+                ClientAccount.deactivation_reason,
+                ClientAccount.suspended_at,
+                ClientAccount.password_hash,
+                ClientAccount.last_sign_in_at,
+            ),
+            lazyload("*"),
+        )
+    )
+    newest_ids = (
+        select(func.max(ClientInvitation.id))
+        .where(ClientInvitation.client_id.in_(ids))
+        .group_by(ClientInvitation.client_id)
+    )
+    newest = (
+        select(ClientInvitation)
+        .where(ClientInvitation.id.in_(newest_ids))
+        .options(
+            load_only(
+                ClientInvitation.client_id,
+                ClientInvitation.status,
+                ClientInvitation.expires_at,
+                ClientInvitation.code_expires_at,
+            ),
+            lazyload("*"),
+        )
+    )
+    return accounts, newest
+
+
+_ACCOUNTS_OF, _NEWEST_INVITATIONS_OF = _status_statements()
+
+
 def portal_statuses(clients) -> dict[int, PortalStatus]:
-    """Statuses for a page of clients in two queries."""
+    """Statuses for a page of clients in two statements (built once): their accounts and
+    their newest invitations, each reading only what a status needs."""
     ids = [c.id for c in clients]
     if not ids:
         return {}
-    accounts = {
-        a.client_id: a
-        for a in dbs().scalars(select(ClientAccount).where(ClientAccount.client_id.in_(ids)))
-    }
-    newest: dict[int, ClientInvitation] = {}
-    for invitation in dbs().scalars(
-        select(ClientInvitation)
-        .where(ClientInvitation.client_id.in_(ids))
-        .order_by(ClientInvitation.id)
-    ):
-        newest[invitation.client_id] = invitation
+    accounts = {a.client_id: a for a in dbs().scalars(_ACCOUNTS_OF, {"ids": ids})}
+    newest = {i.client_id: i for i in dbs().scalars(_NEWEST_INVITATIONS_OF, {"ids": ids})}
     now = clock.now()
     return {i: _status_of(accounts.get(i), newest.get(i), now) for i in ids}
 
 
 def portal_state_filter(client_id_column, state: str):
-    """A WHERE clause selecting clients in `state` (the same rules as `_status_of`)."""
+    """A WHERE clause selecting clients in `state` (the same rules as `_status_of`), or None
+    for no such state."""
+    if state not in PORTAL_STATES:
+        return None
     now = clock.now()
     account = select(ClientAccount.id).where(ClientAccount.client_id == client_id_column)
     newer = aliased(ClientInvitation)
