@@ -107,7 +107,12 @@ def _delete_committed_rows() -> None:
 
 @pytest.fixture(autouse=True)
 def _isolation(request):
-    """Fresh rate-limit counters, an unfrozen clock and an empty action context per test."""
+    """Fresh rate-limit counters, an unfrozen clock, an empty action context and nothing kept
+    from another test's directory (per-process caches of public directory data) per test."""
+    from portal.domain import directory, directory_admin
+
+    directory.forget_searches()
+    directory_admin.forget_spotlights()
     if "app" in request.fixturenames:
         limiter.reset()
     clock.unfreeze()

@@ -54,14 +54,12 @@ def to_sign(account, client):
 
 @panel(15)
 def messages(account, client):
-    from portal.domain import messaging
-
-    return {"unread": messaging.client_unread(account)}
+    return {"unread": selfservice.glance(client).unread}
 
 
 @panel(20)
 def check_in(account, client):
-    return {"last": selfservice.last_check_in(client)}
+    return {"last": selfservice.glance(client).last_check_in}
 
 
 @panel(30)

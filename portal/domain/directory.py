@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 import unicodedata
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
@@ -52,7 +54,7 @@ from portal.domain.models import (
     HsdsServiceAtLocation,
     HsdsTaxonomyTerm,
 )
-from portal.domain.session import dbs
+from portal.domain.session import after_commit, dbs
 
 PER_PAGE = 20
 MAX_TOKENS = 8
@@ -164,6 +166,7 @@ def _summary(service: HsdsService) -> str | None:
 def reindex(directory: Directory) -> int:
     """Rebuild the search rows and opening spans of the directory's services. Returns how many
     services are searchable (active ones)."""
+    after_commit(forget_searches)  # every change of directory data comes through here
     dbs().flush()
     _fts_delete(directory)
     dbs().execute(delete(DirectoryHours).where(DirectoryHours.directory_id == directory.id))
@@ -550,10 +553,62 @@ def _featured_first(query: Query) -> list:
 
 
 def directory_of(agency_id: int) -> int | None:
-    return dbs().scalar(select(Directory.id).where(Directory.agency_id == agency_id))
+    """The agency's directory (made once, never removed), known for a minute per process."""
+    now = time.monotonic()
+    known = _directory_ids.get(agency_id)
+    if known is not None and known[0] > now:
+        return known[1]
+    found = dbs().scalar(select(Directory.id).where(Directory.agency_id == agency_id))
+    _directory_ids[agency_id] = (now + 60.0, found)
+    return found
+
+
+# Recent searches, per process. The directory is public information, the same for everyone
+# (a client's agency only moves its featured services up, and it is part of the key), and
+# "open now" changes by the minute: a search asked again in the same minute gets the same page
+# without running again (a crowd at one shelter asks for "shelter" and "food"). A search from a
+# place is never kept: a person's place is used for that search only.
+RECENT_SEARCHES = 512
+_recent: OrderedDict[tuple, Page] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+_directory_ids: dict[int, tuple[float, int | None]] = {}
+
+
+def forget_searches() -> None:
+    with _recent_lock:
+        _recent.clear()
+        _directory_ids.clear()
 
 
 def search(query: Query, now: datetime) -> Page:
+    if query.place is not None:
+        return _search(query, now)
+    minute = now.replace(second=0, microsecond=0)
+    key = (
+        minute,
+        query.text,
+        query.category,
+        query.open_now,
+        query.language,
+        query.page,
+        query.home_directory,
+    )
+    with _recent_lock:
+        page = _recent.get(key)
+        if page is not None:
+            _recent.move_to_end(key)
+            return page
+    page = _search(query, now)
+    with _recent_lock:
+        _recent[key] = page
+        while len(_recent) > RECENT_SEARCHES or (_recent and next(iter(_recent))[0] < minute):
+            _recent.popitem(last=False)
+    return page
+
+
+def _search(query: Query, now: datetime) -> Page:
     s = DirectorySearch
     if query.place is None:
         stmt, rank = _filtered(query, now, s.service_id, func.count().over().label("total"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select, union_all
 
 from portal.domain import audit, directory_import
 from portal.domain import directory as search
@@ -698,39 +698,62 @@ def spotlight(agency, language: str, *, limit: int = 3) -> dict | None:
 
 
 def _spotlight(agency, language: str, today: date, limit: int) -> dict | None:
-    articles = [
-        ShownArticle(*row)
-        for row in dbs().execute(
-            select(CommunityArticle.title, CommunityArticle.body, CommunityArticle.link)
-            .where(
-                CommunityArticle.agency_id == agency.id,
-                CommunityArticle.published.is_(True),
-                (CommunityArticle.language.is_(None)) | (CommunityArticle.language == language),
-                (CommunityArticle.ends_on.is_(None)) | (CommunityArticle.ends_on >= today),
-            )
-            .order_by(CommunityArticle.created_at.desc())
-            .limit(limit)
+    """Articles and featured services in one statement (the home page's cold path)."""
+    articles = (
+        select(
+            literal("article").label("kind"),
+            CommunityArticle.title.label("title"),
+            CommunityArticle.body.label("body"),
+            CommunityArticle.link.label("link"),
+            literal(None, String).label("service_id"),
+            CommunityArticle.created_at.label("at"),
         )
-    ]
-    featured = [
-        ShownService(*row)
-        for row in dbs().execute(
-            select(HsdsService.id, HsdsService.name)
-            .join(Directory, Directory.id == HsdsService.directory_id)
-            .where(
-                Directory.agency_id == agency.id,
-                HsdsService.featured.is_(True),
-                HsdsService.status == "active",
-            )
-            .order_by(HsdsService.name)
-            .limit(limit)
+        .where(
+            CommunityArticle.agency_id == agency.id,
+            CommunityArticle.published.is_(True),
+            (CommunityArticle.language.is_(None)) | (CommunityArticle.language == language),
+            (CommunityArticle.ends_on.is_(None)) | (CommunityArticle.ends_on >= today),
         )
+        .order_by(CommunityArticle.created_at.desc())
+        .limit(limit)
+        .subquery()
+    )
+    featured = (
+        select(
+            literal("service").label("kind"),
+            HsdsService.name.label("title"),
+            literal(None, String).label("body"),
+            literal(None, String).label("link"),
+            cast(HsdsService.id, String).label("service_id"),
+            literal(None, CommunityArticle.created_at.type).label("at"),
+        )
+        .join(Directory, Directory.id == HsdsService.directory_id)
+        .where(
+            Directory.agency_id == agency.id,
+            HsdsService.featured.is_(True),
+            HsdsService.status == "active",
+        )
+        .order_by(HsdsService.name)
+        .limit(limit)
+        .subquery()
+    )
+    rows = dbs().execute(union_all(select(articles), select(featured))).all()
+    # A union keeps no order: newest articles first, services by name, as each part chose.
+    newest_first = sorted((r for r in rows if r.kind == "article"), key=lambda r: r.at)[::-1]
+    shown_articles = [ShownArticle(r.title, r.body, r.link) for r in newest_first]
+    shown_services = [
+        ShownService(uuid.UUID(str(r.service_id)), r.title)
+        for r in sorted((r for r in rows if r.kind == "service"), key=lambda r: r.title)
     ]
-    if not articles and not featured:
+    if not shown_articles and not shown_services:
         return None
-    return {"articles": articles, "featured": featured}
+    return {"articles": shown_articles, "featured": shown_services}
+
+
+def forget_spotlights() -> None:
+    _spotlights.clear()
 
 
 def _spotlight_changed() -> None:
     """After an administrator's change commits, this process shows it at once."""
-    after_commit(_spotlights.clear)
+    after_commit(forget_spotlights)

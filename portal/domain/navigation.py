@@ -84,9 +84,7 @@ def staff_counts(staff) -> StaffCounts:
         notifications=row.notifications or 0,
         reviews=(row.reviews or 0) if can(Capability.REVIEW_CHANGES) else 0,
         record_requests=row.record_requests or 0,
-        inbox={
-            view: (getattr(row, view) or 0) if inbox_visible else 0 for view in INBOX_VIEWS
-        },
+        inbox={view: (getattr(row, view) or 0) if inbox_visible else 0 for view in INBOX_VIEWS},
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, delete, literal, select, union_all, update
+from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
 from portal.domain.access_policy import can, own_record
@@ -33,6 +33,7 @@ from portal.domain.models import (
     ClientPhone,
     ClientTask,
     ContactEvent,
+    Conversation,
     Enrollment,
     Project,
     RecordRequest,
@@ -41,7 +42,7 @@ from portal.domain.models import (
 )
 from portal.domain.review import ReviewKind, mark_portal_field, register, submit
 from portal.domain.roles import Capability, has_capability
-from portal.domain.session import dbs, read
+from portal.domain.session import dbs, read, transaction_memo
 from portal.domain.validation import (
     clean_email,
     clean_phone,
@@ -134,6 +135,36 @@ _LAST_CHECK_IN = (
 
 def last_check_in(client: Client) -> datetime | None:
     return read(_LAST_CHECK_IN, client_id=client.id).scalar()
+
+
+@dataclass(frozen=True)
+class Glance:
+    unread: int  # staff messages the client has not read
+    last_check_in: datetime | None
+
+
+def _glance_statement():
+    unread = select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
+        Conversation.client_id == bindparam("client_id")
+    )
+    return select(
+        unread.scalar_subquery().label("unread"),
+        _LAST_CHECK_IN.scalar_subquery().label("last_check_in"),
+    )
+
+
+_GLANCE = _glance_statement()
+
+
+def glance(client: Client) -> Glance:
+    """Two facts the client's home page shows in two panels, in one statement, read once per
+    transaction (the panels share it)."""
+    key = ("glance", client.id)
+    kept = transaction_memo()
+    if key not in kept:
+        row = read(_GLANCE, client_id=client.id).one()
+        kept[key] = Glance(int(row.unread or 0), row.last_check_in)
+    return kept[key]
 
 
 # --- contact details -------------------------------------------------------------------

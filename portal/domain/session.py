@@ -140,6 +140,12 @@ def _before_execute(conn, cursor, statement, parameters, context, executemany) -
     _violation(" ".join(statement.split(None, 3)[:3]))
 
 
+def transaction_memo() -> dict:
+    """A dict that lives as long as the current transaction (emptied when it commits or rolls
+    back): for a value several parts of one page read."""
+    return dbs().info.setdefault("memo", {})
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run `callback` once the current transaction commits (dropped on rollback). A callback
     that fails is logged: the commit stands."""
@@ -165,6 +171,7 @@ def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released; the real commit comes later (or never)
     session.info.pop("after_rollback", None)
+    session.info.pop("memo", None)
     _run_each(session.info.pop("after_commit", []), "commit")
 
 
@@ -173,4 +180,5 @@ def _run_after_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is not None:
         return  # a savepoint was rolled back; the transaction itself goes on
     session.info.pop("after_commit", None)
+    session.info.pop("memo", None)
     _run_each(session.info.pop("after_rollback", []), "rollback")

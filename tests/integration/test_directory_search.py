@@ -4,7 +4,7 @@ interface, languages, distance from a ZIP code or the phone, the pages clients u
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal.domain import directory as search
 from portal.domain import directory_import as di
 from portal.domain import opening_hours
-from portal.domain.models import AuditEvent, HsdsSchedule
+from portal.domain.models import AuditEvent, HsdsSchedule, HsdsService
 from tests.support import shared_path
 
 ORG = "11111111-1111-4111-8111-111111111111"
@@ -399,3 +399,64 @@ def test_open_now_near_me_keeps_a_service_open_at_a_place_without_coordinates(ap
     [result] = page.results
     assert (result.name, result.distance, result.open_now) == ("Pop-up clinic", None, True)
     assert result.location_name == "Clinic van"
+
+
+def _statements_of(app, run) -> int:
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with app.test_request_context():
+            run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_search_asked_again_in_the_same_minute_is_answered_without_running_again(app, directory):
+    """Public data, the same for everyone: a crowd asking for "shelter" costs one search a
+    minute; the next minute ("open now" may have changed) runs it again."""
+    noon = chicago(2026, 11, 23, 12, 0, 5)
+    query = search.Query(text="shelter", open_now=False)
+    first = _statements_of(app, lambda: search.search(query, noon))
+    assert first > 0
+    again = _statements_of(app, lambda: search.search(query, noon + timedelta(seconds=50)))
+    assert again == 0
+    assert _statements_of(app, lambda: search.search(query, noon + timedelta(minutes=1))) > 0
+    other_agency = search.Query(text="shelter", home_directory=directory.id)
+    assert _statements_of(app, lambda: search.search(other_agency, noon)) > 0  # featured differ
+
+
+def test_a_search_from_a_place_is_never_kept(app, directory):
+    noon = chicago(2026, 11, 23, 12)
+    with app.test_request_context():
+        place = search.place_from_zip("60601")
+    query = search.Query(place=place, radius=10)
+    assert _statements_of(app, lambda: search.search(query, noon)) > 0
+    assert _statements_of(app, lambda: search.search(query, noon)) > 0
+    assert all(key[0] is not None and len(key) == 7 for key in search._recent)  # no places
+
+
+def test_a_directory_change_is_found_at_once(app, directory, database):
+    noon = chicago(2026, 11, 23, 12)
+
+    def names():
+        with app.test_request_context():
+            return {r.name for r in search.search(search.Query(text="bank"), noon).results}
+
+    assert names() == set()
+    service = database.session.scalar(
+        select(HsdsService).where(HsdsService.name == "Weekday food pantry")
+    )
+    service.name = "Weekday food bank"
+    search.reindex(directory)
+    database.session.commit()
+    assert names() == {"Weekday food bank"}  # found at once, not a minute later
