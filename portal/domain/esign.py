@@ -685,31 +685,33 @@ def open_requests(client: Client) -> list[SignatureRequest]:
 
 
 _OPEN_REQUESTS_SHOWN = (
-    select(SignatureRequest.public_id, SignatureRequest.due_on, SignatureRequest.template_id)
+    select(
+        SignatureRequest.public_id,
+        SignatureRequest.due_on,
+        SignatureRequest.template_id,
+        TemplateVersion.version,
+        TemplateVersion.language,
+        TemplateVersion.title,
+    )
+    .join(TemplateVersion, TemplateVersion.template_id == SignatureRequest.template_id)
     .where(
         SignatureRequest.client_id == bindparam("client_id"),
         SignatureRequest.status == "requested",
     )
-    .order_by(SignatureRequest.created_at)
+    .order_by(SignatureRequest.created_at, SignatureRequest.id)
 )
-_TITLES = select(
-    TemplateVersion.template_id,
-    TemplateVersion.version,
-    TemplateVersion.language,
-    TemplateVersion.title,
-).where(TemplateVersion.template_id.in_(bindparam("template_ids", expanding=True)))
 
 
 def open_requests_titled(client: Client, language: str) -> list[tuple]:
     """`open_requests` as the client's home page shows them (public id, due date) with the
-    title the client reads (their language, else English), in two statements however many."""
-    requests = read(_OPEN_REQUESTS_SHOWN, client_id=client.id).all()
-    if not requests:
-        return []
-    versions: dict[int, list] = {}
-    for row in read(_TITLES, template_ids=sorted({r.template_id for r in requests})):
-        versions.setdefault(row.template_id, []).append(row)
-    return [(r, _pick(versions[r.template_id], language).title) for r in requests]
+    title the client reads (their language, else English): one statement, one row per
+    version of each request's document, the version picked here as `version_for` does."""
+    requests: dict = {}
+    versions: dict = {}
+    for row in read(_OPEN_REQUESTS_SHOWN, client_id=client.id):
+        requests.setdefault(row.public_id, row)
+        versions.setdefault(row.public_id, []).append(row)
+    return [(r, _pick(versions[key], language).title) for key, r in requests.items()]
 
 
 def client_request(account: ClientAccount, public_id) -> SignatureRequest:
