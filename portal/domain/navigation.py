@@ -33,7 +33,10 @@ def _statement():
     reviews = (
         select(func.count(ReviewItem.id))
         .join(Client, Client.id == ReviewItem.client_id)
-        .where(review.queue_criteria(_AGENCY, _STAFF), ReviewItem.status == "pending")
+        .where(
+            review.queue_criteria(_AGENCY, _STAFF, bindparam("team_only", expanding=True)),
+            ReviewItem.status == "pending",
+        )
         .scalar_subquery()
     )
     record_requests = (
@@ -77,7 +80,13 @@ def staff_counts(staff) -> StaffCounts:
         return StaffCounts()
     if not staff.agency_id:
         return StaffCounts(notifications=_notifications_only(staff))
-    row = read(_COUNTS, agency_id=staff.agency_id, staff_id=staff.id, today=today_for(staff)).one()
+    row = read(
+        _COUNTS,
+        agency_id=staff.agency_id,
+        staff_id=staff.id,
+        today=today_for(staff),
+        team_only=review.care_team_only_kinds(),
+    ).one()
     can = lambda capability: has_capability(staff.role, capability)  # noqa: E731
     inbox_visible = can(Capability.MESSAGE_CLIENTS) and can(Capability.VIEW_CLIENTS)
     return StaffCounts(

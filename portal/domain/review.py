@@ -20,6 +20,7 @@ from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import contains_eager, lazyload, load_only
 
 from portal.domain import audit, clock, crypto
 from portal.domain.errors import DomainError, Forbidden, NotFound
@@ -83,13 +84,18 @@ def queue_scope(actor) -> Select:
     return (
         select(ReviewItem)
         .join(Client, Client.id == ReviewItem.client_id)
-        .where(queue_criteria(actor.agency_id, actor.id))
+        .where(queue_criteria(actor.agency_id, actor.id, care_team_only_kinds()))
     )
 
 
-def queue_criteria(agency_id, staff_id):
-    """The rule of `queue_scope` (joined to clients), with values or bound parameters."""
-    team_only = sorted(name for name, kind in KINDS.items() if kind.care_team_only)
+def care_team_only_kinds() -> list[str]:
+    """The kinds only the client's care team sees (where to find someone), as registered."""
+    return sorted(name for name, kind in KINDS.items() if kind.care_team_only)
+
+
+def queue_criteria(agency_id, staff_id, team_only):
+    """The rule of `queue_scope` (joined to clients), with values or bound parameters (a
+    statement built once passes `team_only` at run time: kinds register after it is built)."""
     return and_(
         ReviewItem.agency_id == agency_id,
         Client.deleted_at.is_(None),
@@ -104,10 +110,54 @@ class QueueFilter:
     older_than_days: int | None = None
 
 
+def _queue_statement():
+    """The pending queue (queue_scope's rule with the agency and staff member as parameters),
+    oldest first, loading only what the queue page shows; filters add to it."""
+    return (
+        select(ReviewItem)
+        .join(Client, Client.id == ReviewItem.client_id)
+        .where(
+            queue_criteria(
+                bindparam("agency_id"),
+                bindparam("staff_id"),
+                bindparam("team_only", expanding=True),
+            ),
+            ReviewItem.status == "pending",
+        )
+        .options(
+            load_only(
+                ReviewItem.id,
+                ReviewItem.public_id,
+                ReviewItem.client_id,
+                ReviewItem.kind,
+                ReviewItem.status,
+                ReviewItem.created_at,
+            ),
+            contains_eager(ReviewItem.client).load_only(
+                Client.id,
+                Client.public_id,
+                Client.first_name,
+                Client.middle_name,
+                Client.last_name,
+                Client.name_suffix,
+                Client.personal_id,
+            ),
+            lazyload(ReviewItem.decided_by),
+        )
+        .order_by(ReviewItem.created_at, ReviewItem.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_QUEUE = _queue_statement()
+
+
 def pending(actor, filters: QueueFilter | None = None, *, limit: int = 200) -> list[ReviewItem]:
     """Oldest first."""
+    if not _can_review(actor) or not actor.agency_id:
+        raise Forbidden(Capability.REVIEW_CHANGES)
     filters = filters or QueueFilter()
-    query = queue_scope(actor).where(ReviewItem.status == "pending")
+    query = _QUEUE
     if filters.kind in KINDS:
         query = query.where(ReviewItem.kind == filters.kind)
     if filters.care_team_member:
@@ -121,7 +171,13 @@ def pending(actor, filters: QueueFilter | None = None, *, limit: int = 200) -> l
         query = query.where(
             ReviewItem.created_at <= clock.now() - timedelta(days=filters.older_than_days)
         )
-    return list(dbs().scalars(query.order_by(ReviewItem.created_at, ReviewItem.id).limit(limit)))
+    params = {
+        "agency_id": actor.agency_id,
+        "staff_id": actor.id,
+        "team_only": care_team_only_kinds(),
+        "limit": limit,
+    }
+    return list(dbs().scalars(query, params).unique())
 
 
 def pending_count(actor) -> int:
