@@ -281,6 +281,66 @@ def wrk(port: int, path: str, cookie: str | None, script: Path) -> tuple[float, 
     return rate, p99, not_200 + (sum(int(n) for n in errors.groups()) if errors else 0)
 
 
+def concurrent_writes(port: int, url: str, people: int = 16) -> None:
+    """`people` signed-in clients (sessions of the demo client) press "I'm still here" as fast
+    as they can for SECONDS: every answer must be the redirect, and every one stored."""
+    import statistics
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    def request(method, target, cookie, form=None):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Cookie": cookie}
+        body = None
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urllib.parse.urlencode(form)
+        started = time.perf_counter()
+        connection.request(method, target, body=body, headers=headers)
+        answer = connection.getresponse()
+        content = answer.read().decode()
+        connection.close()
+        return answer.status, content, time.perf_counter() - started
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM contact_events")).scalar()
+    cookies = [sign_in(port, "/sign-in", CLIENT) for _ in range(people)]
+    tokens = []
+    for cookie in cookies:
+        page = request("GET", "/home", cookie)[1]
+        tokens.append(re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1))
+    statuses: list[int] = []
+    times: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + SECONDS
+
+    def press(cookie, token):
+        while time.monotonic() < stop:
+            status, _body, took = request("POST", "/check-in", cookie, {"csrf_token": token})
+            with lock:
+                statuses.append(status)
+                times.append(took)
+
+    threads = [threading.Thread(target=press, args=ct) for ct in zip(cookies, tokens, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM contact_events")).scalar() - before
+    engine.dispose()
+    done = statuses.count(303)
+    p99 = statistics.quantiles(times, n=100)[98] * 1000 if len(times) > 1 else 0.0
+    print(
+        f'\n  concurrent writes: {people} people pressing "I\'m still here" for {SECONDS} s: '
+        f"{len(statuses) / SECONDS:.0f} req/s, median {statistics.median(times) * 1000:.1f} ms, "
+        f"p99 {p99:.1f} ms, {len(statuses) - done} not saved, {stored} stored of {done} "
+        f"acknowledged ({'ok' if stored == done and done == len(statuses) else 'LOST'})"
+    )
+
+
 def main() -> None:
     if not shutil.which("wrk") or not shutil.which("redis-server"):
         raise SystemExit("needs wrk and redis-server: apt-get install wrk redis-server")
@@ -325,6 +385,7 @@ def main() -> None:
                 f"  {path:24} {rate:8.0f} {p99:8.1f} {health:8.0f} {ratio:6.2f} "
                 f">= {target:.2f} {flag}{errors}"
             )
+        concurrent_writes(port, url)
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)

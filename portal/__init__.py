@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import settings as settings_module
-from portal.settings import PROJECT_ROOT, Settings, SettingsError
+from portal.settings import RESOURCES, Settings, SettingsError
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -19,8 +19,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     _refuse_unsafe(settings)
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(RESOURCES / "templates"),
+        static_folder=str(RESOURCES / "static"),
         instance_path=str(settings.instance_path),
     )
     _configure(app, settings)
@@ -123,7 +123,9 @@ def _init_database(app: Flask, settings: Settings) -> None:
 
     session.STRICT["reads"] = settings.env == "test"
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    with app.app_context():
+        db.engine.portal_write_wait = settings.sqlite_busy_timeout_ms / 1000
+    migrate.init_app(app, db, directory=str(RESOURCES / "migrations"), render_as_batch=True)
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:

@@ -6,7 +6,7 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal.settings import PROJECT_ROOT
+from portal.settings import RESOURCES
 from portal.settings import current as current_settings
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
@@ -57,7 +57,7 @@ def _translations():
 def init_app(app: Flask) -> None:
     from portal.extensions import babel
 
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(RESOURCES / "translations")
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.install_gettext_callables(

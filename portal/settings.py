@@ -18,7 +18,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+# A wheel carries templates/, static/, translations/ and migrations/ inside the package (the
+# build puts them in portal/bundled/, catalogs compiled); a checkout has them beside it.
+BUNDLED = PACKAGE_ROOT / "bundled"
+INSTALLED = BUNDLED.is_dir()
+RESOURCES = BUNDLED if INSTALLED else PROJECT_ROOT
+# Where data lives unless INSTANCE_PATH says: the checkout's instance/, or for an installed
+# app Flask's convention for installed packages (sys.prefix/var/<name>-instance).
+DEFAULT_INSTANCE = (
+    Path(sys.prefix) / "var" / "hmis-portal-instance" if INSTALLED else PROJECT_ROOT / "instance"
+)
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - the refused default, by design
 ENVIRONMENTS = ("development", "test", "production")
 
@@ -41,7 +52,7 @@ class Settings:
     # On SQLite a request that writes waits this long for the write lock, then answers 503.
     sqlite_busy_timeout_ms: int = 5000
     base_url: str = "http://127.0.0.1:5000"
-    instance_path: Path = PROJECT_ROOT / "instance"
+    instance_path: Path = DEFAULT_INSTANCE
     session_cookie_name: str = ""
     # Key for secrets kept at rest (outbox parameters, later SSNs). Fernet, urlsafe base64.
     data_encryption_key: str = ""

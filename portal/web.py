@@ -36,8 +36,14 @@ from portal.settings import current as current_settings
 
 log = logging.getLogger("portal.web")
 
-ANONYMOUS_KEYS = frozenset({"csrf_token", "lang", "signed_out", "_flashes"})
+ANONYMOUS_KEYS = frozenset({"csrf_token", "lang", "signed_out"})
 _ANONYMOUS_SALT = "portal.anonymous-session"
+# Flashed notices ("Saved.") travel in a signed cookie of their own for everyone, so showing one
+# on the page after a form does not write the session row (on SQLite that halved the write
+# transactions of a crowd using forms).
+NOTICES = "_flashes"
+_NOTICE_SALT = "portal.notice"
+NOTICE_SECONDS = 600
 
 
 class ServerSession(SessionMixin):
@@ -47,12 +53,17 @@ class ServerSession(SessionMixin):
     it is a row of `user_sessions`: the cookie holds a random id, and the row is loaded when
     the request first uses the session. A visitor with nothing to keep gets no row: the few
     keys an anonymous page needs (`ANONYMOUS_KEYS`: the CSRF token, the language, why they
-    were signed out, a flashed notice) travel in a signed cookie instead.
+    were signed out) travel in a signed cookie instead. Flashed notices, for everyone, travel
+    in a second signed cookie (`NOTICES`).
     """
 
-    def __init__(self, *, sid: str | None = None, data: dict | None = None, stale=False):
+    def __init__(
+        self, *, sid: str | None = None, data: dict | None = None, stale=False, notices=None
+    ):
         self.sid = sid  # the cookie's id while it names a row
         self._data = data  # None until the row is loaded
+        self.notices = notices  # flashed notices (their own cookie)
+        self.notices_changed = False
         self.row_id: int | None = None
         self.account_kind: str | None = None
         self.account_id: int | None = None
@@ -108,13 +119,25 @@ class ServerSession(SessionMixin):
 
     # --- the mapping -----------------------------------------------------------------------
     def __getitem__(self, key):
+        if key == NOTICES:
+            if self.notices is None:
+                raise KeyError(key)
+            return self.notices
         return self.data[key]
 
     def __setitem__(self, key, value) -> None:
+        if key == NOTICES:
+            self.notices, self.notices_changed = value, True
+            return
         self.data[key] = value
         self.modified = True
 
     def __delitem__(self, key) -> None:
+        if key == NOTICES:
+            if self.notices is None:
+                raise KeyError(key)
+            self.notices, self.notices_changed = None, True
+            return
         del self.data[key]
         self.modified = True
 
@@ -125,33 +148,60 @@ class ServerSession(SessionMixin):
         return len(self.data)
 
     def __contains__(self, key) -> bool:
+        if key == NOTICES:
+            return self.notices is not None
         return key in self.data
 
     def clear(self) -> None:
         self.data.clear()
         self.modified = True
+        if self.notices is not None:
+            self.notices, self.notices_changed = None, True
 
 
 class ServerSessionInterface(SessionInterface):
-    def _signer(self, app: Flask) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(app.secret_key, salt=_ANONYMOUS_SALT)
+    def _signer(self, app: Flask, salt: str = _ANONYMOUS_SALT) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(app.secret_key, salt=salt)
+
+    def _notices(self, app: Flask, request):
+        raw = request.cookies.get(current_settings().cookie_name + "-notice")
+        if not raw:
+            return None
+        try:
+            notices = self._signer(app, _NOTICE_SALT).loads(raw, max_age=NOTICE_SECONDS)
+        except BadData:
+            return None
+        return notices if isinstance(notices, list) else None
 
     def open_session(self, app: Flask, request) -> ServerSession:
         if request.path.startswith(app.static_url_path + "/"):
             return ServerSession(data={})  # static files need no session (and no database)
         raw = request.cookies.get(current_settings().cookie_name)
+        notices = self._notices(app, request)
         if not raw:
-            return ServerSession(data={})
+            return ServerSession(data={}, notices=notices)
         if "." not in raw:  # a random id (base64url has no dots): the row loads when used
-            return ServerSession(sid=raw)
+            return ServerSession(sid=raw, notices=notices)
         _idle, absolute = current_settings().timeouts(None)
         try:
             data = self._signer(app).loads(raw, max_age=int(absolute.total_seconds()))
         except BadData:
-            return ServerSession(data={}, stale=True)
+            return ServerSession(data={}, stale=True, notices=notices)
         if not isinstance(data, dict):
-            return ServerSession(data={}, stale=True)
-        return ServerSession(data={k: v for k, v in data.items() if k in ANONYMOUS_KEYS})
+            return ServerSession(data={}, stale=True, notices=notices)
+        return ServerSession(
+            data={k: v for k, v in data.items() if k in ANONYMOUS_KEYS}, notices=notices
+        )
+
+    def _save_notices(self, app: Flask, session: ServerSession, response, cookie: dict) -> None:
+        if not session.notices_changed:
+            return
+        name = current_settings().cookie_name + "-notice"
+        if session.notices:
+            value = self._signer(app, _NOTICE_SALT).dumps(list(session.notices))
+            response.set_cookie(name, value, **cookie)
+        else:
+            response.delete_cookie(name, **cookie)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
         """Only the cookie: what the session row needed was written before the commit."""
@@ -162,6 +212,7 @@ class ServerSessionInterface(SessionInterface):
         cookie = {"httponly": True, "secure": settings.uses_tls, "samesite": "Lax", "path": "/"}
         if not session.unloaded():
             response.vary.add("Cookie")
+        self._save_notices(app, session, response, cookie)
         if session.ended:
             response.delete_cookie(name, **cookie)
             return
@@ -243,6 +294,7 @@ def reauthenticate(form, *, always: bool = False) -> bool:
 
 def start_session(account) -> None:
     """Sign `account` in: a brand-new session id and row; the old one ends (no fixation)."""
+    will_write()
     keep = {k: session[k] for k in ("lang",) if k in session}
     keep["authenticated_at"] = clock.now().isoformat()
     # A new CSRF token with the new session (Flask-WTF's key and form): none survives from
@@ -294,6 +346,14 @@ def writes(view):
     """Mark a GET view that writes (it marks something read, say): its transaction may write
     from the start, so on SQLite it waits for the write lock instead of failing."""
     view.writes = True
+    return view
+
+
+def reads_first(view):
+    """Mark a POST view that does slow work before it writes (checking a password: about
+    0.2 s of Argon2): it begins as a reader, and the domain takes the write lock (`will_write`)
+    only for the writes, so on SQLite other writers do not wait for the hashing."""
+    view.reads_first = True
     return view
 
 
@@ -394,10 +454,12 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _declare_intent() -> None:
         # Before anything touches the database: the session row loads on first use.
+        view = app.view_functions.get(request.endpoint or "")
         if request.method in ("GET", "HEAD", "OPTIONS"):
-            view = app.view_functions.get(request.endpoint or "")
             if not getattr(view, "writes", False):
                 g.intent_token = reading()
+        elif getattr(view, "reads_first", False):
+            g.intent_token = reading()
 
     app.before_request(require_declaration)
 

@@ -16,6 +16,7 @@ from portal.web import (
     change_own_password,
     current_session_row,
     end_own_sessions,
+    reads_first,
     reauthenticate,
     recently_authenticated,
     sign_in_page,
@@ -43,6 +44,7 @@ def _role_choices():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@reads_first  # the password is checked before the write lock is taken
 @public
 @sign_in_rate_limit
 def sign_in():

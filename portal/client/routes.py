@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.access import public
 from portal.client import bp
-from portal.web import sign_in_page, sign_in_rate_limit, sign_out_response
+from portal.web import reads_first, sign_in_page, sign_in_rate_limit, sign_out_response
 
 
 @bp.get("/")
@@ -25,6 +25,7 @@ def privacy():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@reads_first  # the password is checked before the write lock is taken
 @public
 @sign_in_rate_limit
 def sign_in():

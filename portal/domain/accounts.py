@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from portal.domain import audit, clock, passwords
 from portal.domain.models import ClientAccount, StaffUser
-from portal.domain.session import dbs
+from portal.domain.session import dbs, will_write
 
 ACCOUNT_MODELS = {"staff": StaffUser, "client": ClientAccount}
 
@@ -89,6 +89,7 @@ def _step_password(result: SignInResult, password: str) -> bool:
 
 def count_failure(account, action: str = "sign_in.failed") -> None:
     """One more wrong password for the account: the delay grows after 5, suspension at 100."""
+    will_write()
     account.failed_sign_ins += 1
     details = {"failures": account.failed_sign_ins}
     if account.failed_sign_ins >= DELAY_AFTER_FAILURES:
@@ -100,7 +101,11 @@ def count_failure(account, action: str = "sign_in.failed") -> None:
 
 
 def _step_success(result: SignInResult, password: str) -> bool:
+    will_write()  # the password was checked as a reader (sign-in views read first)
     account = result.account
+    if not can_sign_in(account):  # deactivated while the password was being checked
+        result.refusal = "credentials"
+        return False
     account.failed_sign_ins = 0
     account.throttled_until = None
     account.last_sign_in_at = clock.now()

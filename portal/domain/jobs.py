@@ -123,38 +123,58 @@ def worker_name() -> str:
 
 
 def claim(worker: str) -> Claimed | None:
-    """Take the next due job for this worker and commit the claim."""
+    """Take the next due job for this worker and commit the claim.
+
+    It looks as a reader and writes only a claim: an idle poll takes no write lock (SQLite has
+    one, and a worker holding it while the machine is busy stalled every form for seconds),
+    and a claim is a compare-and-set, so two workers never take one job. On PostgreSQL the
+    candidates are also locked (FOR UPDATE SKIP LOCKED) in the same transaction."""
     session = dbs()
     now = clock.now()
     stale = now - LEASE
-    candidates = session.scalars(
-        select(Job.id)
-        .where(
-            or_(
-                (Job.status == "queued") & (Job.run_at <= now),
-                (Job.status == "running") & (Job.locked_at < stale),
-            )
-        )
-        .order_by(Job.run_at, Job.id)
-        .limit(5)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for job_id in candidates:
-        taken = session.execute(
-            update(Job)
+    intent = reading()
+    try:
+        candidates = session.scalars(
+            select(Job.id)
             .where(
-                Job.id == job_id,
-                or_(Job.status == "queued", (Job.status == "running") & (Job.locked_at < stale)),
+                or_(
+                    (Job.status == "queued") & (Job.run_at <= now),
+                    (Job.status == "running") & (Job.locked_at < stale),
+                )
             )
-            .values(status="running", locked_by=worker, locked_at=now, attempts=Job.attempts + 1)
-        ).rowcount
-        if taken == 1:
-            job = session.get(Job, job_id)
-            claimed = Claimed(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts)
-            session.commit()
-            return claimed
-    session.rollback()
-    return None
+            .order_by(Job.run_at, Job.id)
+            .limit(5)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not candidates:
+            session.rollback()
+            return None
+        will_write()
+        for job_id in candidates:
+            taken = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    or_(
+                        Job.status == "queued",
+                        (Job.status == "running") & (Job.locked_at < stale),
+                    ),
+                )
+                .values(
+                    status="running", locked_by=worker, locked_at=now, attempts=Job.attempts + 1
+                )
+            ).rowcount
+            if taken == 1:
+                job = session.get(Job, job_id)
+                claimed = Claimed(
+                    job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts
+                )
+                session.commit()
+                return claimed
+        session.rollback()
+        return None
+    finally:
+        reset_intent(intent)
 
 
 def _finish(job_id: int, **values: Any) -> None:

@@ -91,7 +91,7 @@ def dev_server(tmp_path_factory):
 
 
 def _request(port, method, path, cookie=None, form=None):
-    """One request on its own connection: (status, Set-Cookie, body)."""
+    """One request on its own connection: (status, [Set-Cookie, ...], body)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Cookie": cookie} if cookie else {}
     body = None
@@ -101,34 +101,49 @@ def _request(port, method, path, cookie=None, form=None):
     try:
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.getheader("Set-Cookie"), response.read().decode()
+        return (
+            response.status,
+            response.headers.get_all("Set-Cookie") or [],
+            response.read().decode(),
+        )
     finally:
         connection.close()
 
 
 class Person:
+    """A browser: its cookies (the session's and a notice's), kept as a browser keeps them."""
+
     def __init__(self, port, email, start):
-        self.port, self.cookie = port, None
+        self.port, self.jar = port, {}
         page = self.get(start)
         answer = self.post(start, {"email": email, "password": DEMO_PASSWORD}, page)
         if answer[0] != 303:
             raise AssertionError(f"sign-in answered {answer[0]}")
 
-    def _keep(self, set_cookie):
-        if set_cookie:
-            self.cookie = set_cookie.split(";", 1)[0]
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.jar.items())
+
+    def _keep(self, set_cookies):
+        for header in set_cookies:
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if "expires=Thu, 01 Jan 1970" in header or "Max-Age=0" in header:
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
 
     def get(self, path):
-        status, set_cookie, body = _request(self.port, "GET", path, self.cookie)
-        self._keep(set_cookie)
+        status, set_cookies, body = _request(self.port, "GET", path, self.cookie)
+        self._keep(set_cookies)
         return status, body
 
     def post(self, path, form, page):
         token = TOKEN.search(page[1])
-        status, set_cookie, body = _request(
+        status, set_cookies, body = _request(
             self.port, "POST", path, self.cookie, {**form, "csrf_token": token.group(1)}
         )
-        self._keep(set_cookie)
+        self._keep(set_cookies)
         return status, body
 
 

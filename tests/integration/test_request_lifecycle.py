@@ -161,36 +161,32 @@ def test_stay_signed_in_restarts_the_idle_timeout_at_once(app, frozen_clock, cli
     assert client_user.get("/home").status_code == 200
 
 
-def test_a_form_and_its_session_change_commit_together_in_one_transaction(
-    app, client_user, database
-):
-    """A POST: the message, its audit event and the session's new flashed notice are one
-    transaction (on SQLite it began as a writer)."""
-    from portal.domain.models import CareTeamMember, StaffUser
-    from portal.domain.roles import Role
-
-    record = database.session.get(Client, client_user.account.client_id)
-    staff = StaffUser(email="cm@staff.test", display_name="C", role=Role.CASE_MANAGER)
-    staff.agency = record.owning_agency
-    record.care_team.append(CareTeamMember(staff=staff, is_case_manager=True))
-    database.session.commit()
-    token = client_user.csrf_token("/messages/new")
+def test_a_form_and_its_session_change_commit_together_in_one_transaction(app, client_user):
+    """A POST: the account's new language and the session's (its row) are one transaction,
+    on SQLite one that began as a writer."""
+    token = client_user.csrf_token("/account")
     with Statements(db.engine) as seen:
-        sent = client_user.post(
-            "/messages/new",
-            data={
-                "csrf_token": token,
-                "recipient": str(staff.public_id),
-                "body": "one transaction",
-                "key": "one-transaction-1",
-            },
+        saved = client_user.post(
+            "/account/preferences",
+            data={"csrf_token": token, "language": "es", "email_notifications": "y"},
         )
-    assert sent.status_code == 303
-    assert "UPDATE user_sessions SET" in seen.writes and "INSERT INTO messages" in " ".join(
-        seen.writes
-    )
+    assert saved.status_code == 303
+    assert "UPDATE client_accounts SET" in seen.writes
+    assert "UPDATE user_sessions SET" in seen.writes
     if db.engine.dialect.name == "sqlite":
         assert seen.begins <= 1  # the test's savepoints are not new transactions
+
+
+def test_a_notice_after_a_form_is_shown_without_writing_anything(app, client_user):
+    """ "Saved." travels in its own signed cookie: the page after the form only reads."""
+    token = client_user.csrf_token("/home")
+    assert client_user.post("/check-in", data={"csrf_token": token}).status_code == 303
+    assert client_user.get_cookie("__Host-portal-notice") is not None
+    with Statements(db.engine) as seen:
+        page = client_user.get("/home").get_data(as_text=True)
+    assert 'class="notice notice-success"' in page and seen.writes == []
+    assert client_user.get_cookie("__Host-portal-notice") is None  # shown once
+    assert 'class="notice' not in client_user.get("/home").get_data(as_text=True)
 
 
 # --- the error path -------------------------------------------------------------------------
