@@ -6,7 +6,8 @@ signed-in client and a signed-in case manager (the demo accounts) ask for each p
 `wrk` (Debian's package) keeps CONNECTIONS requests in flight. Each page is measured right after
 a `/health` run, and its ratio to that run is printed with req/s and p99 latency. First, the SQL
 statements each page runs in-process (they must not grow with the data: `--grow` adds rows and
-counts again).
+counts again). Last, 16 signed-in clients press "I'm still here" as fast as they can for
+BENCH_SECONDS: the writes' rate and latency, and whether every acknowledged one was stored.
 
     .venv/bin/python benchmarks/throughput.py                       # SQLite in a temporary folder
     BENCH_DATABASE_URL=postgresql+psycopg://portal:portal@127.0.0.1:5432/portal_bench \\

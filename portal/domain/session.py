@@ -75,9 +75,11 @@ def may_write() -> bool:
 def will_write() -> None:
     """Declare that the current transaction is going to write.
 
-    Cheap when it was a writer already. On SQLite a transaction that has only read so far is
-    ended and the next statement begins a writer (`BEGIN IMMEDIATE`): loaded objects are
-    expired and reload on next use, so nothing read is lost and nothing written is at stake.
+    Cheap when it was a writer already. On SQLite a transaction that began as a reader and has
+    only read so far is ended and the next statement begins a writer (`BEGIN IMMEDIATE`):
+    loaded objects are expired and reload on next use, so nothing read is lost and nothing
+    written is at stake. A transaction that began as a writer (the intent turned to reading
+    after it began) already holds the write lock and is left alone.
     """
     if _may_write.get():
         return
@@ -87,11 +89,12 @@ def will_write() -> None:
         return
     if session.get_bind().dialect.name != "sqlite":
         return
+    info = session.connection().info
+    if not info.get("began_reading") or info.get("wrote"):
+        return  # it holds the write lock already; keep its work
     if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
         _violation("unflushed changes made while reading")
         return
-    if session.connection().info.get("wrote"):
-        return  # it holds the write lock already; keep its work
     session.rollback()
 
 
@@ -156,6 +159,7 @@ def _end_turn(info: dict) -> None:
 @event.listens_for(Engine, "begin")
 def _begin(conn) -> None:
     conn.info["wrote"] = False
+    conn.info["began_reading"] = not _may_write.get()
     if conn.dialect.name != "sqlite":
         return
     if not _may_write.get():
