@@ -20,7 +20,7 @@ BENCH_PAGES (comma-separated paths, default: all below). Needs `wrk` and `redis-
 
 from __future__ import annotations
 
-import http.client
+import http.client as http_client
 import os
 import re
 import shutil
@@ -226,25 +226,29 @@ def start_stack(root: Path, url: str) -> tuple[list[subprocess.Popen], int, dict
     return [web, redis], web_port, env
 
 
-def sign_in(port: int, path: str, email: str) -> str:
-    def request(method, target, cookie="", form=None):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Cookie": cookie} if cookie else {}
-        body = None
-        if form is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = urllib.parse.urlencode(form)
-        connection.request(method, target, body=body, headers=headers)
-        answer = connection.getresponse()
-        content = answer.read().decode()
-        connection.close()
-        return answer.status, answer.getheader("Set-Cookie") or "", content
+def http(port: int, method: str, target: str, cookie: str = "", form=None):
+    """One request on its own connection: (status, Set-Cookie, body, seconds)."""
+    connection = http_client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Cookie": cookie} if cookie else {}
+    body = None
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urllib.parse.urlencode(form)
+    started = time.perf_counter()
+    connection.request(method, target, body=body, headers=headers)
+    answer = connection.getresponse()
+    content = answer.read().decode()
+    connection.close()
+    seconds = time.perf_counter() - started
+    return answer.status, answer.getheader("Set-Cookie") or "", content, seconds
 
-    _status, set_cookie, page = request("GET", path)
+
+def sign_in(port: int, path: str, email: str) -> str:
+    _status, set_cookie, page, _ = http(port, "GET", path)
     cookie = set_cookie.split(";", 1)[0]
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    status, set_cookie, _ = request(
-        "POST", path, cookie, {"email": email, "password": DEMO_PASSWORD, "csrf_token": token}
+    status, set_cookie, _, _ = http(
+        port, "POST", path, cookie, {"email": email, "password": DEMO_PASSWORD, "csrf_token": token}
     )
     if status != 303:
         raise SystemExit(f"sign-in as {email} answered {status}")
@@ -290,27 +294,13 @@ def concurrent_writes(port: int, url: str, people: int = 16) -> None:
 
     from sqlalchemy import create_engine, text
 
-    def request(method, target, cookie, form=None):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"Cookie": cookie}
-        body = None
-        if form is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            body = urllib.parse.urlencode(form)
-        started = time.perf_counter()
-        connection.request(method, target, body=body, headers=headers)
-        answer = connection.getresponse()
-        content = answer.read().decode()
-        connection.close()
-        return answer.status, content, time.perf_counter() - started
-
     engine = create_engine(url)
     with engine.connect() as conn:
         before = conn.execute(text("SELECT count(*) FROM contact_events")).scalar()
     cookies = [sign_in(port, "/sign-in", CLIENT) for _ in range(people)]
     tokens = []
     for cookie in cookies:
-        page = request("GET", "/home", cookie)[1]
+        page = http(port, "GET", "/home", cookie)[2]
         tokens.append(re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1))
     statuses: list[int] = []
     times: list[float] = []
@@ -319,7 +309,9 @@ def concurrent_writes(port: int, url: str, people: int = 16) -> None:
 
     def press(cookie, token):
         while time.monotonic() < stop:
-            status, _body, took = request("POST", "/check-in", cookie, {"csrf_token": token})
+            status, _cookie, _body, took = http(
+                port, "POST", "/check-in", cookie, {"csrf_token": token}
+            )
             with lock:
                 statuses.append(status)
                 times.append(took)

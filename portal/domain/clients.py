@@ -19,6 +19,7 @@ from portal.domain.access_policy import can, staff_sees, today_for, visible_clie
 from portal.domain.accounts import account_by_email
 from portal.domain.errors import DomainError, Forbidden
 from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, StaffUser
+from portal.domain.models.clients import CLIENT_LISTED
 from portal.domain.roles import Capability, Role, has_capability
 from portal.domain.session import dbs, read
 from portal.domain.staff import on_staff_deactivated
@@ -131,18 +132,7 @@ def search(
 def _client_list_statement():
     """A page of the clients a staff member sees (`visible_clients`, with the agency and its
     day as parameters), only the columns the list shows, and the total (a window count)."""
-    listed = (
-        Client.id,
-        Client.public_id,
-        Client.first_name,
-        Client.middle_name,
-        Client.last_name,
-        Client.name_suffix,
-        Client.dob,
-        Client.personal_id,
-        Client.owning_agency_id,
-        Client.deleted_at,
-    )
+    listed = (*CLIENT_LISTED, Client.dob, Client.owning_agency_id, Client.deleted_at)
     return (
         select(Client, func.count().over().label("total"))
         .where(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import contains_eager, lazyload, load_only
 from portal.domain import audit, clock, crypto
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import CareTeamMember, Client, ReviewItem
+from portal.domain.models.clients import CLIENT_LISTED
 from portal.domain.roles import Capability, has_capability
 from portal.domain.session import dbs, read
 
@@ -133,15 +134,7 @@ def _queue_statement():
                 ReviewItem.status,
                 ReviewItem.created_at,
             ),
-            contains_eager(ReviewItem.client).load_only(
-                Client.id,
-                Client.public_id,
-                Client.first_name,
-                Client.middle_name,
-                Client.last_name,
-                Client.name_suffix,
-                Client.personal_id,
-            ),
+            contains_eager(ReviewItem.client).load_only(*CLIENT_LISTED),
             lazyload(ReviewItem.decided_by),
         )
         .order_by(ReviewItem.created_at, ReviewItem.id)

@@ -181,7 +181,10 @@ def _begin(conn) -> None:
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _transaction_ended(conn) -> None:
-    _end_turn(conn.info)
+    # Only SQLite takes turns; an invalidated connection (cut by the server) has no info to
+    # read, and its pool record lets go of the turn (`_invalidated`).
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        _end_turn(conn.info)
 
 
 @event.listens_for(Pool, "checkin")

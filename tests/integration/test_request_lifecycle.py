@@ -340,3 +340,41 @@ def test_a_reading_request_that_writes_undeclared_is_a_bug_in_tests(app, client_
 
     monkeypatch.setitem(app.view_functions, "client.privacy", sneaky)
     assert client_user.get("/privacy").status_code == 500
+
+
+def test_sign_in_checks_the_password_before_it_takes_the_write_lock(locked_sqlite):
+    """Argon2 takes about 0.2 s: on SQLite the sign-in reads (and hashes) first, then takes
+    the write lock only for its writes, so other writers do not wait for the hashing."""
+    app, _browser, _holder = locked_sqlite
+    with app.app_context():
+        engine = db.engine
+    fresh = app.test_client()
+    fresh.get("/sign-in")
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        seen.append(sql.split()[0] + (" IMMEDIATE" if "IMMEDIATE" in sql else ""))
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        answer = fresh.form("/sign-in", {"email": "busy@client.test", "password": TEST_PASSWORD})
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert answer.status_code == 303
+    first_write = next(i for i, s in enumerate(seen) if s in ("UPDATE", "INSERT"))
+    assert seen[0] == "BEGIN" and "BEGIN IMMEDIATE" in seen[:first_write], seen
+
+
+def test_an_idle_worker_poll_takes_no_write_lock(locked_sqlite):
+    """With nothing due, the worker only reads: another writer holding SQLite's lock (past
+    the busy timeout) does not make the poll fail."""
+    from portal.domain import jobs
+
+    app, _browser, holder = locked_sqlite
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with app.app_context():
+            assert jobs.claim("idle") is None
+            db.session.remove()
+    finally:
+        holder.execute("ROLLBACK")

@@ -117,6 +117,18 @@ class Client(PublicIdMixin, CreatedAtMixin, Base):
         return " ".join(p for p in parts if p)
 
 
+# What a list of clients shows of each (name, identifiers): lists load only these columns.
+CLIENT_LISTED = (
+    Client.id,
+    Client.public_id,
+    Client.first_name,
+    Client.middle_name,
+    Client.last_name,
+    Client.name_suffix,
+    Client.personal_id,
+)
+
+
 class Enrollment(PublicIdMixin, CreatedAtMixin, Base):
     __tablename__ = "enrollments"
 
