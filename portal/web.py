@@ -97,6 +97,8 @@ class ServerSession(SessionMixin):
         if self.idle_deadline is None:  # ended by another request a moment ago
             self._data, self.row_id, self.account_kind, self.account_id = {}, None, None, None
             self.sid, self.cookie_changed = None, True
+            return
+        sessions.load_account(self.account_kind, self.account_id)
 
     def unloaded(self) -> bool:
         return self._data is None

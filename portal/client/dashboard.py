@@ -64,7 +64,7 @@ def check_in(account, client):
 
 @panel(30)
 def location(account, client):
-    shared = selfservice.last_location(client)
+    shared = selfservice.glance(client).location
     age_days = (clock.now() - shared.shared_at).days if shared else None
     return {"shared": shared, "age_days": age_days, "kinds": selfservice.PLACE_KINDS}
 

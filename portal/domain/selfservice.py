@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all, update
+from sqlalchemy import and_, bindparam, delete, func, literal, select, true, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
 from portal.domain.access_policy import can, own_record
@@ -135,36 +135,6 @@ _LAST_CHECK_IN = (
 
 def last_check_in(client: Client) -> datetime | None:
     return read(_LAST_CHECK_IN, client_id=client.id).scalar()
-
-
-@dataclass(frozen=True)
-class Glance:
-    unread: int  # staff messages the client has not read
-    last_check_in: datetime | None
-
-
-def _glance_statement():
-    unread = select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
-        Conversation.client_id == bindparam("client_id")
-    )
-    return select(
-        unread.scalar_subquery().label("unread"),
-        _LAST_CHECK_IN.scalar_subquery().label("last_check_in"),
-    )
-
-
-_GLANCE = _glance_statement()
-
-
-def glance(client: Client) -> Glance:
-    """Two facts the client's home page shows in two panels, in one statement, read once per
-    transaction (the panels share it)."""
-    key = ("glance", client.id)
-    kept = transaction_memo()
-    if key not in kept:
-        row = read(_GLANCE, client_id=client.id).one()
-        kept[key] = Glance(int(row.unread or 0), row.last_check_in)
-    return kept[key]
 
 
 # --- contact details -------------------------------------------------------------------
@@ -426,11 +396,54 @@ _LAST_LOCATION = _last_location_statement()
 def last_location(client: Client) -> SharedLocation | None:
     """The client's own latest location: a pending one first, else the last accepted (one
     statement: the home page shows it)."""
-    row = read(_LAST_LOCATION, client_id=client.id).first()
-    if row is None:
+    return _shared(read(_LAST_LOCATION, client_id=client.id).first())
+
+
+def _shared(row) -> SharedLocation | None:
+    if row is None or row.rank is None:
         return None
     details = crypto.decrypt_json(row.sealed) if row.sealed else {}
     return SharedLocation(details, row.at, "pending" if row.rank == 0 else "accepted")
+
+
+@dataclass(frozen=True)
+class Glance:
+    unread: int  # staff messages the client has not read
+    last_check_in: datetime | None
+    location: SharedLocation | None  # the latest "where to find me", pending first
+
+
+def _glance_statement():
+    unread = select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
+        Conversation.client_id == bindparam("client_id")
+    )
+    one = select(literal(1).label("one")).subquery()
+    location = _LAST_LOCATION.subquery()
+    return (
+        select(
+            unread.scalar_subquery().label("unread"),
+            _LAST_CHECK_IN.scalar_subquery().label("last_check_in"),
+            location.c.rank,
+            location.c.sealed,
+            location.c.at,
+        )
+        .select_from(one)
+        .outerjoin(location, true())
+    )
+
+
+_GLANCE = _glance_statement()
+
+
+def glance(client: Client) -> Glance:
+    """What the client's home page shows in three panels (unread messages, the last check-in,
+    where to find them), in one statement read once per transaction (the panels share it)."""
+    key = ("glance", client.id)
+    kept = transaction_memo()
+    if key not in kept:
+        row = read(_GLANCE, client_id=client.id).one()
+        kept[key] = Glance(int(row.unread or 0), row.last_check_in, _shared(row))
+    return kept[key]
 
 
 def location_for_staff(actor, client: Client) -> SharedLocation | None:
