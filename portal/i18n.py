@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import _get_current_context, get_locale, get_translations
 from flask_login import current_user
 
 from portal.settings import RESOURCES
@@ -40,8 +40,6 @@ def _translations():
     string (a page has 40) and was a tenth of a page's time. Keyed by the locale object, which
     Flask-Babel keeps per context (and `force_locale` replaces), so a forced locale is honoured.
     """
-    from flask_babel import _get_current_context, get_translations
-
     ctx = _get_current_context()
     if ctx is None:
         return get_translations()

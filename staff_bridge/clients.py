@@ -92,12 +92,12 @@ def _choices(mapping) -> list[tuple[str, str]]:
 @staff_only(Capability.VIEW_CLIENTS)
 def client_list():
     form = ClientSearchForm(request.args)
-    staff_choices = clients.staff_choices_for_filter(current_user)
+    staff_choices, project_choices = clients.filter_choices(current_user)
     form.care_team.choices = [("", _("Anyone"))] + [
         (str(s.id), s.display_name) for s in staff_choices
     ]
     form.project.choices = [("", _("Any program"))] + [
-        (str(p.id), p.name) for p in clients.projects_for_filter(current_user)
+        (str(p.id), p.name) for p in project_choices
     ]
     form.portal_status.choices = [
         ("", _("Any")),

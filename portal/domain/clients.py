@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, bindparam, exists, func, or_, select
+from sqlalchemy import Date, bindparam, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import lazyload, load_only
 
 from portal.domain import audit, crypto, ssn
@@ -514,6 +515,27 @@ _PROJECT_CHOICES = _projects_statement()
 def projects_for_filter(actor) -> list:
     """The agency's programs for a filter: id and name."""
     return list(read(_PROJECT_CHOICES, agency_id=actor.agency_id))
+
+
+def _both_choices_statement():
+    staff = _STAFF_CHOICES.add_columns(literal("staff").label("kind")).subquery()
+    projects = _PROJECT_CHOICES.add_columns(literal("project").label("kind")).subquery()
+    return union_all(select(staff.c.kind, staff.c.id, staff.c.display_name), select(projects))
+
+
+_BOTH_CHOICES = _both_choices_statement()
+
+
+def filter_choices(actor) -> tuple[list, list]:
+    """`staff_choices_for_filter` and `projects_for_filter` in one statement (the client list
+    shows both filters): (staff, programs), each as rows with an id and a name."""
+    staff, projects = [], []
+    for row in read(_BOTH_CHOICES, agency_id=actor.agency_id):
+        if row.kind == "staff":
+            staff.append(SimpleNamespace(id=row.id, display_name=row.display_name))
+        else:
+            projects.append(SimpleNamespace(id=row.id, name=row.display_name))
+    return staff, projects
 
 
 def masked_ssn(client: Client) -> str:

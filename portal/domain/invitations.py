@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.orm import aliased, lazyload, load_only
+from sqlalchemy.orm import aliased
 
 from portal.domain import audit, clock, crypto, mail, tokens
 from portal.domain.access_policy import can
 from portal.domain.errors import DomainError, Forbidden
 from portal.domain.models import (
+    Client,
     ClientAccount,
     ClientInvitation,
     Enrollment,
@@ -33,7 +35,7 @@ from portal.domain.models import (
     Project,
 )
 from portal.domain.roles import Capability
-from portal.domain.session import dbs
+from portal.domain.session import dbs, read
 from portal.settings import current as current_settings
 
 IDENTITY_FACTS = {
@@ -316,55 +318,63 @@ def portal_status(client) -> PortalStatus:
     return portal_statuses([client])[client.id]
 
 
-def _status_statements():
+def _statuses_statement():
+    """Each client's account (what a status needs of it) and newest invitation, one row per
+    client, for a page of clients."""
     ids = bindparam("ids", expanding=True)
-    accounts = (
-        select(ClientAccount)
-        .where(ClientAccount.client_id.in_(ids))
-        .options(
-            load_only(
-                ClientAccount.client_id,
-                ClientAccount.is_active,
-                ClientAccount.deactivation_reason,
-                ClientAccount.suspended_at,
-                ClientAccount.password_hash,
-                ClientAccount.last_sign_in_at,
-            ),
-            lazyload("*"),
-        )
-    )
-    newest_ids = (
-        select(func.max(ClientInvitation.id))
+    newest = (
+        select(func.max(ClientInvitation.id).label("id"), ClientInvitation.client_id)
         .where(ClientInvitation.client_id.in_(ids))
         .group_by(ClientInvitation.client_id)
+        .subquery()
     )
-    newest = (
-        select(ClientInvitation)
-        .where(ClientInvitation.id.in_(newest_ids))
-        .options(
-            load_only(
-                ClientInvitation.client_id,
-                ClientInvitation.status,
-                ClientInvitation.expires_at,
-                ClientInvitation.code_expires_at,
-            ),
-            lazyload("*"),
+    return (
+        select(
+            Client.id.label("client_id"),
+            ClientAccount.id.label("account_id"),
+            ClientAccount.is_active,
+            ClientAccount.deactivation_reason,
+            ClientAccount.suspended_at,
+            ClientAccount.password_hash.is_not(None).label("has_password"),
+            ClientAccount.last_sign_in_at,
+            ClientInvitation.id.label("invitation_id"),
+            ClientInvitation.status,
+            ClientInvitation.expires_at,
+            ClientInvitation.code_expires_at,
         )
+        .select_from(Client)
+        .outerjoin(ClientAccount, ClientAccount.client_id == Client.id)
+        .outerjoin(newest, newest.c.client_id == Client.id)
+        .outerjoin(ClientInvitation, ClientInvitation.id == newest.c.id)
+        .where(Client.id.in_(ids))
     )
-    return accounts, newest
 
 
-_ACCOUNTS_OF, _NEWEST_INVITATIONS_OF = _status_statements()
+_STATUSES = _statuses_statement()
 
 
 def portal_statuses(clients) -> dict[int, PortalStatus]:
-    """Statuses for a page of clients in two statements (built once): their accounts and
-    their newest invitations, each reading only what a status needs."""
+    """Statuses for a page of clients in one statement (built once), reading only what a
+    status needs (not even the password hash: whether there is one)."""
     ids = [c.id for c in clients]
     if not ids:
         return {}
-    accounts = {a.client_id: a for a in dbs().scalars(_ACCOUNTS_OF, {"ids": ids})}
-    newest = {i.client_id: i for i in dbs().scalars(_NEWEST_INVITATIONS_OF, {"ids": ids})}
+    accounts, newest = {}, {}
+    for row in read(_STATUSES, ids=ids):
+        if row.account_id is not None:
+            accounts[row.client_id] = SimpleNamespace(
+                is_active=row.is_active,
+                deactivation_reason=row.deactivation_reason,
+                suspended_at=row.suspended_at,
+                password_hash="set" if row.has_password else None,
+                last_sign_in_at=row.last_sign_in_at,
+            )
+        if row.invitation_id is not None:
+            invitation = SimpleNamespace(
+                status=row.status, expires_at=row.expires_at, code_expires_at=row.code_expires_at
+            )
+            invitation.is_live = lambda now, i=invitation: ClientInvitation.is_live(i, now)
+            newest[row.client_id] = invitation
     now = clock.now()
     return {i: _status_of(accounts.get(i), newest.get(i), now) for i in ids}
 

@@ -22,13 +22,15 @@ import re
 import secrets
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import Select, and_, bindparam, false, func, select
+from sqlalchemy import Date, Select, and_, bindparam, false, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, load_only
 
 from portal.domain import audit, clock, crypto, jobs, mail
 from portal.domain.access_policy import can
@@ -434,15 +436,60 @@ def _view(query: Select, actor, view: str) -> Select:
 INBOX_PAGE = 25
 
 
-def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = INBOX_PAGE) -> list:
-    """One page of a view: awaiting oldest first (the longest wait on top), else newest."""
-    view = view if view in INBOX_VIEWS else "awaiting"
-    query = _view(inbox_scope(actor), actor, view)
+def _inbox_statement(view: str):
+    """One view of the inbox (`inbox_scope`'s rule with the agency, its day and the staff
+    member as parameters), loading only what the inbox shows; built once per view."""
+    from portal.domain.models.clients import CLIENT_LISTED
+
+    query = select(Conversation).where(
+        inbox_criteria(bindparam("agency_id"), bindparam("today", type_=Date))
+    )
+    query = _view(query, SimpleNamespace(id=bindparam("staff_id")), view)
     if view == "awaiting":
         query = query.order_by(Conversation.awaiting_since, Conversation.id)
     else:
         query = query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-    return list(dbs().scalars(query.limit(per_page).offset((max(page, 1) - 1) * per_page)))
+    return (
+        query.options(
+            load_only(
+                Conversation.id,
+                Conversation.public_id,
+                Conversation.agency_id,
+                Conversation.client_id,
+                Conversation.assigned_staff_id,
+                Conversation.awaiting_since,
+                Conversation.last_message_at,
+                Conversation.unread_by_staff,
+            ),
+            joinedload(Conversation.client).load_only(*CLIENT_LISTED),
+            joinedload(Conversation.assigned_staff).load_only(StaffUser.id, StaffUser.display_name),
+        )
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+_INBOX: dict[str, Select] = {}
+
+
+def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = INBOX_PAGE) -> list:
+    """One page of a view: awaiting oldest first (the longest wait on top), else newest."""
+    from portal.domain.access_policy import today_for
+
+    view = view if view in INBOX_VIEWS else "awaiting"
+    _require(actor)
+    if not has_capability(actor.role, Capability.VIEW_CLIENTS):
+        return []
+    if view not in _INBOX:
+        _INBOX[view] = _inbox_statement(view)
+    params = {
+        "agency_id": actor.agency_id,
+        "today": today_for(actor),
+        "staff_id": actor.id,
+        "limit": per_page,
+        "offset": (max(page, 1) - 1) * per_page,
+    }
+    return list(dbs().scalars(_INBOX[view], params).unique())
 
 
 def inbox_counts(actor) -> dict[str, int]:
