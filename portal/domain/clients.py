@@ -520,7 +520,10 @@ def projects_for_filter(actor) -> list:
 def _both_choices_statement():
     staff = _STAFF_CHOICES.add_columns(literal("staff").label("kind")).subquery()
     projects = _PROJECT_CHOICES.add_columns(literal("project").label("kind")).subquery()
-    return union_all(select(staff.c.kind, staff.c.id, staff.c.display_name), select(projects))
+    return union_all(
+        select(staff.c.kind, staff.c.id, staff.c.display_name),
+        select(projects.c.kind, projects.c.id, projects.c.name),
+    )
 
 
 _BOTH_CHOICES = _both_choices_statement()
