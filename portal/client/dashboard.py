@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from portal.domain import clock, review, selfservice
+from portal.domain import clock, home, review, selfservice
 
 
 @dataclass
@@ -40,49 +40,47 @@ def shown_panels(account, client) -> list[tuple[str, dict]]:
 
 @panel(10)
 def requests(account, client):
-    tasks = selfservice.open_tasks_shown(client)
+    tasks = home.digest(client).tasks
     return {"tasks": tasks, "labels": selfservice.TASK_KINDS} if tasks else None
 
 
 @panel(12)
 def to_sign(account, client):
-    from portal.domain import esign
-
-    titled = esign.open_requests_titled(client, account.preferred_language)
+    titled = home.digest(client).to_sign_titled(account.preferred_language)
     return {"requests": titled} if titled else None
 
 
 @panel(15)
 def messages(account, client):
-    return {"unread": selfservice.glance(client).unread}
+    return {"unread": home.digest(client).unread}
 
 
 @panel(20)
 def check_in(account, client):
-    return {"last": selfservice.glance(client).last_check_in}
+    return {"last": home.digest(client).last_check_in}
 
 
 @panel(30)
 def location(account, client):
-    shared = selfservice.glance(client).location
+    shared = home.digest(client).location
     age_days = (clock.now() - shared.shared_at).days if shared else None
     return {"shared": shared, "age_days": age_days, "kinds": selfservice.PLACE_KINDS}
 
 
 @panel(40)
 def care_team(account, client):
-    return {"seats": selfservice.care_team_shown(client)}
+    return {"seats": home.digest(client).care_team}
 
 
 @panel(50)
 def updates(account, client):
-    items = review.sent_shown(client, limit=3)
+    items = home.digest(client).sent
     return {"entries": items, "kinds": review.KINDS} if items else None
 
 
 @panel(60)
 def activity(account, client):
-    enrollments = selfservice.recent_enrollments(client)
+    enrollments = home.digest(client).enrollments
     return {"enrollments": enrollments} if enrollments else None
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from portal.domain import audit, clock, context, jobs, mail, notifications
 from portal.domain.access_policy import can
@@ -46,7 +46,7 @@ from portal.domain.models import (
     TemplateVersion,
 )
 from portal.domain.roles import Capability
-from portal.domain.session import dbs, get_or_create, read
+from portal.domain.session import dbs, get_or_create
 from portal.domain.staff import require
 from portal.domain.validation import clean_text, parse_uuid
 from portal.settings import current as current_settings
@@ -200,10 +200,10 @@ def _make_default_roi(agency: Agency) -> SignableTemplate:
 
 def version_for(template: SignableTemplate, language: str) -> TemplateVersion:
     """The newest version in the language, else the newest in English."""
-    return _pick(template.versions, language)
+    return pick_version(template.versions, language)
 
 
-def _pick(versions, language: str):
+def pick_version(versions, language: str):
     """Of one template's versions (anything with .version and .language): the newest, in the
     language if it has one, else in English, else any."""
     newest = max(v.version for v in versions)
@@ -682,36 +682,6 @@ def open_requests(client: Client) -> list[SignatureRequest]:
             .order_by(SignatureRequest.created_at)
         )
     )
-
-
-_OPEN_REQUESTS_SHOWN = (
-    select(
-        SignatureRequest.public_id,
-        SignatureRequest.due_on,
-        SignatureRequest.template_id,
-        TemplateVersion.version,
-        TemplateVersion.language,
-        TemplateVersion.title,
-    )
-    .join(TemplateVersion, TemplateVersion.template_id == SignatureRequest.template_id)
-    .where(
-        SignatureRequest.client_id == bindparam("client_id"),
-        SignatureRequest.status == "requested",
-    )
-    .order_by(SignatureRequest.created_at, SignatureRequest.id)
-)
-
-
-def open_requests_titled(client: Client, language: str) -> list[tuple]:
-    """`open_requests` as the client's home page shows them (public id, due date) with the
-    title the client reads (their language, else English): one statement, one row per
-    version of each request's document, the version picked here as `version_for` does."""
-    requests: dict = {}
-    versions: dict = {}
-    for row in read(_OPEN_REQUESTS_SHOWN, client_id=client.id):
-        requests.setdefault(row.public_id, row)
-        versions.setdefault(row.public_id, []).append(row)
-    return [(r, _pick(versions[key], language).title) for key, r in requests.items()]
 
 
 def client_request(account: ClientAccount, public_id) -> SignatureRequest:

@@ -27,7 +27,7 @@ from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import CareTeamMember, Client, ReviewItem
 from portal.domain.models.clients import CLIENT_LISTED
 from portal.domain.roles import Capability, has_capability
-from portal.domain.session import dbs, read
+from portal.domain.session import dbs
 
 REJECT_REASONS = {
     "could_not_confirm": _l("We could not confirm this information."),
@@ -262,19 +262,6 @@ def items_for_client(client: Client, *, limit: int = 50) -> list[ReviewItem]:
             .limit(limit)
         )
     )
-
-
-_SENT_SHOWN = (
-    select(ReviewItem.kind, ReviewItem.status)
-    .where(ReviewItem.client_id == bindparam("client_id"), ReviewItem.status != "superseded")
-    .order_by(ReviewItem.created_at.desc(), ReviewItem.id.desc())
-    .limit(bindparam("limit"))
-)
-
-
-def sent_shown(client: Client, *, limit: int = 3) -> list:
-    """`items_for_client` as the client's home page shows them: kind and status."""
-    return list(read(_SENT_SHOWN, client_id=client.id, limit=limit))
 
 
 def latest_pending(client: Client, kind: str) -> ReviewItem | None:

@@ -19,30 +19,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, delete, func, literal, select, true, union_all, update
+from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
 from portal.domain.access_policy import can, own_record
 from portal.domain.clients import people_to_tell
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
-    Agency,
     CareTeamMember,
     Client,
     ClientLocation,
     ClientPhone,
     ClientTask,
     ContactEvent,
-    Conversation,
-    Enrollment,
-    Project,
     RecordRequest,
     ReviewItem,
-    StaffUser,
 )
 from portal.domain.review import ReviewKind, mark_portal_field, register, submit
 from portal.domain.roles import Capability, has_capability
-from portal.domain.session import dbs, read, transaction_memo
+from portal.domain.session import dbs, read
 from portal.domain.validation import (
     clean_email,
     clean_phone,
@@ -125,7 +120,7 @@ def check_in(account) -> None:
     audit.record("client.checked_in", client, actor=account)
 
 
-_LAST_CHECK_IN = (
+LAST_CHECK_IN = (
     select(ContactEvent.created_at)
     .where(ContactEvent.client_id == bindparam("client_id"), ContactEvent.kind == "check_in")
     .order_by(ContactEvent.created_at.desc())
@@ -134,7 +129,7 @@ _LAST_CHECK_IN = (
 
 
 def last_check_in(client: Client) -> datetime | None:
-    return read(_LAST_CHECK_IN, client_id=client.id).scalar()
+    return read(LAST_CHECK_IN, client_id=client.id).scalar()
 
 
 # --- contact details -------------------------------------------------------------------
@@ -390,60 +385,20 @@ def _last_location_statement():
     )
 
 
-_LAST_LOCATION = _last_location_statement()
+LAST_LOCATION = _last_location_statement()
 
 
 def last_location(client: Client) -> SharedLocation | None:
     """The client's own latest location: a pending one first, else the last accepted (one
     statement: the home page shows it)."""
-    return _shared(read(_LAST_LOCATION, client_id=client.id).first())
+    return shared_location(read(LAST_LOCATION, client_id=client.id).first())
 
 
-def _shared(row) -> SharedLocation | None:
+def shared_location(row) -> SharedLocation | None:
     if row is None or row.rank is None:
         return None
     details = crypto.decrypt_json(row.sealed) if row.sealed else {}
     return SharedLocation(details, row.at, "pending" if row.rank == 0 else "accepted")
-
-
-@dataclass(frozen=True)
-class Glance:
-    unread: int  # staff messages the client has not read
-    last_check_in: datetime | None
-    location: SharedLocation | None  # the latest "where to find me", pending first
-
-
-def _glance_statement():
-    unread = select(func.coalesce(func.sum(Conversation.unread_by_client), 0)).where(
-        Conversation.client_id == bindparam("client_id")
-    )
-    one = select(literal(1).label("one")).subquery()
-    location = _LAST_LOCATION.subquery()
-    return (
-        select(
-            unread.scalar_subquery().label("unread"),
-            _LAST_CHECK_IN.scalar_subquery().label("last_check_in"),
-            location.c.rank,
-            location.c.sealed,
-            location.c.at,
-        )
-        .select_from(one)
-        .outerjoin(location, true())
-    )
-
-
-_GLANCE = _glance_statement()
-
-
-def glance(client: Client) -> Glance:
-    """What the client's home page shows in three panels (unread messages, the last check-in,
-    where to find them), in one statement read once per transaction (the panels share it)."""
-    key = ("glance", client.id)
-    kept = transaction_memo()
-    if key not in kept:
-        row = read(_GLANCE, client_id=client.id).one()
-        kept[key] = Glance(int(row.unread or 0), row.last_check_in, _shared(row))
-    return kept[key]
 
 
 def location_for_staff(actor, client: Client) -> SharedLocation | None:
@@ -519,7 +474,7 @@ def create_task(actor, client: Client, *, kind: str, due_on: date | None) -> Cli
     return task
 
 
-_TASK_ORDER = (ClientTask.due_on.is_(None), ClientTask.due_on, ClientTask.id)
+TASK_ORDER = (ClientTask.due_on.is_(None), ClientTask.due_on, ClientTask.id)
 
 
 def open_tasks(client: Client) -> list[ClientTask]:
@@ -527,7 +482,7 @@ def open_tasks(client: Client) -> list[ClientTask]:
         dbs().scalars(
             select(ClientTask)
             .where(ClientTask.client_id == client.id, ClientTask.status == "open")
-            .order_by(*_TASK_ORDER)
+            .order_by(*TASK_ORDER)
         )
     )
 
@@ -638,7 +593,6 @@ def open_record_requests(actor) -> list[RecordRequest]:
 
 
 def open_record_request_count(actor) -> int:
-    from sqlalchemy import func
 
     if not getattr(actor, "agency_id", None):
         return 0
@@ -704,58 +658,6 @@ def request_correction(account, *, field: str, text: str) -> ReviewItem:
     item = submit(account, client, kind, {"field": field, "text": text})
     record_contact(client, "portal_update")
     return item
-
-
-# --- the dashboard's other panels --------------------------------------------------------
-
-
-_CARE_TEAM_SHOWN = (
-    select(
-        StaffUser.display_name,
-        CareTeamMember.is_case_manager,
-        Agency.name.label("agency_name"),
-    )
-    .join(StaffUser, StaffUser.id == CareTeamMember.staff_id)
-    .outerjoin(Agency, Agency.id == StaffUser.agency_id)
-    .where(
-        CareTeamMember.client_id == bindparam("client_id"),
-        StaffUser.is_active.is_(True),
-        StaffUser.shown_to_clients.is_(True),
-    )
-    .order_by(CareTeamMember.id)
-)
-
-
-def care_team_shown(client: Client) -> list:
-    """Who the client sees on their care team (active staff who allow it): name, case manager
-    or not, agency."""
-    return list(read(_CARE_TEAM_SHOWN, client_id=client.id))
-
-
-_RECENT_ENROLLMENTS = (
-    select(Project.name.label("project_name"), Enrollment.entry_date, Enrollment.exit_date)
-    .join(Project, Project.id == Enrollment.project_id)
-    .where(Enrollment.client_id == bindparam("client_id"))
-    .order_by(Enrollment.entry_date.desc(), Enrollment.id.desc())
-    .limit(bindparam("limit"))
-)
-
-
-def recent_enrollments(client: Client, limit: int = 3) -> list:
-    """The newest enrollments: project name, entry and exit dates."""
-    return list(read(_RECENT_ENROLLMENTS, client_id=client.id, limit=limit))
-
-
-_OPEN_TASKS_SHOWN = (
-    select(ClientTask.public_id, ClientTask.kind, ClientTask.title, ClientTask.due_on)
-    .where(ClientTask.client_id == bindparam("client_id"), ClientTask.status == "open")
-    .order_by(*_TASK_ORDER)
-)
-
-
-def open_tasks_shown(client: Client) -> list:
-    """`open_tasks` as the client's home page shows them (public id, kind, title, due)."""
-    return list(read(_OPEN_TASKS_SHOWN, client_id=client.id))
 
 
 # --- review kinds ------------------------------------------------------------------------

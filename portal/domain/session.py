@@ -59,6 +59,61 @@ def read(statement, /, **params) -> Result:
     return session.connection().execute(statement, params)
 
 
+class Together:
+    """Display-only lists of different shapes read in one statement, for a page that would
+    otherwise send a small query per panel (the client home page: six to one).
+
+    Each part is a Core select of its own columns (no ORDER BY or LIMIT: give those here). The
+    statement is a UNION ALL in which every part fills its own columns and typed NULLs stand in
+    the other parts' places (so each column keeps one type on both databases), each row numbered
+    by its part's own order; `read_together` hands back each part's rows, in that order, as
+    named tuples with the part's column names."""
+
+    def __init__(self, **parts: tuple):  # name=(select, order_by tuple, limit or None)
+        from collections import namedtuple
+
+        from sqlalchemy import Integer, cast, func, literal_column, null, select, union_all
+
+        slots = [
+            (name, column.key, column.type)
+            for name, (statement, _order, _limit) in parts.items()
+            for column in statement.selected_columns
+        ]
+        branches = []
+        for index, (name, (statement, order_by, limit)) in enumerate(parts.items()):
+            own = {column.key: column for column in statement.selected_columns}
+            columns = [
+                literal_column(str(index), Integer).label("part"),
+                func.row_number().over(order_by=order_by).label("pos"),
+                *(
+                    (own[key] if owner == name else cast(null(), type_)).label(f"{owner}__{key}")
+                    for owner, key, type_ in slots
+                ),
+            ]
+            branch = statement.with_only_columns(*columns, maintain_column_froms=True)
+            if limit is not None:
+                numbered = branch.subquery()
+                branch = select(numbered).where(numbered.c.pos <= limit)
+            branches.append(branch)
+        every = union_all(*branches).subquery()
+        self.statement = select(every).order_by(every.c.part, every.c.pos)
+        self.names = list(parts)
+        self.shapes = []  # per part: (its row type, the result positions of its columns)
+        for name, (statement, _order, _limit) in parts.items():
+            keys = [column.key for column in statement.selected_columns]
+            at = [2 + i for i, slot in enumerate(slots) if slot[0] == name]
+            self.shapes.append((namedtuple(f"{name}_row", keys), at))
+
+
+def read_together(together: Together, /, **params) -> dict[str, list]:
+    """Run a `Together` statement: {part name: its rows, in the part's order}."""
+    found: dict[str, list] = {name: [] for name in together.names}
+    for row in read(together.statement, **params):
+        shape, at = together.shapes[row[0]]
+        found[together.names[row[0]]].append(shape._make(row[i] for i in at))
+    return found
+
+
 def reading() -> Token:
     """The work that follows only reads (a GET). Returns the token that `reset_intent` takes."""
     return _may_write.set(False)

@@ -23,6 +23,7 @@ from portal.domain.models import (
     Client,
     ClientLocation,
     CommunityArticle,
+    Conversation,
     Enrollment,
     Message,
     Organization,
@@ -202,3 +203,74 @@ def test_the_navigations_one_statement_counts_what_each_module_counts(
         assert (counts.reviews, counts.record_requests, counts.inbox["all"]) == (0, 0, 0)
     else:
         assert counts.reviews >= 2 and counts.record_requests == 1 and counts.inbox["all"] >= 3
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_home_pages_one_statement_reads_what_each_panel_would_ask_for(
+    app, make, database, world, language
+):
+    """home.digest (one UNION ALL) against each module's own query: the same rows, in the same
+    order, with the same limits, the title in the client's language."""
+    from portal.domain import home, review
+
+    world.more(4)
+    session, client, manager = database.session, world.client, world.manager
+    today = world.agency.today()
+    for days in (9, 2):  # tasks with due dates come first, the soonest first
+        selfservice.create_task(
+            manager, client, kind="update_location", due_on=today + timedelta(days=days)
+        )
+    template = esign.create_template(
+        make.staff(Role.AGENCY_ADMIN, world.agency),
+        name="Both languages",
+        kind="other",
+        term_days=None,
+        texts={
+            "en": {"title": "House rules", "summary": "S", "body": "B"},
+            "es": {"title": "Reglas de la casa", "summary": "S", "body": "B"},
+        },
+    )
+    esign.request_signatures(manager, [client], template=template)
+    for seat in client.care_team:
+        seat.staff.shown_to_clients = True
+    client.care_team[1].staff.is_active = False  # a colleague who left: not shown
+    oldest = review.items_for_client(client)[-1]
+    oldest.status = "superseded"
+    session.commit()
+
+    found = home.digest(client)
+
+    tasks = selfservice.open_tasks(client)
+    assert [t.public_id for t in found.tasks] == [t.public_id for t in tasks]
+    assert [t.due_on for t in found.tasks][:2] == [
+        today + timedelta(days=2),
+        today + timedelta(days=9),
+    ]
+    requests = esign.open_requests(client)
+    assert [r.public_id for r, _title in found.to_sign_titled(language)] == [
+        r.public_id for r in requests
+    ]
+    assert [title for _r, title in found.to_sign_titled(language)] == [
+        esign.version_for(r.template, language).title for r in requests
+    ]
+    assert found.to_sign_titled(language)[-1][1] == (
+        "Reglas de la casa" if language == "es" else "House rules"
+    )
+    assert found.last_check_in == selfservice.last_check_in(client)
+    assert found.location == selfservice.last_location(client) and found.location is not None
+    unread = [
+        c.unread_by_client for c in session.query(Conversation).filter_by(client_id=client.id)
+    ]
+    assert found.unread == sum(unread) >= 1
+    seats = sorted(client.care_team, key=lambda seat: seat.id)
+    shown = [s for s in seats if s.staff.is_active and s.staff.shown_to_clients]
+    assert [(s.display_name, s.is_case_manager) for s in found.care_team] == [
+        (s.staff.display_name, s.is_case_manager) for s in shown
+    ]
+    assert len(found.care_team) == len(seats) - 1
+    sent = review.items_for_client(client, limit=3)
+    assert [(s.kind, s.status) for s in found.sent] == [(i.kind, i.status) for i in sent]
+    assert len(found.sent) == 3
+    newest = sorted(client.enrollments, key=lambda e: (e.entry_date, e.id), reverse=True)[:3]
+    assert [e.entry_date for e in found.enrollments] == [e.entry_date for e in newest]
+    assert found.enrollments[0].project_name == newest[0].project.name
