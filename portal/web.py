@@ -242,7 +242,7 @@ def persist_session() -> None:
     if current.row_id is None:
         if current.modified and set(current.keys()) - ANONYMOUS_KEYS:
             will_write()
-            current.sid = sessions.new_sid()
+            current.sid = sessions.new_sid(None)
             row = sessions.create(
                 current.sid,
                 dict(current),
@@ -253,7 +253,7 @@ def persist_session() -> None:
         return
     if current.rotate or current.modified:
         will_write()
-        new_sid = sessions.new_sid() if current.rotate else None
+        new_sid = sessions.new_sid(current.account_kind) if current.rotate else None
         sessions.save(current.row_id, data=dict(current) if current.modified else None, sid=new_sid)
         if new_sid is not None:
             current.sid, current.rotate, current.cookie_changed = new_sid, False, True
@@ -306,7 +306,7 @@ def start_session(account) -> None:
         old = db.session.get(sessions.UserSession, session.row_id)
         if old is not None:
             sessions.end(old, "rotated")
-    session.sid = sessions.new_sid()
+    session.sid = sessions.new_sid(account.kind)
     row = sessions.create(
         session.sid,
         keep,

@@ -1,8 +1,9 @@
 """Server-side sessions: the store behind the web session interface.
 
-The cookie carries a 256-bit random id; the table keeps only its SHA-256. Idle and absolute
-timeouts depend on the account kind. A person's sessions can be listed and ended one by one
-or all at once; ending is immediate because every request that uses the session loads the row.
+The cookie carries a 256-bit random id after a mark of the account kind; the table keeps only
+the SHA-256 of the whole. Idle and absolute timeouts depend on the account kind. A person's
+sessions can be listed and ended one by one or all at once; ending is immediate because every
+request that uses the session loads the row.
 
 Activity (`last_seen_at`) is written at most once every `TOUCH_EVERY`, inside the request's own
 transaction: a request within a minute of the last write reads and writes nothing for its
@@ -18,7 +19,7 @@ import secrets
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import aliased, contains_eager
 
 from portal.domain import audit, clock, jobs
@@ -29,8 +30,18 @@ from portal.settings import current as current_settings
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def new_sid() -> str:
-    return secrets.token_urlsafe(32)
+# A session id starts with a mark of its account kind, so that a request reads the session and
+# its account in one statement. The table keeps the hash of the whole id, mark included: a
+# changed mark names no session. A mark is only a hint: the account is joined on the row's own
+# kind, so a wrong or missing mark costs a second statement, never a wrong account. ("~" is not
+# in base64url, and a cookie without "." is a session id, not signed anonymous state.)
+MARKS = {"staff": "s~", "client": "c~", None: "a~"}
+_KIND_OF_MARK = {mark: kind for kind, mark in MARKS.items() if kind is not None}
+
+
+def new_sid(kind: str | None = None) -> str:
+    """A new session id for a session of `kind` ("staff", "client", None while anonymous)."""
+    return MARKS.get(kind, MARKS[None]) + secrets.token_urlsafe(32)
 
 
 def hash_sid(sid: str) -> str:
@@ -48,35 +59,68 @@ def _expired(row: UserSession, now: datetime) -> str | None:
     return None
 
 
-# Every request that uses its session reads its row, then its account: each as one statement
-# built once. The row as plain columns (no ORM object: it is read far more often than written,
-# and what writes it says so by id); the account as ORM objects with its agency and, for a
-# client, their own record (and its owning agency), which the ORM then finds in the session
-# instead of asking again. One joined statement for all of it was measured slower (2.0-2.9 ms
-# against 1.3-1.4 ms on PostgreSQL): an outer join of both account kinds is a hundred columns.
+# Every request that uses its session reads its row and its account: one statement, built once
+# per account kind (the id's mark says which). The row as plain columns (it is read far more
+# often than written, and what writes it says so by id); the account as ORM objects with its
+# agency and, for a client, their own record (and its owning agency), which the ORM then finds
+# in the session instead of asking again. A row whose id has no mark (made before the marks)
+# is read alone and its account by a second statement. An outer join of both account kinds in
+# one statement was measured slower (2.0-2.9 ms against 1.3-1.4 ms on PostgreSQL): a hundred
+# columns.
 _ROW = select(UserSession.__table__).where(UserSession.sid_hash == bindparam("sid_hash"))
-_STAFF = select(StaffUser).where(StaffUser.id == bindparam("account_id"))
 
 
-def _client_statement():
+def _with_account(kind: str, *entities, joins=()):
+    statement = (
+        select(*UserSession.__table__.c, *entities)
+        .select_from(UserSession)
+        .where(UserSession.sid_hash == bindparam("sid_hash"))
+    )
+    account = entities[0]
+    statement = statement.outerjoin(
+        account, and_(UserSession.account_kind == kind, account.id == UserSession.account_id)
+    )
+    for target, on in joins:
+        statement = statement.outerjoin(target, on)
+    return statement
+
+
+def _client_statements():
     owning_agency = aliased(Agency)
-    return (
+    joins = (
+        (Client, Client.id == ClientAccount.client_id),
+        (owning_agency, owning_agency.id == Client.owning_agency_id),
+    )
+    eager = contains_eager(Client.owning_agency.of_type(owning_agency))
+    alone = (
         select(ClientAccount, Client)
-        .outerjoin(Client, Client.id == ClientAccount.client_id)
-        .outerjoin(owning_agency, owning_agency.id == Client.owning_agency_id)
-        .options(contains_eager(Client.owning_agency.of_type(owning_agency)))
+        .outerjoin(*joins[0])
+        .outerjoin(*joins[1])
+        .options(eager)
         .where(ClientAccount.id == bindparam("account_id"))
     )
+    return alone, _with_account("client", ClientAccount, Client, joins=joins).options(eager)
 
 
-_CLIENT = _client_statement()
+_CLIENT, _ROW_AND_CLIENT = _client_statements()
+_STAFF = select(StaffUser).where(StaffUser.id == bindparam("account_id"))
+_ROW_AND_ACCOUNT = {"staff": _with_account("staff", StaffUser), "client": _ROW_AND_CLIENT}
+_ROW_WIDTH = len(UserSession.__table__.c)
 
 
 def load(sid: str | None):
-    """The live row for a cookie value (its columns), or (None, why it is not live)."""
+    """The live row for a cookie value (its columns), or (None, why it is not live). When the
+    id's mark names the account kind, the account is read with it (`load_account` then reads
+    nothing)."""
     if not sid or len(sid) > 100:
         return None, None
-    row = read(_ROW, sid_hash=hash_sid(sid)).first()
+    statement = _ROW_AND_ACCOUNT.get(_KIND_OF_MARK.get(sid[:2]))
+    if statement is None:
+        row = read(_ROW, sid_hash=hash_sid(sid)).first()
+    else:
+        row = dbs().execute(statement, {"sid_hash": hash_sid(sid)}).first()
+        if row is not None and row[_ROW_WIDTH] is not None:
+            _keep_signed_in(row.account_kind, row.account_id, tuple(row[_ROW_WIDTH:]))
     if row is None:
         return None, None
     why = _expired(row, clock.now())
@@ -88,15 +132,22 @@ def load(sid: str | None):
     return row, None
 
 
+def _keep_signed_in(kind, account_id, found: tuple) -> None:
+    # The ORM's identity map holds objects weakly: keep them for this request's session.
+    dbs().info["signed_in"] = ((kind, account_id), found)
+
+
 def load_account(kind: str | None, account_id: int | None) -> None:
     """Read a session's account (and a client's own record) into the ORM session, so that
     `accounts.account_by_id` and the client's scoped record find them without asking again."""
     if account_id is None or kind not in ("staff", "client"):
         return
+    kept = dbs().info.get("signed_in")
+    if kept is not None and kept[0] == (kind, account_id):
+        return
     statement = _STAFF if kind == "staff" else _CLIENT
     found = dbs().execute(statement, {"account_id": account_id}).first()
-    # The ORM's identity map holds objects weakly: keep them for this request's session.
-    dbs().info["signed_in"] = tuple(found) if found is not None else ()
+    _keep_signed_in(kind, account_id, tuple(found) if found is not None else ())
 
 
 def _end_if_live(row_id: int, reason: str) -> None:

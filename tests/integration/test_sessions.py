@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.domain import sessions
@@ -17,6 +18,80 @@ def test_the_cookie_holds_a_random_id_and_the_database_only_its_hash(case_manage
     assert len(raw) >= 43  # 256 bits in base64url
     rows = database.session.scalars(select(UserSession.sid_hash)).all()
     assert raw not in rows and sessions.hash_sid(raw) in rows
+
+
+def _statements_of(app, browser, path: str) -> list[str]:
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert browser.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "mark", "account_table"),
+    [
+        ("case_manager", "/staff/account", "s~", "staff_users"),
+        ("client_user", "/account", "c~", "client_accounts"),
+    ],
+)
+def test_the_session_and_its_account_are_read_in_one_statement(
+    app, request, who, path, mark, account_table
+):
+    """The id's mark names the account kind: one statement reads the row and the account."""
+    browser = request.getfixturevalue(who)
+    raw = browser.get_cookie(COOKIE).value
+    assert raw.startswith(mark) and len(raw) >= 45
+    seen = _statements_of(app, browser, path)
+    with_row = [s for s in seen if "FROM user_sessions" in s]
+    assert len(with_row) == 1 and account_table in with_row[0]
+    assert not any(f"FROM {account_table}" in s for s in seen)
+
+
+def test_a_changed_mark_names_no_session(app, case_manager, client_user):
+    """The table keeps the hash of the whole id: a staff id marked as a client's (or the other
+    way round) is no session at all."""
+    for browser, own_page, other in (
+        (case_manager, "/staff/account", "c~"),
+        (client_user, "/account", "s~"),
+    ):
+        assert browser.get(own_page).status_code == 200
+        raw = browser.get_cookie(COOKIE).value
+        browser.set_cookie(COOKIE, other + raw[2:])
+        assert browser.get(own_page).status_code == 302
+        assert browser.get("/account").status_code == 302
+        assert browser.get("/staff/account").status_code == 302
+
+
+def test_an_id_without_a_mark_still_finds_its_session_and_account(app, database, make, agency_a):
+    """Sessions made before the marks (or any id whose mark says nothing) read the account by a
+    second statement."""
+    staff = make.staff(Role.CASE_MANAGER, agency_a, name="Old Cookie")
+    browser = signed_in(app, staff)
+    old_id = "o" + sessions.new_sid("staff")[2:]
+    row = database.session.scalar(
+        select(UserSession).where(
+            UserSession.sid_hash == sessions.hash_sid(browser.get_cookie(COOKIE).value)
+        )
+    )
+    row.sid_hash = sessions.hash_sid(old_id)
+    database.session.commit()
+    browser.set_cookie(COOKIE, old_id)
+    seen = _statements_of(app, browser, "/staff/account")
+    assert len([s for s in seen if "FROM user_sessions" in s]) == 1
+    assert len([s for s in seen if "FROM staff_users" in s]) == 1
+    assert "Old Cookie" in browser.get("/staff/account").get_data(as_text=True)
 
 
 def test_a_planted_session_id_is_never_adopted(app, case_manager_user):
