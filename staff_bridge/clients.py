@@ -96,9 +96,7 @@ def client_list():
     form.care_team.choices = [("", _("Anyone"))] + [
         (str(s.id), s.display_name) for s in staff_choices
     ]
-    form.project.choices = [("", _("Any program"))] + [
-        (str(p.id), p.name) for p in project_choices
-    ]
+    form.project.choices = [("", _("Any program"))] + [(str(p.id), p.name) for p in project_choices]
     form.portal_status.choices = [
         ("", _("Any")),
         *[(k, str(v)) for k, v in invitations.PORTAL_STATES.items()],
@@ -116,7 +114,7 @@ def client_list():
         "staff_bridge/clients/list.html",
         form=form,
         result=result,
-        portal=invitations.portal_statuses(result.rows),
+        portal=result.statuses,
         reason_labels=client_accounts.REASON_LABELS,
     )
 

@@ -7,18 +7,18 @@ is audited with identifiers only.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, bindparam, exists, func, literal, or_, select, union_all
-from sqlalchemy.orm import lazyload, load_only
 
-from portal.domain import audit, crypto, ssn
+from portal.domain import audit, clock, crypto, ssn
 from portal.domain.access_policy import can, staff_sees, today_for, visible_clients
 from portal.domain.accounts import account_by_email
 from portal.domain.errors import DomainError, Forbidden
+from portal.domain.invitations import portal_state_filter, status_of_row, with_portal_status
 from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, StaffUser
 from portal.domain.models.clients import CLIENT_LISTED
 from portal.domain.roles import Capability, Role, has_capability
@@ -63,15 +63,29 @@ SSN_WARNINGS = {
 
 @dataclass
 class ClientPage:
-    rows: list[Client]
+    rows: list  # what the list shows of each client (CLIENT_LISTED, dob, owning agency)
     total: int
     page: int
     pages: int
+    statuses: dict = field(default_factory=dict)  # client id -> invitations.PortalStatus
+
+
+@dataclass(frozen=True)
+class ListedClient:
+    id: int
+    public_id: object
+    first_name: str | None
+    middle_name: str | None
+    last_name: str | None
+    name_suffix: str | None
+    personal_id: str
+    dob: date | None
+    owning_agency_id: int
+
+    full_name = Client.full_name
 
 
 def _portal_status_filter(query, status: str):
-    from portal.domain.invitations import portal_state_filter
-
     clause = portal_state_filter(Client.id, status)
     return query if clause is None else query.where(clause)
 
@@ -118,36 +132,58 @@ def search(
             )
         )
     query = _portal_status_filter(query, portal_status)
+    statement = _CLIENT_PAGE if query is _CLIENT_LIST else _with_statuses(query)
     params = {"agency_id": actor.agency_id, "today": today_for(actor)}
     page = max(1, page)
-    found = dbs().execute(query, {**params, "offset": (page - 1) * PAGE_SIZE}).all()
+    found = read(statement, **params, offset=(page - 1) * PAGE_SIZE).all()
     if not found and page > 1:  # past the end: the last page
-        first = dbs().execute(query, {**params, "offset": 0}).first()
+        first = read(statement, **params, offset=0).first()
         page = max(1, -(-(first.total if first else 0) // PAGE_SIZE))
-        found = dbs().execute(query, {**params, "offset": (page - 1) * PAGE_SIZE}).all()
+        found = read(statement, **params, offset=(page - 1) * PAGE_SIZE).all()
     total = found[0].total if found else 0
     pages = max(1, -(-total // PAGE_SIZE))
-    return ClientPage([row[0] for row in found], total, page, pages)
+    now = clock.now()
+    return ClientPage(
+        rows=[ListedClient(*row[: len(_LISTED)]) for row in found],
+        total=total,
+        page=page,
+        pages=pages,
+        statuses={row.id: status_of_row(row, now) for row in found},
+    )
+
+
+_LISTED = (*CLIENT_LISTED, Client.dob, Client.owning_agency_id)
 
 
 def _client_list_statement():
     """A page of the clients a staff member sees (`visible_clients`, with the agency and its
     day as parameters), only the columns the list shows, and the total (a window count)."""
-    listed = (*CLIENT_LISTED, Client.dob, Client.owning_agency_id, Client.deleted_at)
     return (
-        select(Client, func.count().over().label("total"))
+        select(*_LISTED, func.count().over().label("total"))
         .where(
             Client.deleted_at.is_(None),
             staff_sees(bindparam("agency_id"), bindparam("today", type_=Date)),
         )
-        .options(load_only(*listed), lazyload(Client.owning_agency))
         .order_by(func.lower(Client.last_name), func.lower(Client.first_name), Client.id)
         .limit(PAGE_SIZE)
         .offset(bindparam("offset"))
     )
 
 
+def _with_statuses(query):
+    """The page of `query` with each client's portal status (`invitations.with_portal_status`),
+    joined to the page's rows only, in the page's order."""
+    page = query.subquery()
+    return with_portal_status(
+        select(page).order_by(
+            func.lower(page.c.last_name), func.lower(page.c.first_name), page.c.id
+        ),
+        page.c.id,
+    )
+
+
 _CLIENT_LIST = _client_list_statement()
+_CLIENT_PAGE = _with_statuses(_CLIENT_LIST)
 
 
 def _row_id(value) -> int:

@@ -318,19 +318,14 @@ def portal_status(client) -> PortalStatus:
     return portal_statuses([client])[client.id]
 
 
-def _statuses_statement():
-    """Each client's account (what a status needs of it) and newest invitation, one row per
-    client, for a page of clients."""
-    ids = bindparam("ids", expanding=True)
-    newest = (
-        select(func.max(ClientInvitation.id).label("id"), ClientInvitation.client_id)
-        .where(ClientInvitation.client_id.in_(ids))
-        .group_by(ClientInvitation.client_id)
-        .subquery()
-    )
+def with_portal_status(statement, client_id):
+    """`statement` (about clients whose id is the column `client_id`) with what a portal status
+    needs of each: the account (not even its password hash: whether there is one) and the
+    newest invitation, by outer joins; `status_of_row` makes the status of a row."""
+    newest = aliased(ClientInvitation)
+    newest_id = select(func.max(newest.id)).where(newest.client_id == client_id).scalar_subquery()
     return (
-        select(
-            Client.id.label("client_id"),
+        statement.add_columns(
             ClientAccount.id.label("account_id"),
             ClientAccount.is_active,
             ClientAccount.deactivation_reason,
@@ -338,45 +333,50 @@ def _statuses_statement():
             ClientAccount.password_hash.is_not(None).label("has_password"),
             ClientAccount.last_sign_in_at,
             ClientInvitation.id.label("invitation_id"),
-            ClientInvitation.status,
+            ClientInvitation.status.label("invitation_status"),
             ClientInvitation.expires_at,
             ClientInvitation.code_expires_at,
         )
-        .select_from(Client)
-        .outerjoin(ClientAccount, ClientAccount.client_id == Client.id)
-        .outerjoin(newest, newest.c.client_id == Client.id)
-        .outerjoin(ClientInvitation, ClientInvitation.id == newest.c.id)
-        .where(Client.id.in_(ids))
+        .outerjoin(ClientAccount, ClientAccount.client_id == client_id)
+        .outerjoin(ClientInvitation, ClientInvitation.id == newest_id)
     )
 
 
-_STATUSES = _statuses_statement()
+def status_of_row(row, now) -> PortalStatus:
+    """The portal status of a row of a `with_portal_status` statement."""
+    account = newest = None
+    if row.account_id is not None:
+        account = SimpleNamespace(
+            is_active=row.is_active,
+            deactivation_reason=row.deactivation_reason,
+            suspended_at=row.suspended_at,
+            password_hash="set" if row.has_password else None,
+            last_sign_in_at=row.last_sign_in_at,
+        )
+    if row.invitation_id is not None:
+        newest = SimpleNamespace(
+            status=row.invitation_status,
+            expires_at=row.expires_at,
+            code_expires_at=row.code_expires_at,
+        )
+        newest.is_live = lambda now, i=newest: ClientInvitation.is_live(i, now)
+    return _status_of(account, newest, now)
+
+
+_STATUSES = with_portal_status(
+    select(Client.id.label("client_id")).where(Client.id.in_(bindparam("ids", expanding=True))),
+    Client.id,
+)
 
 
 def portal_statuses(clients) -> dict[int, PortalStatus]:
-    """Statuses for a page of clients in one statement (built once), reading only what a
-    status needs (not even the password hash: whether there is one)."""
+    """Statuses for some clients in one statement (built once)."""
     ids = [c.id for c in clients]
     if not ids:
         return {}
-    accounts, newest = {}, {}
-    for row in read(_STATUSES, ids=ids):
-        if row.account_id is not None:
-            accounts[row.client_id] = SimpleNamespace(
-                is_active=row.is_active,
-                deactivation_reason=row.deactivation_reason,
-                suspended_at=row.suspended_at,
-                password_hash="set" if row.has_password else None,
-                last_sign_in_at=row.last_sign_in_at,
-            )
-        if row.invitation_id is not None:
-            invitation = SimpleNamespace(
-                status=row.status, expires_at=row.expires_at, code_expires_at=row.code_expires_at
-            )
-            invitation.is_live = lambda now, i=invitation: ClientInvitation.is_live(i, now)
-            newest[row.client_id] = invitation
     now = clock.now()
-    return {i: _status_of(accounts.get(i), newest.get(i), now) for i in ids}
+    found = {row.client_id: status_of_row(row, now) for row in read(_STATUSES, ids=ids)}
+    return {i: found.get(i) or _status_of(None, None, now) for i in ids}
 
 
 def portal_state_filter(client_id_column, state: str):

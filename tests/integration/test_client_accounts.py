@@ -558,6 +558,13 @@ def test_the_list_shows_and_filters_every_portal_state(case_manager, make, agenc
         ("Suspended", "Locked"),
         ("Tried", "Invitation locked after too many tries"),
     ]
+    # Unfiltered (the statement built once): every state, in the list's order (last names).
+    everyone = dict(list_rows(case_manager.get("/staff/clients").get_data(as_text=True)))
+    assert list(everyone) == sorted(everyone)
+    for _state, (name, text) in expected.items():
+        assert everyone[name].startswith(text), (name, everyone[name])
+    assert everyone["Suspended"] == "Locked"
+    assert everyone["Tried"] == "Invitation locked after too many tries"
 
 
 def list_rows(page: str) -> list[tuple[str, str]]:
