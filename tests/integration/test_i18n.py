@@ -72,3 +72,30 @@ def test_an_unknown_language_is_ignored(anonymous):
 def test_the_browser_language_is_used_until_the_person_chooses(anonymous):
     page = anonymous.get("/", headers={"Accept-Language": "es-MX,es;q=0.9"}).get_data(as_text=True)
     assert '<html lang="es">' in page
+
+
+def test_templates_translate_as_jinjas_own_gettext_does_and_follow_a_forced_locale(app):
+    """The template `gettext` remembers plain strings per catalog (issue 15): what it shows is
+    what Jinja's newstyle gettext shows (escaped, always %-formatted), in the locale of the
+    moment, a forced one included."""
+    from flask_babel import force_locale, get_translations
+    from jinja2.ext import _make_new_gettext
+
+    source = (
+        '{{ _("Sign in") }}|{{ _("Sign in") }}|{{ _("100%% sure") }}|'
+        '{{ _("Hello %(name)s", name="<b>") }}|{% trans %}Sign in{% endtrans %}'
+    )
+    jinjas = _make_new_gettext(lambda s: get_translations().ugettext(s))
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        ours = app.jinja_env.from_string(source).render()
+        theirs = app.jinja_env.from_string(source).render(gettext=jinjas)
+        assert ours == theirs
+        assert ours.split("|")[:4] == [
+            "Iniciar sesión",
+            "Iniciar sesión",
+            "100% sure",
+            "Hello &lt;b&gt;",
+        ]
+        with force_locale("en"):
+            assert app.jinja_env.from_string(source).render().startswith("Sign in|Sign in|")
+        assert app.jinja_env.from_string(source).render() == ours
