@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import html5lib
@@ -117,3 +119,22 @@ class CheckingClient(FlaskClient):
         payload = dict(data or {})
         payload.setdefault("csrf_token", self.csrf_token(token_from or path))
         return self.post(path, data=payload, **kwargs)
+
+
+@contextmanager
+def statements_run(engine) -> Iterator[list[str]]:
+    """The SQL statements `engine` runs inside the block (a test's own SAVEPOINT and RELEASE
+    left out): for the tests that count what a page or a search asks the database."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

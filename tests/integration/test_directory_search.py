@@ -402,22 +402,11 @@ def test_open_now_near_me_keeps_a_service_open_at_a_place_without_coordinates(ap
 
 
 def _statements_of(app, run) -> int:
-    from sqlalchemy import event
-
     from portal.extensions import db
+    from tests.support import statements_run
 
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("SAVEPOINT", "RELEASE")):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        with app.test_request_context():
-            run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    with statements_run(db.engine) as seen, app.test_request_context():
+        run()
     return len(seen)
 
 

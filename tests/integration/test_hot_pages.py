@@ -7,7 +7,6 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from portal.domain import (
     clock,
@@ -33,26 +32,18 @@ from portal.domain.models import (
 from portal.domain.roles import Role
 from portal.extensions import db
 from tests.conftest import signed_in
+from tests.support import statements_run
 
 CLIENT_PAGES = ("/home", "/messages", "/where", "/resources?q=shelter")
 STAFF_PAGES = ("/staff/", "/staff/inbox", "/staff/review", "/staff/clients")
 
 
 def statements(browser, path: str) -> int:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own isolation
-            seen.append(statement)
-
     browser.get(path)  # once first: what is made on first use is made
     directory.forget_searches()  # count a search's own statements, not the minute's answer
     directory_admin.forget_spotlights()
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements_run(db.engine) as seen:
         answer = browser.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert answer.status_code == 200, (path, answer.status_code)
     return len(seen)
 

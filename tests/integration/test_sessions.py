@@ -9,6 +9,7 @@ from portal.domain import sessions
 from portal.domain.models import UserSession
 from portal.domain.roles import Role
 from tests.conftest import signed_in
+from tests.support import statements_run
 
 COOKIE = "__Host-portal"
 
@@ -21,21 +22,10 @@ def test_the_cookie_holds_a_random_id_and_the_database_only_its_hash(case_manage
 
 
 def _statements_of(app, browser, path: str) -> list[str]:
-    from sqlalchemy import event
-
     from portal.extensions import db
 
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("SAVEPOINT", "RELEASE")):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements_run(db.engine) as seen:
         assert browser.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     return seen
 
 
