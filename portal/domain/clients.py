@@ -7,7 +7,7 @@ is audited with identifiers only.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -144,7 +144,7 @@ def search(
     pages = max(1, -(-total // PAGE_SIZE))
     now = clock.now()
     return ClientPage(
-        rows=[ListedClient(*row[: len(_LISTED)]) for row in found],
+        rows=[ListedClient(**{name: getattr(row, name) for name in _SHOWN}) for row in found],
         total=total,
         page=page,
         pages=pages,
@@ -153,6 +153,7 @@ def search(
 
 
 _LISTED = (*CLIENT_LISTED, Client.dob, Client.owning_agency_id)
+_SHOWN = tuple(each.name for each in fields(ListedClient))
 
 
 def _client_list_statement():

@@ -119,8 +119,6 @@ def load(sid: str | None):
         row = read(_ROW, sid_hash=hash_sid(sid)).first()
     else:
         row = dbs().execute(statement, {"sid_hash": hash_sid(sid)}).first()
-        if row is not None and row[_ROW_WIDTH] is not None:
-            _keep_signed_in(row.account_kind, row.account_id, tuple(row[_ROW_WIDTH:]))
     if row is None:
         return None, None
     why = _expired(row, clock.now())
@@ -129,6 +127,8 @@ def load(sid: str | None):
             will_write()
             _end_if_live(row.id, why)
         return None, why
+    if statement is not None and row[_ROW_WIDTH] is not None:
+        _keep_signed_in(row.account_kind, row.account_id, tuple(row[_ROW_WIDTH:]))
     return row, None
 
 

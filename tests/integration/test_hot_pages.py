@@ -225,8 +225,9 @@ def test_the_home_pages_one_statement_reads_what_each_panel_would_ask_for(
     for seat in client.care_team:
         seat.staff.shown_to_clients = True
     client.care_team[1].staff.is_active = False  # a colleague who left: not shown
-    oldest = review.items_for_client(client)[-1]
-    oldest.status = "superseded"
+    client.care_team[2].staff.shown_to_clients = False  # one who asked not to be shown
+    newest = review.items_for_client(client)[0]
+    newest.status = "superseded"  # replaced by a later one: not shown, the next three are
     session.commit()
 
     found = home.digest(client)
@@ -258,10 +259,10 @@ def test_the_home_pages_one_statement_reads_what_each_panel_would_ask_for(
     assert [(s.display_name, s.is_case_manager) for s in found.care_team] == [
         (s.staff.display_name, s.is_case_manager) for s in shown
     ]
-    assert len(found.care_team) == len(seats) - 1
+    assert len(found.care_team) == len(seats) - 2
     sent = review.items_for_client(client, limit=3)
     assert [(s.kind, s.status) for s in found.sent] == [(i.kind, i.status) for i in sent]
-    assert len(found.sent) == 3
+    assert len(found.sent) == 3 and "superseded" not in {s.status for s in found.sent}
     newest = sorted(client.enrollments, key=lambda e: (e.entry_date, e.id), reverse=True)[:3]
     assert [e.entry_date for e in found.enrollments] == [e.entry_date for e in newest]
     assert found.enrollments[0].project_name == newest[0].project.name
