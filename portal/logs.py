@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -21,3 +22,70 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else None
         return json.dumps(entry, default=str)
+
+
+# Paths that carry a one-time secret (invitation, e-mail confirmation, reset and set-password
+# links): a log that records a request's path records them with the secret cut out (R2, R58).
+# A test checks that every route with a `token` argument is covered.
+SECRET_PATHS = re.compile(
+    r"(/(?:staff/)?(?:invitation/confirm-email|invitation|reset-password|set-password))/"
+    r"(?!(?:confirm-email|date-of-birth|email|password|privacy|verify)(?:[/?#\s\"]|$))"
+    r"[^/?#\s\"]+"
+)
+
+
+def redact(text: str) -> str:
+    """`text` (a path, a request line, a referrer, a message) with path secrets replaced."""
+    return SECRET_PATHS.sub(r"\1/[redacted]", text) if "/" in text else text
+
+
+try:  # the production WSGI server's logger, when gunicorn is installed (it is a dependency)
+    from gunicorn.glogging import Logger as _GunicornLogger
+except ImportError:  # pragma: no cover - gunicorn is a dependency
+    _GunicornLogger = None
+
+
+if _GunicornLogger is not None:
+
+    class GunicornLogger(_GunicornLogger):
+        """gunicorn's access and error logs without the secrets of `SECRET_PATHS`: its access
+        line holds the request line, path, query and referrer, and an error handling a request
+        names its URI (`logger_class` in gunicorn.conf.py)."""
+
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q", "f"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+        def _clean(self, msg, args):
+            return (
+                redact(msg) if isinstance(msg, str) else msg,
+                tuple(redact(a) if isinstance(a, str) else a for a in args),
+            )
+
+        def critical(self, msg, *args, **kwargs):
+            msg, args = self._clean(msg, args)
+            super().critical(msg, *args, **kwargs)
+
+        def error(self, msg, *args, **kwargs):
+            msg, args = self._clean(msg, args)
+            super().error(msg, *args, **kwargs)
+
+        def warning(self, msg, *args, **kwargs):
+            msg, args = self._clean(msg, args)
+            super().warning(msg, *args, **kwargs)
+
+        def info(self, msg, *args, **kwargs):
+            msg, args = self._clean(msg, args)
+            super().info(msg, *args, **kwargs)
+
+        def debug(self, msg, *args, **kwargs):
+            msg, args = self._clean(msg, args)
+            super().debug(msg, *args, **kwargs)
+
+        def exception(self, msg, *args, **kwargs):
+            msg, args = self._clean(msg, args)
+            super().exception(msg, *args, **kwargs)
+

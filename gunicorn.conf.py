@@ -1,0 +1,35 @@
+"""gunicorn's settings for the portal in production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every address and size comes from the environment, so the same file serves any deployment:
+
+- `GUNICORN_BIND` (default 127.0.0.1:8000): where the proxy reaches this node.
+- `WEB_CONCURRENCY` (default 2): sync worker processes. More than one needs the rate limits
+  in Redis (`RATELIMIT_STORAGE_URI`); production refuses an in-memory store then.
+- `GUNICORN_TIMEOUT` (default 60 s): a worker silent this long is restarted (an upload of
+  `UPLOAD_MAX_MB` on a slow phone is read by the proxy first, so the app gets it at once).
+- `FORWARDED_ALLOW_IPS` (default 127.0.0.1): who may set the forwarded scheme headers; the
+  client address comes from `X-Forwarded-For` through the app's `TRUSTED_PROXY_COUNT`.
+
+The access log holds no secret: the invitation, e-mail confirmation, reset and set-password
+links carry one-time tokens in their paths, and the logger class cuts them out of the request
+line, path, query and referrer (and out of error messages that name a request's URI); the line
+leaves out query strings, referrers and user agents altogether.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 5000  # a worker is replaced now and then (a slow leak cannot grow for ever)
+max_requests_jitter = 500
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+logger_class = "portal.logs.GunicornLogger"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+# Address, method, path (secrets cut out) without the query string (a Find help search can
+# name a place), status, bytes, milliseconds: no referrer, no user agent.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
