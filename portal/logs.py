@@ -88,4 +88,3 @@ if _GunicornLogger is not None:
         def exception(self, msg, *args, **kwargs):
             msg, args = self._clean(msg, args)
             super().exception(msg, *args, **kwargs)
-
