@@ -213,7 +213,8 @@ def start_stack(root: Path, url: str) -> tuple[list[subprocess.Popen], int, dict
         "WEB_CONCURRENCY": str(WORKERS),
     }
     log = (root / "gunicorn.log").open("w")
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS), "-k", "sync"]
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"]
+    gunicorn += ["-w", str(WORKERS), "-k", "sync"]  # the repository's settings, these workers
     web = subprocess.Popen(  # noqa: S603 - fixed command
         [*gunicorn, "-b", f"127.0.0.1:{web_port}", "--access-logfile", "/dev/null", "wsgi:app"],
         cwd=ROOT,
