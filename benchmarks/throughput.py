@@ -33,7 +33,6 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from portal.cli import DEMO_PASSWORD  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from tests.conftest import build_app  # noqa: E402
+from tests.support import production_environment  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
@@ -197,21 +197,12 @@ def start_stack(root: Path, url: str) -> tuple[list[subprocess.Popen], int, dict
         start_new_session=True,
     )
     wait_for(redis_port)
-    env = {
-        **os.environ,
-        "PORTAL_ENV": "production",
-        "SECRET_KEY": "bench-" + "k" * 48,
-        "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "DATABASE_URL": url,
-        "ALLOW_SQLITE_IN_PRODUCTION": "1",
-        "BASE_URL": "https://portal.bench",
-        "INSTANCE_PATH": str(root),
-        "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
-        "STORAGE_BACKEND": "local",
-        "ALLOW_LOCAL_STORAGE_IN_PRODUCTION": "1",
-        "ALLOW_UNSCANNED_FILES": "1",
-        "WEB_CONCURRENCY": str(WORKERS),
-    }
+    env = production_environment(
+        root,
+        url,
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{redis_port}/0",
+        WEB_CONCURRENCY=str(WORKERS),
+    )
     log = (root / "gunicorn.log").open("w")
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py"]
     gunicorn += ["-w", str(WORKERS), "-k", "sync"]  # the repository's settings, these workers

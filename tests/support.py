@@ -138,3 +138,26 @@ def statements_run(engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def production_environment(instance, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a production process on this machine (a server a test or benchmark
+    starts): `PORTAL_ENV=production` with fresh secrets, the given database, local storage
+    and no scanner allowed on purpose, plus `extra`."""
+    from cryptography.fernet import Fernet
+
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_"))}
+    return {
+        **inherited,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "production-test-" + "k" * 48,
+        "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": database_url,
+        "ALLOW_SQLITE_IN_PRODUCTION": "1",
+        "BASE_URL": "https://portal.example",
+        "INSTANCE_PATH": str(instance),
+        "STORAGE_BACKEND": "local",
+        "ALLOW_LOCAL_STORAGE_IN_PRODUCTION": "1",
+        "ALLOW_UNSCANNED_FILES": "1",
+        **extra,
+    }

@@ -14,11 +14,10 @@ import sys
 import time
 
 import pytest
-from cryptography.fernet import Fernet
 
 from portal.logs import redact
 from tests.conftest import build_app
-from tests.support import PROJECT_ROOT
+from tests.support import PROJECT_ROOT, production_environment
 
 SENTINEL = "SENTINELtoken0123456789abcdefghijklmnopqrstu"
 
@@ -66,23 +65,14 @@ def test_gunicorn_with_the_repos_config_logs_token_links_without_their_tokens(tm
     build_app(tmp_path, url)  # the schema, by the migrations
     port = _free_port()
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_"))},
-        "PORTAL_ENV": "production",
-        "SECRET_KEY": "logs-" + "k" * 48,
-        "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "DATABASE_URL": url,
-        "ALLOW_SQLITE_IN_PRODUCTION": "1",
-        "BASE_URL": "https://portal.example",
-        "INSTANCE_PATH": str(tmp_path),
-        "STORAGE_BACKEND": "local",
-        "ALLOW_LOCAL_STORAGE_IN_PRODUCTION": "1",
-        "ALLOW_UNSCANNED_FILES": "1",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_ACCESS_LOG": str(access),
-        "GUNICORN_ERROR_LOG": str(errors),
-    }
+    env = production_environment(
+        tmp_path,
+        url,
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        GUNICORN_ACCESS_LOG=str(access),
+        GUNICORN_ERROR_LOG=str(errors),
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=PROJECT_ROOT,
