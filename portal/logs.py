@@ -45,6 +45,20 @@ except ImportError:  # pragma: no cover - gunicorn is a dependency
     _GunicornLogger = None
 
 
+class RedactingFilter(logging.Filter):
+    """Cuts `SECRET_PATHS` out of a record's message and its string arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+_REDACTING = RedactingFilter()
+
+
 if _GunicornLogger is not None:
 
     class GunicornLogger(_GunicornLogger):
@@ -52,39 +66,13 @@ if _GunicornLogger is not None:
         line holds the request line, path, query and referrer, and an error handling a request
         names its URI (`logger_class` in gunicorn.conf.py)."""
 
+        def __init__(self, cfg):
+            super().__init__(cfg)
+            self.error_log.addFilter(_REDACTING)  # one filter, however many loggers are made
+
         def atoms(self, resp, req, environ, request_time):
             atoms = super().atoms(resp, req, environ, request_time)
             for key in ("r", "U", "q", "f"):
                 if isinstance(atoms.get(key), str):
                     atoms[key] = redact(atoms[key])
             return atoms
-
-        def _clean(self, msg, args):
-            return (
-                redact(msg) if isinstance(msg, str) else msg,
-                tuple(redact(a) if isinstance(a, str) else a for a in args),
-            )
-
-        def critical(self, msg, *args, **kwargs):
-            msg, args = self._clean(msg, args)
-            super().critical(msg, *args, **kwargs)
-
-        def error(self, msg, *args, **kwargs):
-            msg, args = self._clean(msg, args)
-            super().error(msg, *args, **kwargs)
-
-        def warning(self, msg, *args, **kwargs):
-            msg, args = self._clean(msg, args)
-            super().warning(msg, *args, **kwargs)
-
-        def info(self, msg, *args, **kwargs):
-            msg, args = self._clean(msg, args)
-            super().info(msg, *args, **kwargs)
-
-        def debug(self, msg, *args, **kwargs):
-            msg, args = self._clean(msg, args)
-            super().debug(msg, *args, **kwargs)
-
-        def exception(self, msg, *args, **kwargs):
-            msg, args = self._clean(msg, args)
-            super().exception(msg, *args, **kwargs)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, bindparam, exists, func, literal, or_, select, union_all
+from sqlalchemy import Date, bindparam, exists, func, or_, select
 
 from portal.domain import audit, clock, crypto, ssn
 from portal.domain.access_policy import can, staff_sees, today_for, visible_clients
@@ -22,7 +21,7 @@ from portal.domain.invitations import portal_state_filter, status_of_row, with_p
 from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, StaffUser
 from portal.domain.models.clients import CLIENT_LISTED
 from portal.domain.roles import Capability, Role, has_capability
-from portal.domain.session import dbs, read
+from portal.domain.session import Together, dbs, read, read_together
 from portal.domain.staff import on_staff_deactivated
 from portal.domain.validation import clean_email, clean_state, clean_text, clean_zip, small_int
 
@@ -523,11 +522,11 @@ def record_paper_consent(
     return consent
 
 
-_STAFF_CHOICES = (
-    select(StaffUser.id, StaffUser.display_name)
-    .where(StaffUser.agency_id == bindparam("agency_id"), StaffUser.is_active.is_(True))
-    .order_by(func.lower(StaffUser.display_name))
+_STAFF_ORDER = (func.lower(StaffUser.display_name),)
+_STAFF_CHOSEN = select(StaffUser.id, StaffUser.display_name).where(
+    StaffUser.agency_id == bindparam("agency_id"), StaffUser.is_active.is_(True)
 )
+_STAFF_CHOICES = _STAFF_CHOSEN.order_by(*_STAFF_ORDER)
 
 
 def staff_choices_for_filter(actor) -> list:
@@ -536,17 +535,19 @@ def staff_choices_for_filter(actor) -> list:
 
 
 def _projects_statement():
+    """The agency's programs (id, name) and their order."""
     from portal.domain.models import Organization, Project
 
-    return (
+    chosen = (
         select(Project.id, Project.name)
         .join(Organization, Organization.id == Project.organization_id)
         .where(Organization.agency_id == bindparam("agency_id"))
-        .order_by(func.lower(Project.name))
     )
+    return chosen, (func.lower(Project.name),)
 
 
-_PROJECT_CHOICES = _projects_statement()
+_PROJECTS_CHOSEN, _PROJECT_ORDER = _projects_statement()
+_PROJECT_CHOICES = _PROJECTS_CHOSEN.order_by(*_PROJECT_ORDER)
 
 
 def projects_for_filter(actor) -> list:
@@ -554,28 +555,17 @@ def projects_for_filter(actor) -> list:
     return list(read(_PROJECT_CHOICES, agency_id=actor.agency_id))
 
 
-def _both_choices_statement():
-    staff = _STAFF_CHOICES.add_columns(literal("staff").label("kind")).subquery()
-    projects = _PROJECT_CHOICES.add_columns(literal("project").label("kind")).subquery()
-    return union_all(
-        select(staff.c.kind, staff.c.id, staff.c.display_name),
-        select(projects.c.kind, projects.c.id, projects.c.name),
-    )
-
-
-_BOTH_CHOICES = _both_choices_statement()
+_BOTH_CHOICES = Together(
+    staff=(_STAFF_CHOSEN, _STAFF_ORDER, None),
+    projects=(_PROJECTS_CHOSEN, _PROJECT_ORDER, None),
+)
 
 
 def filter_choices(actor) -> tuple[list, list]:
     """`staff_choices_for_filter` and `projects_for_filter` in one statement (the client list
-    shows both filters): (staff, programs), each as rows with an id and a name."""
-    staff, projects = [], []
-    for row in read(_BOTH_CHOICES, agency_id=actor.agency_id):
-        if row.kind == "staff":
-            staff.append(SimpleNamespace(id=row.id, display_name=row.display_name))
-        else:
-            projects.append(SimpleNamespace(id=row.id, name=row.display_name))
-    return staff, projects
+    shows both filters): (staff with id and display_name, programs with id and name)."""
+    found = read_together(_BOTH_CHOICES, agency_id=actor.agency_id)
+    return found["staff"], found["projects"]
 
 
 def masked_ssn(client: Client) -> str:

@@ -390,7 +390,7 @@ LAST_LOCATION = _last_location_statement()
 
 def last_location(client: Client) -> SharedLocation | None:
     """The client's own latest location: a pending one first, else the last accepted (one
-    statement: the home page shows it)."""
+    statement; the home page reads it within `home.digest`)."""
     return shared_location(read(LAST_LOCATION, client_id=client.id).first())
 
 
@@ -593,7 +593,6 @@ def open_record_requests(actor) -> list[RecordRequest]:
 
 
 def open_record_request_count(actor) -> int:
-
     if not getattr(actor, "agency_id", None):
         return 0
     query = _record_request_scope(actor).where(RecordRequest.status == "open")
