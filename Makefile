@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-postgres test-browser lint format translations-extract translations-update translations-compile worker clean
+.PHONY: help run test test-postgres test-browser lint format translations-extract translations-update translations-compile worker stack stack-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -31,6 +31,12 @@ translations-update: translations-extract ## Merge new strings into every catalo
 run: $(STAMP) translations-compile ## Start the portal with demo data at http://127.0.0.1:5000 (and a worker)
 	$(FLASK) demo
 	$(FLASK) dev
+
+stack: $(STAMP) translations-compile ## Start the production shape here (nginx with TLS, 2 app nodes, 2 workers, PostgreSQL, Redis, S3, clamd, SMTP)
+	$(BIN)/python deploy/stack.py up
+
+stack-down: ## Stop exactly what `make stack` started (its data stays in instance/stack)
+	$(BIN)/python deploy/stack.py down
 
 worker: $(STAMP) ## Run the background worker alone
 	$(FLASK) worker

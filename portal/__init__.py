@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     _trust_proxies(app, settings)
+    from portal import assets
+
+    assets.init_app(app, enabled=settings.env != "development" and not settings.debug)
     return app
 
 
@@ -56,6 +59,17 @@ def _configure(app: Flask, settings: Settings) -> None:
         WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
+        # The store of per-address counts (Redis) unreachable: count in each process's memory
+        # until it answers again (the per-account throttle lives in the database and holds
+        # whatever happens to Redis); an error there never fails a request. Short timeouts, so
+        # a hung store costs a request one second, not a worker.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_STORAGE_OPTIONS=(
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if settings.ratelimit_storage_uri.startswith(("redis", "rediss"))
+            else {}
+        ),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         **settings.extra,

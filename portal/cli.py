@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from portal import dbroles
 from portal.domain import context, jobs
 from portal.domain.session import dbs
 from portal.extensions import db
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(esign_certificate)
     app.cli.add_command(esign_verify)
     app.cli.add_command(import_directory)
+    app.cli.add_command(dbroles.grant_app_role)
 
 
 @click.command("esign-verify")

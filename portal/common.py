@@ -1,10 +1,11 @@
-"""Routes shared by clients and staff: language choice and a health check."""
+"""Routes shared by clients and staff: language choice, liveness and readiness."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, session
 from sqlalchemy import text
 
+from portal import readiness
 from portal.access import public
 from portal.extensions import db
 from portal.security import safe_next
@@ -36,3 +37,14 @@ def keep_alive():
 def health():
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.get("/ready")
+@public
+def ready():
+    """200 when this node can serve, 503 (with each part's state) when it cannot."""
+    ready, parts = readiness.report()
+    body = {"status": "ready" if ready else "not_ready", **parts}
+    if ready:
+        return body
+    return body, 503, {"Retry-After": "5", "Cache-Control": "no-store"}

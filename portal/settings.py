@@ -123,6 +123,10 @@ class Settings:
     default_timezone: str = "America/Los_Angeles"
     languages: tuple[str, ...] = ("en", "es")
     worker_poll_seconds: float = 2.0
+    # A failed job (mail the server refused, a scan with the scanner down) is tried again after
+    # the first wait, doubling up to the longest (R68: 1 min to 1 h). Fault runs shorten them.
+    job_retry_first: timedelta = timedelta(minutes=1)
+    job_retry_longest: timedelta = timedelta(hours=1)
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- derived -------------------------------------------------------------------------
@@ -284,6 +288,8 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "argon2_parallelism": ("ARGON2_PARALLELISM", int),
     "default_timezone": ("DEFAULT_TIMEZONE", str),
     "worker_poll_seconds": ("WORKER_POLL_SECONDS", float),
+    "job_retry_first": ("JOB_RETRY_FIRST_SECONDS", lambda v: timedelta(seconds=float(v))),
+    "job_retry_longest": ("JOB_RETRY_LONGEST_SECONDS", lambda v: timedelta(seconds=float(v))),
 }
 
 

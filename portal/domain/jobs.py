@@ -26,11 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from portal.domain import clock
 from portal.domain.models import Job
 from portal.domain.session import dbs, reading, reset_intent, will_write
+from portal.settings import current as current_settings
 
 log = logging.getLogger("portal.jobs")
 
-FIRST_RETRY = timedelta(minutes=1)
-MAX_RETRY = timedelta(hours=1)
 LEASE = timedelta(minutes=10)
 
 
@@ -115,7 +114,11 @@ def ensure_recurring() -> None:
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+    """The wait before a failed job's next try: the first wait doubling up to the longest
+    (settings JOB_RETRY_FIRST_SECONDS, JOB_RETRY_LONGEST_SECONDS; R68's 1 min to 1 h)."""
+    settings = current_settings()
+    first, longest = settings.job_retry_first, settings.job_retry_longest
+    return min(first * (2 ** max(attempts - 1, 0)), longest)
 
 
 def worker_name() -> str:

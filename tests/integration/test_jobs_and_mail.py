@@ -66,15 +66,37 @@ def test_a_job_that_keeps_failing_stops_at_its_attempt_limit(frozen_clock, datab
         jobs.HANDLERS.pop("test.broken")
 
 
-def test_backoff_runs_from_one_minute_doubling_to_one_hour():
-    assert [jobs.backoff(n) for n in (1, 2, 3, 7, 8, 20)] == [
-        timedelta(minutes=1),
-        timedelta(minutes=2),
-        timedelta(minutes=4),
-        timedelta(minutes=60),
-        timedelta(hours=1),
-        timedelta(hours=1),
-    ]
+def test_backoff_runs_from_one_minute_doubling_to_one_hour(app):
+    with app.app_context():
+        assert [jobs.backoff(n) for n in (1, 2, 3, 7, 8, 20)] == [
+            timedelta(minutes=1),
+            timedelta(minutes=2),
+            timedelta(minutes=4),
+            timedelta(minutes=60),
+            timedelta(hours=1),
+            timedelta(hours=1),
+        ]
+
+
+def test_backoff_waits_come_from_the_settings_a_fault_run_shortens(app):
+    from dataclasses import replace
+
+    from portal.settings import from_env
+
+    read = from_env({"JOB_RETRY_FIRST_SECONDS": "1", "JOB_RETRY_LONGEST_SECONDS": "5"}, [])
+    assert (read.job_retry_first, read.job_retry_longest) == (
+        timedelta(seconds=1),
+        timedelta(seconds=5),
+    )
+    kept = app.extensions["portal.settings"]
+    app.extensions["portal.settings"] = replace(
+        kept, job_retry_first=read.job_retry_first, job_retry_longest=read.job_retry_longest
+    )
+    try:
+        with app.app_context():
+            assert [jobs.backoff(n).total_seconds() for n in (1, 2, 3, 4, 9)] == [1, 2, 4, 5, 5]
+    finally:
+        app.extensions["portal.settings"] = kept
 
 
 def test_a_unique_job_is_enqueued_once_while_pending(database):

@@ -124,7 +124,7 @@ def test_the_worker_outlives_postgresql_cutting_its_connection_mid_job(
             select(Job).where(Job.kind == "test.survive", Job.payload["n"].as_integer() == 0)
         )
         assert cut.status == "queued" and cut.last_error == "OperationalError"  # retried later
-        frozen_clock.advance(jobs.FIRST_RETRY + timedelta(seconds=1))
+        frozen_clock.advance(timedelta(minutes=1, seconds=1))  # the first retry's wait
         assert _wait_for(lambda: sorted(DONE) == [0, 1, 2, 3]), DONE
         assert thread.is_alive()
     finally:

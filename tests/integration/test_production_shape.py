@@ -1,0 +1,124 @@
+"""What the production stack relies on, tested without it: readiness, content-hashed static
+files, rate limits that survive their store going away (the stack's own tests: tests/stack)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from sqlalchemy import text
+
+from portal import create_app
+from portal.extensions import db
+from tests.conftest import build_app
+from tests.support import make_settings
+
+
+def test_ready_when_the_database_answers_with_the_expected_schema(app, database):
+    answer = app.test_client().get("/ready")
+    assert answer.status_code == 200
+    assert answer.json == {
+        "status": "ready",
+        "database": "ok",
+        "rate_limits": "ok",
+        "documents": "ok",
+    }
+
+
+def test_not_ready_while_the_schema_is_not_the_one_the_code_expects(app, database):
+    database.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    answer = app.test_client().get("/ready")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json["status"] == "not_ready"
+    assert answer.json["database"] == "schema_differs"
+
+
+def test_not_ready_without_a_database_and_the_answer_names_no_address(tmp_path):
+    settings = make_settings(tmp_path, "postgresql+psycopg://nobody:secret@127.0.0.1:9/none")
+    app = create_app(settings)
+    answer = app.test_client().get("/ready")
+    assert answer.status_code == 503
+    assert answer.json == {
+        "status": "not_ready",
+        "database": "down",
+        "rate_limits": "ok",
+        "documents": "ok",
+    }
+    assert b"127.0.0.1" not in answer.data and b"secret" not in answer.data
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_down_document_store_is_reported_but_the_node_still_serves(tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x")
+    app = build_app(tmp_path, f"sqlite:///{tmp_path / 'p.sqlite3'}", storage_path=blocked)
+    answer = app.test_client().get("/ready")
+    assert answer.status_code == 200
+    assert answer.json["documents"] == "down"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _static_links(page: str) -> list[str]:
+    return re.findall(r'/static/[^"]+', page)
+
+
+def test_static_files_are_linked_by_content_hash_and_kept_for_a_year(app, database):
+    client = app.test_client()
+    links = _static_links(client.get("/sign-in").get_data(as_text=True))
+    assert len(links) == 2
+    static = Path(app.static_folder)
+    for link in links:
+        name, digest, suffix = link.removeprefix("/static/").rsplit(".", 2)
+        original = static / f"{name}.{suffix}"
+        assert digest == hashlib.sha256(original.read_bytes()).hexdigest()[:12]
+        answer = client.get(link)
+        assert answer.status_code == 200
+        assert answer.data == original.read_bytes()
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        # The plain name still works (an old page), revalidated within the hour.
+        plain = client.get(f"/static/{name}.{suffix}")
+        assert plain.status_code == 200
+        assert "immutable" not in plain.headers["Cache-Control"]
+        # A hash that is not the file's is not the file.
+        assert client.get(f"/static/{name}.{'0' * 12}.{suffix}").status_code == 404
+
+
+def test_development_links_plain_names_that_follow_edits(tmp_path):
+    app = create_app(
+        make_settings(tmp_path, f"sqlite:///{tmp_path / 'dev.sqlite3'}").with_overrides(
+            env="development"
+        )
+    )
+    with app.test_request_context():
+        from flask import url_for
+
+        assert url_for("static", filename="css/portal.css") == "/static/css/portal.css"
+
+
+def test_rate_limits_fall_back_to_each_process_when_their_store_is_gone(tmp_path):
+    """Redis unreachable: sign-in still works and per-address failures are still counted (in
+    the process, until Redis answers); the per-account throttle is in the database anyway."""
+    app = build_app(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'limits.sqlite3'}",
+        ratelimit_storage_uri="redis://127.0.0.1:9/0",
+        sign_in_ip_limit="3 per minute",
+    )
+    client = app.test_client()
+    statuses = []
+    for n in range(5):
+        page = client.get("/staff/sign-in").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        answer = client.post(
+            "/staff/sign-in",
+            data={"email": f"nobody{n}@example.org", "password": "wrong", "csrf_token": token},
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [200, 200, 200, 429, 429]
+    assert client.get("/ready").json["rate_limits"] == "down"
+    with app.app_context():
+        db.engine.dispose()
