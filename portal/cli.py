@@ -32,6 +32,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(esign_certificate)
     app.cli.add_command(esign_verify)
     app.cli.add_command(import_directory)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
+    app.cli.add_command(check_documents)
     app.cli.add_command(dbroles.grant_app_role)
 
 
@@ -216,3 +219,130 @@ def import_directory(source: str, agency_name: str, kind: str | None) -> None:
     for line in report.lines():
         click.echo(line)
     click.echo("Imported." + (" (HSDS 1.1 feed)" if report.legacy else ""))
+
+
+_PG_BIN_HELP = "Folder of pg_dump/pg_restore (default: the server's version, else PATH)."
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--pg-bin", default=None, help=_PG_BIN_HELP)
+@with_appcontext
+def backup(dest: str, pg_bin: str | None) -> None:
+    """Back up the database and the document store into a new folder
+    DEST/portal-backup-<UTC timestamp>/ (R70): the database (pg_dump --format=custom, or
+    SQLite's online backup API), objects/<key> for every stored object, and manifest.json
+    (sizes and SHA-256s) written last, atomically: a folder without it did not finish.
+
+    Consistent while the portal runs: the database is dumped first (a snapshot), and objects
+    are write-once and stored before their row commits, so every object a dumped row points
+    to exists when the copy starts. Objects stored after the dump are copied too; after a
+    restore no row points at them and the orphan sweeper removes them."""
+    from pathlib import Path
+
+    from portal import backups
+    from portal.domain import audit
+    from portal.integrations.storage import get_store
+
+    context.set_context(context.ActionContext(request_id="cli-backup"))
+    try:
+        summary = backups.backup(
+            Path(dest),
+            engine=db.engine,
+            store=get_store(),
+            instance_path=current_settings().instance_path,
+            pg_bin=pg_bin,
+        )
+    except backups.BackupError as failed:
+        raise click.ClickException(f"No backup was made: {failed}") from None
+    details = {"objects": summary.objects, "bytes": summary.object_bytes}
+    audit.record("backup.made", ("backup", summary.folder.name), details=details)
+    dbs().commit()
+    click.echo(f"backup written: {summary.folder}")
+    click.echo(f"  {backups.describe(summary)}")
+
+
+@click.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False))
+@click.option("--force", is_flag=True, help="Restore over a database that has tables.")
+@click.option("--pg-bin", default=None, help=_PG_BIN_HELP)
+@with_appcontext
+def restore(src: str, force: bool, pg_bin: str | None) -> None:
+    """Restore a backup folder into the configured database and document store. Every file
+    is checked against the manifest first: a damaged or unfinished backup is refused and
+    nothing is touched. The database must have no tables yet (or --force). On PostgreSQL
+    this runs pg_restore as DATABASE_URL's role, which must own the schema: run it with the
+    owner's URL, not the app's limited role, and `flask grant-app-role ROLE` afterwards
+    (grants are not restored). Stop the portal and the worker first."""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    from portal import backups
+    from portal.domain import audit
+    from portal.integrations.storage import get_store
+
+    scripts = ScriptDirectory(current_app.extensions["migrate"].directory)
+
+    def known(revision: str) -> bool:
+        try:
+            return scripts.get_revision(revision) is not None
+        except Exception:  # alembic's lookup errors differ by version
+            return False
+
+    context.set_context(context.ActionContext(request_id="cli-restore"))
+    try:
+        summary = backups.restore(
+            Path(src),
+            engine=db.engine,
+            store=get_store(),
+            instance_path=current_settings().instance_path,
+            force=force,
+            known_revision=known,
+            pg_bin=pg_bin,
+        )
+    except backups.BackupError as failed:
+        for problem in failed.problems[:100]:
+            click.echo(f"  {problem}", err=True)
+        if isinstance(failed, backups.BackupRefused):
+            raise click.ClickException(f"Nothing was restored: {failed}") from None
+        raise click.ClickException(f"Not restored: {failed}") from None
+    db.session.remove()
+    details = {"backup": summary.folder.name, "objects": summary.objects}
+    audit.record("backup.restored", ("backup", summary.folder.name), details=details)
+    dbs().commit()
+    click.echo(f"restored: {backups.describe(summary)}")
+    for note in summary.notes:
+        click.echo(f"  note: {note}")
+    if summary.revision != scripts.get_current_head():
+        click.echo("  the schema is older than this release's: run `flask db upgrade` next")
+    if summary.kind == "postgresql":
+        click.echo("  grants are not restored: run `flask grant-app-role ROLE` as the owner")
+    click.echo("  next: `flask check-documents`")
+
+
+@click.command("check-documents")
+@with_appcontext
+def check_documents() -> None:
+    """Check that every stored file a row points to (documents, signed PDFs, revocations) is
+    in the document store with the SHA-256 on record, and that every sealed PDF still
+    verifies. Prints counts; exits 1 listing what does not match (by public id and key)."""
+    import time
+
+    from portal.domain import stored_files
+
+    started = time.monotonic()
+    report = stored_files.check()
+    click.echo(
+        f"documents   {report.documents} checked ({report.bytes / 1_000_000:.1f} MB)"
+        + (f", {report.known_lost} already marked lost" if report.known_lost else "")
+    )
+    click.echo(f"signatures  {report.signatures} checked")
+    click.echo(f"revocations {report.revocations} checked")
+    click.echo(f"in {time.monotonic() - started:.1f} s")
+    if not report.ok:
+        click.echo(f"{len(report.problems)} do not match:")
+        for problem in report.problems:
+            click.echo(f"  {problem}")
+        raise SystemExit(1)
+    click.echo("everything matches")

@@ -938,26 +938,42 @@ def _store_pdf(client, agency, file_name: str, signed, data: bytes) -> Document:
 
 def verify(signature: Signature) -> list[str]:
     """What does not match, in words (empty: everything holds)."""
-    from portal.integrations import pdf
-    from portal.integrations.storage import ObjectMissing, get_store
-
     problems = []
     if sha256(signature.document_text) != signature.document_sha256:
         problems.append("the signed document's text no longer hashes to what was signed")
-    document = dbs().get(Document, signature.pdf_document_id) if signature.pdf_document_id else None
+    return problems + _verify_sealed_pdf(signature.pdf_document_id, signature.pdf_sha256)
+
+
+def verify_revocation(revocation: ConsentRevocation) -> list[str]:
+    """A revocation's sealed PDF: on record, the stored bytes the ones signed, the seal sound."""
+    return _verify_sealed_pdf(revocation.pdf_document_id, revocation.pdf_sha256)
+
+
+def _verify_sealed_pdf(document_id: int | None, pdf_sha256: str | None) -> list[str]:
+    from portal.integrations import pdf
+    from portal.integrations.storage import ObjectMissing, get_store
+
+    document = dbs().get(Document, document_id) if document_id else None
     if document is None:
-        return [*problems, "the signed PDF is not on record"]
+        return ["the signed PDF is not on record"]
     try:
         stream = get_store().open(document.storage_key)
         data = stream.read()
         stream.close()
     except ObjectMissing:
-        return [*problems, "the signed PDF is missing from document storage"]
-    if hashlib.sha256(data).hexdigest() != signature.pdf_sha256:
+        return ["the signed PDF is missing from document storage"]
+    problems = []
+    if hashlib.sha256(data).hexdigest() != pdf_sha256:
         problems.append("the stored PDF is not the one that was signed (its SHA-256 differs)")
-    result = pdf.verify(data, [_signer().cert_path])
-    problems += result.problems
+    problems += pdf.verify(data, [_seal_certificate()]).problems
     return problems
+
+
+def _seal_certificate() -> Path:
+    """What seals are checked against: only the certificate is needed (a restored copy or a
+    verifying machine need not hold the signing key)."""
+    certificate = Path(current_settings().instance_path) / "esign" / "seal.crt"
+    return certificate if certificate.is_file() else _signer().cert_path
 
 
 # --- the staff side --------------------------------------------------------------------------
