@@ -28,6 +28,9 @@ max_requests = 5000  # a worker is replaced now and then (a slow leak cannot gro
 max_requests_jitter = 500
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 logger_class = "portal.logs.GunicornLogger"
+# gunicorn's control socket is one per user by default: several nodes on one host would fight
+# over it, and nothing here uses it (supervisord starts, stops and restarts the nodes).
+control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 # Address, method, path (secrets cut out) without the query string (a Find help search can

@@ -44,11 +44,15 @@ def cert(stack) -> str:
     return str(stack.path("tls", "cert.pem"))
 
 
-def browser(stack, **options) -> httpx.Client:
-    """A client that trusts the stack's certificate and follows nothing by itself."""
+def browser(stack, address: str | None = None, **options) -> httpx.Client:
+    """A client that trusts the stack's certificate and follows nothing by itself; from its
+    own loopback `address` when given (nginx passes it on as the client's address)."""
+    trust = ssl.create_default_context(cafile=str(stack.path("tls", "cert.pem")))
+    if address is not None:  # a transport of its own: it carries the trust too
+        options["transport"] = httpx.HTTPTransport(local_address=address, verify=trust)
     return httpx.Client(
         base_url=stack.base_url(),
-        verify=ssl.create_default_context(cafile=str(stack.path("tls", "cert.pem"))),
+        verify=trust,
         timeout=30,
         follow_redirects=False,
         **options,
