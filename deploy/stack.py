@@ -1,6 +1,7 @@
 """The production shape on one machine: `make stack` starts it, `make stack-down` stops it.
 
-    python deploy/stack.py up | down | status | env [--owner]
+    python deploy/stack.py up | down | status | env [--owner] | rehearse-restore
+    python deploy/stack.py flask <command>      (a flask command against the stack)
 
 What runs (all under one supervisord, so `down` stops exactly what `up` started):
 
@@ -701,11 +702,15 @@ def _roles_and_database() -> None:
         )
 
 
-def flask(*args: str, owner: bool = False, timeout: float = 300) -> str:
-    """A `flask` command against the stack (as the app's role, or as the schema owner)."""
+def flask(
+    *args: str, owner: bool = False, timeout: float = 300, overrides: dict | None = None
+) -> str:
+    """A `flask` command against the stack (as the app's role, or as the schema owner;
+    `overrides` changes settings, e.g. another database for a restore)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
         **portal_environment(owner=owner),
+        **(overrides or {}),
     }
     done = subprocess.run(
         [str(VENV / "bin" / "flask"), "--app", "wsgi", *args],
@@ -717,7 +722,7 @@ def flask(*args: str, owner: bool = False, timeout: float = 300) -> str:
     )
     if done.returncode != 0:
         raise StackError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout + done.stderr
+    return done.stdout  # what the command says; its log lines (stderr) are not the answer
 
 
 def migrate() -> None:
@@ -773,6 +778,9 @@ def up() -> None:
     wait_for("the SMTP server", lambda: _port_open(PORTS["smtp"]))
     _roles_and_database()
     migrate()
+    if not path("instance", "esign", "seal.key").exists():
+        # The seal on signed PDFs: made here for the stack; a deployment brings its own.
+        flask("esign-certificate", "--name", "HMIS portal seal (stack)")
     ctl("start", "web:*", "worker:*")
     for n in range(WEB_NODES):
         wait_for(f"web node {n}", lambda n=n: node_ready(n)[0] == 200)
@@ -823,6 +831,87 @@ def _leftover_processes() -> list[str]:
     return found
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rehearse_restore() -> str:
+    """R70's rehearsal: back up the running stack (`flask backup`), restore it into a scratch
+    PostgreSQL cluster made for the purpose and a new, empty bucket (`flask restore`), then
+    `flask check-documents` there: every document row's object with the same SHA-256, every
+    seal verified. Exits non-zero on any difference. The scratch cluster is stopped and
+    removed afterwards; the backup folder stays in STACK_DIR/rehearsals/<time>/backups."""
+    started = time.monotonic()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    work = path("rehearsals", stamp)
+    (work / "backups").mkdir(parents=True)
+    report = [flask("backup", str(work / "backups"), owner=True).strip()]
+    [folder] = list((work / "backups").iterdir())
+    scratch = work / "postgres"
+    scratch.mkdir()
+    sockets = work / "socket"  # the scratch server's socket and log: its user writes there
+    sockets.mkdir()
+    superuser_password = secrets.token_urlsafe(18)
+    pwfile = work / "pw"
+    pwfile.write_text(superuser_password + "\n")
+    if os.geteuid() == 0:
+        for each in (scratch, sockets, pwfile):
+            shutil.chown(each, _pg_user())
+    port = _free_port()
+    pg = _pg_bin()
+
+    def run_pg(*command: str) -> None:
+        subprocess.run(_as_pg_user(list(command)), check=True, capture_output=True, timeout=120)
+
+    run_pg(
+        str(pg / "initdb"), "-D", str(scratch), "-U", "postgres", f"--pwfile={pwfile}",
+        "--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8",
+    )  # fmt: skip
+    pwfile.unlink()
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockets}"
+    run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-o", options, "-l", str(sockets / "pg.log"),
+           "-w", "start")  # fmt: skip
+    try:
+        import psycopg
+        from psycopg import sql
+
+        owner_password = _secrets()["owner_password"]
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="postgres", password=superuser_password,
+            dbname="postgres", autocommit=True,
+        ) as conn:  # fmt: skip
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(OWNER_ROLE), sql.Literal(owner_password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(DATABASE), sql.Identifier(OWNER_ROLE)
+                )
+            )
+        bucket = f"portal-restore-{stamp.lower()}"
+        s3_client().create_bucket(Bucket=bucket)
+        instance = work / "instance"
+        (instance / "esign").mkdir(parents=True)
+        shutil.copy(path("instance", "esign", "seal.crt"), instance / "esign" / "seal.crt")
+        overrides = {
+            "DATABASE_URL": f"postgresql+psycopg://{OWNER_ROLE}:{owner_password}"
+            f"@127.0.0.1:{port}/{DATABASE}",
+            "S3_BUCKET": bucket,
+            "INSTANCE_PATH": str(instance),
+        }
+        report.append(flask("restore", str(folder), owner=True, overrides=overrides).strip())
+        report.append(flask("check-documents", owner=True, overrides=overrides).strip())
+    finally:
+        run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-m", "fast", "-w", "stop")
+        shutil.rmtree(scratch, ignore_errors=True)
+    report.append(f"rehearsal passed in {time.monotonic() - started:.1f} s (backup: {folder})")
+    return "\n".join(report)
+
+
 def status() -> None:
     if supervisord_pid() is None:
         print(f"no stack is running ({STACK_DIR})")
@@ -843,6 +932,8 @@ def main(argv: list[str]) -> int:
             owner = "--owner" in argv
             for key, value in portal_environment(owner=owner).items():
                 print(f"export {key}={value!r}".replace("'", "'"))
+        elif command == "rehearse-restore":
+            print(rehearse_restore())
         elif command == "flask":
             print(flask(*argv[2:]), end="")
         else:
