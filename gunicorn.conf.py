@@ -25,7 +25,22 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
 max_requests = 5000  # a worker is replaced now and then (a slow leak cannot grow for ever)
-max_requests_jitter = 500
+max_requests_jitter = 2500  # workers that started together are not all replaced together
+# The app is loaded once in the master and each worker is forked from it: a replaced worker
+# serves at once (no second import of the whole app on a busy machine) and the workers share
+# the loaded code's memory. Nothing connects while the app is made; each worker drops the
+# database pool's (empty) state it inherited, so no connection is ever shared across a fork.
+preload_app = True
+
+
+def post_fork(server, worker):
+    from portal.extensions import db
+
+    app = server.app.wsgi()  # the app the master loaded (wsgi:app, or portal:create_app())
+    if hasattr(app, "app_context"):
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 logger_class = "portal.logs.GunicornLogger"
 # gunicorn's control socket is one per user by default: several nodes on one host would fight

@@ -187,8 +187,9 @@ class Page:
         here = urlsplit(str(response.url))
         for form in parser.forms:  # no action: the form posts back to the page itself
             form.action = form.action or here.path + (f"?{here.query}" if here.query else "")
-        return cls(str(response.url), response.status_code, parser.forms, parser.links,
-                   parser.notices)  # fmt: skip
+        return cls(
+            str(response.url), response.status_code, parser.forms, parser.links, parser.notices
+        )
 
     def form(self, *, has: str | None = None, action: str | None = None) -> Form | None:
         """The first POST form with a control named `has` (and whose action ends with
@@ -257,8 +258,18 @@ class SecondFactorRequired(SignInFailed):
 # --- a person -------------------------------------------------------------------------------
 
 RETRY_STATUSES = {502, 503, 504}  # nginx could not reach a node, or the app said "try again"
-SECOND_FACTOR_WORDS = ("second-factor", "two-factor", "2fa", "mfa", "otp", "totp", "webauthn",
-                       "passkey", "verify", "code")  # fmt: skip
+SECOND_FACTOR_WORDS = (
+    "second-factor",
+    "two-factor",
+    "2fa",
+    "mfa",
+    "otp",
+    "totp",
+    "webauthn",
+    "passkey",
+    "verify",
+    "code",
+)
 
 
 def tls_context(cert: str | ssl.SSLContext) -> ssl.SSLContext:
@@ -299,14 +310,16 @@ class Person:
         self.rng = rng or random.Random()
         self.ledger = Ledger()
         self.signed_in = False
+        self.last_answer: httpx.Response | None = None
         self._counter = 0
         transport = httpx.HTTPTransport(
             verify=tls_context(cert),
             local_address=source_address,
             retries=0,  # a retried connect is still a new request: never silently
+            # Keep the connection between actions (2-5 s apart); nginx keeps it 30 s.
             limits=httpx.Limits(
                 max_connections=2, max_keepalive_connections=2, keepalive_expiry=25
-            ),  # fmt: skip  (nginx keeps 30 s)
+            ),
         )
         self.http = httpx.Client(
             base_url=self.base_url,
@@ -343,8 +356,9 @@ class Person:
             response = self.http.request(method, url, **kwargs)
             response.read()
         except httpx.HTTPError as exc:
-            self.recorder.add(label, TRANSPORT_ERROR, time.perf_counter() - started,
-                              type(exc).__name__)  # fmt: skip
+            self.recorder.add(
+                label, TRANSPORT_ERROR, time.perf_counter() - started, type(exc).__name__
+            )
             return None
         self.recorder.add(label, response.status_code, time.perf_counter() - started)
         return response
@@ -367,14 +381,16 @@ class Person:
             if attempt:
                 time.sleep(0.5 * attempt)
             response = self.request("POST", url, data=data, files=files)
+            self.last_answer = response  # what the person saw last (fault tests read it)
             if response is not None and response.status_code not in RETRY_STATUSES:
                 return response
         return response
 
-    def follow(self, response: httpx.Response) -> Page | None:
-        """Open where a 303 points (a browser does: it shows the flashed confirmation)."""
+    def follow(self, response: httpx.Response) -> httpx.Response | None:
+        """Open where a 303 points, as a browser does (the page shows the flashed
+        confirmation); not parsed: `says_saved` reads the notice."""
         location = response.headers.get("location", "")
-        return self.page(location) if location else None
+        return self.get(location) if location else None
 
     @staticmethod
     def location_path(response: httpx.Response | None) -> str:
@@ -388,11 +404,27 @@ class Person:
         return response.status_code if response is not None else TRANSPORT_ERROR
 
     def _sign_in(self, home_prefix: str, second_factor=None) -> bool:
+        """Sign in as a person does: when the answer is "try again" (a node went away: 502, or
+        503) or none came, once more with a fresh form a moment later."""
+        for attempt in range(1 + self.retries):
+            if attempt:
+                time.sleep(1.0)
+            answer = self._sign_in_once(home_prefix, second_factor)
+            if answer is not None and answer.status_code == 303:
+                self.follow(answer)
+                self.signed_in = True
+                self.ledger.sign_ins += 1
+                return True
+            if answer is not None and answer.status_code not in RETRY_STATUSES:
+                break
+        self.ledger.sign_in_failures += 1
+        return False
+
+    def _sign_in_once(self, home_prefix: str, second_factor=None) -> httpx.Response | None:
         page = self.page(self.sign_in_path)
         form = page.form(has="password") if page is not None else None
         if form is None:
-            self.ledger.sign_in_failures += 1
-            return False
+            return None
         answer = self.submit(
             form.action or self.sign_in_path,
             form.data(email=self.email, password=self.password),
@@ -406,13 +438,7 @@ class Person:
                 )
             where = answer.headers.get("location") or str(answer.url)
             answer = second_factor(self.http, where)
-        if answer is None or answer.status_code != 303:
-            self.ledger.sign_in_failures += 1
-            return False
-        self.follow(answer)
-        self.signed_in = True
-        self.ledger.sign_ins += 1
-        return True
+        return answer
 
 
 def asks_for_second_factor(response: httpx.Response, home_prefix: str) -> bool:
@@ -490,7 +516,7 @@ class ClientPerson(Person):
         answer = self.submit(form.action, form.data())  # no key: never retried
         if answer is not None and answer.status_code == 303:
             shown = self.follow(answer)
-            if shown is not None and shown.status == 200 and shown.says_saved:
+            if shown is not None and shown.status_code == 200 and says_saved(shown):
                 self.ledger.check_ins += 1
                 return Outcome(True, 303)
         return Outcome(False, _status(answer))
@@ -647,6 +673,14 @@ class StaffPerson(Person):
         else:
             self.ledger.decisions_lost += 1
         return Outcome(False, _status(answer))
+
+
+def says_saved(response: httpx.Response) -> bool:
+    """The page shows a success notice (the flashed "Thank you", "Sent")."""
+    return SUCCESS_NOTICE in response.text
+
+
+SUCCESS_NOTICE = 'class="notice notice-success"'
 
 
 def _unsure(answer: httpx.Response | None) -> bool:

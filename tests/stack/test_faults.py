@@ -6,13 +6,15 @@ them), so each fault runs in seconds."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import time
 
 import psycopg
 import pytest
 
 from tests.stack.accounts import new_system_admin, staff_sign_in
-from tests.stack.conftest import browser, csrf
+from tests.stack.conftest import browser, csrf, unique
 
 
 def owner_sql(stack, statement: str, *params):
@@ -159,3 +161,140 @@ def test_smtp_down_mail_waits_in_the_outbox_and_goes_out_once_it_is_back(stack, 
         admin.email,
     )[0]
     assert status == "sent"
+
+
+# --- faults while clients upload (the load's accounts: tests/stack/seed.py) ----------------
+
+
+@pytest.fixture(scope="module")
+def clients(stack):
+    """Sign-ins for load clients 180-199 (the quick load run uses the first 60)."""
+    from tests.stack.seed import PASSWORD, client_email, portal_app, seed
+
+    app = portal_app()
+    seed(app, clients=200, staff=20)
+    return app, [(client_email(n), PASSWORD) for n in range(180, 200)]
+
+
+def person(stack, email: str, password: str, n: int, **options):
+    from tests.stack.people import ClientPerson
+
+    someone = ClientPerson(
+        stack.base_url(),
+        email,
+        password,
+        cert=str(stack.path("tls", "cert.pem")),
+        source_address=f"127.0.3.{n + 1}",
+        run_id=unique("fault"),
+        **options,
+    )
+    assert someone.sign_in()
+    return someone
+
+
+def photo() -> bytes:
+    import io
+    import os
+
+    from PIL import Image
+
+    image = Image.frombytes("RGB", (48, 48), os.urandom(48 * 48 * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def documents_titled(stack, titles) -> dict[str, tuple[str, str, str]]:
+    """title -> (storage key, sha256, scan status) of the documents with those titles."""
+    rows = owner_sql(
+        stack,
+        "SELECT title, storage_key, sha256, scan_status FROM documents WHERE title = ANY(%s)",
+        list(titles),
+    )
+    found: dict[str, list] = {}
+    for title, key, sha, scan in rows:
+        found.setdefault(title, []).append((key, sha, scan))
+    assert all(len(v) == 1 for v in found.values()), "a document stored twice"
+    return {title: v[0] for title, v in found.items()}
+
+
+def test_seaweedfs_killed_during_uploads_no_row_without_its_object_and_uploads_work_after(
+    stack, clients
+):
+    """R66: S3 killed (SIGKILL) while clients upload: each upload either is told "sent" and
+    has its row and its object (same SHA-256), or is told, in words, that it was not saved and
+    left no row; supervisord starts SeaweedFS again and uploads work."""
+    import hashlib
+    import threading
+
+    _app, accounts = clients
+    people = [person(stack, email, pw, n, retries=0) for n, (email, pw) in enumerate(accounts[:6])]
+    refusals: list[str] = []
+    stop = time.monotonic() + 10
+    lock = threading.Lock()
+
+    def upload_until_stopped(someone):
+        while time.monotonic() < stop:
+            outcome = someone.upload_photo(photo())
+            if not outcome.saved and outcome.status == 503:
+                with lock:
+                    refusals.append(someone.last_answer.text)
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=upload_until_stopped, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)
+    weed = stack.program_pid("s3")
+    os.kill(weed, signal.SIGKILL)
+    killed_at = time.monotonic()
+    for thread in threads:
+        thread.join()
+    told = [m for p in people for m in p.ledger.uploads]
+    refused = [m for p in people for m in p.ledger.uploads_refused + p.ledger.uploads_unsure]
+    wait_until("S3 started again", lambda: stack.program_pid("s3") not in (None, weed), 60)
+    wait_until("S3 to answer", lambda: _s3_answers(stack), 60)
+    print(
+        f"\n  S3 killed mid-upload: {len(told)} told sent, {len(refused)} not saved "
+        f"({len(refusals)} with the 503 page); S3 answering again after "
+        f"{time.monotonic() - killed_at:.1f} s"
+    )
+    assert refused, "the kill hit no upload: nothing was tested"
+    assert all("could not reach our file storage" in text for text in refusals)
+    stored = documents_titled(stack, told + refused)
+    assert sorted(stored) == sorted(told), "lost, or stored although the person was told not"
+    client = stack.s3_client()
+    for _title, (key, sha, _scan) in stored.items():
+        body = client.get_object(Bucket=stack.BUCKET, Key=key)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == sha
+    # Every document row of these people has its object (none left half-written).
+    after = people[0].upload_photo(photo())
+    assert after.saved
+    for someone in people:
+        someone.close()
+
+
+def _s3_answers(stack) -> bool:
+    try:
+        stack.s3_client().head_bucket(Bucket=stack.BUCKET)
+    except Exception:
+        return False
+    return True
+
+
+def test_clamd_down_files_stay_pending_and_are_scanned_when_it_returns(stack, clients):
+    _app, accounts = clients
+    email, password = accounts[10]
+    someone = person(stack, email, password, 10)
+    with stopped(stack, "clamd"):
+        assert someone.upload_photo(photo()).saved
+        [title] = someone.ledger.uploads
+        time.sleep(3)  # several retries of the scan job (JOB_RETRY_* shortened)
+        assert documents_titled(stack, [title])[title][2] == "pending"
+    status = wait_until(
+        "the scan after clamd returned",
+        lambda: (s := documents_titled(stack, [title])[title][2]) != "pending" and s,
+        60,
+    )
+    assert status == "clean"
+    someone.close()
