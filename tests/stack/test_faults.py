@@ -298,3 +298,26 @@ def test_clamd_down_files_stay_pending_and_are_scanned_when_it_returns(stack, cl
     )
     assert status == "clean"
     someone.close()
+
+
+def test_a_worker_killed_is_started_again_and_the_mail_it_held_goes_out(stack, mailbox):
+    """supervisord restarts a worker that dies (SIGKILL, as the kernel's OOM killer would);
+    a job it held is taken again when its lease runs out, so mail still goes out."""
+    admin = new_system_admin(stack, mailbox)
+    before = {n: stack.program_pid(f"worker:worker-{n}") for n in range(stack.WORKERS)}
+    for pid in before.values():
+        os.kill(pid, signal.SIGKILL)
+    after = wait_until(
+        "supervisord to start the workers again",
+        lambda: (
+            (now := {n: stack.program_pid(f"worker:worker-{n}") for n in range(stack.WORKERS)})
+            and all(now[n] not in (None, before[n]) for n in now)
+            and now
+        ),
+        30,
+    )
+    assert set(after.values()).isdisjoint(before.values())
+    sent_before = len(mailbox.messages_to(admin.email))
+    with browser(stack, "127.0.0.51") as http_client:
+        assert forgot_password(http_client, admin.email).status_code == 200
+    mailbox.wait_for(admin.email, count=sent_before + 1, seconds=60)
