@@ -31,9 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     _trust_proxies(app, settings)
-    from portal import assets
-
-    assets.init_app(app, enabled=settings.env != "development" and not settings.debug)
+    _hash_static_names(app, settings)
     return app
 
 
@@ -197,6 +195,13 @@ def _register_commands(app: Flask) -> None:
     from portal import cli
 
     cli.init_app(app)
+
+
+def _hash_static_names(app: Flask, settings: Settings) -> None:
+    from portal import assets
+
+    # Development edits files while the server runs: plain names there.
+    assets.init_app(app, enabled=settings.env != "development" and not settings.debug)
 
 
 def _trust_proxies(app: Flask, settings: Settings) -> None:
