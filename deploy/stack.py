@@ -798,6 +798,7 @@ def down() -> None:
     if pid is None:
         print(f"no stack is running ({STACK_DIR})")
         return
+    started = _stack_processes(pid)
     with contextlib.suppress(StackError, subprocess.TimeoutExpired):
         ctl("stop", "nginx", check=False, timeout=60)
         ctl("stop", "web:*", "worker:*", check=False, timeout=90)
@@ -809,26 +810,60 @@ def down() -> None:
     if supervisord_pid():
         os.kill(pid, signal.SIGKILL)
         raise StackError("supervisord did not stop in 90 s; killed")
-    left = _leftover_processes()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (left := [p for p in started if _alive(p)]):
+        time.sleep(0.2)
     if left:
-        raise StackError(f"processes of the stack still running: {left}")
-    print(f"the stack is stopped ({STACK_DIR}; its data stays: remove the folder to start over)")
+        raise StackError(f"{len(left)} processes of the stack still run: {sorted(left)[:10]}")
+    print(
+        f"the stack is stopped: all {len(started)} of its processes ended"
+        f" ({STACK_DIR}; its data stays: remove the folder to start over)"
+    )
 
 
-def _leftover_processes() -> list[str]:
-    """Any process whose command line names the stack folder."""
-    marker = str(STACK_DIR)
-    found = []
+def _processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every process, from /proc."""
+    found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            # The command name, in parentheses, may hold spaces: read after its last ")".
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        if marker in cmdline and int(proc.name) != os.getpid():
-            found.append(f"{proc.name} {cmdline[:80]}")
+        found[int(proc.name)] = (int(fields[1]), int(fields[2]))
     return found
+
+
+def _stack_processes(supervisor: int) -> set[int]:
+    """supervisord and everything under it: its programs, their process groups (each
+    program is a group of its own) and every descendant."""
+    table = _processes()
+    members = {supervisor}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (parent, group) in table.items():
+            if pid not in members and (parent in members or group in members):
+                members.add(pid)
+                grew = True
+    return members
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's bookkeeping is left
+
+
+def status() -> None:
+    if supervisord_pid() is None:
+        print(f"no stack is running ({STACK_DIR})")
+        return
+    print(ctl("status", check=False), end="")
 
 
 def _free_port() -> int:
@@ -910,13 +945,6 @@ def rehearse_restore() -> str:
         shutil.rmtree(scratch, ignore_errors=True)
     report.append(f"rehearsal passed in {time.monotonic() - started:.1f} s (backup: {folder})")
     return "\n".join(report)
-
-
-def status() -> None:
-    if supervisord_pid() is None:
-        print(f"no stack is running ({STACK_DIR})")
-        return
-    print(ctl("status", check=False), end="")
 
 
 def main(argv: list[str]) -> int:
