@@ -7,10 +7,11 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from portal import create_app
-from portal.extensions import db
+from portal.extensions import db, limiter
 from tests.conftest import build_app
 from tests.support import make_settings
 
@@ -99,7 +100,18 @@ def test_development_links_plain_names_that_follow_edits(tmp_path):
         assert url_for("static", filename="css/portal.css") == "/static/css/portal.css"
 
 
-def test_rate_limits_fall_back_to_each_process_when_their_store_is_gone(tmp_path):
+@pytest.fixture
+def shared_limiter_restored(tmp_path):
+    """Flask-Limiter is one object per process, pointed at the store of the last app made:
+    afterwards it goes back to an in-memory store, with no memory of the dead one."""
+    yield
+    create_app(make_settings(tmp_path / "after", f"sqlite:///{tmp_path / 'after.sqlite3'}"))
+    limiter._storage_dead = False  # set by the fallback; init_app does not clear it
+
+
+def test_rate_limits_fall_back_to_each_process_when_their_store_is_gone(
+    tmp_path, shared_limiter_restored
+):
     """Redis unreachable: sign-in still works and per-address failures are still counted (in
     the process, until Redis answers); the per-account throttle is in the database anyway."""
     app = build_app(
