@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import threading
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
@@ -82,14 +83,21 @@ def _link_attributes(attrs, new=False):
     return attrs
 
 
-@lru_cache(maxsize=1)
+_per_thread = threading.local()
+
+
 def _cleaner() -> bleach.sanitizer.Cleaner:
-    return bleach.sanitizer.Cleaner(
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        protocols=ALLOWED_PROTOCOLS,
-        strip=False,
-    )
+    """bleach's Cleaner keeps parser state between calls and is not thread-safe (its own
+    docstring): one per thread (the threaded development server, a threaded WSGI server)."""
+    cleaner = getattr(_per_thread, "cleaner", None)
+    if cleaner is None:
+        cleaner = _per_thread.cleaner = bleach.sanitizer.Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=False,
+        )
+    return cleaner
 
 
 def render(text: str) -> Markup:

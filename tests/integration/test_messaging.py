@@ -608,3 +608,21 @@ def test_the_right_people_hear_of_a_waiting_question(
     me = signed_in(app, other)
     me.form(f"/messages/{conversation.public_id}", {"body": "Thanks for the news", "key": "r"})
     assert notes(helper) == 2  # no case manager on this client's team: the team is told
+
+
+def test_rendering_from_many_threads_at_once_gives_each_text_its_own_html():
+    """bleach's Cleaner is not thread-safe: the threaded development server (and any threaded
+    WSGI server) renders conversations in several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        f"Note {n}: see https://example.org/{n}?a=1&b=<{n}> or write to p{n}@example.org\n"
+        f"<b>bold {n}</b> & <script>alert({n})</script>\n\n"
+        + "more text, " * (n % 40)
+        for n in range(400)
+    ]
+    render = messaging._render_html.__wrapped__  # not the cache: every call parses
+    expected = [render(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _round in range(3):
+            assert list(pool.map(render, texts)) == expected
