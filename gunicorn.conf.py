@@ -41,6 +41,8 @@ def post_fork(server, worker):
         with app.app_context():
             for engine in db.engines.values():
                 engine.dispose(close=False)
+
+
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 logger_class = "portal.logs.GunicornLogger"
 # gunicorn's control socket is one per user by default: several nodes on one host would fight

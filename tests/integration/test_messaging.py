@@ -617,8 +617,7 @@ def test_rendering_from_many_threads_at_once_gives_each_text_its_own_html():
 
     texts = [
         f"Note {n}: see https://example.org/{n}?a=1&b=<{n}> or write to p{n}@example.org\n"
-        f"<b>bold {n}</b> & <script>alert({n})</script>\n\n"
-        + "more text, " * (n % 40)
+        f"<b>bold {n}</b> & <script>alert({n})</script>\n\n" + "more text, " * (n % 40)
         for n in range(400)
     ]
     render = messaging._render_html.__wrapped__  # not the cache: every call parses
