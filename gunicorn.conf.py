@@ -44,6 +44,9 @@ def post_fork(server, worker):
 
 
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# A unix socket (GUNICORN_BIND=unix:...) only its owner and group may connect to: whoever
+# reaches a node's socket can claim any client address in X-Forwarded-For.
+umask = 0o007
 logger_class = "portal.logs.GunicornLogger"
 # gunicorn's control socket is one per user by default: several nodes on one host would fight
 # over it, and nothing here uses it (supervisord starts, stops and restarts the nodes).

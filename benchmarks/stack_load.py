@@ -358,8 +358,14 @@ class StackLogs:
 
 
 def report_requests(
-    run: Run, logs: StackLogs | None, addresses: set[str], *, killed: bool = False
+    run: Run,
+    logs: StackLogs | None,
+    addresses: set[str],
+    *,
+    killed: tuple[float, float] | None = None,
 ) -> list[str]:
+    """`killed`: (from, to) in time.monotonic() when a node was down on purpose; a 502 or a
+    missing answer then is excused, and only then."""
     samples = run.recorder.samples()
     failures: list[str] = []
     if not samples:
@@ -427,8 +433,10 @@ def report_requests(
     for (status, label, error), n in sorted(bad.items()):
         what = f"no answer ({error})" if status == TRANSPORT_ERROR else str(status)
         print(f"  {what:28} {label:36} {n}")
-        if killed and status in (502, TRANSPORT_ERROR):
-            continue  # a request the killed node was serving: counted below, never lost
+        if status in (502, TRANSPORT_ERROR) and killed is not None:
+            within = [x for x in samples if (x.status, x.label, x.error) == (status, label, error)]
+            if all(killed[0] <= x.ended <= killed[1] for x in within):
+                continue  # requests the killed node was serving: counted below, never lost
         if status >= 500 or status == TRANSPORT_ERROR:
             failures.append(f"{n} x {what} on {label}")
     return failures
@@ -628,6 +636,14 @@ class NodeKiller:
                     pass
             time.sleep(0.2)
 
+    def window(self) -> tuple[float, float] | None:
+        """When answers may fail because of the kill: from it until the node was back, plus
+        the gunicorn timeout's worth of requests that were in flight (in monotonic time)."""
+        if self.killed_at is None:
+            return None
+        back = self.back_at if self.back_at is not None else self.killed_at + 60
+        return self.run.started + self.killed_at - 1, self.run.started + back + 5
+
     def report(self) -> list[str]:
         if self.killed_at is None:
             return [f"{self.program} was not killed (no pid)"]
@@ -690,7 +706,7 @@ def main(argv: list[str]) -> int:
     (busy_now, total_now), (busy_then, total_then) = machine_cpu(), machine_before
     busy, total = busy_now - busy_then, total_now - total_then
     own = {a for a in addresses if a} or {"127.0.0.1"}
-    failures = report_requests(run, logs, own, killed=killer is not None)
+    failures = report_requests(run, logs, own, killed=killer.window() if killer else None)
     if killer is not None:
         failures += killer.report()
     print(

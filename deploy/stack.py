@@ -30,6 +30,7 @@ import json
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -80,6 +81,15 @@ class StackError(RuntimeError):
 
 
 # --- paths and secrets ---------------------------------------------------------------------
+
+
+def write_private(file: Path, data: str | bytes) -> None:
+    """A file only its owner may read, from the moment it exists (no window at the umask)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.unlink(missing_ok=True)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data.encode() if isinstance(data, str) else data)
 
 
 def path(*parts: str) -> Path:
@@ -196,14 +206,14 @@ def _certificate() -> tuple[Path, Path]:
         .sign(private, hashes.SHA256())
     )
     cert.parent.mkdir(parents=True, exist_ok=True)
-    key.write_bytes(
+    write_private(
+        key,
         private.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key.chmod(0o600)
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     return cert, key
 
@@ -240,7 +250,7 @@ def _init_postgres() -> None:
         return
     data.mkdir(parents=True, exist_ok=True)
     pwfile = path("postgres.pw")
-    pwfile.write_text(_secrets()["postgres_password"] + "\n")
+    write_private(pwfile, _secrets()["postgres_password"] + "\n")
     if os.geteuid() == 0:
         shutil.chown(data, _pg_user())
         shutil.chown(pwfile, _pg_user())
@@ -307,11 +317,11 @@ def _redis_config() -> Path:
     """Rate-limit counts only: no persistence (a restart forgets them), a password."""
     config = path("redis", "redis.conf")
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(
+    write_private(
+        config,
         f"port {PORTS['redis']}\nbind 127.0.0.1\nrequirepass {_secrets()['redis_password']}\n"
-        f'save ""\nappendonly no\ndir {path("redis")}\n'
+        f'save ""\nappendonly no\ndir {path("redis")}\n',
     )
-    config.chmod(0o600)
     return config
 
 
@@ -324,8 +334,7 @@ def _s3_config() -> Path:
         "credentials": [{"accessKey": s["s3_access_key"], "secretKey": s["s3_secret_key"]}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     }
-    config.write_text(json.dumps({"identities": [identity]}))
-    config.chmod(0o600)
+    write_private(config, json.dumps({"identities": [identity]}))
     return config
 
 
@@ -380,7 +389,8 @@ def _nginx_config(cert: Path, key: Path) -> Path:
             f"server unix:{path('run', f'web-{n}.sock')} max_fails=1 fail_timeout=5s;"
             for n in range(WEB_NODES)
         ),
-        "PORTAL_NGINX_STATIC_ROOT": str(ROOT / "static"),
+        "PORTAL_NGINX_STATIC_ROOT": str(path("static-build")),
+        "PORTAL_NGINX_READY_ALLOW": "allow 127.0.0.1; allow ::1;",
         "PORTAL_NGINX_BODY_LIMIT": f"{upload_mb + 1}m",
         "PORTAL_NGINX_RUN_DIR": str(run),
         "PORTAL_NGINX_LOG_DIR": str(path("logs")),
@@ -490,10 +500,24 @@ files = {DEPLOY / "supervisor-portal.conf"} {path("supervisor-services.conf")}
 # --- supervisord ---------------------------------------------------------------------------
 
 
+def portal_env_file() -> Path:
+    """The portal's settings (secrets among them) for the web nodes and workers only: a file
+    only the stack's user reads, loaded by deploy/with-env in their commands. supervisord and
+    the services it runs (PostgreSQL, Redis, SeaweedFS, clamd, the SMTP server) never hold them."""
+    file = path("run", "portal.env")
+    lines = [f"{key}={shlex.quote(value)}" for key, value in portal_environment().items()]
+    write_private(file, "\n".join(lines) + "\n")
+    return file
+
+
 def supervisor_environment() -> dict[str, str]:
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "STACK_"))},
-        **portal_environment(),
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PORTAL_", "STACK_")) and k not in portal_environment()
+        },
+        "PORTAL_ENV_FILE": str(portal_env_file()),
         "PORTAL_HOME": str(ROOT),
         "PORTAL_VENV": str(VENV),
         "PORTAL_RUN_DIR": str(path("run")),
@@ -753,6 +777,7 @@ def up() -> None:
         return
     for sub in ("logs", "run", "redis", "mail", "instance", "s3/data"):
         path(sub).mkdir(parents=True, exist_ok=True)
+    path("run").chmod(0o750)  # the nodes' sockets, the portal's settings: not for others
     for sub in ("cur", "new", "tmp"):
         path("mail", sub).mkdir(exist_ok=True)
     cert, key = _certificate()
@@ -778,6 +803,7 @@ def up() -> None:
     wait_for("the SMTP server", lambda: _port_open(PORTS["smtp"]))
     _roles_and_database()
     migrate()
+    flask("collect-static", str(path("static-build")))
     if not path("instance", "esign", "seal.key").exists():
         # The seal on signed PDFs: made here for the stack; a deployment brings its own.
         flask("esign-certificate", "--name", "HMIS portal seal (stack)")
@@ -810,15 +836,32 @@ def down() -> None:
     if supervisord_pid():
         os.kill(pid, signal.SIGKILL)
         raise StackError("supervisord did not stop in 90 s; killed")
+    _stop_scratch_clusters()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (left := [p for p in started if _alive(p)]):
         time.sleep(0.2)
     if left:
-        raise StackError(f"{len(left)} processes of the stack still run: {sorted(left)[:10]}")
+        for each in left:  # not stopped in time: ended now, then reported
+            with contextlib.suppress(OSError):
+                os.kill(each, signal.SIGKILL)
+        raise StackError(f"{len(left)} processes of the stack had to be killed: {sorted(left)}")
     print(
         f"the stack is stopped: all {len(started)} of its processes ended"
         f" ({STACK_DIR}; its data stays: remove the folder to start over)"
     )
+
+
+def _stop_scratch_clusters() -> None:
+    """A restore rehearsal's scratch PostgreSQL that is still running (its run was killed)."""
+    for pidfile in path("rehearsals").glob("*/postgres/postmaster.pid"):
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            subprocess.run(
+                _as_pg_user(
+                    [str(_pg_bin() / "pg_ctl"), "-D", str(pidfile.parent), "-m", "fast", "stop"]
+                ),
+                capture_output=True,
+                timeout=60,
+            )
 
 
 def _processes() -> dict[int, tuple[int, int]]:
@@ -890,7 +933,7 @@ def rehearse_restore() -> str:
     sockets.mkdir()
     superuser_password = secrets.token_urlsafe(18)
     pwfile = work / "pw"
-    pwfile.write_text(superuser_password + "\n")
+    write_private(pwfile, superuser_password + "\n")
     if os.geteuid() == 0:
         for each in (scratch, sockets, pwfile):
             shutil.chown(each, _pg_user())
@@ -900,15 +943,18 @@ def rehearse_restore() -> str:
     def run_pg(*command: str) -> None:
         subprocess.run(_as_pg_user(list(command)), check=True, capture_output=True, timeout=120)
 
-    run_pg(
-        str(pg / "initdb"), "-D", str(scratch), "-U", "postgres", f"--pwfile={pwfile}",
-        "--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8",
-    )  # fmt: skip
-    pwfile.unlink()
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockets}"
-    run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-o", options, "-l", str(sockets / "pg.log"),
-           "-w", "start")  # fmt: skip
     try:
+        run_pg(
+            str(pg / "initdb"), "-D", str(scratch), "-U", "postgres", f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        )  # fmt: skip
+    finally:
+        pwfile.unlink(missing_ok=True)
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={sockets}"
+    try:  # stopped in `finally`, or by `down` if this run is killed before it gets there
+        run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-o", options, "-l",
+               str(sockets / "pg.log"), "-w", "start")  # fmt: skip
         import psycopg
         from psycopg import sql
 
@@ -941,7 +987,8 @@ def rehearse_restore() -> str:
         report.append(flask("restore", str(folder), owner=True, overrides=overrides).strip())
         report.append(flask("check-documents", owner=True, overrides=overrides).strip())
     finally:
-        run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-m", "fast", "-w", "stop")
+        with contextlib.suppress(subprocess.SubprocessError):  # not started: nothing to stop
+            run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-m", "fast", "-w", "stop")
         shutil.rmtree(scratch, ignore_errors=True)
     report.append(f"rehearsal passed in {time.monotonic() - started:.1f} s (backup: {folder})")
     return "\n".join(report)
@@ -959,7 +1006,7 @@ def main(argv: list[str]) -> int:
         elif command == "env":
             owner = "--owner" in argv
             for key, value in portal_environment(owner=owner).items():
-                print(f"export {key}={value!r}".replace("'", "'"))
+                print(f"export {key}={shlex.quote(value)}")
         elif command == "rehearse-restore":
             print(rehearse_restore())
         elif command == "flask":

@@ -1,8 +1,11 @@
 """Static files under content-hashed names: `css/portal.css` is linked as
 `css/portal.<12 hex of its SHA-256>.css`, so a proxy (or a browser) may keep it for a year and a
-new release is fetched at once. The names are worked out from the files when the app starts;
-nginx serves the hashed names from the same folder (deploy/nginx.conf.template), and the app
-answers them too (with the same year-long lifetime) when nothing is in front of it.
+new release is fetched at once. The names are worked out from the files when the app starts,
+and the app answers them (with the same year-long lifetime) when nothing is in front of it.
+`flask collect-static DEST` writes a copy of every file under its hashed name into
+DEST/static/ for nginx (deploy/nginx.conf.template), which serves exactly those names and sends
+any other to the app: a page of one release never gets another release's file under its name.
+Copies are added, never removed, so pages of the release before still find theirs.
 
 In development (files change while the server runs) names stay plain and are revalidated.
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 YEAR = 365 * 24 * 3600
 
@@ -30,6 +35,35 @@ def hashed_names(folder: Path) -> dict[str, str]:
             continue
         names[relative] = f"{stem}.{digest}.{suffix}"
     return names
+
+
+def collect(source: Path, dest: Path) -> tuple[int, int]:
+    """Copy each file of `source` to dest/static/<hashed name> (a name that exists already
+    holds these very bytes). Returns (files written, files already there)."""
+    written = kept = 0
+    for plain, hashed in hashed_names(source).items():
+        target = dest / "static" / hashed
+        if target.exists():
+            kept += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes((source / plain).read_bytes())
+        partial.replace(target)
+        written += 1
+    return written, kept
+
+
+@click.command("collect-static")
+@click.argument("dest", type=click.Path(file_okay=False))
+@with_appcontext
+def collect_static(dest: str) -> None:
+    """Write every static file under its content-hashed name into DEST/static/ (nginx's
+    PORTAL_NGINX_STATIC_ROOT is DEST). Run it on each release; it never removes a file."""
+    from flask import current_app
+
+    written, kept = collect(Path(current_app.static_folder), Path(dest))
+    click.echo(f"{written} files written, {kept} already there ({Path(dest) / 'static'})")
 
 
 def init_app(app: Flask, *, enabled: bool) -> None:

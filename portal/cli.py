@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from portal import dbroles
+from portal import assets, dbroles
 from portal.domain import context, jobs
 from portal.domain.session import dbs
 from portal.extensions import db
@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(check_documents)
     app.cli.add_command(dbroles.grant_app_role)
+    app.cli.add_command(assets.collect_static)
 
 
 @click.command("esign-verify")

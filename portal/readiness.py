@@ -1,7 +1,10 @@
 """Whether this node can serve: what `/ready` answers to the proxy, load balancer or monitor.
 
-Ready means the database answers and its schema is the one this code expects (a node started
-before the deploy's migration waits, answering 503). The parts a node can serve without,
+Ready means the database answers and its schema has every migration this code needs: a node
+whose code is newer than the schema (started before the deploy's migration) answers 503 until
+it is migrated; a node whose code is older than the schema (a release migrated, the hosts
+restart one by one) keeps serving, as each release's migrations keep the previous release
+working (README, Deploying). The parts a node can serve without,
 for a while, are reported but do not make it unready: the rate-limit store (limits fall back
 to per-process counts) and the document store (uploads and downloads say "try again later",
 every other page works). The scanner and the mail server are the workers' business: files
@@ -22,10 +25,28 @@ log = logging.getLogger(__name__)
 
 
 @functools.cache
-def expected_revisions() -> frozenset[str]:
+def _scripts():
     from alembic.script import ScriptDirectory
 
-    return frozenset(ScriptDirectory(str(RESOURCES / "migrations")).get_heads())
+    return ScriptDirectory(str(RESOURCES / "migrations"))
+
+
+@functools.cache
+def expected_revisions() -> frozenset[str]:
+    return frozenset(_scripts().get_heads())
+
+
+@functools.cache
+def _older_than_this_code(revision: str) -> bool:
+    """A revision this code knows that is not its head: the schema still lacks migrations
+    this code needs. A revision it does not know is a newer release's (a deploy migrates
+    first, then restarts hosts one by one): this code was written to run beside it."""
+    try:
+        return _scripts().get_revision(revision) is not None and revision not in (
+            expected_revisions()
+        )
+    except Exception:  # alembic's lookup errors differ by version: unknown
+        return False
 
 
 def _database() -> str:
@@ -38,7 +59,11 @@ def _database() -> str:
         return "down"
     finally:
         db.session.rollback()  # a read only: nothing held open between probes
-    return "ok" if found == expected_revisions() else "schema_differs"
+    if found == expected_revisions():
+        return "ok"
+    if not found or any(_older_than_this_code(revision) for revision in found):
+        return "schema_older"  # migrations still to run: not ready
+    return "schema_newer"  # a newer release migrated already: this node still serves
 
 
 def _rate_limits() -> str:
@@ -61,4 +86,4 @@ def _documents() -> str:
 def report() -> tuple[bool, dict[str, str]]:
     """(ready, each part's state). Names and states only: no address, no error text."""
     parts = {"database": _database(), "rate_limits": _rate_limits(), "documents": _documents()}
-    return parts["database"] == "ok", parts
+    return parts["database"] in ("ok", "schema_newer"), parts

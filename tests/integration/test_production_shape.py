@@ -27,13 +27,24 @@ def test_ready_when_the_database_answers_with_the_expected_schema(app, database)
     }
 
 
-def test_not_ready_while_the_schema_is_not_the_one_the_code_expects(app, database):
-    database.session.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+def test_not_ready_while_the_schema_lacks_migrations_this_code_needs(app, database):
+    from portal.readiness import _scripts
+
+    older = next(iter(_scripts().get_revision(h).down_revision for h in _scripts().get_heads()))
+    database.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": older})
     answer = app.test_client().get("/ready")
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "5"
     assert answer.json["status"] == "not_ready"
-    assert answer.json["database"] == "schema_differs"
+    assert answer.json["database"] == "schema_older"
+
+
+def test_still_ready_when_a_newer_release_has_migrated_the_schema(app, database):
+    """A deploy migrates first, then restarts hosts one by one: the old code keeps serving."""
+    database.session.execute(text("UPDATE alembic_version SET version_num = 'from_next_release'"))
+    answer = app.test_client().get("/ready")
+    assert answer.status_code == 200
+    assert answer.json["database"] == "schema_newer"
 
 
 def test_not_ready_without_a_database_and_the_answer_names_no_address(tmp_path):
@@ -134,3 +145,23 @@ def test_rate_limits_fall_back_to_each_process_when_their_store_is_gone(
     assert client.get("/ready").json["rate_limits"] == "down"
     with app.app_context():
         db.engine.dispose()
+
+
+def test_collect_static_writes_each_file_under_its_hashed_name_and_keeps_older_ones(app, tmp_path):
+    from portal.assets import hashed_names
+
+    dest = tmp_path / "static-root"
+    old_release = dest / "static" / "css" / "portal.0123456789ab.css"
+    old_release.parent.mkdir(parents=True)
+    old_release.write_text("/* the release before */")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["collect-static", str(dest)])
+    assert first.exit_code == 0, first.output
+    names = hashed_names(Path(app.static_folder))
+    for plain, hashed in names.items():
+        copy = dest / "static" / hashed
+        assert copy.read_bytes() == (Path(app.static_folder) / plain).read_bytes()
+    assert f"{len(names)} files written" in first.output
+    again = runner.invoke(args=["collect-static", str(dest)])
+    assert f"0 files written, {len(names)} already there" in again.output
+    assert old_release.read_text() == "/* the release before */"  # pages of the last release

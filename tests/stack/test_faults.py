@@ -63,8 +63,9 @@ def test_redis_down_sessions_and_the_account_throttle_hold_and_per_address_limit
 ):
     """R69: sessions live in PostgreSQL, so a Redis outage neither signs anyone out nor lets
     anyone in; the per-account throttle (in the database) still locks an account after 5
-    wrong passwords; per-address counts fall back to each process (they fail open across
-    processes, which the issue allows) and come back with Redis."""
+    wrong passwords; readiness names Redis down and the nodes keep serving; with Redis back
+    the limits are kept there again. (That per-address counts go on in each process while
+    Redis is away: tests/integration/test_production_shape.py.)"""
     admin = new_system_admin(stack, mailbox)
     target = new_system_admin(stack, mailbox)
     with browser(stack, "127.0.0.21") as signed_in, browser(stack, "127.0.0.22") as guesser:
@@ -168,12 +169,24 @@ def test_smtp_down_mail_waits_in_the_outbox_and_goes_out_once_it_is_back(stack, 
 
 @pytest.fixture(scope="module")
 def clients(stack):
-    """Sign-ins for load clients 180-199 (the quick load run uses the first 60)."""
+    """Sign-ins for 20 load clients beyond the quick load run's first 60, those with the
+    fewest uploads first (each may keep 50: repeated runs on one stack fill them)."""
     from tests.stack.seed import PASSWORD, client_email, portal_app, seed
 
     app = portal_app()
     seed(app, clients=200, staff=20)
-    return app, [(client_email(n), PASSWORD) for n in range(180, 200)]
+    emails = [client_email(n) for n in range(60, 200)]
+    kept = dict(
+        owner_sql(
+            stack,
+            "SELECT a.email, count(d.id) FROM client_accounts a"
+            " LEFT JOIN documents d ON d.uploaded_by_account_id = a.id"
+            " WHERE a.email = ANY(%s) GROUP BY a.email",
+            emails,
+        )
+    )
+    emails.sort(key=lambda email: kept.get(email, 0))
+    return app, [(email, PASSWORD) for email in emails[:20]]
 
 
 def person(stack, email: str, password: str, n: int, **options):
@@ -236,9 +249,9 @@ def test_seaweedfs_killed_during_uploads_no_row_without_its_object_and_uploads_w
     def upload_until_stopped(someone):
         while time.monotonic() < stop:
             outcome = someone.upload_photo(photo())
-            if not outcome.saved and outcome.status == 503:
+            if not outcome.saved:
                 with lock:
-                    refusals.append(someone.last_answer.text)
+                    refusals.append((outcome.status, someone.last_answer.text))
             time.sleep(0.1)
 
     threads = [threading.Thread(target=upload_until_stopped, args=(p,)) for p in people]
@@ -256,11 +269,18 @@ def test_seaweedfs_killed_during_uploads_no_row_without_its_object_and_uploads_w
     wait_until("S3 to answer", lambda: _s3_answers(stack), 60)
     print(
         f"\n  S3 killed mid-upload: {len(told)} told sent, {len(refused)} not saved "
-        f"({len(refusals)} with the 503 page); S3 answering again after "
+        f"({sum(1 for status, _ in refusals if status == 503)} with the 503 page); S3 answering"
+        " again after "
         f"{time.monotonic() - killed_at:.1f} s"
     )
-    assert refused, "the kill hit no upload: nothing was tested"
-    assert all("could not reach our file storage" in text for text in refusals)
+    # Every upload that was not saved was told so in words: 503 with the form kept while the
+    # store was away (or the form's own refusal, 200, such as a full quota after many runs on
+    # one stack); none a 500 or a 502, none left without an answer.
+    assert len(refusals) == len(refused)
+    outage = [text for status, text in refusals if status == 503]
+    assert outage, "the kill hit no upload: nothing was tested"
+    assert {status for status, _ in refusals} <= {503, 200}
+    assert all("could not reach our file storage" in text for text in outage)
     stored = documents_titled(stack, told + refused)
     assert sorted(stored) == sorted(told), "lost, or stored although the person was told not"
     client = stack.s3_client()
@@ -301,8 +321,9 @@ def test_clamd_down_files_stay_pending_and_are_scanned_when_it_returns(stack, cl
 
 
 def test_a_worker_killed_is_started_again_and_the_mail_it_held_goes_out(stack, mailbox):
-    """supervisord restarts a worker that dies (SIGKILL, as the kernel's OOM killer would);
-    a job it held is taken again when its lease runs out, so mail still goes out."""
+    """supervisord restarts a worker that dies (SIGKILL, as the kernel's OOM killer would),
+    and the new ones send mail. (A job a dying worker held is taken again when its lease
+    runs out: tests/integration/test_worker_survives.py.)"""
     admin = new_system_admin(stack, mailbox)
     before = {n: stack.program_pid(f"worker:worker-{n}") for n in range(stack.WORKERS)}
     for pid in before.values():
