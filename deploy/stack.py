@@ -577,18 +577,23 @@ def _port_open(port: int) -> bool:
         return True
 
 
-def _pg_ready(user: str = "postgres", dbname: str = "postgres") -> bool:
+def superuser(dbname: str = "postgres", *, port: int | None = None, password: str | None = None):
+    """A connection to the stack's cluster (or a scratch one) as its superuser, autocommit."""
     import psycopg
 
-    password = _secrets()["postgres_password"]
-    with psycopg.connect(
+    return psycopg.connect(
         host="127.0.0.1",
-        port=PORTS["postgres"],
-        user=user,
-        password=password,
+        port=port or PORTS["postgres"],
+        user="postgres",
+        password=password or _secrets()["postgres_password"],
         dbname=dbname,
-        connect_timeout=2,
-    ):
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def _pg_ready() -> bool:
+    with superuser():
         return True
 
 
@@ -682,18 +687,10 @@ def _through_nginx() -> bool:
 
 def _roles_and_database() -> None:
     """The schema owner (runs migrations) and the app's role (what the nodes use)."""
-    import psycopg
     from psycopg import sql
 
     s = _secrets()
-    with psycopg.connect(
-        host="127.0.0.1",
-        port=PORTS["postgres"],
-        user="postgres",
-        password=s["postgres_password"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    with superuser() as conn:
         for role, password in ((OWNER_ROLE, s["owner_password"]), (APP_ROLE, s["app_password"])):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
@@ -708,14 +705,7 @@ def _roles_and_database() -> None:
                     sql.Identifier(DATABASE), sql.Identifier(OWNER_ROLE)
                 )
             )
-    with psycopg.connect(
-        host="127.0.0.1",
-        port=PORTS["postgres"],
-        user="postgres",
-        password=s["postgres_password"],
-        dbname=DATABASE,
-        autocommit=True,
-    ) as conn:
+    with superuser(DATABASE) as conn:
         # Only the owner creates in the schema (PostgreSQL 15 already revokes it from PUBLIC).
         conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(OWNER_ROLE)))
@@ -955,14 +945,10 @@ def rehearse_restore() -> str:
     try:  # stopped in `finally`, or by `down` if this run is killed before it gets there
         run_pg(str(pg / "pg_ctl"), "-D", str(scratch), "-o", options, "-l",
                str(sockets / "pg.log"), "-w", "start")  # fmt: skip
-        import psycopg
         from psycopg import sql
 
         owner_password = _secrets()["owner_password"]
-        with psycopg.connect(
-            host="127.0.0.1", port=port, user="postgres", password=superuser_password,
-            dbname="postgres", autocommit=True,
-        ) as conn:  # fmt: skip
+        with superuser(port=port, password=superuser_password) as conn:
             conn.execute(
                 sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                     sql.Identifier(OWNER_ROLE), sql.Literal(owner_password)

@@ -277,19 +277,9 @@ def restore(src: str, force: bool, pg_bin: str | None) -> None:
     (grants are not restored). Stop the portal and the worker first."""
     from pathlib import Path
 
-    from alembic.script import ScriptDirectory
-
-    from portal import backups
+    from portal import backups, readiness
     from portal.domain import audit
     from portal.integrations.storage import get_store
-
-    scripts = ScriptDirectory(current_app.extensions["migrate"].directory)
-
-    def known(revision: str) -> bool:
-        try:
-            return scripts.get_revision(revision) is not None
-        except Exception:  # alembic's lookup errors differ by version
-            return False
 
     context.set_context(context.ActionContext(request_id="cli-restore"))
     try:
@@ -299,7 +289,7 @@ def restore(src: str, force: bool, pg_bin: str | None) -> None:
             store=get_store(),
             instance_path=current_settings().instance_path,
             force=force,
-            known_revision=known,
+            known_revision=readiness.known_revision,
             pg_bin=pg_bin,
         )
     except backups.BackupError as failed:
@@ -315,7 +305,7 @@ def restore(src: str, force: bool, pg_bin: str | None) -> None:
     click.echo(f"restored: {backups.describe(summary)}")
     for note in summary.notes:
         click.echo(f"  note: {note}")
-    if summary.revision != scripts.get_current_head():
+    if summary.revision not in readiness.expected_revisions():
         click.echo("  the schema is older than this release's: run `flask db upgrade` next")
     if summary.kind == "postgresql":
         click.echo("  grants are not restored: run `flask grant-app-role ROLE` as the owner")

@@ -37,16 +37,19 @@ def expected_revisions() -> frozenset[str]:
 
 
 @functools.cache
+def known_revision(revision: str) -> bool:
+    """Whether this code's migrations include `revision` (a newer release's is unknown)."""
+    try:
+        return _scripts().get_revision(revision) is not None
+    except Exception:  # alembic's lookup errors differ by version: unknown
+        return False
+
+
 def _older_than_this_code(revision: str) -> bool:
     """A revision this code knows that is not its head: the schema still lacks migrations
     this code needs. A revision it does not know is a newer release's (a deploy migrates
     first, then restarts hosts one by one): this code was written to run beside it."""
-    try:
-        return _scripts().get_revision(revision) is not None and revision not in (
-            expected_revisions()
-        )
-    except Exception:  # alembic's lookup errors differ by version: unknown
-        return False
+    return known_revision(revision) and revision not in expected_revisions()
 
 
 def _database() -> str:

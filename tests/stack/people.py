@@ -403,6 +403,21 @@ class Person:
         response = self.get(path)
         return response.status_code if response is not None else TRANSPORT_ERROR
 
+    def settle(
+        self, answer: httpx.Response | None, marker: str, kind: str, saved: bool | None = None
+    ) -> Outcome:
+        """Note a submission under `kind` in the ledger: told saved (a 303, or `saved` when the
+        action has a rule of its own), unsure (no answer, a 5xx) or refused."""
+        if saved is None:
+            saved = answer is not None and answer.status_code == 303
+        if saved:
+            self.follow(answer)
+            getattr(self.ledger, kind).append(marker)
+            return Outcome(True, 303)
+        unsure = _unsure(answer)
+        getattr(self.ledger, f"{kind}_unsure" if unsure else f"{kind}_refused").append(marker)
+        return Outcome(False, _status(answer))
+
     def _sign_in(self, home_prefix: str, second_factor=None) -> bool:
         """Sign in as a person does: when the answer is "try again" (a node went away: 502, or
         503) or none came, once more with a fresh form a moment later."""
@@ -496,14 +511,10 @@ class ClientPerson(Person):
         target = form.action or (self.conversation or "/messages/new")
         answer = self.submit(target, form.data(**changes), retry=True)
         path = self.location_path(answer)
-        if answer is not None and answer.status_code == 303 and path.startswith("/messages/"):
+        saved = answer is not None and answer.status_code == 303 and path.startswith("/messages/")
+        if saved:
             self.conversation = path
-            self.follow(answer)
-            self.ledger.messages.append(marker)
-            return Outcome(True, 303)
-        bucket = self.ledger.messages_unsure if _unsure(answer) else self.ledger.messages_refused
-        bucket.append(marker)
-        return Outcome(False, _status(answer))
+        return self.settle(answer, marker, "messages", saved)
 
     def check_in(self) -> Outcome:
         """ "I'm still here" from the home page's form. The POST always answers 303 to /home;
@@ -539,17 +550,12 @@ class ClientPerson(Person):
         )
         data.pop("use_my_location", None)
         answer = self.submit(form.action or "/where", data)  # no key: never retried
-        if (
+        saved = (
             answer is not None
             and answer.status_code == 303
             and self.location_path(answer) == "/home"
-        ):
-            self.follow(answer)
-            self.ledger.locations.append(marker)
-            return Outcome(True, 303)
-        bucket = self.ledger.locations_unsure if _unsure(answer) else self.ledger.locations_refused
-        bucket.append(marker)
-        return Outcome(False, _status(answer))
+        )
+        return self.settle(answer, marker, "locations", saved)
 
     def upload_photo(self, jpeg_bytes: bytes, *, category: str = "photo_id") -> Outcome:
         """Send a photo (DocumentForm: file, category, title, key). The title is the marker;
@@ -563,13 +569,7 @@ class ClientPerson(Person):
         data = form.data(category=category, title=marker)
         files = {"file": (f"photo-{self._counter}.jpg", jpeg_bytes, "image/jpeg")}
         answer = self.submit(form.action or "/documents", data, files=files, retry=True)
-        if answer is not None and answer.status_code == 303:
-            self.follow(answer)
-            self.ledger.uploads.append(marker)
-            return Outcome(True, 303)
-        bucket = self.ledger.uploads_unsure if _unsure(answer) else self.ledger.uploads_refused
-        bucket.append(marker)
-        return Outcome(False, _status(answer))
+        return self.settle(answer, marker, "uploads")
 
 
 # --- staff ----------------------------------------------------------------------------------
@@ -631,13 +631,7 @@ class StaffPerson(Person):
         answer = self.submit(
             form.action or conversation, form.data(body=f"{text} [{marker}]"), retry=True
         )
-        if answer is not None and answer.status_code == 303:
-            self.follow(answer)
-            self.ledger.replies.append(marker)
-            return Outcome(True, 303)
-        bucket = self.ledger.replies_unsure if _unsure(answer) else self.ledger.replies_refused
-        bucket.append(marker)
-        return Outcome(False, _status(answer))
+        return self.settle(answer, marker, "replies")
 
     def decide_review_item(self, kind: str | None = None) -> Outcome:
         """Open the review queue, open one item (a random one of those listed: colleagues
