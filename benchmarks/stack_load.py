@@ -325,7 +325,9 @@ class StackLogs:
     the run's own source addresses."""
 
     NGINX = re.compile(r'^(\S+) \[[^\]]*\] "([A-Z]+) (\S+) HTTP/[\d.]+" (\d{3}) \d+ ([\d.]+)s ')
-    GUNICORN = re.compile(r'^(\S+) "([A-Z]+) (\S+) HTTP/[\d.]+" (\d{3}) \S+ (\d+)ms$')
+    GUNICORN = re.compile(
+        r'^(\S+) "([A-Z]+) (\S+) HTTP/[\d.]+" (\d{3}) \S+ (\d+)ms(?: cpu=(\d+|-)ms)?$'
+    )
 
     def __init__(self) -> None:
         folder = stack.path("logs")
@@ -342,10 +344,12 @@ class StackLogs:
             log.seek(offset)
             return log.read().decode(errors="replace")
 
-    def times(self, addresses: set[str]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-        """({label: nginx seconds}, {label: seconds in the app})."""
+    def times(self, addresses: set[str]) -> tuple[dict, dict, dict]:
+        """({label: nginx seconds}, {label: seconds in the app}, {label: CPU seconds in the
+        app})."""
         at_nginx: dict[str, list[float]] = defaultdict(list)
         in_app: dict[str, list[float]] = defaultdict(list)
+        cpu: dict[str, list[float]] = defaultdict(list)
         for file in self.files:
             nginx = file.name == "access.log"
             pattern, found = (self.NGINX, at_nginx) if nginx else (self.GUNICORN, in_app)
@@ -354,7 +358,9 @@ class StackLogs:
                 if match and match[1] in addresses:
                     seconds = float(match[5]) if nginx else int(match[5]) / 1000
                     found[page_label(match[2], match[3])].append(seconds)
-        return at_nginx, in_app
+                    if not nginx and match[6] and match[6] != "-":
+                        cpu[page_label(match[2], match[3])].append(int(match[6]) / 1000)
+        return at_nginx, in_app, cpu
 
 
 def report_requests(
@@ -391,18 +397,20 @@ def report_requests(
     for s in after:
         if s.status != TRANSPORT_ERROR:
             after_label[s.label].append(s.seconds)
-    at_nginx, in_app = logs.times(addresses) if logs is not None else ({}, {})
+    at_nginx, in_app, cpu = logs.times(addresses) if logs is not None else ({}, {}, {})
+    cpu_total = sum(sum(v) for v in cpu.values()) or 1e-9
     print(
         "\n  Measured here (p50..max), then p95 after the last sign-in, p95 at nginx (the wait"
-        "\n  for a free web worker included) and p50/p95 in the app (gunicorn's own time):"
+        "\n  for a free web worker included), p50/p95 in the app (gunicorn's own time) and the"
+        "\n  web worker's CPU per request (mean) with the page's share of all the nodes' CPU:"
     )
     print(
         f"\n  {'page':32} {'count':>5} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6}"
-        f" | {'after sign-ins':>14} | {'nginx':>6} | {'in the app':>11}"
+        f" | {'after sign-ins':>14} | {'nginx':>6} | {'in the app':>11} | {'CPU':>9}"
     )
     print(
         f"  {'':32} {'':5} {'ms':>6} {'ms':>6} {'ms':>6} {'ms':>6} | {'n':>5} {'p95 ms':>8}"
-        f" | {'p95':>6} | {'p50':>5} {'p95':>5}"
+        f" | {'p95':>6} | {'p50':>5} {'p95':>5} | {'ms':>4} {'%':>4}"
     )
     for label in sorted(by_label, key=lambda x: (x.split(" ", 1)[1], x)):
         times = sorted(by_label[label])
@@ -423,10 +431,16 @@ def report_requests(
             if app
             else f"{'-':>11}"
         )
+        spent = cpu.get(label, [])
+        cpu_text = (
+            f"{sum(spent) / len(spent) * 1000:4.0f} {sum(spent) / cpu_total * 100:4.0f}"
+            if spent
+            else f"{'-':>9}"
+        )
         print(
             f"  {label:32} {len(times):5} {p50 * 1000:6.0f} {p95 * 1000:6.0f} "
             f"{p99 * 1000:6.0f} {times[-1] * 1000:6.0f} | {later_text} | {nginx_text} | "
-            f"{app_text}{flag}"
+            f"{app_text} | {cpu_text}{flag}"
         )
     bad = Counter((s.status, s.label, s.error) for s in samples if not (200 <= s.status < 400))
     print("\nanswers that were not 2xx/3xx:" + ("" if bad else " none"))

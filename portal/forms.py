@@ -6,6 +6,10 @@ refusal reads the same whichever page it comes from.
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel.support import Translations
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -18,6 +22,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.i18n import messages_path
 
 from portal.domain.validation import strip_unshowable
 
@@ -39,6 +44,11 @@ MONTHS = [
 ]
 
 
+@cache
+def _wtforms_catalog(locale: str) -> Translations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class PortalForm(FlaskForm):
     """Adds `form_errors` for refusals that belong to no single field, and strips code points
     no page can show from every submitted value (so a failed submit can show it again)."""
@@ -47,6 +57,12 @@ class PortalForm(FlaskForm):
         def bind_field(self, form, unbound_field, options):
             options["filters"] = [*options.get("filters", ()), strip_unshowable]
             return unbound_field.bind(form=form, **options)
+
+        def get_translations(self, form):
+            # WTForms' own messages in the page's language. Flask-WTF reads that catalog
+            # from disk for every request with a form (a tenth of a small page's CPU); a
+            # catalog is the same for every request in one language, so it is read once.
+            return _wtforms_catalog(str(get_locale() or "en"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

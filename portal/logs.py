@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -75,4 +76,9 @@ if _GunicornLogger is not None:
             for key in ("r", "U", "q", "f"):
                 if isinstance(atoms.get(key), str):
                     atoms[key] = redact(atoms[key])
+            # The worker's CPU milliseconds for this request (gunicorn.conf.py's pre_request
+            # notes the start): what a page costs, apart from waiting for the database.
+            started = getattr(req, "cpu_started", None)
+            if started is not None:
+                atoms["C"] = str(round((time.thread_time() - started) * 1000))
             return atoms

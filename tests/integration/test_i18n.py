@@ -99,3 +99,48 @@ def test_templates_translate_as_jinjas_own_gettext_does_and_follow_a_forced_loca
         with force_locale("en"):
             assert app.jinja_env.from_string(source).render().startswith("Sign in|Sign in|")
         assert app.jinja_env.from_string(source).render() == ours
+
+
+def test_wtforms_own_messages_follow_the_page_language_from_a_catalog_read_once(app):
+    """WTForms' built-in messages come in the request's language, a forced one included;
+    the catalog is read once per language, not once per request (Flask-WTF's own lookup)."""
+    from babel.support import Translations
+    from flask_babel import force_locale
+    from wtforms import StringField
+    from wtforms.validators import InputRequired
+
+    from portal.forms import PortalForm, _wtforms_catalog
+
+    class Needed(PortalForm):
+        class Meta:
+            csrf = False
+
+        name = StringField(validators=[InputRequired()])
+
+    def refusal(**headers) -> str:
+        with app.test_request_context("/", method="POST", data={}, headers=headers):
+            form = Needed()
+            assert not form.validate()
+            return form.name.errors[0]
+
+    _wtforms_catalog.cache_clear()
+    reads = []
+    original = Translations.load
+
+    def counted(*args, **kwargs):
+        if kwargs.get("domain") == "wtforms":
+            reads.append(args)
+        return original(*args, **kwargs)
+
+    Translations.load = counted
+    try:
+        assert refusal(**{"Accept-Language": "es"}) == "Este campo es obligatorio."
+        assert refusal(**{"Accept-Language": "es"}) == "Este campo es obligatorio."
+        assert refusal() == "This field is required."
+        with app.test_request_context("/", headers={"Accept-Language": "es"}), force_locale("en"):
+            form = Needed(formdata=None)
+            form.validate()
+            assert form.name.errors == ["This field is required."]
+    finally:
+        Translations.load = original
+    assert len(reads) == 2  # Spanish once, English once

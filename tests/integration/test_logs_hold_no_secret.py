@@ -111,6 +111,9 @@ def test_gunicorn_with_the_repos_config_logs_token_links_without_their_tokens(tm
     assert sum("/[redacted] HTTP/1.1" in line for line in lines) == 5
     assert any('"GET /invitation/verify HTTP/1.1"' in line for line in lines)
     assert "from=mail" not in logged  # no query strings (a search can name a place)
+    # Each line ends with the request's time and the worker's CPU for it (pre_request's
+    # start, the logger's atom): what benchmarks/stack_load.py reads per page.
+    assert all(re.search(r" \d+ms cpu=\d+ms$", line) for line in lines), lines
 
 
 def test_gunicorns_error_messages_name_a_request_without_its_token(tmp_path):

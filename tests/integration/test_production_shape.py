@@ -165,3 +165,23 @@ def test_collect_static_writes_each_file_under_its_hashed_name_and_keeps_older_o
     again = runner.invoke(args=["collect-static", str(dest)])
     assert f"0 files written, {len(names)} already there" in again.output
     assert old_release.read_text() == "/* the release before */"  # pages of the last release
+
+
+def test_gunicorns_master_compiles_every_template_before_forking_workers(tmp_path):
+    """gunicorn.conf.py's `when_ready` runs in the master after the app is loaded: every
+    template is compiled there, so a new worker never compiles one on a client's request."""
+    import runpy
+    import weakref
+    from types import SimpleNamespace
+
+    config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'master.sqlite3'}"))
+    environment = app.jinja_env
+    names = environment.list_templates(extensions=("html", "txt"))
+    key = weakref.ref(environment.loader)
+    assert names and not any((key, name) in environment.cache for name in names)
+
+    config["when_ready"](SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app)))
+
+    assert all((key, name) in environment.cache for name in names)
+    assert len(names) <= environment.cache.capacity  # none pushed out by the next

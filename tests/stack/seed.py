@@ -87,6 +87,8 @@ def seed(app, clients: int, staff: int) -> Seeded:
             for u in s.scalars(select(StaffUser).where(StaffUser.email.in_(staff_emails)))
         }
         for n, email in enumerate(staff_emails):
+            if email in members and passwords.needs_rehash(members[email].password_hash):
+                members[email].password_hash = password_hash()  # the production cost changed
             if email not in members:
                 members[email] = StaffUser(
                     email=email,
@@ -143,6 +145,8 @@ def seed(app, clients: int, staff: int) -> Seeded:
         }
         for n, email in enumerate(emails):
             account = accounts.get(email)
+            if account is not None and passwords.needs_rehash(account.password_hash):
+                account.password_hash = password_hash()  # the production cost changed
             if account is None:
                 account = ClientAccount(
                     email=email,
