@@ -23,7 +23,7 @@ translations-compile: $(STAMP) ## Compile the .po catalogs to .mo
 	$(BIN)/pybabel -q compile -d translations
 
 translations-extract: $(STAMP) ## Extract translatable strings to translations/messages.pot
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output -o translations/messages.pot .
 
 translations-update: translations-extract ## Merge new strings into every catalog
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete

@@ -169,6 +169,7 @@ def _init_web(app: Flask) -> None:
     web.init_app(app)
     security.init_app(app)
     web.finish_requests(app)  # last registered, so the first after-request hook to run
+    app.jinja_env.globals["quick_exit_url"] = app.extensions["portal.settings"].quick_exit_url
 
     @app.context_processor
     def _template_globals():

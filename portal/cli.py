@@ -179,8 +179,9 @@ def import_hmis(source: str, agency_name: str) -> None:
         click.echo("ignored: " + ", ".join(report.ignored_files))
     if not report.ok:
         db.session.rollback()
+        about = f" ({report.fatal_file})" if report.fatal_file else ""
         raise click.ClickException(
-            f"Nothing was imported ({report.fatal or 'row problems above'})."
+            f"Nothing was imported: {report.fatal or 'row problems above'}{about}."
         )
     db.session.commit()
     click.echo("Imported.")

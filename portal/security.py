@@ -21,6 +21,7 @@ from portal.domain.errors import Forbidden, NotFound, NotReady
 from portal.domain.session import will_write
 from portal.extensions import db, login_manager
 from portal.integrations.storage import StorageUnavailable
+from portal.settings import current as current_settings
 
 log = logging.getLogger("portal.web")
 
@@ -46,7 +47,9 @@ def request_id() -> str:
     return g.request_id
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, *, leave_to: str = "") -> str:
+    """`leave_to`: the site "Leave quickly" sends people to. Its form posts here, then the
+    answer redirects there, and browsers hold a form's redirect to form-action too."""
     return "; ".join(
         [
             "default-src 'self'",
@@ -58,9 +61,14 @@ def content_security_policy(nonce: str) -> str:
             "object-src 'none'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
-            "form-action 'self'",
+            f"form-action 'self' {leave_to}".rstrip(),
         ]
     )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -80,7 +88,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def _set_headers(response: Response) -> Response:
     headers = response.headers
     if "Content-Security-Policy" not in headers:  # files served keep their stricter sandbox
-        headers["Content-Security-Policy"] = content_security_policy(nonce())
+        headers["Content-Security-Policy"] = content_security_policy(
+            nonce(), leave_to=_origin(current_settings().quick_exit_url)
+        )
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
@@ -257,7 +267,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
-        return error_page(400, reason="csrf")
+        from portal.web import ended_session_response
+
+        # The token died with a session that has ended since the page was shown: that is
+        # being signed out, not a broken form.
+        return ended_session_response() or error_page(400, reason="csrf")
 
     @app.errorhandler(sa_exc.SQLAlchemyError)
     def _database_error(exc: sa_exc.SQLAlchemyError):

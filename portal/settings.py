@@ -52,6 +52,9 @@ class Settings:
     # On SQLite a request that writes waits this long for the write lock, then answers 503.
     sqlite_busy_timeout_ms: int = 5000
     base_url: str = "http://127.0.0.1:5000"
+    # "Leave quickly" on every client page lands here: an ordinary site someone looking over a
+    # shoulder would not wonder about (GOV.UK's "Exit this page" sends people to the weather).
+    quick_exit_url: str = "https://www.weather.gov/"
     instance_path: Path = DEFAULT_INSTANCE
     session_cookie_name: str = ""
     # Key for secrets kept at rest (outbox parameters, later SSNs). Fernet, urlsafe base64.
@@ -208,6 +211,8 @@ class Settings:
             found.append("S3_BUCKET is required with STORAGE_BACKEND=s3")
         if not self.clamd_address and not self.accepts_unscanned_files:
             found.append("no malware scanner: set CLAMD_ADDRESS, or ALLOW_UNSCANNED_FILES=1")
+        if not self.quick_exit_url.startswith("https://"):
+            found.append("QUICK_EXIT_URL must be an https:// address of another site")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
             found.append("Argon2id parameters are below m=19 MiB, t=2")
         try:
@@ -238,6 +243,7 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "allow_sqlite_in_production": ("ALLOW_SQLITE_IN_PRODUCTION", _bool),
     "sqlite_busy_timeout_ms": ("SQLITE_BUSY_TIMEOUT_MS", int),
     "base_url": ("BASE_URL", lambda v: v.rstrip("/")),
+    "quick_exit_url": ("QUICK_EXIT_URL", str),
     "instance_path": ("INSTANCE_PATH", Path),
     "session_cookie_name": ("SESSION_COOKIE_NAME", str),
     "data_encryption_key": ("DATA_ENCRYPTION_KEY", str),

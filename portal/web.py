@@ -73,6 +73,9 @@ class ServerSession(SessionMixin):
         self.ended = False
         self.cookie_changed = stale  # the browser's cookie must be replaced or removed
         self.detached = False  # the row could not be read: leave the cookie as it is
+        # The cookie named a signed-in session that has ended since (timed out, or ended by
+        # staff, a password change, a deactivation): the account kind it belonged to.
+        self.ended_kind: str | None = None
 
     # --- loading ---------------------------------------------------------------------------
     @property
@@ -84,6 +87,8 @@ class ServerSession(SessionMixin):
     def _open_row(self) -> None:
         row, why = sessions.load(self.sid)
         if row is None:
+            if why is not None:
+                self.ended_kind = sessions.kind_of_sid(self.sid)
             self.sid = None
             self._data = {}
             self.cookie_changed = True  # a dead id: replace it (or remove it)
@@ -95,6 +100,7 @@ class ServerSession(SessionMixin):
         self.rotate = row.rotate_pending
         self.idle_deadline = sessions.keep_alive(row)
         if self.idle_deadline is None:  # ended by another request a moment ago
+            self.ended_kind = self.account_kind
             self._data, self.row_id, self.account_kind, self.account_id = {}, None, None, None
             self.sid, self.cookie_changed = None, True
             return
@@ -578,6 +584,39 @@ def sign_in_page(kind: str, *, template: str, home: str):
             )
         )
     return render_template(template, form=form, timed_out=timed_out)
+
+
+def ended_session_response() -> Response | None:
+    """A form sent from a page whose signed-in session has ended since (timed out, or ended by
+    staff, a password change, a deactivation) fails the CSRF check: its token lived in that
+    session. The view did not run, so nothing was written: answer with the sign-in page for
+    that kind of account, which says they were signed out (and comes back to the page if it
+    can be opened), not with "the page could not use what was sent". None for any other CSRF
+    failure (a live session with a wrong token, no session at all): that stays a 400."""
+    from flask import current_app, redirect, url_for
+    from werkzeug.exceptions import HTTPException
+
+    current = session._get_current_object()
+    kind = getattr(current, "ended_kind", None)
+    if kind not in ("client", "staff") or current_user.is_authenticated:
+        return None
+    session["signed_out"] = session.get("signed_out") or "ended"  # the sign-in page says why
+    back = {}
+    try:  # the page itself, when it is one a browser can open (not a POST-only action)
+        current_app.create_url_adapter(request).match(request.path, method="GET")
+        back = {"next": request.full_path.rstrip("?")}
+    except HTTPException:
+        pass
+    view = "staff_bridge.sign_in" if kind == "staff" else "client.sign_in"
+    return redirect(url_for(view, **back), code=303)
+
+
+def without_csrf_token(view):
+    """A POST that needs no CSRF token: only "Leave quickly", whose one effect is ending the
+    sender's own session (a refusal would keep someone on a page they need to hide)."""
+    from portal.extensions import csrf
+
+    return csrf.exempt(view)
 
 
 def sign_out_response(destination: str):

@@ -57,8 +57,25 @@ REASONS = {
     "file_too_large": _l("A file in the export is too large"),
     "duplicate_file": _l("A file appears twice in the export"),
     "missing_file": _l("A required file is missing (Export.csv and Client.csv are needed)"),
-    "invalid_export_csv": _l("Export.csv cannot be read"),
-    "unsupported_version": _l("This HMIS CSV version is not supported (FY2024 and FY2026 are)"),
+    "invalid_export_csv": _l(
+        "Export.csv cannot be read: it must hold one row with an ExportID and a CSVVersion. "
+        "Export again from the HMIS."
+    ),
+    "unsupported_version": _l(
+        "Export.csv names an HMIS CSV version the portal cannot read. Export again in the "
+        "FY2024 or FY2026 layout."
+    ),
+}
+# A fatal code about one file, said with the file's name and what to do about it.
+ABOUT_A_FILE = {
+    "missing_file": _l(
+        "%(file)s is not in the .zip. Export again from the HMIS as a HUD HMIS CSV export: "
+        "it needs Export.csv and Client.csv."
+    ),
+    "duplicate_file": _l(
+        "%(file)s is in the .zip twice. Export again from the HMIS, or zip only one copy."
+    ),
+    "file_too_large": _l("%(file)s is too large for one import. Export fewer clients at a time."),
 }
 
 
@@ -84,5 +101,9 @@ def import_hmis():
             if not report.ok:
                 discard_changes()  # all or nothing, whatever the service left pending
     return render_template(
-        "staff_bridge/import_hmis.html", form=form, report=report, reasons=REASONS
+        "staff_bridge/import_hmis.html",
+        form=form,
+        report=report,
+        reasons=REASONS,
+        about_a_file=ABOUT_A_FILE,
     )

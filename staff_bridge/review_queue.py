@@ -250,18 +250,21 @@ def _csv(report) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["PersonalID", "FirstName", "LastName", "LastContact", "DaysSinceContact"])
+
+    def names(client) -> list[str]:
+        return [
+            coordinated_entry.csv_safe(client.personal_id),
+            coordinated_entry.csv_safe(client.first_name or ""),
+            coordinated_entry.csv_safe(client.last_name or ""),
+        ]
+
+    zone = ZoneInfo(current_user.agency.timezone)
     for row in report.rows:
         writer.writerow(
-            [
-                coordinated_entry.csv_safe(row.client.personal_id),
-                coordinated_entry.csv_safe(row.client.first_name or ""),
-                coordinated_entry.csv_safe(row.client.last_name or ""),
-                row.last_contact.astimezone(ZoneInfo(current_user.agency.timezone))
-                .date()
-                .isoformat(),
-                row.days,
-            ]
+            [*names(row.client), row.last_contact.astimezone(zone).date().isoformat(), row.days]
         )
+    for client in report.never:  # no contact recorded: both columns empty
+        writer.writerow([*names(client), "", ""])
     stamp = clock.now().date().isoformat()
     return Response(
         buffer.getvalue(),

@@ -17,7 +17,8 @@ from portal.web import accepts_uploads, attempt, writes
 
 def _page(form: DocumentForm, status: int = 200):
     client = selfservice.client_of(current_user)
-    task = documents.open_task(client, form.task.data) if form.task.data else None
+    chosen = form.task.data if form.task.data != documents.NO_REQUEST else None
+    task = documents.open_task(client, chosen) if chosen else None
     return (
         render_template(
             "client/documents/list.html",

@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import abort, redirect, render_template, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.access import public
 from portal.client import bp
@@ -24,6 +25,10 @@ from portal.forms import ActionForm, month_choices
 from portal.web import attempt, per_ip_limit, rotate_session_id, start_session
 
 KEY = "onboarding"
+CODE_UNUSABLE = _l(
+    "This code cannot be used. Check it against your sheet and type it again. If it still "
+    "does not work, it may have expired or been used: ask your case manager for a new one."
+)
 
 
 def _unusable():
@@ -71,6 +76,8 @@ def invitation_start(token: str):
             return _bind(onboarding.open_by_token(token))
         except onboarding.InvitationUnusable:
             return _unusable()
+    if not form.is_submitted() and not onboarding.token_usable(token):
+        return _unusable()  # said at once, with the ways on (not after "Continue")
     return render_template("client/invitation/start.html", form=form)
 
 
@@ -83,7 +90,9 @@ def invitation_code():
         try:
             return _bind(onboarding.open_by_code(form.code.data or ""))
         except onboarding.InvitationUnusable:
-            return _unusable()
+            # Mistyped, used or expired (one answer, R7): the form again, to type it again.
+            form.code.errors = [str(CODE_UNUSABLE)]
+            return render_template("client/invitation/code.html", form=form), 400
     return render_template("client/invitation/code.html", form=form)
 
 

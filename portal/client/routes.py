@@ -7,7 +7,14 @@ from flask_login import current_user
 
 from portal.access import public
 from portal.client import bp
-from portal.web import reads_first, sign_in_page, sign_in_rate_limit, sign_out_response
+from portal.settings import current as current_settings
+from portal.web import (
+    reads_first,
+    sign_in_page,
+    sign_in_rate_limit,
+    sign_out_response,
+    without_csrf_token,
+)
 
 
 @bp.get("/")
@@ -37,6 +44,17 @@ def sign_in():
 def sign_out():
     """'Finish and log out': ends the server session and clears what the browser kept."""
     return sign_out_response(url_for("client.signed_out"))
+
+
+@bp.post("/leave")
+@without_csrf_token
+@public
+def leave_quickly():
+    """ "Leave quickly" (every client page, or Shift pressed three times): ends the session at
+    once and sends the browser to an ordinary site. No CSRF token is asked for: a refusal
+    would keep a person on the page they need to hide, and all a forged request could do is
+    end its sender's own session (Fetch-Metadata still refuses cross-site POSTs)."""
+    return sign_out_response(current_settings().quick_exit_url)
 
 
 @bp.get("/signed-out")

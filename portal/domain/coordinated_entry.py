@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from portal.domain import clock
 from portal.domain.access_policy import visible_clients
 from portal.domain.errors import Forbidden
@@ -31,7 +29,9 @@ class Row:
 class Report:
     over_90: list[Row] = field(default_factory=list)
     over_60: list[Row] = field(default_factory=list)  # 61 to 90 days
-    never: int = 0  # the agency's clients with no contact recorded in the portal
+    # The agency's clients with no contact recorded in the portal, by name: staff must reach
+    # them (or record the contact the HMIS has) before the 90 days count against them.
+    never: list[Client] = field(default_factory=list)
 
     @property
     def rows(self) -> list[Row]:
@@ -53,13 +53,12 @@ def last_contact_report(actor) -> Report:
         row = Row(client, client.last_contact_at, since.days)
         at_risk = since > timedelta(days=AT_RISK_AFTER_DAYS)
         (report.over_90 if at_risk else report.over_60).append(row)
-    report.never = (
-        dbs().scalar(
-            select(func.count()).select_from(
-                owned.where(Client.last_contact_at.is_(None)).subquery()
+    report.never = list(
+        dbs().scalars(
+            owned.where(Client.last_contact_at.is_(None)).order_by(
+                Client.last_name, Client.first_name, Client.id
             )
         )
-        or 0
     )
     return report
 
@@ -71,7 +70,7 @@ def exported(actor, report: Report) -> None:
     audit.record(
         "coordinated_entry.exported",
         actor.agency,
-        details={"clients": len(report.rows)},
+        details={"clients": len(report.rows) + len(report.never)},
     )
 
 

@@ -65,32 +65,41 @@ EARTH_MILES = 3958.8
 @dataclass(frozen=True)
 class Category:
     label: object
-    icon: str
+    icon: str  # a name in templates/common/icons.html
     words: tuple[str, ...]
 
 
+# Each category's words are stems, in English and Spanish, matched at the start of a word: a
+# service's text sorts it into categories at index time, and a client's typed words name
+# categories at search time (`named_categories`), so "comida" finds the food pantries.
 CATEGORIES = {
     "shelter": Category(
-        _l("Shelter"), "🛏", ("shelter", "housing", "bed", "homeless", "refugio", "albergue")
+        _l("Shelter"),
+        "bed",
+        ("shelter", "housing", "bed", "homeless", "refugio", "albergue", "vivienda"),
     ),
-    "food": Category(_l("Food"), "🍲", ("food", "meal", "pantry", "grocer", "lunch", "comida")),
+    "food": Category(
+        _l("Food"), "bowl", ("food", "meal", "pantry", "grocer", "lunch", "comida", "aliment")
+    ),
     "showers": Category(
-        _l("Showers and laundry"), "🚿", ("shower", "laundry", "hygiene", "restroom", "ducha")
+        _l("Showers and laundry"), "drop", ("shower", "laundry", "hygiene", "restroom", "ducha")
     ),
     "health": Category(
         _l("Health care"),
-        "🩺",
-        ("clinic", "health", "medical", "doctor", "dental", "mental", "counsel", "salud"),
+        "health",
+        ("clinic", "health", "medic", "doctor", "dental", "mental", "counsel", "salud"),
     ),
     "legal": Category(
-        _l("Legal help"), "⚖", ("legal", "lawyer", "attorney", "court", "eviction", "abogado")
+        _l("Legal help"), "scales", ("legal", "lawyer", "attorney", "court", "eviction", "abogad")
     ),
     "jobs": Category(
-        _l("Jobs"), "💼", ("job", "employment", "career", "training", "resume", "empleo")
+        _l("Jobs"),
+        "briefcase",
+        ("job", "employment", "career", "training", "resume", "empleo", "trabajo"),
     ),
     "benefits": Category(
         _l("Benefits"),
-        "📝",
+        "form",
         ("benefit", "snap", "medicaid", "ssi", "disability", "insurance", "beneficio"),
     ),
 }
@@ -395,28 +404,53 @@ def _match_postgres(words: list[str]) -> str:
     return " & ".join(parts)
 
 
+def named_categories(words: list[str]) -> list[str]:
+    """The categories a search's words name, in any language the category lists hold
+    ("albergue", "comida"): a word starting with one of a category's words (as at index
+    time), or the start of one (three letters or more, as typed words are prefixes)."""
+    named = []
+    for code, category in CATEGORIES.items():
+        folded = [fold(w) for w in category.words]
+        if any(w.startswith(c) or (len(w) >= 3 and c.startswith(w)) for w in words for c in folded):
+            named.append(code)
+    return named
+
+
+def _category_clause(words: list[str]):
+    """The services of every category the words name (or None): found beside the full-text
+    matches, so a client's own language finds services described in another."""
+    named = named_categories(words)
+    if not named:
+        return None
+    return or_(*[DirectorySearch.categories.like(f"% {code} %") for code in named])
+
+
 def _text_filter(query: Query, ranked: bool = True):
     """(where clause or FTS subquery, rank order or None) for the keywords, or (None, None).
-    Unranked (results sorted by distance): a plain membership test, no scores computed."""
+    Unranked (results sorted by distance): a plain membership test, no scores computed. The
+    services of the categories the words name match too (`_category_clause`); SQLite's ranked
+    FTS subquery gets them in `_filtered`."""
     words = tokens(query.text)
     if not words:
         return None, None
+    by_category = _category_clause(words)
     if _postgres():
         tsquery = func.to_tsquery("simple", _match_postgres(words))
         tsv = literal_column("directory_search.document_tsv")
-        return tsv.op("@@")(tsquery), func.ts_rank(tsv, tsquery).desc() if ranked else None
+        matched = tsv.op("@@")(tsquery)
+        if by_category is not None:
+            matched = or_(matched, by_category)
+        return matched, func.ts_rank(tsv, tsquery).desc() if ranked else None
     match = text("directory_fts MATCH :match").bindparams(match=_match_sqlite(words))
     if not ranked:
         # A plain membership test. The unary + keeps SQLite from driving the query through
         # directory_search's key (it would visit every match); another index (the bounding
         # box) leads, measured 23 -> 13 ms for a common word at 10,000 services.
-        return (
-            text(
-                "+directory_search.service_id IN "
-                "(SELECT service_id FROM directory_fts WHERE directory_fts MATCH :match)"
-            ).bindparams(match=_match_sqlite(words)),
-            None,
-        )
+        member = text(
+            "+directory_search.service_id IN "
+            "(SELECT service_id FROM directory_fts WHERE directory_fts MATCH :match)"
+        ).bindparams(match=_match_sqlite(words))
+        return (member if by_category is None else or_(member, by_category)), None
     fts = (
         select(
             literal_column("service_id").label("hex_id"),
@@ -527,8 +561,14 @@ def _filtered(query: Query, now: datetime, *columns, ranked: bool = True, base=N
     where = []
     text_filter, rank = _text_filter(query, ranked)
     if text_filter is not None and ranked and rank is None:  # SQLite: join the FTS5 matches
-        stmt = stmt.join(text_filter, text_filter.c.hex_id == s.service_id)
-        rank = text_filter.c.rank.asc()
+        by_category = _category_clause(tokens(query.text))
+        if by_category is None:
+            stmt = stmt.join(text_filter, text_filter.c.hex_id == s.service_id)
+            rank = text_filter.c.rank.asc()
+        else:  # full-text matches first (bm25 is negative), then the categories' services
+            stmt = stmt.outerjoin(text_filter, text_filter.c.hex_id == s.service_id)
+            where.append(or_(text_filter.c.hex_id.is_not(None), by_category))
+            rank = func.coalesce(text_filter.c.rank, 0).asc()
     elif text_filter is not None:
         where.append(text_filter)
     if query.category in CATEGORIES:

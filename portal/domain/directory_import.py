@@ -15,7 +15,10 @@ Rules:
 - Tables and columns the portal does not keep are ignored with a warning.
 - A legacy feed that names organizations it does not include gets one stand-in organization
   per missing id (so every service is kept); a legacy feed without `service_at_location` offers
-  each service at its organization's locations (their schedules are the service's hours).
+  each service it brings at the locations of its organization that it brings (their schedules
+  are the service's hours). Only what the import brings is linked: a service it does not bring,
+  or one whose places were stated (by a `service_at_location` row or an administrator), keeps
+  exactly its places, and a service is never linked twice to the same location.
 - The whole import is one transaction: the caller commits.
 """
 
@@ -785,6 +788,7 @@ def import_tables(
         raise ImportRefused("no HSDS tables found (organizations, services, locations…)")
 
     known: dict[str, set[uuid.UUID]] = {t: set() for t in SPECS}  # ids that will exist
+    brought: dict[str, set[uuid.UUID]] = {t: set() for t in SPECS}  # ids this import upserts
     existing: dict[str, dict[uuid.UUID, object]] = {}
     for table in ORDER:
         model = SPECS[table].model
@@ -840,6 +844,7 @@ def import_tables(
                         first[column] = value
                 continue
             merged[values["id"]] = (number, values)
+        brought[table] |= set(merged)
         inserts: list[dict] = []
         for values in (v for _n, v in merged.values()):
             _upsert(table, values, directory, existing, result, inserts)
@@ -848,7 +853,7 @@ def import_tables(
         dbs().flush()
 
     if report.legacy and not tables.get("service_at_location"):
-        _link_by_organization(directory, report)
+        _link_by_organization(directory, report, brought["service"], brought["location"])
     dbs().flush()
     from portal.domain import directory as search
 
@@ -1035,43 +1040,65 @@ def _upsert(table, values, directory, existing, result, inserts: list[dict]) -> 
         result.unchanged += 1
 
 
-def _link_by_organization(directory: Directory, report: ImportReport) -> None:
-    """Legacy feeds without service_at_location: each service at its organization's
-    locations (stable uuid5 ids, so a second import adds nothing)."""
-    locations = defaultdict(list)
+def _guessed_link(service_id: uuid.UUID, location_id: uuid.UUID) -> uuid.UUID:
+    """The id of the link a feed without service_at_location makes (stable: an import of the
+    same feed again finds it)."""
+    return uuid.uuid5(LEGACY_NAMESPACE, f"{service_id}@{location_id}")
+
+
+def _link_by_organization(
+    directory: Directory,
+    report: ImportReport,
+    services: set[uuid.UUID],
+    locations: set[uuid.UUID],
+) -> None:
+    """Legacy feeds without service_at_location: each service this import brings, at the
+    locations of its organization this import brings. A service the import does not bring is
+    never touched, nor one offered somewhere by a stated link (a feed's service_at_location or
+    an administrator's place); one offered only by links guessed like these is guessed again
+    (a place the feed adds later is added). A service is never linked twice to the same
+    location, whatever the id of the link it has."""
+    at_organization = defaultdict(list)
     for location_id, organization_id in dbs().execute(
         select(HsdsLocation.id, HsdsLocation.organization_id).where(
             HsdsLocation.directory_id == directory.id, HsdsLocation.organization_id.is_not(None)
         )
     ):
-        locations[organization_id].append(location_id)
-    existing = set(
-        dbs().scalars(
-            select(HsdsServiceAtLocation.id).where(
-                HsdsServiceAtLocation.directory_id == directory.id
-            )
-        )
-    )
+        if location_id in locations:
+            at_organization[organization_id].append(location_id)
+    linked: set[tuple[uuid.UUID, uuid.UUID]] = set()  # (service, location)
+    stated: set[uuid.UUID] = set()  # services offered somewhere by a link not guessed here
+    for link_id, service_id, location_id in dbs().execute(
+        select(
+            HsdsServiceAtLocation.id,
+            HsdsServiceAtLocation.service_id,
+            HsdsServiceAtLocation.location_id,
+        ).where(HsdsServiceAtLocation.directory_id == directory.id)
+    ):
+        linked.add((service_id, location_id))
+        if link_id != _guessed_link(service_id, location_id):
+            stated.add(service_id)
     result = report.tables["service_at_location"]
     for service_id, organization_id in dbs().execute(
         select(HsdsService.id, HsdsService.organization_id).where(
             HsdsService.directory_id == directory.id
         )
     ):
-        for location_id in locations.get(organization_id, []):
-            link = uuid.uuid5(LEGACY_NAMESPACE, f"{service_id}@{location_id}")
-            if link in existing:
+        if service_id not in services or service_id in stated:
+            continue
+        for location_id in at_organization.get(organization_id, []):
+            if (service_id, location_id) in linked:
                 result.unchanged += 1
                 continue
             dbs().add(
                 HsdsServiceAtLocation(
-                    id=link,
+                    id=_guessed_link(service_id, location_id),
                     directory_id=directory.id,
                     service_id=service_id,
                     location_id=location_id,
                 )
             )
-            existing.add(link)
+            linked.add((service_id, location_id))
             result.inserted += 1
     if result.inserted:
         report.warn(

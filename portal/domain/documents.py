@@ -540,6 +540,26 @@ def open_document_tasks(client: Client) -> list[ClientTask]:
     )
 
 
+NO_REQUEST = "none"  # the client said an upload answers none of their open requests
+
+
+def answered_request(client: Client, task_id, category: str | None) -> ClientTask | None:
+    """The open document request an upload answers: the one the client came from or chose;
+    with no choice, the only open request for this kind of document (two or more: the client
+    is asked which); none when they said it answers none."""
+    if task_id == NO_REQUEST:
+        return None
+    if task_id:
+        return open_task(client, task_id)
+    same_kind = [t for t in open_document_tasks(client) if category and t.category == category]
+    if len(same_kind) > 1:
+        raise DomainError(
+            _l("Your care team asked for more than one of these. Choose which one this is."),
+            field="task",
+        )
+    return same_kind[0] if same_kind else None
+
+
 def open_task(client: Client, task_id) -> ClientTask | None:
     """The client's open document request with this public id (else None)."""
     if not task_id:
@@ -567,7 +587,7 @@ def client_upload(
     from portal.domain.selfservice import client_of, record_contact
 
     client = client_of(account)
-    task = open_task(client, task_id)
+    task = answered_request(client, task_id, category)
     if task is not None and not category:
         category = task.category
     document, new = _save(

@@ -534,6 +534,14 @@ def signed_copy(signature: Signature) -> Document:
     return dbs().get(Document, signature.pdf_document_id)
 
 
+# The sample PDF's words, in the languages of the disclosure (not the app's catalog: the PDF is
+# made the same way for every request in one language).
+SAMPLE_WORDING = {
+    "en": ("Sample PDF", "Type this word in the portal:"),
+    "es": ("PDF de ejemplo", "Escriba esta palabra en el portal:"),
+}
+
+
 def sample_word(account: ClientAccount) -> str:
     """The word printed in the account's sample PDF (the same each time, different per account)."""
     key = current_settings().secret_key.encode()
@@ -545,9 +553,11 @@ def sample_pdf(account: ClientAccount, language: str) -> bytes:
     from portal.integrations import pdf
 
     word = html.escape(sample_word(account))
-    heading = "Sample" if language != "es" else "Ejemplo"
+    # One word to type, named as such (a heading alone read as a second word to choose from).
+    heading, ask = SAMPLE_WORDING.get(language, SAMPLE_WORDING["en"])
     return pdf.render(
-        f"<html><body><h1>{heading}</h1><p style='font-size:28pt'>{word}</p></body></html>"
+        f"<html><body><h1>{heading}</h1><p>{ask}</p>"
+        f"<p style='font-size:28pt'><strong>{word}</strong></p></body></html>"
     )
 
 
@@ -572,7 +582,9 @@ def accept_disclosure(account: ClientAccount, *, agrees: str, word: str) -> Esig
         )
     if (word or "").strip().casefold() != sample_word(account):
         errors.append(
-            DomainError(_l("Open the sample PDF and type the word you see in it."), field="word")
+            DomainError(
+                _l("Open the sample PDF and type the word it asks you to type."), field="word"
+            )
         )
     if errors:
         raise DomainError.all_of(errors)

@@ -271,10 +271,18 @@ class ImportReport:
     files: dict[str, FileReport] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     fatal: str | None = None
+    fatal_file: str | None = None  # the file a fatal code is about (missing, twice, too large)
 
     @property
     def ok(self) -> bool:
         return self.fatal is None and not any(f.errors for f in self.files.values())
+
+    def totals(self) -> dict[str, int]:
+        """Rows new, updated and unchanged over every file."""
+        return {
+            key: sum(getattr(f, key) for f in self.files.values())
+            for key in ("imported", "updated", "unchanged")
+        }
 
 
 class _Fatal(Exception):
@@ -300,7 +308,12 @@ def import_export(source: Any, *, agency: Agency, actor: Any = None) -> ImportRe
                         files[name], COLUMNS[name], report.files[name], _ID_COLUMNS[name]
                     )
     except _Fatal as fatal:
-        failed = ImportReport(csv_version=report.csv_version, fatal=fatal.code)
+        failed = ImportReport(
+            csv_version=report.csv_version,
+            fatal=fatal.code,
+            fatal_file=fatal.file,
+            ignored_files=report.ignored_files,  # what the zip held instead, to say so
+        )
         if fatal.file:
             failed.files[fatal.file] = FileReport(fatal.file, errors=[(0, "", fatal.code)])
         return failed

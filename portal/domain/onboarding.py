@@ -71,6 +71,22 @@ def _usable(invitation: ClientInvitation | None, *, by_code: bool = False) -> Cl
     return invitation
 
 
+def token_usable(raw: str) -> bool:
+    """Whether the emailed link can still start a redemption, changing nothing (opening the
+    link is a GET: mail scanners open links too), so a used, expired or replaced link says so
+    at once instead of after "Continue"."""
+    if not raw or len(raw) > 128:
+        return False
+    invitation = dbs().scalar(
+        select(ClientInvitation).where(ClientInvitation.token_hash == tokens.hash_token(raw))
+    )
+    try:
+        _usable(invitation)
+    except InvitationUnusable:
+        return False
+    return True
+
+
 def open_by_token(raw: str) -> tuple[ClientInvitation, str]:
     """The POST behind "Continue": bind the invitation to this browser. Returns the binding."""
     if not raw or len(raw) > 128:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all, update
 
 from portal.domain import audit, clock, crypto, jobs, notifications
@@ -51,7 +52,7 @@ from portal.settings import current as current_settings
 
 PHONE_KINDS = {
     "mobile": _l("Mobile"),
-    "home": _l("Home"),
+    "home": lazy_pgettext("phone kind", "Home"),  # a home phone, not the home page ("Inicio")
     "work": _l("Work"),
     "message": _l("Message (someone takes a message for me)"),
 }

@@ -44,6 +44,12 @@ def new_sid(kind: str | None = None) -> str:
     return MARKS.get(kind, MARKS[None]) + secrets.token_urlsafe(32)
 
 
+def kind_of_sid(sid: str | None) -> str | None:
+    """The account kind a session id was made for ("staff", "client"), from its mark; None for
+    an anonymous session's id (or one made before the marks)."""
+    return _KIND_OF_MARK.get((sid or "")[:2])
+
+
 def hash_sid(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 

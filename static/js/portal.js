@@ -120,6 +120,48 @@
   });
 })();
 
+// "Leave quickly": the session ends (a beacon, so leaving never waits for the answer) and an
+// ordinary site takes this page's place in the history (Back does not return to it). Shift
+// pressed three times does the same, as GOV.UK's "Exit this page". Without JavaScript the
+// button posts the form, and the server ends the session and redirects.
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-quick-exit]");
+  if (!form) { return; }
+  var away = form.getAttribute("data-quick-exit");
+  var gone = false;
+  function leave(event) {
+    if (event) { event.preventDefault(); }
+    if (gone) { return; }
+    gone = true;
+    document.body.hidden = true;  // nothing left on screen while the next site loads
+    try {
+      if (!navigator.sendBeacon || !navigator.sendBeacon(form.action, new FormData(form))) {
+        fetch(form.action, { method: "POST", body: new FormData(form), keepalive: true, credentials: "same-origin" });
+      }
+    } catch (e) { /* the session still ends when it times out; leaving comes first */ }
+    window.location.replace(away);
+  }
+  form.addEventListener("submit", leave);
+  var presses = [];
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Shift" || event.repeat) { return; }
+    var now = Date.now();
+    presses = presses.filter(function (t) { return now - t < 1000; });
+    presses.push(now);
+    if (presses.length >= 3) { leave(); }
+  });
+})();
+
+// A search's answer: the page opens at its results ("#results", without JavaScript too); the
+// heading takes the focus, so a screen reader reads how many places were found first.
+(function () {
+  "use strict";
+  if (window.location.hash !== "#results") { return; }
+  var heading = document.getElementById("results");
+  if (heading) { heading.focus(); }
+})();
+
 // Uploads: a progress bar while the file goes up (phones on slow data). Without JavaScript,
 // or where XMLHttpRequest upload events are missing, the form posts as usual.
 // - Sent: the page the server answered (its "Sent" notice, the list) takes this page's place.

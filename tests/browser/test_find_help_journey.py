@@ -147,7 +147,9 @@ def test_a_client_finds_a_shelter_open_now_near_them(live_server, phones):
     expect(call).to_have_attribute("href", "tel:3125550101")
     directions = phone.get_by_role("link", name=re.compile("^Directions"))
     expect(directions).to_have_attribute("href", re.compile(r"destination=41\.88580,-87\.61810"))
-    expect(phone.get_by_text("Open 24 hours")).to_be_visible()
+    expect(phone.locator(".state-open")).to_have_text("Open 24 hours")
+    # Its weekly hours say so too, once, not midnight to midnight seven times (issue 17).
+    expect(phone.locator("dl.hours").first).to_have_text(re.compile(r"Every day\s*Open 24 hours"))
     assert_accessible(phone)
     print(f"\n[journey find help] {time.perf_counter() - started:.1f} s")
 

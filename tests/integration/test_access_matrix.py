@@ -25,6 +25,7 @@ ROLES = [
 SKIP_POST = {
     "staff_bridge.sign_out",
     "client.sign_out",
+    "client.leave_quickly",  # ends the caller's session, like signing out
     "staff_bridge.sign_in",
     "client.sign_in",
     "common.choose_language",

@@ -278,3 +278,40 @@ def test_twenty_concurrent_redemptions_create_one_account(app, database, make_co
         t.join(timeout=60)
     assert results.count("created") == 1
     assert database.session.scalar(select(func.count()).select_from(ClientAccount)) == 1
+
+
+def test_an_unusable_link_says_so_at_once_with_the_ways_on(app, invited, database, frozen_clock):
+    """Issue 17: a used, expired or mistyped link showed the welcome page, and only after
+    "Continue" said it could not be used, with no way on."""
+    _client, _m, path = invited
+    fresh = app.test_client().get(path)
+    assert fresh.status_code == 200 and "Your invitation to the portal" in fresh.get_data(
+        as_text=True
+    )
+    database.session.expire_all()
+    assert database.session.scalar(select(ClientInvitation.binding_hash)) is None  # unchanged
+    frozen_clock.advance(timedelta(hours=72, seconds=1))
+    for link in (path, "/invitation/not-a-real-token"):
+        page = app.test_client().get(link).get_data(as_text=True)
+        assert UNUSABLE in page and "Your invitation to the portal" not in page
+        assert 'href="/invitation-code"' in page and 'href="/sign-in"' in page
+    assert 'href="/invitation-code"' in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_a_mistyped_code_can_be_typed_again(app, record, database):
+    client, manager = record
+    staff = signed_in(app, manager)
+    staff.form(
+        f"/staff/clients/{client.public_id}/identity-check",
+        {"name_confirmed": "y", "facts": ["dob", "photo"]},
+    )
+    sheet = staff.form(f"/staff/clients/{client.public_id}/invite", {"delivery": "print"}).get_data(
+        as_text=True
+    )
+    code = re.search(r'class="invite-code">([A-Z0-9-]+)<', sheet).group(1)
+    browser = app.test_client()
+    wrong = browser.form("/invitation-code", {"code": "ABCDE-FGH23"})
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "Check it against your sheet" in page
+    assert 'name="code"' in page and 'value="ABCDE-FGH23"' in page  # there to correct
+    assert browser.form("/invitation-code", {"code": code}).status_code == 303

@@ -1,16 +1,19 @@
 """Issue 9: importing Open Referral HSDS into the resource directory: HSDS 3 CSV datapackages
 and JSON shapes, legacy HSDS 1.1 feeds, references checked, idempotent upserts, a report."""
 
+import csv
 import io
 import json
 import shutil
 import uuid
 import zipfile
-from datetime import time
+from collections import defaultdict
+from datetime import UTC, datetime, time
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.domain import directory as search
 from portal.domain import directory_import as di
 from portal.domain.models import (
     AuditEvent,
@@ -101,6 +104,115 @@ def test_the_real_legacy_directory_imports_every_service_with_its_schedules(
         count(database, HsdsServiceAtLocation, directory)
         == report.tables["service_at_location"].inserted
     )
+
+
+HARBOR = "6e4a4d4e-2a0c-4b66-9a7e-0f1e2d3c4b5b"
+EARLIER = {  # service id: (name, its place), one organization with four places
+    "7d1c3b2a-0000-4000-8000-000000000101": ("Weekday food pantry", "Pantry hall"),
+    "7d1c3b2a-0000-4000-8000-000000000102": ("Night shelter", "Shelter house"),
+    "7d1c3b2a-0000-4000-8000-000000000103": ("Health clinic", "Clinic rooms"),
+    "7d1c3b2a-0000-4000-8000-000000000104": ("Job center", "Job center office"),
+}
+
+
+def write_earlier_directory(folder):
+    """A directory that has services before the ILAO feed comes: Harbor's four services, each
+    at its own place, and two of the library organization's (ILAO 91676), each at one place
+    stated by a service_at_location: the feed's own library (135836 at 135831, the ids the
+    feed uses) and an outreach desk the feed does not have."""
+    folder.mkdir()
+    rows = {
+        "organizations": [["id", "name"], [HARBOR, "Harbor Services"], ["91676", "Library"]],
+        "services": [["id", "organization_id", "name", "status"]],
+        "locations": [["id", "organization_id", "name"]],
+        "addresses": [["id", "location_id", "address_1", "city"]],
+        "service_at_location": [["id", "service_id", "location_id"]],
+    }
+    for n, (service, (name, place)) in enumerate(EARLIER.items(), start=1):
+        location = f"9d1c3b2a-0000-4000-8000-{n:012d}"
+        rows["services"].append([service, HARBOR, name, "active"])
+        rows["locations"].append([location, HARBOR, place])
+        rows["addresses"].append([f"ad1c3b2a-0000-4000-8000-{n:012d}", location, f"{n} Harbor St"])
+        rows["service_at_location"].append([f"8d1c3b2a-0000-4000-8000-{n:012d}", service, location])
+    rows["services"] += [
+        ["135836", "91676", "Free legal information and forms in Cook County", "active"],
+        ["outreach-1", "91676", "Library outreach", "active"],
+    ]
+    rows["locations"] += [
+        ["135831", "91676", "Arlington Heights Memorial Library"],
+        ["desk-1", "91676", "Library outreach desk"],
+    ]
+    rows["service_at_location"] += [
+        ["earlier-1", "135836", "135831"],
+        ["earlier-2", "outreach-1", "desk-1"],
+    ]
+    for name, table in rows.items():
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows(table)
+
+
+def places(database, directory) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """service -> the locations it is offered at, one entry per link (a pair linked twice
+    shows twice)."""
+    found = defaultdict(list)
+    for service_id, location_id in database.session.execute(
+        select(HsdsServiceAtLocation.service_id, HsdsServiceAtLocation.location_id).where(
+            HsdsServiceAtLocation.directory_id == directory.id
+        )
+    ):
+        found[service_id].append(location_id)
+    return {service: sorted(locations) for service, locations in found.items()}
+
+
+def test_a_feed_without_service_at_location_links_only_what_it_brings(
+    app, database, agency_a, tmp_path
+):
+    """Issue 17: the ILAO feed (no service_at_location) imported into a directory that has
+    services: each earlier service keeps exactly its places, the feed's services are offered
+    only at the places the feed brings, and no service is linked twice to one place."""
+    source = shared_path(*ILAO)
+    write_earlier_directory(tmp_path / "earlier")
+    directory, _report = run_import(app, database, agency_a, tmp_path / "earlier")
+    before = places(database, directory)
+    assert len(before) == len(EARLIER) + 2
+    assert all(len(locations) == 1 for locations in before.values())
+
+    _directory, report = run_import(app, database, agency_a, source)
+    assert report.legacy and report.tables["service_at_location"].inserted > 0
+    after = places(database, directory)
+    for service, locations in before.items():
+        assert after[service] == locations, service  # exactly its places, none twice
+    for service, locations in after.items():
+        assert len(set(locations)) == len(locations), service  # never a pair twice
+
+    # The feed's services of the library organization: at the library's places in the feed,
+    # never at the outreach desk the feed does not have.
+    def legacy(table, raw):
+        return uuid.uuid5(di.LEGACY_NAMESPACE, f"{directory.public_id}/{table}/{raw}")
+
+    desk = legacy("location", "desk-1")
+    library_places = set(
+        database.session.scalars(
+            select(HsdsLocation.id).where(
+                HsdsLocation.organization_id == legacy("organization", "91676"),
+                HsdsLocation.id != desk,
+            )
+        )
+    )
+    assert len(library_places) > 1
+    assert set(after[legacy("service", "129071")]) == library_places
+    assert [s for s, locations in after.items() if desk in locations] == [
+        legacy("service", "outreach-1")
+    ]
+    # "pantry" finds the pantry, and only the pantry.
+    with app.test_request_context():
+        found = search.search(search.Query(text="pantry"), datetime.now(UTC))
+    assert [r.name for r in found.results] == ["Weekday food pantry"]
+
+    # The same feed again links nothing more.
+    _directory, again = run_import(app, database, agency_a, source)
+    assert again.tables["service_at_location"].inserted == 0
+    assert places(database, directory) == after
 
 
 @pytest.mark.parametrize("version", [V30, V31])

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from portal.domain import directory as search
@@ -224,7 +225,9 @@ def test_keywords_categories_and_languages(app, directory):
     assert names(category="showers") == {"Far away showers"}
     assert names(language="es") == {"Weekday food pantry"}
     assert names(text='" * ( ^ - :') == {s[1] for s in SERVICES}  # no words: everything
-    assert names(text="shelter OR pantry") == set()  # OR is a word here, not an operator
+    assert names(text="harbor OR zzzz") == set()  # OR is a word here, not an operator
+    # Words that name categories find those categories' services (issue 17), whatever else.
+    assert names(text="shelter OR pantry") == {"Night shelter", "Weekday food pantry"}
     assert names(text="zzzz") == set()
 
 
@@ -449,3 +452,79 @@ def test_a_directory_change_is_found_at_once(app, directory, database):
     search.reindex(directory)
     database.session.commit()
     assert names() == {"Weekday food bank"}  # found at once, not a minute later
+
+
+def test_a_service_open_day_and_night_says_so_instead_of_midnight_to_midnight(app, directory, me):
+    """Issue 17: a 24-hour service listed every day as from 12:00 AM to 12:00 AM."""
+    page = me.get(f"/resources/{sid(4)}").get_data(as_text=True)
+    hours = BeautifulSoup(page, "html.parser").select("dl.hours")
+    assert hours, "the service page lists its hours"
+    shown = " ".join(h.get_text(" ", strip=True) for h in hours)
+    assert "12:00" not in shown and "Every day" in shown and "Open 24 hours" in shown
+
+
+def test_a_search_in_spanish_finds_the_services_of_the_categories_its_words_name(app, directory):
+    """Issue 17: "albergue", "comida", "refugio" (the page's own example) found nothing: the
+    category lists held them, but typed words only went to full text over English data."""
+    now = chicago(2026, 11, 23, 12)
+
+    def names(**query):
+        with app.test_request_context():
+            return {r.name for r in search.search(search.Query(**query), now).results}
+
+    english = {"shelter", "food", "showers", "health", "legal", "jobs", "benefits"}
+    assert set(search.CATEGORIES) == english  # a new category gets its Spanish words here
+    spanish = {
+        "shelter": ["albergue", "refugio", "Albergues"],
+        "food": ["comida", "COMIDA caliente"],
+        "showers": ["ducha", "duchas"],
+        "health": ["salud", "Salud mental"],
+        "legal": ["abogado", "abogada"],
+        "jobs": ["empleo", "empleos"],
+        "benefits": ["beneficio", "beneficios"],
+    }
+    for code, words in spanish.items():
+        in_category = names(category=code)
+        for word in words:
+            found = names(text=word)
+            assert in_category <= found, (word, in_category, found)
+            if in_category:
+                assert found, word
+    assert names(text="refugio") == {"Night shelter"}
+    assert names(text="comida") == {"Weekday food pantry"}
+    # Near a place (sorted by distance, no ranking) the same words find the same services.
+    with app.test_request_context():
+        place = search.place_from_zip("60601")
+        near = search.search(search.Query(text="albergue", place=place, radius=10), now)
+    assert {r.name for r in near.results} == {"Night shelter"}
+
+
+def test_a_search_opens_at_its_results(app, directory, me):
+    """Issue 17: on a phone the results were 2-3 screens below the form. The form, the
+    category links and the pages of results all go to #results, the heading that says how
+    many were found (focusable, so a screen reader starts there)."""
+    page = BeautifulSoup(
+        me.get("/resources", query_string={"q": "shelter"}).get_data(as_text=True), "html.parser"
+    )
+    assert page.select_one("form[role=search]")["action"].endswith("/resources#results")
+    links = page.select("a.category")
+    assert links and all(a["href"].endswith("#results") for a in links)
+    heading = page.select_one("#results")
+    assert heading.name == "h2" and heading["tabindex"] == "-1"
+    assert "1 place found" in heading.get_text()
+
+
+def test_client_pages_need_no_emoji_font(app, directory, me):
+    """Issue 17: the kinds of help were emoji (empty boxes on phones without the font; the
+    clinic's needs Android 10): small inline SVG icons beside the words instead."""
+    import re
+
+    emoji = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\u2b00-\u2bff]")
+    for path in ("/resources", "/resources?category=health", "/updates", "/home", "/documents"):
+        page = me.get(path)
+        assert page.status_code == 200, path
+        assert not emoji.findall(page.get_data(as_text=True)), path
+    categories = BeautifulSoup(me.get("/resources").get_data(as_text=True), "html.parser")
+    links = categories.select("a.category")
+    assert len(links) == len(search.CATEGORIES)
+    assert all(a.select_one("svg[aria-hidden=true]") and a.get_text(strip=True) for a in links)

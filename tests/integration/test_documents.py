@@ -574,6 +574,23 @@ def test_a_rejected_answer_reopens_the_request(me, case_manager, database):
     database.session.expire_all()
     assert database.session.get(ClientTask, task.id).status == "open"
     assert "Send a document: Pay stubs" in me.get("/home").get_data(as_text=True)
+    assert "This is not the document we asked for." in me.get("/documents").get_data(as_text=True)
+    # Another reason: the client reads staff's note, not the staff form's label (issue 17).
+    upload(me, shared("magic-bytes-minimal", "pdf.pdf"), "stub2.pdf", task=str(task.public_id))
+    item = database.session.scalars(
+        select(ReviewItem).where(ReviewItem.kind == "document").order_by(ReviewItem.id.desc())
+    ).first()
+    case_manager.form(
+        f"/staff/review/{item.public_id}",
+        {
+            "action": "reject",
+            "reason": "other",
+            "note": "Bring the stubs from this month.",
+            "version": str(item.version),
+        },
+    )
+    page = me.get("/documents").get_data(as_text=True)
+    assert "Bring the stubs from this month." in page and "written below" not in page
 
 
 def test_staff_uploads_are_hidden_from_the_client_unless_shared(me, case_manager, database):
@@ -628,3 +645,52 @@ def test_a_truncated_photo_is_refused_even_after_weasyprint_was_imported(me, dat
     broken = shared("malformed-images-pillow", "broken_data_stream.png")
     assert upload(me, broken, "scan.png").status_code == 400
     assert docs(database, me.record) == []
+
+
+def _ask(case_manager, me, category: str, title: str) -> None:
+    asked = case_manager.form(
+        f"/staff/clients/{me.record.public_id}/documents/request",
+        {"category": category, "title": title},
+    )
+    assert asked.status_code == 303
+
+
+def _task_states(database) -> dict[str, str]:
+    database.session.expire_all()
+    return {t.title: t.status for t in database.session.scalars(select(ClientTask))}
+
+
+def test_an_upload_from_the_documents_page_answers_the_request_of_its_kind(
+    me, case_manager, database
+):
+    """Issue 17: an upload from the page (not from the request's own link) left the request
+    shown just above it open."""
+    _ask(case_manager, me, "income", "Pay stubs")
+    _ask(case_manager, me, "photo_id", "Your ID")
+    page = me.get("/documents").get_data(as_text=True)
+    assert "Is this something your care team asked for?" in page and "Yes: Pay stubs" in page
+    pdf = shared("magic-bytes-minimal", "pdf.pdf")
+    assert upload(me, pdf, "stub.pdf", category="income").status_code == 303
+    assert _task_states(database) == {"Pay stubs": "done", "Your ID": "open"}
+    item = database.session.scalar(select(ReviewItem).where(ReviewItem.kind == "document"))
+    assert item is not None  # staff review it as the answer to their request
+
+
+def test_with_two_requests_of_one_kind_the_client_is_asked_which(me, case_manager, database):
+    _ask(case_manager, me, "income", "Pay stubs")
+    _ask(case_manager, me, "income", "Benefits letter")
+    pdf = shared("magic-bytes-minimal", "pdf.pdf")
+    unsure = upload(me, pdf, "stub.pdf", category="income")
+    assert unsure.status_code == 400
+    assert "Choose which one this is." in unsure.get_data(as_text=True)
+    assert docs(database, me.record) == [] and set(_task_states(database).values()) == {"open"}
+    [letter] = [
+        t for t in database.session.scalars(select(ClientTask)) if t.title == "Benefits letter"
+    ]
+    chosen = upload(me, pdf, "letter.pdf", category="income", task=str(letter.public_id))
+    assert chosen.status_code == 303
+    assert _task_states(database) == {"Pay stubs": "open", "Benefits letter": "done"}
+    other = upload(me, pdf, "other.pdf", category="income", task="none")
+    assert other.status_code == 303
+    assert _task_states(database) == {"Pay stubs": "open", "Benefits letter": "done"}
+    assert len(docs(database, me.record)) == 2

@@ -270,3 +270,18 @@ def test_a_signed_roi_stops_opening_the_record_when_it_ends(
     assert signed_in(app, partner).get(record).status_code == 200  # a year on: a new sign-in
     clock.advance(timedelta(days=2))
     assert signed_in(app, partner).get(record).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        ("en", ["Sample PDF", "Type this word in the portal:"]),
+        ("es", ["PDF de ejemplo", "Escriba esta palabra en el portal:"]),
+    ],
+)
+def test_the_sample_pdf_names_the_one_word_to_type(app, me, language, lines):
+    """Issue 17: the sample showed "Sample" and the word with nothing saying which to type."""
+    with app.test_request_context():
+        word = esign.sample_word(me.account)
+        text = PdfReader(io.BytesIO(esign.sample_pdf(me.account, language))).pages[0].extract_text()
+    assert [line.strip() for line in text.splitlines() if line.strip()] == [*lines, word]

@@ -42,8 +42,60 @@ def test_an_agency_administrator_uploads_the_export_and_sees_the_report(
         content_type="multipart/form-data",
     )
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Imported." in page and "Client.csv" in page
+    assert response.status_code == 200 and "Imported. New: " in page and "Client.csv" in page
+    assert "Nothing was changed" not in page  # issue 17: a first import said so
     assert database.session.scalar(select(func.count()).select_from(Client)) == 514
+    again = agency_admin.form(
+        "/staff/imports/hmis",
+        {"export": (io.BytesIO(export_zip), "export.zip")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "The portal already had everything in this export: nothing changed." in again
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        (
+            {"clients.xlsx": b"x", "notes.txt": b"y"},
+            ["Export.csv is not in the .zip.", "The .zip holds: clients.xlsx, notes.txt."],
+        ),
+        ({}, ["Export.csv is not in the .zip.", "The .zip holds no CSV file the portal can use."]),
+        (
+            {"Export.csv": b"ExportID\r\n", "Client.csv": b"", "client.csv": b""},
+            ["Client.csv is in the .zip twice."],
+        ),
+        (
+            {"Export.csv": b"ExportID,CSVVersion\r\n1,1999 v1\r\n", "Client.csv": b""},
+            ["Export.csv names an HMIS CSV version the portal cannot read."],
+        ),
+        (
+            {"Export.csv": b"nothing here\r\n", "Client.csv": b""},
+            ["Export.csv cannot be read", "Export again from the HMIS."],
+        ),
+    ],
+)
+def test_a_wrong_zip_names_the_file_and_what_to_do(agency_admin, database, files, said):
+    """Issue 17: a wrong zip said "HMIS CSV ?" and "Row 0, : A required file is missing"."""
+    response = agency_admin.form(
+        "/staff/imports/hmis",
+        {"export": (io.BytesIO(_zip(files)), "export.zip")},
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Nothing was imported." in page
+    for words in said:
+        assert words in page, words
+    assert "Row 0" not in page and "HMIS CSV ?" not in page and "Fix the rows below" not in page
+    assert database.session.scalar(select(func.count()).select_from(Client)) == 0
 
 
 def test_a_broken_upload_imports_nothing_and_says_why(agency_admin, database):

@@ -23,6 +23,8 @@ def test_the_spanish_catalog_has_every_string_translated_and_nothing_fuzzy(tmp_p
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "lazy_pgettext:1c,2",
             "-o",
             str(pot),
             ".",  # babel.cfg's patterns (portal/**.py, ...) are relative to this folder
@@ -30,16 +32,17 @@ def test_the_spanish_catalog_has_every_string_translated_and_nothing_fuzzy(tmp_p
         cwd=PROJECT_ROOT,
         check=True,
     )
-    wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot.open("rb")) if m.id}
+
+    def key(m):  # one English word can have two meanings: its context tells them apart
+        return (m.context, m.id if isinstance(m.id, str) else m.id[0])
+
+    wanted = {key(m) for m in read_po(pot.open("rb")) if m.id}
     assert len(wanted) > 500, "the extraction found almost nothing: check babel.cfg's patterns"
     with (PROJECT_ROOT / "translations/es/LC_MESSAGES/messages.po").open("rb") as po:
         catalog = read_po(po)
     assert not catalog.fuzzy, "the catalog header is marked fuzzy: pybabel would not compile it"
-    have = {}
-    for m in catalog:
-        if m.id:
-            have[m.id if isinstance(m.id, str) else m.id[0]] = m
-    missing = sorted(wanted - set(have))
+    have = {key(m): m for m in catalog if m.id}
+    missing = sorted(wanted - set(have), key=str)
     assert not missing, (
         f"strings missing from the Spanish catalog (run `make translations-update`): {missing[:10]}"
     )
@@ -144,3 +147,14 @@ def test_wtforms_own_messages_follow_the_page_language_from_a_catalog_read_once(
     finally:
         Translations.load = original
     assert len(reads) == 2  # Spanish once, English once
+
+
+def test_one_english_word_with_two_meanings_is_translated_by_its_context(app):
+    """Issue 17: the phone kind "Home" read "Inicio" (the home page) in Spanish."""
+    from flask_babel import force_locale, gettext
+
+    from portal.domain.selfservice import PHONE_KINDS
+
+    with app.test_request_context("/"), force_locale("es"):
+        assert str(PHONE_KINDS["home"]) == "Casa"
+        assert gettext("Home") == "Inicio"  # the home page keeps its name

@@ -133,6 +133,47 @@ def test_a_failed_send_keeps_the_text(team, case_manager_user, database):
     assert database.session.scalar(select(func.count()).select_from(Message)) == 0
 
 
+def _new_message_form(me):
+    """The new-message page's form, parsed: the recipient controls it shows, and what a
+    browser would send from it (its hidden values, a checked radio)."""
+    page = BeautifulSoup(me.get("/messages/new").get_data(as_text=True), "html.parser")
+    form = page.find("textarea", attrs={"name": "body"}).find_parent("form")
+    controls = form.select('input[name="recipient"]:not([type="hidden"]), select[name="recipient"]')
+    sent = {i["name"]: i.get("value", "") for i in form.select('input[type="hidden"]')}
+    return page, controls, sent
+
+
+def test_with_one_person_to_write_to_the_page_does_not_ask_to_choose(
+    team, case_manager_user, database
+):
+    """Issue 17: the only person the client can write to is shown, not offered as a choice,
+    and the message reaches them (the hidden value is still checked on the server)."""
+    page, controls, sent = _new_message_form(team)
+    assert controls == []
+    assert "Who do you want to write to?" not in page.get_text()
+    assert "Casey Case" in page.h1.get_text()
+    assert sent["recipient"] == str(case_manager_user.public_id)
+    done = team.post("/messages/new", data={**sent, "body": "Can we meet on Friday?"})
+    assert done.status_code == 303
+    [conversation] = conversations(database, team.record)
+    assert conversation.assigned_staff_id == case_manager_user.id
+    [message] = database.session.scalars(select(Message)).all()
+    assert message.conversation_id == conversation.id and message.author_kind == "client"
+
+
+def test_with_two_people_to_write_to_the_page_still_asks_to_choose(team, make, agency_a, database):
+    colleague = make.staff(Role.CASE_MANAGER, agency_a, name="Robin Helper")
+    colleague.allow_client_contact = True
+    team.record.care_team.append(CareTeamMember(staff=colleague))
+    database.session.commit()
+    page, controls, sent = _new_message_form(team)
+    assert len(controls) == 2 and "recipient" not in sent
+    assert "Who do you want to write to?" in page.get_text()
+    assert "Casey Case" in page.get_text() and "Robin Helper" in page.get_text()
+    assert team.post("/messages/new", data={**sent, "body": "Hello"}).status_code == 200
+    assert conversations(database, team.record) == []  # nobody chosen: nothing sent
+
+
 # --- who reads what --------------------------------------------------------------------------
 
 

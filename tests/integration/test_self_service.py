@@ -147,7 +147,7 @@ def test_accepting_changes_the_record_and_marks_the_portal_value(me, case_manage
     page = case_manager.get(f"/staff/clients/{record.public_id}").get_data(as_text=True)
     assert page.count("Client supplied through the portal") == 2
     assert "(415) 555-0123" in page
-    assert me.get("/updates").get_data(as_text=True).count("✓</span> accepted") == 2
+    assert me.get("/updates").get_data(as_text=True).count("</svg> accepted") == 2
 
 
 def test_rejecting_needs_a_reason_the_client_then_sees(me, case_manager, database):
@@ -162,6 +162,8 @@ def test_rejecting_needs_a_reason_the_client_then_sees(me, case_manager, databas
     assert fresh(database, me.record).email != "new.me@example.org"
     page = me.get("/updates").get_data(as_text=True)
     assert "not accepted" in page and "Please call us to confirm it." in page
+    # The client reads staff's note as the reason, not the staff form's label (issue 17).
+    assert "written below" not in page
 
 
 def test_staff_edit_then_accept(me, case_manager, database):
@@ -438,14 +440,24 @@ def test_coordinated_entry_lists_60_and_90_days_and_exports_csv(
     recent.last_contact_at = now - timedelta(days=10)
     warn.last_contact_at = now - timedelta(days=61)
     risk.last_contact_at = now - timedelta(days=95)
+    never = make.client(agency_a, last_name="Nevercontacted")
+    never.last_contact_at = None
     database.session.commit()
     page = case_manager.get("/staff/coordinated-entry").get_data(as_text=True)
     at_risk, over_60 = page.split("Over 60 days", 1)
+    over_60, no_contact = over_60.split("No contact recorded in the portal", 1)
     assert "=Risk" in at_risk and "Warning" in over_60 and "Recent" not in page
+    # Issue 17: the clients with no contact at all are named, not only counted.
+    assert "Nevercontacted" in no_contact and "Nevercontacted" not in at_risk + over_60
     export = case_manager.get("/staff/coordinated-entry?format=csv")
     assert export.mimetype == "text/csv" and "attachment" in export.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
-    assert rows[0][0] == "PersonalID" and [r[2] for r in rows[1:]] == ["'=Risk", "Warning"]
+    assert rows[0][0] == "PersonalID" and [r[2] for r in rows[1:]] == [
+        "'=Risk",
+        "Warning",
+        "Nevercontacted",
+    ]
+    assert rows[-1][3:] == ["", ""]  # no last contact, no days
 
 
 # --- account preferences change at once -------------------------------------------------------

@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain import sessions
-from portal.domain.models import UserSession
+from portal.domain.models import ContactEvent, Message, UserSession
 from portal.domain.roles import Role
 from tests.conftest import signed_in
 from tests.support import statements_run
@@ -191,3 +191,97 @@ def test_the_sweeper_deletes_expired_rows(app, frozen_clock, case_manager, datab
     frozen_clock.advance(timedelta(hours=13))
     assert sessions.sweep() >= 1
     assert database.session.scalars(select(UserSession)).all() == []
+
+
+# --- a form sent from a page whose session has ended since (issue 17) ----------------------
+
+SIGNED_OUT_NOTE = "For your safety we signed you out"
+
+
+def _count(database, model) -> int:
+    return database.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_message_sent_after_staff_ended_the_session_asks_to_sign_in_and_stores_nothing(
+    me, case_manager, case_manager_user, database
+):
+    """Staff deactivate the account (every session ends) while the client has the page open:
+    its token died with the session, so sending is not a broken form but a signed-out one."""
+    token = me.csrf_token("/messages/new")  # the page the client has open
+    deactivate = f"/staff/clients/{me.record.public_id}/portal/deactivate"
+    assert case_manager.form(deactivate, {"reason": "someone_else"}).status_code == 303
+    sent = me.post(
+        "/messages/new",
+        data={
+            "csrf_token": token,
+            "recipient": str(case_manager_user.public_id),
+            "body": "Are you there?",
+            "key": "after-the-end",
+        },
+    )
+    assert sent.status_code == 303
+    assert sent.headers["Location"] == "/sign-in?next=/messages/new"  # back to the page
+    page = me.get(sent.headers["Location"]).get_data(as_text=True)
+    assert SIGNED_OUT_NOTE in page and "could not use what was sent" not in page
+    assert _count(database, Message) == 0
+
+
+def test_a_check_in_sent_after_a_timeout_asks_to_sign_in_and_stores_nothing(
+    frozen_clock, me, database
+):
+    token = me.csrf_token("/home")
+    frozen_clock.advance(timedelta(minutes=16))
+    sent = me.post("/check-in", data={"csrf_token": token})
+    assert sent.status_code == 303 and sent.headers["Location"].startswith("/sign-in")
+    assert SIGNED_OUT_NOTE in me.get(sent.headers["Location"]).get_data(as_text=True)
+    assert _count(database, ContactEvent) == 0
+
+
+def test_a_staff_form_sent_after_the_session_was_ended_elsewhere_asks_to_sign_in(
+    app, case_manager_user
+):
+    phone = signed_in(app, case_manager_user)
+    laptop = signed_in(app, case_manager_user)
+    token = phone.csrf_token("/staff/account/sessions")  # the page the phone has open
+    laptop.form(
+        "/staff/account/sessions/end", {"session": "others"}, token_from="/staff/account/sessions"
+    )
+    sent = phone.post(
+        "/staff/account/sessions/end", data={"csrf_token": token, "session": "others"}
+    )
+    assert sent.status_code == 303 and sent.headers["Location"].startswith("/staff/sign-in")
+    assert SIGNED_OUT_NOTE in phone.get(sent.headers["Location"]).get_data(as_text=True)
+    assert laptop.get("/staff/").status_code == 200  # the phone's form did nothing
+
+
+def test_a_live_session_with_a_wrong_token_is_still_refused_as_before(me, database):
+    sent = me.post("/check-in", data={"csrf_token": "not-the-token"})
+    assert sent.status_code == 400
+    assert "could not use what was sent" in sent.get_data(as_text=True)
+    assert _count(database, ContactEvent) == 0
+    assert me.get("/home").status_code == 200  # still signed in
+
+
+def test_leave_quickly_ends_the_session_without_a_token_and_goes_to_an_ordinary_site(
+    app, make, agency_a
+):
+    """Issue 17: the "Leave quickly" form works without JavaScript and even when the page's
+    token is stale: the session ends and the browser lands on QUICK_EXIT_URL."""
+    from tests.conftest import signed_in
+
+    account = make.client_account(agency_a)
+    me = signed_in(app, account)
+    page = me.get("/home").get_data(as_text=True)
+    assert 'action="/leave"' in page and "Leave quickly" in page
+    left = me.post("/leave")  # no CSRF token at all
+    assert left.status_code == 303
+    assert left.headers["Location"] == app.extensions["portal.settings"].quick_exit_url
+    assert "cookies" in left.headers["Clear-Site-Data"]
+    again = me.get("/home")
+    assert again.status_code in (302, 303) and "/sign-in" in again.headers["Location"]
+    # Before signing in too, on every client page, and the redirect is allowed by the CSP.
+    anonymous = app.test_client()
+    start = anonymous.get("/")
+    assert "Leave quickly" in start.get_data(as_text=True)
+    assert "form-action 'self' https://www.weather.gov" in start.headers["Content-Security-Policy"]
+    assert anonymous.post("/leave").status_code == 303
