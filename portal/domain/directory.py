@@ -406,12 +406,12 @@ def _match_postgres(words: list[str]) -> str:
 
 def named_categories(words: list[str]) -> list[str]:
     """The categories a search's words name, in any language the category lists hold
-    ("albergue", "comida"): a word starting with one of a category's words (as at index
-    time), or the start of one (three letters or more, as typed words are prefixes)."""
+    ("albergue", "comida"): a word starting with one of a category's stems, as at index time.
+    Not the other way round: "men" would name mental health, "home" homeless shelters."""
     named = []
     for code, category in CATEGORIES.items():
         folded = [fold(w) for w in category.words]
-        if any(w.startswith(c) or (len(w) >= 3 and c.startswith(w)) for w in words for c in folded):
+        if any(w.startswith(c) for w in words for c in folded):
             named.append(code)
     return named
 

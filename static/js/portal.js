@@ -143,13 +143,20 @@
     window.location.replace(away);
   }
   form.addEventListener("submit", leave);
+  // Shift alone, three times within a second, nothing else pressed between: typing capitals
+  // ("SSI", "ID") never leaves the page.
   var presses = [];
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Shift" || event.repeat) { return; }
+    if (event.key !== "Shift" || event.repeat) { presses = []; return; }
     var now = Date.now();
     presses = presses.filter(function (t) { return now - t < 1000; });
     presses.push(now);
     if (presses.length >= 3) { leave(); }
+  });
+  // A page brought back from the browser's back/forward cache is asked for again: with the
+  // session gone, the server answers with the sign-in page, never the page as it was.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { window.location.reload(); }
   });
 })();
 

@@ -97,3 +97,21 @@ def test_leave_quickly_ends_the_session_and_back_shows_no_client_data(live_serve
     # Going to the private page directly asks for sign-in too: the session ended on the server.
     phone.goto(private_url)
     expect(phone.get_by_label(t("Email address"))).to_be_visible()
+
+
+def test_typing_capitals_with_shift_does_not_leave(live_server, phones):
+    """Shift three times leaves only when nothing else is pressed between: "SSI" typed with
+    Shift for each letter stays on the page."""
+    t = translator(live_server.app, "en")
+    people = seed_connected(live_server)
+    phone = phones.open()
+    phone.goto(live_server.url + "/sign-in")
+    client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)
+    phone.goto(live_server.url + "/messages/new")
+    box = phone.get_by_label("Your message")
+    box.click()
+    for letter in "SSI":
+        phone.keyboard.press(f"Shift+{letter}")
+    phone.wait_for_timeout(300)
+    expect(box).to_have_value("SSI")
+    assert phone.url == live_server.url + "/messages/new"

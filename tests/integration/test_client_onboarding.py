@@ -213,7 +213,8 @@ def test_the_email_link_confirms_in_another_browser_only_after_a_press(app, invi
     assert browser.get("/invitation/verify").status_code == 303  # on to the privacy notice
 
 
-def test_a_printed_code_starts_the_same_redemption(app, record, database):
+def printed_code(app, record) -> str:
+    """The code on the sheet staff print at intake."""
     client, manager = record
     staff = signed_in(app, manager)
     staff.form(
@@ -223,7 +224,11 @@ def test_a_printed_code_starts_the_same_redemption(app, record, database):
     sheet = staff.form(f"/staff/clients/{client.public_id}/invite", {"delivery": "print"}).get_data(
         as_text=True
     )
-    code = re.search(r'class="invite-code">([A-Z0-9-]+)<', sheet).group(1)
+    return re.search(r'class="invite-code">([A-Z0-9-]+)<', sheet).group(1)
+
+
+def test_a_printed_code_starts_the_same_redemption(app, record, database):
+    code = printed_code(app, record)
     browser = app.test_client()
     typed = code.lower().replace("-", " ")
     assert browser.form("/invitation-code", {"code": typed}).status_code == 303
@@ -299,16 +304,7 @@ def test_an_unusable_link_says_so_at_once_with_the_ways_on(app, invited, databas
 
 
 def test_a_mistyped_code_can_be_typed_again(app, record, database):
-    client, manager = record
-    staff = signed_in(app, manager)
-    staff.form(
-        f"/staff/clients/{client.public_id}/identity-check",
-        {"name_confirmed": "y", "facts": ["dob", "photo"]},
-    )
-    sheet = staff.form(f"/staff/clients/{client.public_id}/invite", {"delivery": "print"}).get_data(
-        as_text=True
-    )
-    code = re.search(r'class="invite-code">([A-Z0-9-]+)<', sheet).group(1)
+    code = printed_code(app, record)
     browser = app.test_client()
     wrong = browser.form("/invitation-code", {"code": "ABCDE-FGH23"})
     page = wrong.get_data(as_text=True)
