@@ -7,6 +7,7 @@ safe `next=` redirects, and the error pages (no traceback, a correlation id).
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from urllib.parse import urlsplit
@@ -66,6 +67,7 @@ def content_security_policy(nonce: str, *, leave_to: str = "") -> str:
     )
 
 
+@functools.cache  # one settings value: worked out once, not on every response
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

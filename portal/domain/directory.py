@@ -405,15 +405,10 @@ def _match_postgres(words: list[str]) -> str:
 
 
 def named_categories(words: list[str]) -> list[str]:
-    """The categories a search's words name, in any language the category lists hold
-    ("albergue", "comida"): a word starting with one of a category's stems, as at index time.
-    Not the other way round: "men" would name mental health, "home" homeless shelters."""
-    named = []
-    for code, category in CATEGORIES.items():
-        folded = [fold(w) for w in category.words]
-        if any(w.startswith(c) for w in words for c in folded):
-            named.append(code)
-    return named
+    """The categories a search's (folded) words name, in any language the category lists hold
+    ("albergue", "comida"): the index-time rule (`categories_of`) applied to the words, so a
+    word names a category when it starts with one of its stems ("men" is not mental health)."""
+    return categories_of(" ".join(words)).split()
 
 
 def _category_clause(words: list[str]):
@@ -425,23 +420,23 @@ def _category_clause(words: list[str]):
     return or_(*[DirectorySearch.categories.like(f"% {code} %") for code in named])
 
 
-def _text_filter(query: Query, ranked: bool = True):
-    """(where clause or FTS subquery, rank order or None) for the keywords, or (None, None).
-    Unranked (results sorted by distance): a plain membership test, no scores computed. The
-    services of the categories the words name match too (`_category_clause`); SQLite's ranked
-    FTS subquery gets them in `_filtered`."""
-    words = tokens(query.text)
+def with_text_search(stmt, text_query: str, *, ranked: bool = True, categories: bool = True):
+    """(`stmt` limited to the services the keywords find, rank order or None); `stmt`
+    unchanged (and None) when the text holds no words. Full text on both databases, as a
+    prefix per word; with `categories`, the services of every category the words name too
+    (`_category_clause`), ranked after the full-text matches. Unranked (results sorted by
+    distance): a plain membership test, no scores computed."""
+    words = tokens(text_query)
     if not words:
-        return None, None
-    by_category = _category_clause(words)
+        return stmt, None
+    by_category = _category_clause(words) if categories else None
     if _postgres():
         tsquery = func.to_tsquery("simple", _match_postgres(words))
         tsv = literal_column("directory_search.document_tsv")
         matched = tsv.op("@@")(tsquery)
         if by_category is not None:
             matched = or_(matched, by_category)
-        return matched, func.ts_rank(tsv, tsquery).desc() if ranked else None
-    match = text("directory_fts MATCH :match").bindparams(match=_match_sqlite(words))
+        return stmt.where(matched), func.ts_rank(tsv, tsquery).desc() if ranked else None
     if not ranked:
         # A plain membership test. The unary + keeps SQLite from driving the query through
         # directory_search's key (it would visit every match); another index (the bounding
@@ -450,17 +445,22 @@ def _text_filter(query: Query, ranked: bool = True):
             "+directory_search.service_id IN "
             "(SELECT service_id FROM directory_fts WHERE directory_fts MATCH :match)"
         ).bindparams(match=_match_sqlite(words))
-        return (member if by_category is None else or_(member, by_category)), None
+        return stmt.where(member if by_category is None else or_(member, by_category)), None
     fts = (
         select(
             literal_column("service_id").label("hex_id"),
             literal_column("bm25(directory_fts)").label("rank"),
         )
         .select_from(text("directory_fts"))
-        .where(match)
+        .where(text("directory_fts MATCH :match").bindparams(match=_match_sqlite(words)))
         .subquery("fts")
     )
-    return fts, None
+    found = fts.c.hex_id == DirectorySearch.service_id
+    if by_category is None:
+        return stmt.join(fts, found), fts.c.rank.asc()
+    # Full-text matches first (bm25 is negative), then the categories' services.
+    matched = stmt.outerjoin(fts, found).where(or_(fts.c.hex_id.is_not(None), by_category))
+    return matched, func.coalesce(fts.c.rank, 0).asc()
 
 
 def _category_words(code: str) -> re.Pattern:
@@ -559,18 +559,7 @@ def _filtered(query: Query, now: datetime, *columns, ranked: bool = True, base=N
     s = DirectorySearch
     stmt = select(*columns).select_from(base if base is not None else s)
     where = []
-    text_filter, rank = _text_filter(query, ranked)
-    if text_filter is not None and ranked and rank is None:  # SQLite: join the FTS5 matches
-        by_category = _category_clause(tokens(query.text))
-        if by_category is None:
-            stmt = stmt.join(text_filter, text_filter.c.hex_id == s.service_id)
-            rank = text_filter.c.rank.asc()
-        else:  # full-text matches first (bm25 is negative), then the categories' services
-            stmt = stmt.outerjoin(text_filter, text_filter.c.hex_id == s.service_id)
-            where.append(or_(text_filter.c.hex_id.is_not(None), by_category))
-            rank = func.coalesce(text_filter.c.rank, 0).asc()
-    elif text_filter is not None:
-        where.append(text_filter)
+    stmt, rank = with_text_search(stmt, query.text, ranked=ranked)
     if query.category in CATEGORIES:
         where.append(s.categories.like(f"% {query.category} %"))
     code = language_code(query.language)

@@ -176,13 +176,9 @@ def page_of(
     s = DirectorySearch
     stmt = select(s.service_id)
     order = [s.name, s.service_id]
-    if search:
-        where, rank = directory._text_filter(directory.Query(text=search))
-        if where is not None and rank is None and not directory._postgres():
-            stmt = stmt.join(where, where.c.hex_id == s.service_id)
-            order = [where.c.rank.asc(), *order]
-        elif where is not None:
-            stmt = stmt.where(where)
+    if search:  # the API's search is full text only, on both databases
+        stmt, rank = directory.with_text_search(stmt, search, categories=False)
+        if rank is not None:
             order = [rank, *order]
     if taxonomy_term_id:
         from portal.domain.validation import parse_uuid

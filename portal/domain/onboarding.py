@@ -75,13 +75,8 @@ def token_usable(raw: str) -> bool:
     """Whether the emailed link can still start a redemption, changing nothing (opening the
     link is a GET: mail scanners open links too), so a used, expired or replaced link says so
     at once instead of after "Continue"."""
-    if not raw or len(raw) > 128:
-        return False
-    invitation = dbs().scalar(
-        select(ClientInvitation).where(ClientInvitation.token_hash == tokens.hash_token(raw))
-    )
     try:
-        _usable(invitation)
+        _usable(_by_token(raw))
     except InvitationUnusable:
         return False
     return True
@@ -89,12 +84,16 @@ def token_usable(raw: str) -> bool:
 
 def open_by_token(raw: str) -> tuple[ClientInvitation, str]:
     """The POST behind "Continue": bind the invitation to this browser. Returns the binding."""
+    return _bind(_usable(_by_token(raw)))
+
+
+def _by_token(raw: str) -> ClientInvitation | None:
+    """The invitation an emailed link's token names (None for none)."""
     if not raw or len(raw) > 128:
-        raise InvitationUnusable()
-    invitation = dbs().scalar(
+        return None
+    return dbs().scalar(
         select(ClientInvitation).where(ClientInvitation.token_hash == tokens.hash_token(raw))
     )
-    return _bind(_usable(invitation))
 
 
 def open_by_code(code: str) -> tuple[ClientInvitation, str]:
