@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from portal import create_app
 from portal.domain import documents, esign
@@ -63,9 +65,21 @@ def new_database(tmp_path_factory):
         return make_url(base).set(database=name).render_as_string(hide_password=False)
 
     yield make
+    # Every install's engine is disposed by then (`installs` ends first). A plain DROP, not
+    # WITH (FORCE): FORCE refuses, for a role that is not a superuser, when an autovacuum
+    # worker happens to be in the database (its backend has no role the test role is a member
+    # of), while a plain DROP stops autovacuum itself. A connection still closing gets a few
+    # seconds.
     with admin.connect() as conn:
         for name in made:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for attempt in range(20):
+                try:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                    break
+                except OperationalError:
+                    if attempt == 19:
+                        raise
+                    time.sleep(0.5)
     admin.dispose()
 
 
