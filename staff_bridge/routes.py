@@ -78,8 +78,16 @@ def set_password(token: str):
 def forgot_password():
     """The same answer whether or not the address has an account (R17)."""
     form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        recovery.request_reset("staff", form.email.data or "", link_path="/staff/reset-password/")
+    if (
+        form.validate_on_submit()
+        and attempt(
+            form,
+            recovery.request_reset,
+            "staff",
+            form.email.data or "",
+            link_path="/staff/reset-password/",
+        )[0]
+    ):
         return render_template("staff_bridge/forgot_password_sent.html")
     return render_template("staff_bridge/forgot_password.html", form=form)
 

@@ -68,10 +68,16 @@ def _privacy_gate():
 def forgot_password():
     """The same answer whether or not the address has an account (R17)."""
     form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        recovery.request_reset(
-            "client", form.email.data or "", link_path=client_accounts.RESET_LINK_PATH
-        )
+    if (
+        form.validate_on_submit()
+        and attempt(
+            form,
+            recovery.request_reset,
+            "client",
+            form.email.data or "",
+            link_path=client_accounts.RESET_LINK_PATH,
+        )[0]
+    ):
         hours = current_settings().password_reset_valid_for.total_seconds() // 3600
         return render_template("client/forgot_password_sent.html", hours=int(hours))
     return render_template("client/forgot_password.html", form=form)

@@ -25,6 +25,7 @@ from portal.domain.accounts import (
 from portal.domain.errors import DomainError
 from portal.domain.models import AccountToken, Client
 from portal.domain.session import dbs
+from portal.domain.validation import clean_email
 from portal.settings import current as current_settings
 
 PURPOSE = "password_reset"
@@ -56,7 +57,10 @@ def _context_words(account) -> list[str]:
 
 
 def request_reset(kind: str, email: str, *, link_path: str) -> None:
-    """Email a reset link if the account exists and may sign in; otherwise do nothing."""
+    """Email a reset link if the account exists and may sign in; otherwise do nothing. Only
+    an empty or malformed address is refused (it cannot be anyone's, so saying so tells
+    nothing): "Check your email" after an empty form would send a client off to wait."""
+    email = clean_email(email)
     account = account_by_email(kind, email)
     # No password yet (an invited staff member, a reinstated client): staff send the way in
     # (a set-password link, a reset link or a printed code), never this public form.

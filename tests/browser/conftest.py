@@ -297,6 +297,7 @@ def phone(phones):
 
 def assert_accessible(page) -> None:
     """Run axe-core (WCAG 2.0/2.1 A and AA, 2.2 AA) on the page as shown; no violations allowed.
+    A client page on a phone is also measured (`assert_fits_phone`).
 
     Needs JavaScript on in the page's context: with it off, axe.run() never settles."""
     page.wait_for_load_state("load")
@@ -318,3 +319,36 @@ def assert_accessible(page) -> None:
                 )
                 lines.append(f"    {node['target']} {node.get('html', '')[:160]}\n      {summary}")
         pytest.fail("\n".join(lines), pytrace=False)
+    if on_client_phone_page(page):
+        assert_fits_phone(page)
+
+
+# --- a client page on a phone (issue 17) ---------------------------------------------------
+
+# What a 375 x 667 touch screen needs of every client page, in every state. Inline links in
+# running text are excepted from the 24 px rule (WCAG 2.2 2.5.8: their size is the line's).
+# Characters that need an emoji font are any Extended_Pictographic one drawn as an emoji by
+# default (Emoji_Presentation) or asked to be (U+FE0F).
+PHONE_FIT = (Path(__file__).parent / "phone_fit.js").read_text(encoding="utf-8")
+# Every page measured so far (its URL), for the walk that checks no client page was missed.
+MEASURED: list[str] = []
+
+
+def assert_fits_phone(page) -> None:
+    """Issue 17's measures of a client page as shown on a phone: no sideways scroll, the main
+    content within the top fifth of the first screen, controls at least 44 x 44 CSS px, every
+    other target at least 24 x 24 (inline links in running text excepted), nothing that needs
+    an emoji font."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    problems = page.evaluate(PHONE_FIT)
+    MEASURED.append(page.url)
+    if problems:
+        pytest.fail(f"{page.url} on a phone:\n- " + "\n- ".join(problems), pytrace=False)
+
+
+def on_client_phone_page(page) -> bool:
+    """A client-side page (not the staff bridge) in a phone-sized context."""
+    viewport = page.viewport_size or {}
+    path = page.url.split("://", 1)[-1].partition("/")[2]
+    return viewport.get("width", 1000) <= 400 and not path.startswith("staff")

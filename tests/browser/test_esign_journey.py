@@ -66,8 +66,23 @@ def test_a_client_signs_the_release_of_information_with_a_drawn_signature(live_s
     tap_and_load(phone, phone.get_by_role("button", name="Agree"))
     expect(heading(phone, re.compile("Release of Information"))).to_be_visible()
     assert_accessible(phone)
+    # Issue 17: the summary and the action lead; the full text is one tap away (it was about
+    # seven screens before the Sign button).
+    sign_button = phone.get_by_role("button", name="Sign", exact=True)
+    full_text = phone.locator("details.full-text .document-text")
+    expect(full_text).to_be_hidden()
+    assert phone.evaluate("() => document.querySelector('details.full-text').open") is False
+    where = "e => e.getBoundingClientRect().top + window.scrollY"
+    form_top = phone.locator("form[data-sign]").evaluate(where)
+    button_top = sign_button.evaluate(where)
+    print(f"\n[sign page] form at {form_top:.0f} px, Sign button at {button_top:.0f} px")
+    assert form_top < 1.5 * 667, f"the signing form starts {form_top:.0f} px down"
+    assert button_top < 2 * 667, f"the Sign button starts {button_top:.0f} px down"
+    phone.get_by_text("Read the full text you sign").tap()
+    expect(full_text).to_be_visible()
+    expect(full_text).to_contain_text("What this is")
 
-    tap_and_load(phone, phone.get_by_role("button", name="Sign", exact=True))
+    tap_and_load(phone, sign_button)
     expect(phone.locator(".error-summary")).to_contain_text("I want to sign this electronically")
     assert_accessible(phone)
     phone.get_by_label("I want to sign this electronically").check()

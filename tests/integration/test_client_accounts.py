@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain import crypto
 from portal.domain.models import (
@@ -131,6 +131,22 @@ def test_forgot_password_answers_the_same_for_every_address(anonymous, account, 
     assert main_of(known) == main_of(unknown) and "Check your email" in main_of(known)
     assert len(outbox(database, account.email, "password_reset")) == 1
     assert outbox(database, "nobody@client.test", "password_reset") == []
+
+
+@pytest.mark.parametrize("path", ["/forgot-password", "/staff/forgot-password"])
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [("", "Enter an email address."), ("robin at home", "like name@example.org")],
+)
+def test_forgot_password_with_no_address_says_so_instead_of_check_your_email(
+    anonymous, database, path, typed, says
+):
+    """Issue 17: an empty form answered "Check your email" and sent the person off to wait.
+    An address that cannot be anyone's is refused in words; that tells nothing about accounts."""
+    answer = anonymous.form(path, {"email": typed})
+    assert answer.status_code == 200
+    assert says in main_of(answer) and "Check your email" not in main_of(answer)
+    assert database.session.scalar(select(func.count(OutboxMessage.id))) == 0
 
 
 def test_a_reset_link_works_once_after_a_confirm_ends_sessions_and_signs_nobody_in(
