@@ -46,7 +46,12 @@ def new_message():
         if ok:
             flash(_("Sent. Your care team will answer here."), "success")
             return redirect(
-                url_for("client.conversation", conversation_id=message.conversation.public_id), 303
+                url_for(
+                    "client.conversation",
+                    conversation_id=message.conversation.public_id,
+                    _anchor="newest",
+                ),
+                303,
             )
     return render_template("client/messages/new.html", form=form, recipients=recipients)
 
@@ -67,7 +72,10 @@ def conversation(conversation_id: str):
         )
         if ok:
             flash(_("Sent."), "success")
-            return redirect(url_for("client.conversation", conversation_id=thread.public_id), 303)
+            return redirect(
+                url_for("client.conversation", conversation_id=thread.public_id, _anchor="newest"),
+                303,
+            )
     else:
         messaging.read_by_client(thread)
     messages, first_shown, older_page = messaging.messages_of(

@@ -666,7 +666,7 @@ def _notify_client(payload: dict) -> None:
         language=account.preferred_language,
         params={
             "name": account.first_name,
-            "link": f"{current_settings().base_url}/messages/{conversation.public_id}",
+            "link": f"{current_settings().base_url}/messages/{conversation.public_id}#newest",
         },
     )
 

@@ -39,6 +39,37 @@ NASTY = [
 ]
 
 
+def add_old_messages(live_server, people, count: int) -> None:
+    """`count` earlier notes from the case manager in the client's conversation."""
+    from datetime import timedelta
+
+    from portal.domain import clock
+    from portal.domain.models import Client, Conversation, Message, StaffUser
+
+    with live_server.app.app_context():
+        client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
+        casey = db.session.scalar(
+            db.select(StaffUser).where(StaffUser.email == people["staff_email"])
+        )
+        conversation = db.session.scalar(
+            db.select(Conversation).where(Conversation.client_id == client.id)
+        )
+        start = clock.now() - timedelta(days=2)
+        db.session.add_all(
+            Message(
+                conversation_id=conversation.id,
+                author_kind="staff",
+                author_staff_id=casey.id,
+                body=f"Earlier note {n}",
+                idempotency_key=f"old-{n}",
+                created_at=start + timedelta(minutes=n),
+            )
+            for n in range(count)
+        )
+        db.session.commit()
+        db.session.remove()
+
+
 def test_a_client_writes_the_case_manager_answers_the_client_reads(live_server, phones):
     started = time.perf_counter()
     t = translator(live_server.app, "en")
@@ -90,6 +121,15 @@ def test_a_client_writes_the_case_manager_answers_the_client_reads(live_server, 
     staff.reload()
     expect(staff.get_by_text("not read yet")).to_have_count(0)  # the read receipt
     expect(staff.locator(".message-staff .message-meta")).to_contain_text(" · read ")
+
+    # A long thread: after a reply the phone shows the reply, not the top of the thread.
+    add_old_messages(live_server, people, 30)
+    phone.reload()
+    phone.get_by_label("Reply").fill("See you at 9.")
+    tap_and_load(phone, phone.get_by_role("button", name="Send", exact=True))
+    expect(phone.locator("#newest")).to_contain_text("See you at 9.")
+    expect(phone.locator("#newest")).to_be_in_viewport()
+    assert phone.evaluate("() => window.scrollY") > 667
     print(f"\n[journey messaging] {time.perf_counter() - started:.1f} s")
 
 

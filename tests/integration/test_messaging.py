@@ -116,6 +116,23 @@ def test_only_the_case_manager_and_staff_who_allow_it_can_be_written_to(
     assert write(team, colleague, "Hi").status_code == 303
 
 
+def test_every_way_into_a_conversation_opens_at_the_newest_message(
+    team, case_manager_user, database
+):
+    """Issue 17, the answer in view: after sending, and from the list, the page opens at the
+    newest message (#newest), which is the one just sent."""
+    sent = write(team, case_manager_user, "First question")
+    [conversation] = conversations(database, team.record)
+    path = f"/messages/{conversation.public_id}"
+    assert sent.status_code == 303 and sent.headers["Location"] == f"{path}#newest"
+    reply = team.form(path, {"body": "Second question", "key": "k2"})
+    assert reply.status_code == 303 and reply.headers["Location"] == f"{path}#newest"
+    page = BeautifulSoup(team.get(path).get_data(as_text=True), "html.parser")
+    assert page.select_one("#newest .message-body").get_text(strip=True) == "Second question"
+    listed = BeautifulSoup(team.get("/messages").get_data(as_text=True), "html.parser")
+    assert listed.select_one(f"a[href='{path}#newest']") is not None
+
+
 def test_a_replayed_submit_stores_one_message(team, case_manager_user, database):
     write(team, case_manager_user, "Only once", key="same-key")
     write(team, case_manager_user, "Only once", key="same-key")
@@ -303,7 +320,7 @@ def test_the_client_email_says_only_that_there_is_a_message_at_most_hourly(
     secret = crypto.decrypt_json(notice.secret_params) if notice.secret_params else {}
     text = json.dumps(notice.params) + json.dumps(secret)
     assert "Secret housing news" not in text and "Casey" not in text
-    assert f"/messages/{conversation.public_id}" in notice.params["link"]
+    assert notice.params["link"].endswith(f"/messages/{conversation.public_id}#newest")
     case_manager.form(page, {"body": "Second", "key": "s2"})
     database.session.expire_all()
     [later] = database.session.scalars(
@@ -567,10 +584,13 @@ def test_a_long_conversation_shows_the_newest_messages_and_older_ones_on_request
     page = BeautifulSoup(team.get(path).get_data(as_text=True), "html.parser")
     shown = [b.get_text(strip=True) for b in page.select(".message-body")]
     assert shown == [f"Note {n:03d}" for n in range(5, 205)]  # the newest 200, oldest first
+    # Issue 17: links open the page at the newest message, not 200 messages up.
+    assert page.select_one("#newest .message-body").get_text(strip=True) == "Note 204"
     older = page.find("a", string="Show older messages")["href"]
     page = BeautifulSoup(team.get(older).get_data(as_text=True), "html.parser")
     shown = [b.get_text(strip=True) for b in page.select(".message-body")]
     assert shown == [f"Note {n:03d}" for n in range(5)]
+    assert page.select("#newest") == []  # an older page has no newest message to jump to
     assert page.find("a", string="Show older messages") is None
     assert page.find("a", string="Show the newest messages") is not None
     foreign = make.conversation(make.client(agency_a))
