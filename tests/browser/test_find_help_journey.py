@@ -29,13 +29,16 @@ expect.set_options(timeout=PAGE_TIMEOUT_MS)
 ORG = "aaaaaaaa-0000-4000-8000-000000000001"
 
 
-def seed_directory(app, suffix: str) -> None:
-    """Two shelters (one open day and night, one whose hours are not listed) and a pantry."""
-    services = [
-        ("Harbor night and day shelter", "Beds, showers and meals", (41.8858, -87.6181), True),
-        ("Winter overflow shelter", "Extra beds in cold weather", (41.90, -87.64), False),
-        ("Northside food pantry", "Groceries on Tuesdays", (41.95, -87.66), False),
-    ]
+SHELTERS_AND_A_PANTRY = [
+    ("Harbor night and day shelter", "Beds, showers and meals", (41.8858, -87.6181), True),
+    ("Winter overflow shelter", "Extra beds in cold weather", (41.90, -87.64), False),
+    ("Northside food pantry", "Groceries on Tuesdays", (41.95, -87.66), False),
+]
+
+
+def seed_directory(app, suffix: str, services=SHELTERS_AND_A_PANTRY) -> None:
+    """Services (name, description, (lat, lon), open day and night): by default two shelters
+    (one open day and night, one whose hours are not listed) and a pantry."""
     tables: dict[str, list[dict]] = {
         "organization": [{"id": ORG, "name": f"Harbor Services {suffix}", "description": ""}],
         "service": [],
