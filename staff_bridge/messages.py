@@ -82,7 +82,10 @@ def conversation(conversation_id: str):
         if ok:
             flash(_("Sent. The client gets an email that there is a new message."), "success")
             return redirect(
-                url_for("staff_bridge.conversation", conversation_id=thread.public_id), 303
+                url_for(
+                    "staff_bridge.conversation", conversation_id=thread.public_id, _anchor="newest"
+                ),
+                303,
             )
     elif not form.is_submitted():
         messaging.read_by_staff(current_user, thread)
@@ -131,7 +134,10 @@ def start_conversation(client_id: str):
         if ok:
             flash(_("Sent. The client gets an email that there is a new message."), "success")
             return redirect(
-                url_for("staff_bridge.conversation", conversation_id=thread.public_id), 303
+                url_for(
+                    "staff_bridge.conversation", conversation_id=thread.public_id, _anchor="newest"
+                ),
+                303,
             )
     return render_template("staff_bridge/messages/start.html", form=form, client=client)
 

@@ -350,7 +350,7 @@ def _tell_staff(conversation: Conversation, recipient: StaffUser | None) -> None
         people = managers or team
     for person in people:
         notifications.notify(
-            person, "client_message", link=f"/staff/conversations/{conversation.public_id}"
+            person, "client_message", link=f"/staff/conversations/{conversation.public_id}#newest"
         )
 
 

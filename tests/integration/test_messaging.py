@@ -117,7 +117,7 @@ def test_only_the_case_manager_and_staff_who_allow_it_can_be_written_to(
 
 
 def test_every_way_into_a_conversation_opens_at_the_newest_message(
-    team, case_manager_user, database
+    team, case_manager, case_manager_user, database
 ):
     """Issue 17, the answer in view: after sending, and from the list, the page opens at the
     newest message (#newest), which is the one just sent."""
@@ -131,6 +131,14 @@ def test_every_way_into_a_conversation_opens_at_the_newest_message(
     assert page.select_one("#newest .message-body").get_text(strip=True) == "Second question"
     listed = BeautifulSoup(team.get("/messages").get_data(as_text=True), "html.parser")
     assert listed.select_one(f"a[href='{path}#newest']") is not None
+    # The staff side is the same pattern: the inbox and a reply land on the newest message.
+    staff_path = f"/staff/conversations/{conversation.public_id}"
+    inbox = BeautifulSoup(case_manager.get("/staff/inbox").get_data(as_text=True), "html.parser")
+    assert inbox.select_one(f"a[href='{staff_path}#newest']") is not None
+    answer = case_manager.form(staff_path, {"body": "Yes, come at 9.", "key": "s1"})
+    assert answer.status_code == 303 and answer.headers["Location"] == f"{staff_path}#newest"
+    page = BeautifulSoup(case_manager.get(staff_path).get_data(as_text=True), "html.parser")
+    assert page.select_one("#newest .message-body").get_text(strip=True) == "Yes, come at 9."
 
 
 def test_a_replayed_submit_stores_one_message(team, case_manager_user, database):
@@ -626,7 +634,7 @@ def test_staff_get_one_note_when_a_question_starts_waiting(
     write_more = {"body": "And for my dog?", "key": "q2"}
     team.form(f"/messages/{conversation.public_id}", write_more)
     [note] = notes()  # the second question joins the first: no second note
-    assert note.link == f"/staff/conversations/{conversation.public_id}"
+    assert note.link == f"/staff/conversations/{conversation.public_id}#newest"
     assert "waiting for an answer" in case_manager.get("/staff/notifications").get_data(
         as_text=True
     )
