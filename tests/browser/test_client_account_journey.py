@@ -248,6 +248,13 @@ def test_a_client_joins_recovers_a_password_and_closes_the_account(live_server, 
     print(f"\n[journey {lang}] {time.perf_counter() - started:.1f} s")
 
 
+def case_manager_and_client(people: dict) -> tuple[StaffUser, Client]:
+    """The case manager and the client record `seed` made (in an app context)."""
+    casey = db.session.scalar(db.select(StaffUser).where(StaffUser.email == people["staff_email"]))
+    client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
+    return casey, client
+
+
 def seed_connected(live_server) -> dict:
     """An agency with an administrator and a case manager, and a client already connected."""
     from portal.domain import clock
@@ -257,10 +264,7 @@ def seed_connected(live_server) -> dict:
     people = seed(live_server, "en")
     suffix = uuid.uuid4().hex[:8]
     with live_server.app.app_context():
-        casey = db.session.scalar(
-            db.select(StaffUser).where(StaffUser.email == people["staff_email"])
-        )
-        client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
+        casey, client = case_manager_and_client(people)
         admin = StaffUser(
             email=f"admin-{suffix}@staff.test",
             display_name="Alex Admin",

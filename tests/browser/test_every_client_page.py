@@ -19,13 +19,14 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from portal.domain import documents, esign, messaging
-from portal.domain.models import Client, ClientAccount, StaffUser
+from portal.domain import documents, esign, messaging, review
+from portal.domain.models import ClientAccount, ReviewItem
 from portal.extensions import db
 from tests.browser import conftest as browser
 from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible
 from tests.browser.test_client_account_journey import (
     FIRST_PASSWORD,
+    case_manager_and_client,
     client_sign_in,
     invite_by_email,
     redeem,
@@ -105,10 +106,7 @@ def seed_records(app, people: dict, suffix: str) -> dict:
         app, suffix, [("Riverside legal clinic", "Free legal advice", (41.88, -87.63), True)]
     )
     with app.app_context(), app.test_request_context():
-        casey = db.session.scalar(
-            db.select(StaffUser).where(StaffUser.email == people["staff_email"])
-        )
-        client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
+        casey, client = case_manager_and_client(people)
         conversation = messaging.start_conversation(
             casey, client, body="Your appointment is on Tuesday at 10.", key=uuid.uuid4().hex
         )
@@ -125,14 +123,8 @@ def seed_records(app, people: dict, suffix: str) -> dict:
 def accept_everything(app, people: dict) -> None:
     """The case manager accepts what the client sent (for the correction form to have a
     field)."""
-    from portal.domain import review
-    from portal.domain.models import ReviewItem
-
     with app.app_context(), app.test_request_context():
-        casey = db.session.scalar(
-            db.select(StaffUser).where(StaffUser.email == people["staff_email"])
-        )
-        client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
+        casey, client = case_manager_and_client(people)
         items = db.session.scalars(
             db.select(ReviewItem).where(
                 ReviewItem.client_id == client.id, ReviewItem.status == "pending"

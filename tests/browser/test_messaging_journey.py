@@ -14,6 +14,7 @@ from portal.extensions import db
 from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible
 from tests.browser.test_client_account_journey import (
     FIRST_PASSWORD,
+    case_manager_and_client,
     client_sign_in,
     seed_connected,
     translator,
@@ -44,13 +45,10 @@ def add_old_messages(live_server, people, count: int) -> None:
     from datetime import timedelta
 
     from portal.domain import clock
-    from portal.domain.models import Client, Conversation, Message, StaffUser
+    from portal.domain.models import Conversation, Message
 
     with live_server.app.app_context():
-        client = db.session.scalar(db.select(Client).where(Client.email == people["client_email"]))
-        casey = db.session.scalar(
-            db.select(StaffUser).where(StaffUser.email == people["staff_email"])
-        )
+        casey, client = case_manager_and_client(people)
         conversation = db.session.scalar(
             db.select(Conversation).where(Conversation.client_id == client.id)
         )
