@@ -79,10 +79,6 @@ class SignInForm(PortalForm):
     next = HiddenField()
 
 
-class SignOutForm(PortalForm):
-    pass
-
-
 class ActionForm(PortalForm):
     """A button that changes something: the CSRF token is its only field."""
 

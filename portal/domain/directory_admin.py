@@ -454,10 +454,6 @@ def _apply_place(directory, service, link, location, address, values, before) ->
         _replace_hours(directory, link, values["hours"])
 
 
-def offers_at(service: HsdsService, location_id) -> bool:
-    return _main_location(service, location_id)[0] is not None
-
-
 def places_of(service: HsdsService) -> list[tuple]:
     """Every place the service is offered at: (location, address or None), by name."""
     locations = list(

@@ -418,7 +418,3 @@ def portal_state_filter(client_id_column, state: str):
     if state == "not_connected":
         return and_(no_account, ~live_newest.exists(), ~locked_newest.exists())
     return None
-
-
-def identity_check_expires(check: IdentityCheck):
-    return check.created_at + current_settings().identity_check_valid_for if check else None

@@ -736,13 +736,6 @@ def describe_phone(phone: dict) -> str:
     return f"{kind}: {show_phone(phone['number'])} ({', '.join(flags)})"
 
 
-def _describe_phones(values: dict) -> list[tuple[object, str]]:
-    lines = [(_l("Phone"), describe_phone(p)) for p in values.get("phones", [])]
-    if values.get("agency_phone"):
-        lines.append((_l("Phone the agency entered"), values["agency_phone"]))
-    return lines or [(_l("Phone"), "–")]
-
-
 def _last_accepted_location(client: Client) -> dict:
     row = dbs().scalar(
         select(ClientLocation)
