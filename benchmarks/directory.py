@@ -31,8 +31,7 @@ from portal.domain import clock
 from portal.domain import directory_import as di
 from portal.domain.models import DirectorySearch
 from portal.extensions import db, limiter
-from tests.conftest import Factories, build_app
-from tests.support import SHARED, TEST_PASSWORD
+from tests.support import SHARED, TEST_PASSWORD, Factories, build_app
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 SERVICES = int(os.environ.get("BENCH_SERVICES", "10000"))

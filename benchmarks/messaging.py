@@ -36,8 +36,7 @@ from portal.domain.onboarding import PRIVACY_VERSION
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
 from portal.extensions import db, limiter
-from tests.conftest import build_app
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, build_app
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 MESSAGES_PER_CONVERSATION = 10

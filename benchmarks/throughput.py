@@ -40,8 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from portal.cli import DEMO_PASSWORD  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from tests.conftest import build_app  # noqa: E402
-from tests.support import production_environment  # noqa: E402
+from tests.support import build_app, production_environment  # noqa: E402
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from portal.domain.models import Agency, ClientAccount
 from portal.domain.passwords import hash_password
 from portal.extensions import db, limiter
-from tests.conftest import build_app
+from tests.support import build_app
 
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "30"))
 PASSWORD = "copper kettle morning seventeen"  # noqa: S105 - benchmark accounts only

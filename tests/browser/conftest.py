@@ -25,8 +25,7 @@ from portal.domain.models import Agency, StaffUser
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
 from portal.extensions import db, limiter
-from tests.conftest import SmtpSink, build_app, free_port
-from tests.support import PROJECT_ROOT, TEST_PASSWORD, missing
+from tests.support import PROJECT_ROOT, TEST_PASSWORD, SmtpSink, build_app, free_port, missing
 
 CHROME_ARGS = [
     "--no-sandbox",
@@ -58,7 +57,7 @@ SET_PASSWORD_LINK = re.compile(r"https?://\S+/staff/set-password/\S+")
 class LiveServer:
     app: object
     url: str
-    smtp: object  # tests.conftest.SmtpSink: every message the worker delivered
+    smtp: object  # tests.support.SmtpSink: every message the worker delivered
 
     def run_worker(self) -> int:
         """What `flask worker` does once: run every due job (mail.send among them)."""

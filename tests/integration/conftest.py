@@ -3,7 +3,7 @@
 import pytest
 
 from portal.domain.models import CareTeamMember, Client
-from tests.conftest import signed_in
+from tests.support import signed_in
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from portal.access import access_of
 from portal.domain.roles import Role, has_capability
 from portal.extensions import limiter
-from tests.conftest import signed_in
+from tests.support import signed_in
 
 ROLES = [
     "anonymous",

@@ -27,8 +27,7 @@ from portal.domain.models import CareTeamMember, Document, Signature
 from portal.domain.roles import Role
 from portal.extensions import db
 from portal.integrations.storage import get_store
-from tests.conftest import Factories, database_url_for_tests
-from tests.support import make_settings, missing
+from tests.support import Factories, database_url_for_tests, make_settings, missing
 
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Pages 2 0 R>>endobj\n2 0 obj<</Kids[3 0 R]/Count 1>>endobj\n"

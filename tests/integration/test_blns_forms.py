@@ -15,8 +15,7 @@ from portal.domain import passwords, validation
 from portal.domain.errors import DomainError
 from portal.domain.models import Agency, Client, OutboxMessage, StaffUser, UserSession
 from portal.domain.roles import Role
-from tests.conftest import signed_in
-from tests.support import TEST_PASSWORD, shared_path
+from tests.support import TEST_PASSWORD, shared_path, signed_in
 
 
 @pytest.fixture(scope="module")

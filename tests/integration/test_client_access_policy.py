@@ -7,7 +7,7 @@ import pytest
 from portal.domain import access_policy
 from portal.domain.models import Consent, Enrollment, Organization, Project
 from portal.domain.roles import Role
-from tests.conftest import signed_in
+from tests.support import signed_in
 
 ROUTES = {
     "record": ("GET", "/staff/clients/{id}"),

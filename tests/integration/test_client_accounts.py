@@ -19,8 +19,7 @@ from portal.domain.models import (
 )
 from portal.domain.onboarding import PRIVACY_VERSION
 from portal.domain.roles import Role
-from tests.conftest import signed_in
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, signed_in
 
 NEW = "lantern meadow quietly ninety"
 CODE = re.compile(r'class="invite-code">([A-Z0-9]{5}-[A-Z0-9]{5})<')

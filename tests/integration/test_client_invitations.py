@@ -16,7 +16,7 @@ from portal.domain.models import (
     Project,
 )
 from portal.domain.roles import Role
-from tests.conftest import signed_in
+from tests.support import signed_in
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_no_invitation_without_a_recent_identity_check(case_manager, client, fro
 
 
 def signed_in_again(browser, client):
-    from tests.conftest import signed_in as sign
+    from tests.support import signed_in as sign
 
     return (
         sign(browser.application, browser.account)

@@ -16,7 +16,7 @@ from portal.domain.models import (
     StaffNotification,
 )
 from portal.domain.roles import Role
-from tests.conftest import signed_in
+from tests.support import signed_in
 
 PASSWORD = "harbor lantern quietly ninety"
 UNUSABLE = "This invitation cannot be used"

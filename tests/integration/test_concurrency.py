@@ -35,8 +35,7 @@ from portal.domain.models import (
 from portal.domain.onboarding import PRIVACY_VERSION
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
-from tests.conftest import signed_in
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, signed_in
 
 pytestmark = pytest.mark.real_commits
 

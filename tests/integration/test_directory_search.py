@@ -303,7 +303,7 @@ def test_the_legacy_directory_can_be_searched(app, database, agency_a, make):
     assert near.total == eviction.total and all(r.distance is None for r in near.results)
     assert database.session.scalar(select(func.count()).select_from(HsdsSchedule)) == 2492
     # Many results come in pages of 20, with links to the next and previous pages.
-    from tests.conftest import signed_in
+    from tests.support import signed_in
 
     browser = signed_in(app, make.client_account(agency_a))
     first = browser.get("/resources", query_string={"category": "legal"}).get_data(as_text=True)

@@ -23,8 +23,7 @@ from portal.domain.models import (
 )
 from portal.domain.roles import Role
 from portal.integrations.storage import get_store
-from tests.conftest import signed_in
-from tests.support import shared_path
+from tests.support import shared_path, signed_in
 
 UPLOADS = ("data", "uploads")
 

@@ -116,7 +116,7 @@ def test_a_signed_roi_opens_the_record_to_a_partner_and_revoking_closes_it(
 ):
     from portal.domain.models import CareTeamMember, ConsentRevocation
     from portal.domain.roles import Role
-    from tests.conftest import signed_in
+    from tests.support import signed_in
 
     partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
     me.record.care_team.append(CareTeamMember(staff=partner, is_case_manager=False))
@@ -252,7 +252,7 @@ def test_a_signed_roi_stops_opening_the_record_when_it_ends(
     from portal.domain import clock
     from portal.domain.models import CareTeamMember
     from portal.domain.roles import Role
-    from tests.conftest import signed_in
+    from tests.support import signed_in
 
     partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
     me.record.care_team.append(CareTeamMember(staff=partner, is_case_manager=False))

@@ -359,7 +359,7 @@ def test_naughty_names_signed_extract_exactly_from_the_pdf(
     app, case_manager_user, make, agency_a, naughty_strings, database
 ):
     """A sample of BLNS strings that a name field keeps, signed for real through the form."""
-    from tests.conftest import signed_in
+    from tests.support import signed_in
 
     keep = []
     for text in naughty_strings:

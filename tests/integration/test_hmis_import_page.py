@@ -109,7 +109,7 @@ def test_a_broken_upload_imports_nothing_and_says_why(agency_admin, database):
 
 
 def test_case_managers_cannot_import(app, make, agency_a):
-    from tests.conftest import signed_in
+    from tests.support import signed_in
 
     manager = signed_in(app, make.staff(Role.CASE_MANAGER, agency_a))
     assert manager.get("/staff/imports/hmis").status_code == 403

@@ -31,8 +31,7 @@ from portal.domain.models import (
 )
 from portal.domain.roles import Role
 from portal.extensions import db
-from tests.conftest import signed_in
-from tests.support import statements_run
+from tests.support import signed_in, statements_run
 
 CLIENT_PAGES = ("/home", "/messages", "/where", "/resources?q=shelter")
 STAFF_PAGES = ("/staff/", "/staff/inbox", "/staff/review", "/staff/clients")

@@ -16,8 +16,7 @@ import time
 import pytest
 
 from portal.logs import redact
-from tests.conftest import build_app
-from tests.support import PROJECT_ROOT, production_environment
+from tests.support import PROJECT_ROOT, build_app, production_environment
 
 SENTINEL = "SENTINELtoken0123456789abcdefghijklmnopqrstu"
 

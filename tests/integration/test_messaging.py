@@ -22,8 +22,7 @@ from portal.domain.models import (
 )
 from portal.domain.roles import Role
 from portal.forms import strip_unshowable
-from tests.conftest import signed_in
-from tests.support import shared_path
+from tests.support import shared_path, signed_in
 
 SAFE_TAGS = {"p", "br", "a", "em", "strong"}
 SAFE_SCHEMES = ("http://", "https://", "mailto:", "tel:")

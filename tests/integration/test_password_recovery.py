@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from portal.domain import crypto
 from portal.domain.models import AuditEvent, OutboxMessage
-from tests.conftest import signed_in
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, signed_in
 
 NEW = "lantern meadow quietly ninety"
 

@@ -12,8 +12,7 @@ from sqlalchemy import text
 
 from portal import create_app
 from portal.extensions import db, limiter
-from tests.conftest import build_app
-from tests.support import make_settings
+from tests.support import build_app, make_settings
 
 
 def test_ready_when_the_database_answers_with_the_expected_schema(app, database):

@@ -21,8 +21,7 @@ from portal.domain.onboarding import PRIVACY_VERSION
 from portal.domain.passwords import hash_password
 from portal.domain.session import after_commit
 from portal.extensions import db
-from tests.conftest import build_app, signed_in
-from tests.support import TEST_PASSWORD, CheckingClient, make_settings
+from tests.support import TEST_PASSWORD, CheckingClient, build_app, make_settings, signed_in
 
 COOKIE = "__Host-portal"
 

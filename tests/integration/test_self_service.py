@@ -23,8 +23,7 @@ from portal.domain.models import (
 )
 from portal.domain.roles import Role
 from portal.domain.session import reading, will_write
-from tests.conftest import signed_in
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, signed_in
 
 PHONE = {
     "phone_1_number": "(415) 555-0123",

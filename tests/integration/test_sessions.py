@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from portal.domain import sessions
 from portal.domain.models import ContactEvent, Message, UserSession
 from portal.domain.roles import Role
-from tests.conftest import signed_in
-from tests.support import statements_run
+from tests.support import signed_in, statements_run
 
 COOKIE = "__Host-portal"
 
@@ -267,7 +266,7 @@ def test_leave_quickly_ends_the_session_without_a_token_and_goes_to_an_ordinary_
 ):
     """Issue 17: the "Leave quickly" form works without JavaScript and even when the page's
     token is stale: the session ends and the browser lands on QUICK_EXIT_URL."""
-    from tests.conftest import signed_in
+    from tests.support import signed_in
 
     account = make.client_account(agency_a)
     me = signed_in(app, account)

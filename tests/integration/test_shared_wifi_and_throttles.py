@@ -14,8 +14,7 @@ from portal.domain.models import AuditEvent, ClientAccount, StaffUser
 from portal.domain.onboarding import PRIVACY_VERSION
 from portal.domain.passwords import hash_password
 from portal.domain.roles import Role
-from tests.conftest import signed_in
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, signed_in
 
 SHELTER = {"REMOTE_ADDR": "203.0.113.7"}
 NEW = "quiet harbor evening lantern"

@@ -15,7 +15,7 @@ from portal.domain.models import (
     StaffUser,
 )
 from portal.domain.roles import Role
-from tests.conftest import signed_in
+from tests.support import signed_in
 
 NEW_PASSWORD = "quiet orange harbor seventeen"
 

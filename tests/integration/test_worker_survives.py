@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from portal.domain import clock, jobs
 from portal.domain.models import Job
 from portal.extensions import db
-from tests.conftest import build_app
+from tests.support import build_app
 
 DONE: list[int] = []
 

@@ -15,7 +15,7 @@ from portal.domain.models import CareTeamMember
 from portal.domain.roles import Role
 from portal.extensions import db
 from portal.settings import from_env
-from tests.conftest import Factories
+from tests.support import Factories
 
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
