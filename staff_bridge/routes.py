@@ -6,8 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import recovery_pages
 from portal.access import public, staff_only
-from portal.domain import agencies, notifications, recovery, sessions, staff
+from portal.domain import agencies, notifications, sessions, staff
 from portal.domain.agencies import US_TIMEZONES
 from portal.domain.roles import ROLE_LABELS, Capability
 from portal.forms import ActionForm, ChangePasswordForm, ConfirmPasswordForm
@@ -76,37 +77,26 @@ def set_password(token: str):
 @public
 @sign_in_rate_limit
 def forgot_password():
-    """The same answer whether or not the address has an account (R17)."""
-    form = ForgotPasswordForm()
-    if (
-        form.validate_on_submit()
-        and attempt(
-            form,
-            recovery.request_reset,
-            "staff",
-            form.email.data or "",
-            link_path="/staff/reset-password/",
-        )[0]
-    ):
-        return render_template("staff_bridge/forgot_password_sent.html")
-    return render_template("staff_bridge/forgot_password.html", form=form)
+    return recovery_pages.forgot_password_page(
+        "staff",
+        ForgotPasswordForm(),
+        link_path="/staff/reset-password/",
+        page="staff_bridge/forgot_password.html",
+        sent="staff_bridge/forgot_password_sent.html",
+    )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @public
 def reset_password(token: str):
-    """Like the invitation link: opening it changes nothing; no automatic sign-in after."""
-    if not recovery.reset_link_is_live("staff", token):
-        return render_template("staff_bridge/link_expired.html"), 404
-    form = SetPasswordForm()
-    if form.validate_on_submit():
-        ok, _account = attempt(
-            form, recovery.reset_password, "staff", token, form.password.data or ""
-        )
-        if ok:
-            flash(_("Your new password is set. Sign in with it now."), "success")
-            return redirect(url_for("staff_bridge.sign_in"), code=303)
-    return render_template("staff_bridge/set_password.html", form=form)
+    return recovery_pages.reset_password_page(
+        "staff",
+        token,
+        SetPasswordForm(),
+        page="staff_bridge/set_password.html",
+        expired="staff_bridge/link_expired.html",
+        sign_in="staff_bridge.sign_in",
+    )
 
 
 # --- home, notifications, own account ----------------------------------------------------

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from portal import recovery_pages
 from portal.access import client_only, public
 from portal.client import bp
 from portal.client.forms import (
@@ -19,7 +20,7 @@ from portal.client.forms import (
     ResetCodeForm,
     ResetPasswordForm,
 )
-from portal.domain import client_accounts, recovery, sessions
+from portal.domain import client_accounts, sessions
 from portal.forms import ChangePasswordForm, ConfirmPasswordForm
 from portal.i18n import LANGUAGE_NAMES
 from portal.settings import current as current_settings
@@ -66,39 +67,28 @@ def _privacy_gate():
 @public
 @sign_in_rate_limit
 def forgot_password():
-    """The same answer whether or not the address has an account (R17)."""
-    form = ForgotPasswordForm()
-    if (
-        form.validate_on_submit()
-        and attempt(
-            form,
-            recovery.request_reset,
-            "client",
-            form.email.data or "",
-            link_path=client_accounts.RESET_LINK_PATH,
-        )[0]
-    ):
-        hours = current_settings().password_reset_valid_for.total_seconds() // 3600
-        return render_template("client/forgot_password_sent.html", hours=int(hours))
-    return render_template("client/forgot_password.html", form=form)
+    hours = current_settings().password_reset_valid_for.total_seconds() // 3600
+    return recovery_pages.forgot_password_page(
+        "client",
+        ForgotPasswordForm(),
+        link_path=client_accounts.RESET_LINK_PATH,
+        page="client/forgot_password.html",
+        sent="client/forgot_password_sent.html",
+        hours=int(hours),
+    )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @public
 def reset_password(token: str):
-    """Opening the link changes nothing (mail scanners open links); the POST does. No
-    automatic sign-in after."""
-    if not recovery.reset_link_is_live("client", token):
-        return render_template("client/link_expired.html"), 404
-    form = ResetPasswordForm()
-    if form.validate_on_submit():
-        ok, _account = attempt(
-            form, recovery.reset_password, "client", token, form.password.data or ""
-        )
-        if ok:
-            flash(_("Your new password is set. Sign in with it now."), "success")
-            return redirect(url_for("client.sign_in"), code=303)
-    return render_template("client/reset_password.html", form=form)
+    return recovery_pages.reset_password_page(
+        "client",
+        token,
+        ResetPasswordForm(),
+        page="client/reset_password.html",
+        expired="client/link_expired.html",
+        sign_in="client.sign_in",
+    )
 
 
 @bp.route("/reset-code", methods=["GET", "POST"])
