@@ -24,12 +24,11 @@ from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from portal.domain import audit, clock, context, jobs, mail, notifications
+from portal.domain import audit, clock, context, jobs, mail, notifications, sanitiser
 from portal.domain.access_policy import can
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
@@ -54,7 +53,6 @@ from portal.settings import current as current_settings
 TEXTS = Path(__file__).resolve().parent.parent / "esign_texts"
 LANGUAGES = ("en", "es")
 DISCLOSURE_VERSION = 1
-ALLOWED_TAGS = frozenset({"h2", "h3", "p", "ul", "ol", "li", "strong", "em", "a", "br"})
 SAMPLE_WORDS = [
     "river",
     "maple",
@@ -147,14 +145,7 @@ def _markdown():
 
 def render_markdown(text: str) -> Markup:
     """Markdown to HTML: raw HTML is not passed through, and bleach keeps only a few tags."""
-    rendered = _markdown().render(text)
-    clean = bleach.clean(
-        rendered,
-        tags=ALLOWED_TAGS,
-        attributes={"a": ["href"]},
-        protocols=["http", "https", "mailto", "tel"],
-        strip=True,
-    )
+    clean = sanitiser.clean(_markdown().render(text), sanitiser.DOCUMENT)
     return Markup(clean)  # noqa: S704 - bleach allowlisted
 
 

@@ -5,7 +5,7 @@
 - Clients write to their case manager or a care-team member who allows client-initiated
   contact; staff reply, assign to a care-team colleague, mark handled, or start a conversation.
 - Bodies are plain text. `render()` escapes everything, links URLs, and passes the result
-  through bleach with an allowlist (p, br, a, em, strong; http, https, mailto, tel).
+  through bleach with the message allowlist (portal.domain.sanitiser).
 - A replayed submit stores one message: each form carries an idempotency key, unique per
   conversation.
 - "Respond in a timely manner" is measured: a client message awaits a reply until staff answer;
@@ -20,20 +20,18 @@ from __future__ import annotations
 import html
 import re
 import secrets
-import threading
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-import bleach
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import Date, Select, and_, bindparam, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only
 
-from portal.domain import audit, clock, crypto, jobs, mail
+from portal.domain import audit, clock, crypto, jobs, mail, sanitiser
 from portal.domain.access_policy import can
 from portal.domain.errors import DomainError, Forbidden, NotFound
 from portal.domain.models import (
@@ -52,9 +50,6 @@ from portal.settings import current as current_settings
 
 MAX_BODY = 5000
 NOTICE_EVERY = timedelta(hours=1)
-ALLOWED_TAGS = frozenset({"p", "br", "a", "em", "strong"})
-ALLOWED_ATTRIBUTES = {"a": ["href", "rel"]}
-ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "tel"})
 INBOX_VIEWS = ("unread", "awaiting", "mine", "all")
 
 
@@ -74,32 +69,6 @@ def clean_body(text: str | None) -> str:
     return text
 
 
-def _link_attributes(attrs, new=False):
-    href = attrs.get((None, "href"), "")
-    scheme = href.split(":", 1)[0].lower() if ":" in href else ""
-    if scheme not in ALLOWED_PROTOCOLS:
-        return None  # not a link we make: leave the text as text
-    attrs[(None, "rel")] = "nofollow noopener noreferrer"
-    return attrs
-
-
-_per_thread = threading.local()
-
-
-def _cleaner() -> bleach.sanitizer.Cleaner:
-    """bleach's Cleaner keeps parser state between calls and is not thread-safe (its own
-    docstring): one per thread (the threaded development server, a threaded WSGI server)."""
-    cleaner = getattr(_per_thread, "cleaner", None)
-    if cleaner is None:
-        cleaner = _per_thread.cleaner = bleach.sanitizer.Cleaner(
-            tags=ALLOWED_TAGS,
-            attributes=ALLOWED_ATTRIBUTES,
-            protocols=ALLOWED_PROTOCOLS,
-            strip=False,
-        )
-    return cleaner
-
-
 def render(text: str) -> Markup:
     """Plain text to HTML: everything escaped, paragraphs and line breaks kept, URLs and email
     addresses linked, then bleach's allowlist over the result. A conversation page shows every
@@ -113,9 +82,9 @@ def _render_html(text: str) -> str:
     paragraphs = []
     for block in re.split(r"\n{2,}", strip_unshowable(text)):
         escaped = html.escape(block, quote=True)  # the text as text: every & < > " ' escaped
-        linked = bleach.linkify(escaped, callbacks=[_link_attributes], parse_email=True)
+        linked = sanitiser.linkify(escaped)
         paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
-    return _cleaner().clean("".join(paragraphs))
+    return sanitiser.clean("".join(paragraphs), sanitiser.MESSAGE)
 
 
 def new_idempotency_key() -> str:
