@@ -1,9 +1,12 @@
-"""Several clients at once (bulk messages, bulk document requests): the filters, the list the
-staff member sees, and on sending exactly that list again, each client checked again."""
+"""Several clients at once (bulk messages, document requests, documents to sign): the filters,
+the list the staff member sees, and on sending exactly that list again, each client checked
+again. `page()` is the whole page; each feature gives its form, its send and its words."""
 
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Callable
+
+from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
 from portal.domain import clients
@@ -39,3 +42,26 @@ def page_context(filters: dict, recipients: list) -> dict:
         "projects": clients.projects_for_filter(current_user),
         "staff_choices": clients.staff_choices_for_filter(current_user),
     }
+
+
+def page(
+    *,
+    action: str,
+    form,
+    send: Callable[[object, list], tuple[bool, int]],
+    sent: Callable[[int], str],
+    done_url: str,
+    template: str,
+    refused_status: int = 200,
+):
+    """GET: the filters and who matches. POST: `send(form, recipients)` to exactly the list
+    that was shown, returning (ok, how many); then `sent(count)` is flashed and the browser
+    goes to `done_url`. A refused form is shown again with `refused_status`."""
+    filters, recipients = audience(action)
+    if request.method == "POST" and form.validate_on_submit():
+        ok, count = send(form, recipients)
+        if ok:
+            flash(sent(count), "success")
+            return redirect(done_url, 303)
+    status = refused_status if request.method == "POST" else 200
+    return render_template(template, form=form, **page_context(filters, recipients)), status

@@ -113,24 +113,20 @@ def request_document(client_id: str):
 @per_staff_limit("10 per hour")
 def request_documents_bulk():
     """Choose clients, see the list, then ask each of them for a document."""
-    filters, recipients = bulk.audience("edit")
-    form = _request_form()
-    if request.method == "POST" and form.validate_on_submit():
+
+    def send(form, recipients) -> tuple[bool, int]:
         ok, tasks = _send_requests(form, recipients)
-        if ok:
-            flash(
-                ngettext(
-                    "Request sent to %(num)d client.",
-                    "Request sent to %(num)d clients.",
-                    len(tasks),
-                ),
-                "success",
-            )
-            return redirect(url_for("staff_bridge.request_documents_bulk"), 303)
-    return render_template(
-        "staff_bridge/documents/request_bulk.html",
-        form=form,
-        **bulk.page_context(filters, recipients),
+        return ok, len(tasks or [])
+
+    return bulk.page(
+        action="edit",
+        form=_request_form(),
+        send=send,
+        sent=lambda count: ngettext(
+            "Request sent to %(num)d client.", "Request sent to %(num)d clients.", count
+        ),
+        done_url=url_for("staff_bridge.request_documents_bulk"),
+        template="staff_bridge/documents/request_bulk.html",
     )
 
 

@@ -75,25 +75,24 @@ def request_signature(client_id: str):
 @per_staff_limit("10 per hour")
 def request_signatures_bulk():
     """Choose clients, see the list, then ask each of them to sign a document."""
-    filters, recipients = bulk.audience("edit")
-    form = _request_form()
-    if request.method == "POST" and form.validate_on_submit():
+
+    def send(form, recipients) -> tuple[bool, int]:
         ok, made = _send(form, recipients)
-        if ok:
-            flash(
-                ngettext(
-                    "Sent to %(num)d client. They see it on their home page.",
-                    "Sent to %(num)d clients. They see it on their home page.",
-                    len(made),
-                ),
-                "success",
-            )
-            return redirect(url_for("staff_bridge.request_signatures_bulk"), 303)
-    return render_template(
-        "staff_bridge/esign/request_bulk.html",
-        form=form,
-        **bulk.page_context(filters, recipients),
-    ), 400 if form.has_errors else 200
+        return ok, len(made or [])
+
+    return bulk.page(
+        action="edit",
+        form=_request_form(),
+        send=send,
+        sent=lambda count: ngettext(
+            "Sent to %(num)d client. They see it on their home page.",
+            "Sent to %(num)d clients. They see it on their home page.",
+            count,
+        ),
+        done_url=url_for("staff_bridge.request_signatures_bulk"),
+        template="staff_bridge/esign/request_bulk.html",
+        refused_status=400,
+    )
 
 
 @bp.get("/signatures/<signature_id>/verify")

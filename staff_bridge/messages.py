@@ -147,9 +147,9 @@ def start_conversation(client_id: str):
 @per_staff_limit("10 per hour")
 def bulk_message():
     """Choose recipients, see the list, then send: each client gets their own conversation."""
-    filters, recipients = bulk.audience("message")
     form = MessageForm()
-    if request.method == "POST" and form.validate_on_submit():
+
+    def send(form, recipients) -> tuple[bool, int]:
         ok, count = attempt(
             form,
             messaging.send_bulk,
@@ -158,16 +158,17 @@ def bulk_message():
             body=form.body.data,
             key=form.key.data,
         )
-        if ok:
-            flash(
-                ngettext(
-                    "Queued for %(num)d client. The worker sends it in a moment.",
-                    "Queued for %(num)d clients. The worker sends them in a moment.",
-                    count,
-                ),
-                "success",
-            )
-            return redirect(url_for("staff_bridge.inbox"), 303)
-    return render_template(
-        "staff_bridge/messages/bulk.html", form=form, **bulk.page_context(filters, recipients)
+        return ok, count or 0
+
+    return bulk.page(
+        action="message",
+        form=form,
+        send=send,
+        sent=lambda count: ngettext(
+            "Queued for %(num)d client. The worker sends it in a moment.",
+            "Queued for %(num)d clients. The worker sends them in a moment.",
+            count,
+        ),
+        done_url=url_for("staff_bridge.inbox"),
+        template="staff_bridge/messages/bulk.html",
     )
