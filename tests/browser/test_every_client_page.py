@@ -53,7 +53,7 @@ NOT_PAGES = {
 MAIN_SUBMIT = "main form[method=post] button[type=submit]"
 
 
-def client_pages(app) -> set[str]:
+def client_pages() -> set[str]:
     """Every GET endpoint in routes.txt that a client can open in a browser."""
     pages = set()
     for line in ROUTES.read_text(encoding="utf-8").splitlines():
@@ -76,15 +76,14 @@ class Walk:
     def measure(self) -> None:
         assert_accessible(self.phone)  # axe-core, then assert_fits_phone on a client page
 
-    def visit(self, path: str, *, submit: str | None = None, expect_error: bool = True) -> None:
+    def visit(self, path: str, *, submit: str | None = None) -> None:
         """Open `path` and measure it; with `submit`, tap that button (a CSS selector, the
-        first match) with the form as it is, and measure the answer."""
+        first match) with the form as it is, expect an error, and measure that state."""
         self.phone.goto(self.live_server.url + path)
         self.measure()
         if submit:
             tap_and_load(self.phone, self.phone.locator(submit).first)
-            if expect_error:
-                expect(self.phone.locator(".error-summary, .field-error").first).to_be_visible()
+            expect(self.phone.locator(".error-summary, .field-error").first).to_be_visible()
             self.measure()
 
 
@@ -262,7 +261,7 @@ def test_every_client_page_in_every_state_fits_a_phone(live_server, phones, lang
     client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)
     walk.measure()
 
-    missing = client_pages(app) - measured_endpoints(app)
+    missing = client_pages() - measured_endpoints(app)
     assert not missing, f"client pages not measured on a phone: {sorted(missing)}"
     print(
         f"\n[every client page {lang}] {len(browser.MEASURED)} states measured, "
