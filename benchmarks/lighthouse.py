@@ -115,7 +115,7 @@ def lighthouse(url: str, cookie: str | None, chrome: str, slowdown: float | None
             command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
         if slowdown is not None:
             command.append(f"--throttling.cpuSlowdownMultiplier={slowdown}")
-        for attempt in (1, 2):  # Chromium now and then fails to start on a busy host
+        for attempt in (1, 2):  # on a busy host a run now and then records no trace (NO_NAVSTART)
             done = subprocess.run(  # noqa: S603 (our own command line: Lighthouse, a URL)
                 command,
                 env={**os.environ, "CHROME_PATH": chrome},
