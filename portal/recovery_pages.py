@@ -15,13 +15,11 @@ from portal.web import attempt
 def forgot_password_page(kind: str, form, *, link_path: str, page: str, sent: str, **sent_values):
     """The same answer whether or not the address has an account (R17); only an address that
     cannot be anyone's is refused, in words."""
-    if (
-        form.validate_on_submit()
-        and attempt(form, recovery.request_reset, kind, form.email.data or "", link_path=link_path)[
-            0
-        ]
-    ):
-        return render_template(sent, **sent_values)
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        ok, _none = attempt(form, recovery.request_reset, kind, email, link_path=link_path)
+        if ok:
+            return render_template(sent, **sent_values)
     return render_template(page, form=form)
 
 

@@ -5,12 +5,15 @@ again. `page()` is the whole page; each feature gives its form, its send and its
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
 from portal.domain import clients
 from portal.domain.validation import small_int
+
+Made = TypeVar("Made")  # what a bulk send made: the requests, or how many messages
 
 
 def _filters() -> dict:
@@ -48,20 +51,20 @@ def page(
     *,
     action: str,
     form,
-    send: Callable[[object, list], tuple[bool, int]],
-    sent: Callable[[int], str],
+    send: Callable[[object, list], tuple[bool, Made]],
+    sent: Callable[[Made], str],
     done_url: str,
     template: str,
     refused_status: int = 200,
 ):
     """GET: the filters and who matches. POST: `send(form, recipients)` to exactly the list
-    that was shown, returning (ok, how many); then `sent(count)` is flashed and the browser
-    goes to `done_url`. A refused form is shown again with `refused_status`."""
+    that was shown, returning (ok, what was made); then `sent(what was made)` is flashed and
+    the browser goes to `done_url`. A refused form is shown again with `refused_status`."""
     filters, recipients = audience(action)
     if request.method == "POST" and form.validate_on_submit():
-        ok, count = send(form, recipients)
+        ok, made = send(form, recipients)
         if ok:
-            flash(sent(count), "success")
+            flash(sent(made), "success")
             return redirect(done_url, 303)
     status = refused_status if request.method == "POST" else 200
     return render_template(template, form=form, **page_context(filters, recipients)), status

@@ -113,17 +113,12 @@ def request_document(client_id: str):
 @per_staff_limit("10 per hour")
 def request_documents_bulk():
     """Choose clients, see the list, then ask each of them for a document."""
-
-    def send(form, recipients) -> tuple[bool, int]:
-        ok, tasks = _send_requests(form, recipients)
-        return ok, len(tasks or [])
-
     return bulk.page(
         action="edit",
         form=_request_form(),
-        send=send,
-        sent=lambda count: ngettext(
-            "Request sent to %(num)d client.", "Request sent to %(num)d clients.", count
+        send=_send_requests,
+        sent=lambda tasks: ngettext(
+            "Request sent to %(num)d client.", "Request sent to %(num)d clients.", len(tasks)
         ),
         done_url=url_for("staff_bridge.request_documents_bulk"),
         template="staff_bridge/documents/request_bulk.html",

@@ -75,19 +75,14 @@ def request_signature(client_id: str):
 @per_staff_limit("10 per hour")
 def request_signatures_bulk():
     """Choose clients, see the list, then ask each of them to sign a document."""
-
-    def send(form, recipients) -> tuple[bool, int]:
-        ok, made = _send(form, recipients)
-        return ok, len(made or [])
-
     return bulk.page(
         action="edit",
         form=_request_form(),
-        send=send,
-        sent=lambda count: ngettext(
+        send=_send,
+        sent=lambda made: ngettext(
             "Sent to %(num)d client. They see it on their home page.",
             "Sent to %(num)d clients. They see it on their home page.",
-            count,
+            len(made),
         ),
         done_url=url_for("staff_bridge.request_signatures_bulk"),
         template="staff_bridge/esign/request_bulk.html",

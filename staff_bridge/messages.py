@@ -147,23 +147,17 @@ def start_conversation(client_id: str):
 @per_staff_limit("10 per hour")
 def bulk_message():
     """Choose recipients, see the list, then send: each client gets their own conversation."""
-    form = MessageForm()
-
-    def send(form, recipients) -> tuple[bool, int]:
-        ok, count = attempt(
+    return bulk.page(
+        action="message",
+        form=MessageForm(),
+        send=lambda form, recipients: attempt(
             form,
             messaging.send_bulk,
             current_user,
             recipients,
             body=form.body.data,
             key=form.key.data,
-        )
-        return ok, count or 0
-
-    return bulk.page(
-        action="message",
-        form=form,
-        send=send,
+        ),
         sent=lambda count: ngettext(
             "Queued for %(num)d client. The worker sends it in a moment.",
             "Queued for %(num)d clients. The worker sends them in a moment.",
