@@ -620,13 +620,20 @@ class NodeKiller:
     may or may not be stored but never twice; everything told saved must be stored."""
 
     program = "web:web-0"
+    BACK_WITHIN = 120  # seconds: a busy 2-core machine restarts a node in about 10
 
     def __init__(self, at: float, run: Run) -> None:
         self.at, self.run = at, run
         self.killed_pid: int | None = None
         self.killed_at = self.back_at = None
         self.new_pid: int | None = None
-        threading.Thread(target=self._kill, name="node-killer", daemon=True).start()
+        self.last_error = ""
+        self.thread = threading.Thread(target=self._kill, name="node-killer", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        """Until the node is back or BACK_WITHIN has passed: the run may end before it is."""
+        self.thread.join(self.at + self.BACK_WITHIN + 30)
 
     def _kill(self) -> None:
         while not self.run.started:
@@ -637,17 +644,16 @@ class NodeKiller:
             return
         os.killpg(self.killed_pid, signal.SIGKILL)
         self.killed_at = time.monotonic() - self.run.started
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + self.BACK_WITHIN
         while time.monotonic() < deadline:
-            pid = stack.program_pid(self.program)
-            if pid and pid != self.killed_pid:
-                try:
-                    if stack.node_ready(0)[0] == 200:
-                        self.new_pid = pid
-                        self.back_at = time.monotonic() - self.run.started
-                        return
-                except OSError:
-                    pass
+            try:  # anything that goes wrong while asking means "not back yet", said below
+                pid = stack.program_pid(self.program)
+                if pid and pid != self.killed_pid and stack.node_ready(0)[0] == 200:
+                    self.new_pid = pid
+                    self.back_at = time.monotonic() - self.run.started
+                    return
+            except Exception as error:  # noqa: BLE001 - reported if the node never comes back
+                self.last_error = f"{type(error).__name__}: {error}"
             time.sleep(0.2)
 
     def window(self) -> tuple[float, float] | None:
@@ -655,7 +661,7 @@ class NodeKiller:
         the gunicorn timeout's worth of requests that were in flight (in monotonic time)."""
         if self.killed_at is None:
             return None
-        back = self.back_at if self.back_at is not None else self.killed_at + 60
+        back = self.back_at if self.back_at is not None else self.killed_at + self.BACK_WITHIN
         return self.run.started + self.killed_at - 1, self.run.started + back + 5
 
     def report(self) -> list[str]:
@@ -664,7 +670,7 @@ class NodeKiller:
         back = (
             f"back (pid {self.new_pid}, started by supervisord) at {self.back_at:.1f} s"
             if self.back_at is not None
-            else "NOT back within 60 s"
+            else f"NOT back within {self.BACK_WITHIN} s"
         )
         served = Counter(
             s.status for s in self.run.recorder.samples() if s.status in (502, TRANSPORT_ERROR)
@@ -674,7 +680,32 @@ class NodeKiller:
             f"{self.killed_at:.1f} s; {back}; requests it was serving: {served[502]} answered"
             f" 502, {served[TRANSPORT_ERROR]} without an answer (the rest went to node 1)"
         )
-        return [] if self.back_at is not None else [f"{self.program} did not come back"]
+        if self.back_at is not None:
+            return []
+        self.diagnose()
+        return [f"{self.program} did not come back"]
+
+    def diagnose(self) -> None:
+        """What supervisord and the node said, so a node that stayed down can be explained."""
+        print(f"  last error while asking: {self.last_error or 'none'}")
+        print("  supervisorctl status:")
+        for line in stack.ctl("status", check=False).splitlines():
+            print(f"    {line}")
+        for log, keep in (("supervisord.log", "web-0"), ("web-0.log", "")):
+            try:
+                lines = stack.path("logs", log).read_text(errors="replace").splitlines()
+            except OSError as error:
+                print(f"  {log}: {error}")
+                continue
+            # The node's own lines without the access and audit lines (addresses, ids).
+            picked = [
+                line
+                for line in lines
+                if keep in line and '"portal.audit"' not in line and "ms cpu=" not in line
+            ]
+            print(f"  {log}, its last lines{' about ' + keep if keep else ''}:")
+            for line in picked[-25:]:
+                print(f"    {line[:300]}")
 
 
 def main(argv: list[str]) -> int:
@@ -718,6 +749,8 @@ def main(argv: list[str]) -> int:
     clients, staff = run.go(addresses)
     own_cpu = time.process_time() - cpu_before
     (busy_now, total_now), (busy_then, total_then) = machine_cpu(), machine_before
+    if killer is not None:
+        killer.wait()  # after the run's CPU figures: the wait is not part of the run
     busy, total = busy_now - busy_then, total_now - total_then
     own = {a for a in addresses if a} or {"127.0.0.1"}
     failures = report_requests(run, logs, own, killed=killer.window() if killer else None)

@@ -665,7 +665,12 @@ def node_ready(n: int) -> tuple[int, dict]:
     try:
         conn.request("GET", "/ready", headers={"X-Forwarded-For": "127.0.0.1"})
         response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
+        body = response.read()
+        try:
+            parts = json.loads(body or b"{}")
+        except ValueError:  # not the app's answer (gunicorn's own error page): no parts
+            parts = {}
+        return response.status, parts if isinstance(parts, dict) else {}
     finally:
         conn.close()
 
