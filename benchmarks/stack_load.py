@@ -652,7 +652,7 @@ class NodeKiller:
                     self.new_pid = pid
                     self.back_at = time.monotonic() - self.run.started
                     return
-            except Exception as error:  # noqa: BLE001 - reported if the node never comes back
+            except Exception as error:  # reported by diagnose() if the node never comes back
                 self.last_error = f"{type(error).__name__}: {error}"
             time.sleep(0.2)
 
