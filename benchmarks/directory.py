@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from portal.domain import clock
-from portal.domain import directory_import as di
+from portal.domain.core import clock
+from portal.domain.directory import importer as di
 from portal.domain.models import DirectorySearch
 from portal.extensions import db, limiter
 from tests.support import SHARED, TEST_PASSWORD, Factories, build_app

@@ -66,10 +66,10 @@ def seed() -> None:
     from flask_migrate import upgrade
 
     from portal import create_app
-    from portal.domain import clock
+    from portal.domain.accounts.onboarding import PRIVACY_VERSION
+    from portal.domain.accounts.passwords import hash_password
+    from portal.domain.core import clock
     from portal.domain.models import Agency, Client, ClientAccount
-    from portal.domain.onboarding import PRIVACY_VERSION
-    from portal.domain.passwords import hash_password
     from portal.extensions import db
 
     app = create_app()

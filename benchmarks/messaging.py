@@ -22,7 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask.testing import FlaskClient
 from sqlalchemy import event, insert, text
 
-from portal.domain import clock
+from portal.domain.accounts.onboarding import PRIVACY_VERSION
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core import clock
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     Agency,
     CareTeamMember,
@@ -32,9 +35,6 @@ from portal.domain.models import (
     Message,
     StaffUser,
 )
-from portal.domain.onboarding import PRIVACY_VERSION
-from portal.domain.passwords import hash_password
-from portal.domain.roles import Role
 from portal.extensions import db, limiter
 from tests.support import TEST_PASSWORD, build_app
 

@@ -166,7 +166,7 @@ def machine_cpu() -> tuple[float, float]:
 
 
 def database_now(app):
-    from portal.domain import clock
+    from portal.domain.core import clock
 
     with app.app_context():
         return clock.now()
@@ -492,7 +492,7 @@ def tally(name: str, told: list[str], unsure: list[str], refused: list[str], sto
 def report_database(app, run: Run, since, seeded: Seeded, clients, staff) -> list[str]:
     from sqlalchemy import func, select
 
-    from portal.domain import crypto
+    from portal.domain.core import crypto
     from portal.domain.models import ContactEvent, Document, Message, ReviewItem
     from portal.extensions import db
 

@@ -95,7 +95,7 @@ def grow(app, extra: int) -> None:
     items, check-ins; the pages' statement counts must stay the same."""
     from datetime import date
 
-    from portal.domain import clock, crypto
+    from portal.domain.core import clock, crypto
     from portal.domain.models import (
         Agency,
         CareTeamMember,

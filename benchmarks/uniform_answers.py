@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from portal.domain.accounts.passwords import hash_password
 from portal.domain.models import Agency, ClientAccount
-from portal.domain.passwords import hash_password
 from portal.extensions import db, limiter
 from tests.support import build_app
 

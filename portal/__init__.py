@@ -83,7 +83,7 @@ def _engine_options(settings: Settings) -> dict:
     }
     if settings.is_sqlite:
         # How long a writer waits for SQLite's one write lock before the request answers 503
-        # (writers take it up front: portal.domain.session).
+        # (writers take it up front: portal.domain.core.session).
         options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
     return options
 
@@ -106,7 +106,7 @@ def _configure_logging(app: Flask, settings: Settings) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, _record) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT; take control of BEGIN (SQLAlchemy
-    # recipe: portal.domain.session issues it) and turn on what SQLite leaves off by default.
+    # recipe: portal.domain.core.session issues it) and turn on what SQLite leaves off by default.
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -130,7 +130,7 @@ def _postgresql_connect(dbapi_connection, _record) -> None:
 
 
 def _init_database(app: Flask, settings: Settings) -> None:
-    from portal.domain import session  # BEGIN (IMMEDIATE) and the write intent
+    from portal.domain.core import session  # BEGIN (IMMEDIATE) and the write intent
     from portal.extensions import db, migrate
 
     session.STRICT["reads"] = settings.env == "test"
@@ -156,16 +156,9 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _init_web(app: Flask) -> None:
     from portal import security, web
-    from portal.domain import (  # noqa: F401 - registers job handlers and review kinds
-        documents,
-        esign,
-        mail,
-        messaging,
-        notifications,
-        selfservice,
-        sessions,
-    )
+    from portal.domain import features
 
+    features.load()  # the features' job handlers, review kinds and hooks, listed once
     web.init_app(app)
     security.init_app(app)
     web.finish_requests(app)  # last registered, so the first after-request hook to run

@@ -17,8 +17,8 @@ from functools import wraps
 from flask import abort, current_app, request
 from flask_login import current_user
 
-from portal.domain.errors import Forbidden
-from portal.domain.roles import Capability, has_capability
+from portal.domain.core.errors import Forbidden
+from portal.domain.core.roles import Capability, has_capability
 
 
 @dataclass(frozen=True)

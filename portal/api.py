@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from portal.access import public
-from portal.domain import hsds_api
+from portal.domain.directory import hsds as hsds_api
 from portal.web import per_ip_read_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/hsds")

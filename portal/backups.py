@@ -40,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import URL, Engine
 
-from portal.domain import clock
+from portal.domain.core import clock
 from portal.domain.models import Document
 from portal.integrations.storage import (
     ObjectExists,

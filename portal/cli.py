@@ -15,8 +15,8 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from portal import assets, dbroles
-from portal.domain import context, jobs
-from portal.domain.session import dbs
+from portal.domain.core import context, jobs
+from portal.domain.core.session import dbs
 from portal.extensions import db
 from portal.settings import current as current_settings
 
@@ -142,8 +142,8 @@ def dev(port: int) -> None:
 @click.option("--name", required=True)
 def create_system_admin(email: str, name: str) -> None:
     """Create a system administrator; they get an email link to choose a password."""
-    from portal.domain.roles import Role
-    from portal.domain.staff import create_staff_account
+    from portal.domain.accounts.staff import create_staff_account
+    from portal.domain.core.roles import Role
 
     context.set_context(context.ActionContext(request_id="cli"))
     create_staff_account(agency=None, email=email, display_name=name, role=Role.SYSTEM_ADMIN)
@@ -159,8 +159,8 @@ def import_hmis(source: str, agency_name: str) -> None:
     """Import a HUD HMIS CSV export (a folder or a .zip) for an agency; all or nothing."""
     from pathlib import Path
 
-    from portal.domain import hmis_import
-    from portal.domain.agencies import agency_by_name
+    from portal.domain.accounts.agencies import agency_by_name
+    from portal.domain.hmis import importer as hmis_import
 
     context.set_context(context.ActionContext(request_id="cli"))
     agency = agency_by_name(agency_name)
@@ -203,8 +203,8 @@ def import_directory(source: str, agency_name: str, kind: str | None) -> None:
     Upserts by id; a report says what was imported, skipped and why."""
     from pathlib import Path
 
-    from portal.domain import directory_import
-    from portal.domain.agencies import agency_by_name
+    from portal.domain.accounts.agencies import agency_by_name
+    from portal.domain.directory import importer as directory_import
 
     context.set_context(context.ActionContext(request_id="cli"))
     agency = agency_by_name(agency_name)
@@ -243,7 +243,7 @@ def backup(dest: str, pg_bin: str | None) -> None:
     from pathlib import Path
 
     from portal import backups
-    from portal.domain import audit
+    from portal.domain.core import audit
     from portal.integrations.storage import get_store
 
     context.set_context(context.ActionContext(request_id="cli-backup"))
@@ -279,7 +279,7 @@ def restore(src: str, force: bool, pg_bin: str | None) -> None:
     from pathlib import Path
 
     from portal import backups, readiness
-    from portal.domain import audit
+    from portal.domain.core import audit
     from portal.integrations.storage import get_store
 
     context.set_context(context.ActionContext(request_id="cli-restore"))
@@ -321,7 +321,7 @@ def check_documents() -> None:
     verifies. Prints counts; exits 1 listing what does not match (by public id and key)."""
     import time
 
-    from portal.domain import stored_files
+    from portal.domain.documents import stored_files
 
     started = time.monotonic()
     report = stored_files.check()

@@ -24,7 +24,7 @@ from wtforms import (
 )
 from wtforms.i18n import messages_path
 
-from portal.domain.validation import strip_unshowable
+from portal.domain.core.validation import strip_unshowable
 
 # Choices for the month select of a memorable date (GOV.UK / USWDS pattern).
 MONTHS = [

@@ -1,6 +1,6 @@
 """The password-recovery pages both blueprints serve, one flow for clients and staff
-(portal.domain.recovery): "Forgot your password?" and the emailed reset link. Each blueprint
-keeps its own route, rate limit and templates; what happens is the same.
+(portal.domain.accounts.recovery): "Forgot your password?" and the emailed reset link. Each
+blueprint keeps its own route, rate limit and templates; what happens is the same.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from portal.domain import recovery
+from portal.domain.accounts import recovery
 from portal.web import attempt
 
 

@@ -17,9 +17,9 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from portal.domain import audit
-from portal.domain.errors import Forbidden, NotFound, NotReady
-from portal.domain.session import will_write
+from portal.domain.core import audit
+from portal.domain.core.errors import Forbidden, NotFound, NotReady
+from portal.domain.core.session import will_write
 from portal.extensions import db, login_manager
 from portal.integrations.storage import StorageUnavailable
 from portal.settings import current as current_settings

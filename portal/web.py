@@ -1,7 +1,7 @@
 """The request lifecycle shared by both blueprints.
 
-- A session interface over `portal.domain.sessions`: rows for signed-in sessions (the cookie
-  is a random id), a signed cookie for anonymous visitors (no row).
+- A session interface over `portal.domain.accounts.sessions`: rows for signed-in sessions (the
+  cookie is a random id), a signed cookie for anonymous visitors (no row).
 - Who is signed in (Flask-Login's request loader reads the session row's account).
 - The action context for the audit log, and one transaction per request: a GET reads (on
   SQLite it does not take the write lock unless it must write), other methods may write; the
@@ -27,10 +27,11 @@ from flask_babel import gettext
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from portal.domain import clock, context, sessions
-from portal.domain.accounts import account_by_id, can_sign_in
-from portal.domain.errors import DomainError
-from portal.domain.session import reading, reset_intent, will_write
+from portal.domain.accounts import sessions
+from portal.domain.accounts.signin import account_by_id, can_sign_in
+from portal.domain.core import clock, context
+from portal.domain.core.errors import DomainError
+from portal.domain.core.session import reading, reset_intent, will_write
 from portal.extensions import db, login_manager
 from portal.settings import current as current_settings
 
@@ -282,8 +283,8 @@ def reauthenticate(form, *, always: bool = False) -> bool:
     """For a sensitive action: True when the password was typed recently (unless `always`) or
     is typed now in `form.password`; otherwise puts the refusal on the form. Failures count
     like sign-in, and a throttled or suspended account is refused whatever is typed."""
-    from portal.domain.accounts import confirm_password
-    from portal.domain.recovery import CURRENT_PASSWORD_REFUSALS
+    from portal.domain.accounts.recovery import CURRENT_PASSWORD_REFUSALS
+    from portal.domain.accounts.signin import confirm_password
 
     if recently_authenticated() and not always:
         return True
@@ -563,7 +564,7 @@ def sign_in_page(kind: str, *, template: str, home: str):
     from flask import redirect, render_template, url_for
     from flask_babel import gettext
 
-    from portal.domain.accounts import sign_in
+    from portal.domain.accounts.signin import sign_in
     from portal.forms import SignInForm
     from portal.security import safe_next
 
@@ -632,7 +633,7 @@ def sign_out_response(destination: str):
 def change_own_password(form) -> bool:
     """The "change my password" form of either blueprint: the current password, then the new
     one; every other session ends and this browser gets a new session id (R22)."""
-    from portal.domain import recovery
+    from portal.domain.accounts import recovery
 
     ok, _r = attempt(
         form,

@@ -4,7 +4,7 @@ from flask import Blueprint, g
 from flask_login import current_user
 
 from portal.domain import navigation
-from portal.domain.roles import ROLE_LABELS, Capability, has_capability
+from portal.domain.core.roles import ROLE_LABELS, Capability, has_capability
 
 bp = Blueprint("staff_bridge", __name__)
 

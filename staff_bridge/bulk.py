@@ -10,8 +10,8 @@ from typing import TypeVar
 from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
-from portal.domain import clients
-from portal.domain.validation import small_int
+from portal.domain.core.validation import small_int
+from portal.domain.records import clients
 
 Made = TypeVar("Made")  # what a bulk send made: the requests, or how many messages
 

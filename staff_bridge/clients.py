@@ -11,20 +11,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import (
-    access_policy,
-    audit,
-    client_accounts,
-    clients,
-    esign,
-    invitations,
-    messaging,
-    review,
-    selfservice,
-)
-from portal.domain.errors import DomainError
-from portal.domain.roles import Capability
-from portal.domain.validation import date_from_parts
+from portal.domain import esign, messaging, selfservice
+from portal.domain.accounts import client_accounts, invitations
+from portal.domain.core import audit
+from portal.domain.core.errors import DomainError
+from portal.domain.core.roles import Capability
+from portal.domain.core.validation import date_from_parts
+from portal.domain.records import access_policy, clients
+from portal.domain.selfservice import review
 from portal.forms import ActionForm, month_choices
 from portal.web import attempt, writes
 from staff_bridge import bp

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import directory_admin
-from portal.domain.roles import Capability
+from portal.domain.core.roles import Capability
+from portal.domain.directory import admin as directory_admin
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt
 from staff_bridge import bp
@@ -197,7 +197,7 @@ PLACE_FIELDS = (
 
 
 def _place_page(service_id: str, location_id: str | None):
-    from portal.domain.validation import parse_uuid
+    from portal.domain.core.validation import parse_uuid
 
     service = directory_admin.service_for_staff(current_user, service_id)
     place = parse_uuid(location_id) if location_id else None

@@ -10,9 +10,10 @@ from flask_login import current_user
 
 from portal import downloads
 from portal.access import staff_only
-from portal.domain import access_policy, documents
-from portal.domain.roles import Capability
-from portal.domain.validation import small_int
+from portal.domain import documents
+from portal.domain.core.roles import Capability
+from portal.domain.core.validation import small_int
+from portal.domain.records import access_policy
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt, per_staff_limit, writes
 from staff_bridge import bp, bulk

@@ -9,9 +9,10 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, esign
-from portal.domain.errors import DomainError
-from portal.domain.roles import Capability
+from portal.domain import esign
+from portal.domain.core.errors import DomainError
+from portal.domain.core.roles import Capability
+from portal.domain.records import access_policy
 from portal.forms import month_choices
 from portal.i18n import LANGUAGE_NAMES
 from portal.web import attempt, per_staff_limit, writes

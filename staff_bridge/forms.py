@@ -13,8 +13,8 @@ from wtforms import (
     TextAreaField,
 )
 
-from portal.domain.errors import DomainError
-from portal.domain.validation import date_from_parts
+from portal.domain.core.errors import DomainError
+from portal.domain.core.validation import date_from_parts
 from portal.forms import DocumentForm, PortalForm
 
 

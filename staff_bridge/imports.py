@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import hmis_import
-from portal.domain.roles import Capability
+from portal.domain.core.roles import Capability
+from portal.domain.hmis import importer as hmis_import
 from portal.web import discard_changes
 from staff_bridge import bp
 from staff_bridge.forms import ImportForm

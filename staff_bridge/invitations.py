@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, invitations
-from portal.domain.roles import Capability
+from portal.domain.accounts import invitations
+from portal.domain.core.roles import Capability
+from portal.domain.records import access_policy
 from portal.forms import ActionForm
 from portal.settings import current as current_settings
 from portal.web import attempt, per_staff_limit

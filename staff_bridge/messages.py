@@ -8,9 +8,11 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, clock, messaging
-from portal.domain.roles import Capability
-from portal.domain.validation import small_int
+from portal.domain import messaging
+from portal.domain.core import clock
+from portal.domain.core.roles import Capability
+from portal.domain.core.validation import small_int
+from portal.domain.records import access_policy
 from portal.forms import ActionForm, MessageForm
 from portal.web import attempt, per_staff_limit, writes
 from staff_bridge import bp, bulk, inbox_counts

@@ -11,10 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import access_policy, clients, clock, coordinated_entry, review, selfservice
-from portal.domain.errors import DomainError
-from portal.domain.roles import Capability
-from portal.domain.validation import date_from_parts, small_int
+from portal.domain import selfservice
+from portal.domain.core import clock
+from portal.domain.core.errors import DomainError
+from portal.domain.core.roles import Capability
+from portal.domain.core.validation import date_from_parts, small_int
+from portal.domain.records import access_policy, clients, coordinated_entry
+from portal.domain.selfservice import review
 from portal.forms import ActionForm, month_choices
 from portal.web import attempt, writes
 from staff_bridge import bp

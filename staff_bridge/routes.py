@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from portal import recovery_pages
 from portal.access import public, staff_only
-from portal.domain import agencies, notifications, sessions, staff
-from portal.domain.agencies import US_TIMEZONES
-from portal.domain.roles import ROLE_LABELS, Capability
+from portal.domain.accounts import agencies, sessions, staff
+from portal.domain.accounts.agencies import US_TIMEZONES
+from portal.domain.core.roles import ROLE_LABELS, Capability
+from portal.domain.messaging import notifications
 from portal.forms import ActionForm, ChangePasswordForm, ConfirmPasswordForm
 from portal.web import (
     attempt,

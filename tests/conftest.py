@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from portal.domain import clock, context
+from portal.domain.core import clock, context
+from portal.domain.core.roles import Role
 from portal.domain.models import Agency, Client, StaffUser
-from portal.domain.roles import Role
 from portal.extensions import db, limiter
 from tests.support import (
     Factories,
@@ -77,7 +77,8 @@ def _delete_committed_rows() -> None:
 def _isolation(request):
     """Fresh rate-limit counters, an unfrozen clock, an empty action context and nothing kept
     from another test's directory (per-process caches of public directory data) per test."""
-    from portal.domain import directory, directory_admin
+    from portal.domain import directory
+    from portal.domain.directory import admin as directory_admin
 
     directory.forget_searches()
     directory_admin.forget_spotlights()
@@ -186,7 +187,7 @@ def make_committed_invitation(app, database):
     """An invitation at the password step, committed for real (for concurrency tests)."""
     from datetime import date, timedelta
 
-    from portal.domain import clock
+    from portal.domain.core import clock
     from portal.domain.models import ClientInvitation, IdentityCheck
 
     def build() -> int:

@@ -21,10 +21,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from portal import create_app
-from portal.domain import clock
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core import clock
+from portal.domain.core.roles import Role
 from portal.domain.models import Agency, Client, ClientAccount, StaffUser
-from portal.domain.passwords import hash_password
-from portal.domain.roles import Role
 from portal.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -271,7 +271,7 @@ class Factories:
     ) -> ClientAccount:
         """A connected client account: linked to a record (made here unless given), email
         verified, the current privacy notice accepted."""
-        from portal.domain.onboarding import PRIVACY_VERSION
+        from portal.domain.accounts.onboarding import PRIVACY_VERSION
 
         agency = agency or (client.owning_agency if client is not None else self.agency())
         email = f"{uuid.uuid4().hex[:10]}@client.test"
@@ -292,7 +292,7 @@ class Factories:
 
     def review_item(self, client: Client, account: ClientAccount, kind: str = "contact_email"):
         """A pending review item (as if `account` had sent a new contact email for `client`)."""
-        from portal.domain import crypto
+        from portal.domain.core import crypto
         from portal.domain.models import ReviewItem
 
         item = ReviewItem(

@@ -20,7 +20,7 @@ from portal.client.forms import (
     ResetCodeForm,
     ResetPasswordForm,
 )
-from portal.domain import client_accounts, sessions
+from portal.domain.accounts import client_accounts, sessions
 from portal.forms import ChangePasswordForm, ConfirmPasswordForm
 from portal.i18n import LANGUAGE_NAMES
 from portal.settings import current as current_settings

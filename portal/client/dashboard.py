@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from portal.domain import clock, home, review, selfservice
+from portal.domain import selfservice
+from portal.domain.core import clock
+from portal.domain.selfservice import home, review
 
 
 @dataclass
@@ -87,6 +89,6 @@ def activity(account, client):
 @panel(90)
 def spotlight(account, client):
     """Community information and featured services from the client's agency (issue 9)."""
-    from portal.domain import directory_admin
+    from portal.domain.directory import admin as directory_admin
 
     return directory_admin.spotlight(client.owning_agency, account.preferred_language)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal.access import client_only
 from portal.client import bp
 from portal.domain import esign
-from portal.domain.errors import NotReady
+from portal.domain.core.errors import NotReady
 from portal.forms import ActionForm, DeclineForm, EsignConsentForm, RevokeForm, SignForm
 from portal.security import safe_next
 from portal.web import attempt, reauthenticate, recently_authenticated

@@ -18,9 +18,9 @@ from portal.client.forms import (
     NewPasswordForm,
     PrivacyForm,
 )
-from portal.domain import onboarding
-from portal.domain.errors import DomainError
-from portal.domain.validation import date_from_parts
+from portal.domain.accounts import onboarding
+from portal.domain.core.errors import DomainError
+from portal.domain.core.validation import date_from_parts
 from portal.forms import ActionForm, month_choices
 from portal.web import attempt, per_ip_limit, rotate_session_id, start_session
 

@@ -14,8 +14,9 @@ from flask_login import current_user
 
 from portal.access import client_only
 from portal.client import bp
-from portal.domain import clock, selfservice
 from portal.domain import directory as search
+from portal.domain import selfservice
+from portal.domain.core import clock
 from portal.forms import ResourceSearchForm
 from portal.i18n import LANGUAGE_NAMES
 

@@ -16,8 +16,9 @@ from portal.client.forms import (
     LocationForm,
     RecordRequestForm,
 )
-from portal.domain import review, selfservice
-from portal.domain.validation import show_phone
+from portal.domain import selfservice
+from portal.domain.core.validation import show_phone
+from portal.domain.selfservice import review
 from portal.forms import ActionForm
 from portal.web import attempt
 

@@ -6,11 +6,12 @@ from datetime import date
 
 from sqlalchemy import select
 
-from portal.domain import clock, passwords
+from portal.domain.accounts import passwords
+from portal.domain.accounts.onboarding import PRIVACY_VERSION
+from portal.domain.core import clock
+from portal.domain.core.roles import Role
+from portal.domain.core.session import dbs
 from portal.domain.models import Agency, CareTeamMember, Client, ClientAccount, StaffUser
-from portal.domain.onboarding import PRIVACY_VERSION
-from portal.domain.roles import Role
-from portal.domain.session import dbs
 
 AGENCIES = [
     ("Harbor Outreach (demo)", "America/Los_Angeles"),
@@ -201,7 +202,7 @@ SERVICES = [
 
 def _directory(agency: Agency) -> None:
     from portal.domain import directory as search
-    from portal.domain import directory_import
+    from portal.domain.directory import importer as directory_import
     from portal.domain.models import CommunityArticle, HsdsService
 
     tables: dict[str, list[dict]] = {

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Date, bindparam, func, select
 
-from portal.domain import messaging, review, selfservice
-from portal.domain.access_policy import today_for
+from portal.domain import messaging, selfservice
+from portal.domain.core.roles import Capability, has_capability
+from portal.domain.core.session import read
 from portal.domain.models import Client, Conversation, RecordRequest, ReviewItem, StaffNotification
-from portal.domain.roles import Capability, has_capability
-from portal.domain.session import read
+from portal.domain.records.access_policy import today_for
+from portal.domain.selfservice import review
 
 _AGENCY = bindparam("agency_id")
 _STAFF = bindparam("staff_id")

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core.roles import Role
 from portal.domain.models import Agency, StaffUser
-from portal.domain.passwords import hash_password
-from portal.domain.roles import Role
 from portal.extensions import db, limiter
 from tests.support import PROJECT_ROOT, TEST_PASSWORD, SmtpSink, build_app, free_port, missing
 
@@ -61,7 +61,7 @@ class LiveServer:
 
     def run_worker(self) -> int:
         """What `flask worker` does once: run every due job (mail.send among them)."""
-        from portal.domain import jobs
+        from portal.domain.core import jobs
 
         with self.app.app_context():
             ran = jobs.run_pending()

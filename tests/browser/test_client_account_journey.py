@@ -20,9 +20,9 @@ import pytest
 from flask_babel import force_locale, gettext
 from playwright.sync_api import expect
 
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core.roles import Role
 from portal.domain.models import Agency, CareTeamMember, Client, StaffUser
-from portal.domain.passwords import hash_password
-from portal.domain.roles import Role
 from portal.extensions import db
 from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible
 from tests.browser.test_staff_journey import heading, staff_sign_in, tap_and_load
@@ -257,9 +257,9 @@ def case_manager_and_client(people: dict) -> tuple[StaffUser, Client]:
 
 def seed_connected(live_server) -> dict:
     """An agency with an administrator and a case manager, and a client already connected."""
-    from portal.domain import clock
+    from portal.domain.accounts.onboarding import PRIVACY_VERSION
+    from portal.domain.core import clock
     from portal.domain.models import ClientAccount
-    from portal.domain.onboarding import PRIVACY_VERSION
 
     people = seed(live_server, "en")
     suffix = uuid.uuid4().hex[:8]

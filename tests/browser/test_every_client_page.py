@@ -19,8 +19,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from portal.domain import documents, esign, messaging, review
+from portal.domain import documents, esign, messaging
 from portal.domain.models import ClientAccount, ReviewItem
+from portal.domain.selfservice import review
 from portal.extensions import db
 from tests.browser import conftest as browser
 from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible

@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from portal.domain import directory_import as di
+from portal.domain.directory import importer as di
 from portal.domain.models import Agency
 from portal.extensions import db
 from tests.browser.conftest import PAGE_TIMEOUT_MS, assert_accessible

@@ -44,7 +44,7 @@ def add_old_messages(live_server, people, count: int) -> None:
     """`count` earlier notes from the case manager in the client's conversation."""
     from datetime import timedelta
 
-    from portal.domain import clock
+    from portal.domain.core import clock
     from portal.domain.models import Conversation, Message
 
     with live_server.app.app_context():

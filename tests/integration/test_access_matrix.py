@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from portal.access import access_of
-from portal.domain.roles import Role, has_capability
+from portal.domain.core.roles import Role, has_capability
 from portal.extensions import limiter
 from tests.support import signed_in
 
@@ -78,7 +78,7 @@ def people(app, make, agency_a, agency_b):
         target.template = target.open_request.template  # agency A's ROI
         # A service in agency A's resource directory.
         from portal.domain import directory as directory_search
-        from portal.domain.directory_import import directory_for
+        from portal.domain.directory.importer import directory_for
         from portal.domain.models import HsdsLocation, HsdsService, HsdsServiceAtLocation
 
         listing = directory_for(accounts["agency_admin_a"].agency)
@@ -209,7 +209,7 @@ def test_every_route_answers_every_role_as_the_capability_table_says(app, people
 
 
 def test_system_administrators_hold_no_caseload_capability():
-    from portal.domain.roles import Capability
+    from portal.domain.core.roles import Capability
 
     caseload = {
         Capability.VIEW_CLIENTS,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from portal.domain import audit, context
+from portal.domain.core import audit, context
 from portal.domain.models import AuditEvent
 
 

@@ -23,8 +23,8 @@ from sqlalchemy.exc import OperationalError
 
 from portal import create_app
 from portal.domain import documents, esign
+from portal.domain.core.roles import Role
 from portal.domain.models import CareTeamMember, Document, Signature
-from portal.domain.roles import Role
 from portal.extensions import db
 from portal.integrations.storage import get_store
 from tests.support import Factories, database_url_for_tests, make_settings, missing

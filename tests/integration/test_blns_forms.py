@@ -11,10 +11,11 @@ import math
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import passwords, validation
-from portal.domain.errors import DomainError
+from portal.domain.accounts import passwords
+from portal.domain.core import validation
+from portal.domain.core.errors import DomainError
+from portal.domain.core.roles import Role
 from portal.domain.models import Agency, Client, OutboxMessage, StaffUser, UserSession
-from portal.domain.roles import Role
 from tests.support import TEST_PASSWORD, shared_path, signed_in
 
 
@@ -302,8 +303,8 @@ def test_the_staff_portal_account_forms(
 def test_the_self_service_forms(app, make, agency_a, naughty_strings, no_rate_limits, database):
     """Contact details, where to find me, record requests, corrections and the email change:
     every field, every string; no 500s, and only well-formed values reach the review queue."""
-    from portal.domain import review
     from portal.domain.models import ReviewItem
+    from portal.domain.selfservice import review
 
     account = make.client_account(agency_a)
     me = signed_in(app, account)

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.domain import access_policy
+from portal.domain.core.roles import Role
 from portal.domain.models import Consent, Enrollment, Organization, Project
-from portal.domain.roles import Role
+from portal.domain.records import access_policy
 from tests.support import signed_in
 
 ROUTES = {

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import crypto
+from portal.domain.accounts.onboarding import PRIVACY_VERSION
+from portal.domain.core import crypto
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     AccountToken,
     AuditEvent,
@@ -17,8 +19,6 @@ from portal.domain.models import (
     StaffNotification,
     UserSession,
 )
-from portal.domain.onboarding import PRIVACY_VERSION
-from portal.domain.roles import Role
 from tests.support import TEST_PASSWORD, signed_in
 
 NEW = "lantern meadow quietly ninety"
@@ -295,7 +295,7 @@ def test_a_client_changes_their_password_and_other_sessions_end(app, account, da
 
 
 def test_the_device_description_is_short_and_plain():
-    from portal.domain.sessions import describe_device
+    from portal.domain.accounts.sessions import describe_device
 
     android = (
         "Mozilla/5.0 (Linux; Android 13; SM-A145F) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -5,7 +5,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.domain import crypto, invitations, tokens
+from portal.domain.accounts import invitations
+from portal.domain.core import crypto, tokens
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     ClientAccount,
     ClientInvitation,
@@ -15,7 +17,6 @@ from portal.domain.models import (
     OutboxMessage,
     Project,
 )
-from portal.domain.roles import Role
 from tests.support import signed_in
 
 

@@ -7,7 +7,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import crypto, invitations
+from portal.domain.accounts import invitations
+from portal.domain.core import crypto
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     AuditEvent,
     ClientAccount,
@@ -15,7 +17,6 @@ from portal.domain.models import (
     OutboxMessage,
     StaffNotification,
 )
-from portal.domain.roles import Role
 from tests.support import signed_in
 
 PASSWORD = "harbor lantern quietly ninety"
@@ -258,7 +259,7 @@ def test_the_portal_shows_connected_after_redemption(app, invited, database):
 
 @pytest.mark.real_commits
 def test_twenty_concurrent_redemptions_create_one_account(app, database, make_committed_invitation):
-    from portal.domain import onboarding
+    from portal.domain.accounts import onboarding
 
     invitation_id = make_committed_invitation()
     results = []

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from portal.domain import crypto
+from portal.domain.core import crypto
+from portal.domain.core.roles import Role
 from portal.domain.models import AuditEvent, CareTeamMember, Client, Consent
-from portal.domain.roles import Role
 
 VALID = {
     "first_name": "Maria",

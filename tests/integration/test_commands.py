@@ -3,8 +3,8 @@
 from sqlalchemy import func, select
 
 from portal import create_app
+from portal.domain.core.roles import Role
 from portal.domain.models import ClientAccount, OutboxMessage, StaffUser
-from portal.domain.roles import Role
 from tests.support import make_settings
 
 

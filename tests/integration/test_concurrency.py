@@ -18,7 +18,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select, update
 
-from portal.domain import clock, jobs
+from portal.domain.accounts.onboarding import PRIVACY_VERSION
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core import clock, jobs
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     Agency,
     CareTeamMember,
@@ -32,9 +35,6 @@ from portal.domain.models import (
     StaffUser,
     UserSession,
 )
-from portal.domain.onboarding import PRIVACY_VERSION
-from portal.domain.passwords import hash_password
-from portal.domain.roles import Role
 from tests.support import TEST_PASSWORD, signed_in
 
 pytestmark = pytest.mark.real_commits

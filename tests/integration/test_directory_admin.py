@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import clock
+from portal.domain.core import clock
 from portal.domain.models import (
     CommunityArticle,
     HsdsSchedule,
@@ -198,7 +198,7 @@ def naughty_strings_list():
 def test_editing_an_imported_service_keeps_what_the_form_does_not_show(
     app, agency_admin, agency_a, database
 ):
-    from portal.domain import directory_import as di
+    from portal.domain.directory import importer as di
     from portal.domain.models import HsdsLanguage, HsdsLocation
 
     tables = {
@@ -325,7 +325,7 @@ def test_imported_places_edit_without_surprises(app, agency_admin, agency_a, me,
     """A service the feed calls temporarily closed, a place with a postal and a street
     address, hours until midnight: the place form saves, shows the street address, keeps
     "24:00", and an empty new place is refused."""
-    from portal.domain import directory_import as di
+    from portal.domain.directory import importer as di
     from portal.domain.models import HsdsAddress, HsdsLocation
 
     tables = {

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.domain import directory as search
-from portal.domain import directory_import as di
+from portal.domain.directory import importer as di
 from portal.domain.models import (
     AuditEvent,
     HsdsAddress,

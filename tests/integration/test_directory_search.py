@@ -11,8 +11,8 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from portal.domain import directory as search
-from portal.domain import directory_import as di
-from portal.domain import opening_hours
+from portal.domain.directory import importer as di
+from portal.domain.directory import opening_hours
 from portal.domain.models import AuditEvent, HsdsSchedule, HsdsService
 from tests.support import shared_path
 

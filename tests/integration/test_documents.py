@@ -13,7 +13,9 @@ from urllib.parse import unquote
 from PIL import Image
 from sqlalchemy import func, select
 
-from portal.domain import clock, documents
+from portal.domain import documents
+from portal.domain.core import clock
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     CareTeamMember,
     ClientTask,
@@ -21,7 +23,6 @@ from portal.domain.models import (
     Document,
     ReviewItem,
 )
-from portal.domain.roles import Role
 from portal.integrations.storage import get_store
 from tests.support import shared_path, signed_in
 

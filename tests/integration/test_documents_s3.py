@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from portal.domain import clock, documents, jobs
+from portal.domain import documents
+from portal.domain.core import clock, jobs
 from portal.domain.models import AuditEvent, ReviewItem, StaffNotification
 from portal.integrations.storage import get_store
 from tests.integration.test_documents import docs, settings_changed, shared, upload

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from portal.domain import esign
-from portal.domain.errors import DomainError
+from portal.domain.core.errors import DomainError
 from portal.domain.models import Consent, Document
 from portal.integrations.storage import ObjectExists, get_store
 
@@ -114,8 +114,8 @@ def test_the_verify_command_names_what_does_not_match(app, me, case_manager_user
 def test_a_signed_roi_opens_the_record_to_a_partner_and_revoking_closes_it(
     app, me, make, agency_b, case_manager_user, database
 ):
+    from portal.domain.core.roles import Role
     from portal.domain.models import CareTeamMember, ConsentRevocation
-    from portal.domain.roles import Role
     from tests.support import signed_in
 
     partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")
@@ -183,7 +183,7 @@ def test_stopping_electronic_signing_asks_for_the_disclosure_again(
 def test_an_ending_roi_asks_for_renewal_once(app, me, case_manager_user, database, frozen_clock):
     from datetime import timedelta
 
-    from portal.domain import clock
+    from portal.domain.core import clock
     from portal.domain.models import OutboxMessage, SignatureRequest
 
     signing(app, me, case_manager_user)
@@ -249,9 +249,9 @@ def test_a_signed_roi_stops_opening_the_record_when_it_ends(
     """The access policy follows the signed ROI's term: open on its last day, closed after."""
     from datetime import timedelta
 
-    from portal.domain import clock
+    from portal.domain.core import clock
+    from portal.domain.core.roles import Role
     from portal.domain.models import CareTeamMember
-    from portal.domain.roles import Role
     from tests.support import signed_in
 
     partner = make.staff(Role.CASE_MANAGER, agency_b, name="Pat Partner")

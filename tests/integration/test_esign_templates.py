@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from portal.domain import esign
-from portal.domain.errors import DomainError
+from portal.domain.core.errors import DomainError
 from portal.domain.models import (
     AuditEvent,
     Client,

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import crypto, hud_lists
-from portal.domain.hmis_import import (
+from portal.domain.core import crypto
+from portal.domain.hmis import hud_lists
+from portal.domain.hmis.importer import (
     ERROR_CODES,
     FATAL_CODES,
     HANDLED_FILES,
@@ -519,7 +520,7 @@ def test_an_upload_that_is_not_a_zip_is_fatal(database, make):
 
 
 def test_an_unexpected_failure_while_writing_leaves_nothing_behind(database, make, monkeypatch):
-    from portal.domain import hmis_import
+    from portal.domain.hmis import importer as hmis_import
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")

@@ -6,9 +6,9 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import hmis_import
+from portal.domain.core.roles import Role
+from portal.domain.hmis import importer as hmis_import
 from portal.domain.models import Client
-from portal.domain.roles import Role
 from staff_bridge.imports import REASONS
 from tests.support import shared_path
 

@@ -8,15 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.domain import (
-    clock,
-    crypto,
-    directory,
-    directory_admin,
-    esign,
-    messaging,
-    selfservice,
-)
+from portal.domain import directory, esign, messaging, selfservice
+from portal.domain.core import clock, crypto
+from portal.domain.core.roles import Role
+from portal.domain.directory import admin as directory_admin
 from portal.domain.models import (
     CareTeamMember,
     Client,
@@ -29,7 +24,6 @@ from portal.domain.models import (
     Project,
     ReviewItem,
 )
-from portal.domain.roles import Role
 from portal.extensions import db
 from tests.support import signed_in, statements_run
 
@@ -167,8 +161,10 @@ def test_the_navigations_one_statement_counts_what_each_module_counts(
     app, make, database, world, role
 ):
     """navigation.staff_counts (one prebuilt statement) against each module's own count."""
-    from portal.domain import navigation, notifications, review
+    from portal.domain import navigation
+    from portal.domain.messaging import notifications
     from portal.domain.models import RecordRequest
+    from portal.domain.selfservice import review
 
     world.more(2)
     staff = world.manager if role is Role.CASE_MANAGER else make.staff(role, world.agency)
@@ -201,7 +197,7 @@ def test_the_home_pages_one_statement_reads_what_each_panel_would_ask_for(
 ):
     """home.digest (one UNION ALL) against each module's own query: the same rows, in the same
     order, with the same limits, the title in the client's language."""
-    from portal.domain import home, review
+    from portal.domain.selfservice import home, review
 
     world.more(4)
     session, client, manager = database.session, world.client, world.manager

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from portal.domain import directory_import as di
+from portal.domain.directory import importer as di
 from tests.support import shared_path
 
 V30 = ("data", "hsds", "v3.0")

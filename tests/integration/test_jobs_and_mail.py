@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.domain import jobs, mail
+from portal.domain.core import jobs, mail
 from portal.domain.models import Job, OutboxMessage
 
 CALLS: list[dict] = []
@@ -201,7 +201,7 @@ def test_a_retried_send_after_a_crash_reuses_the_same_message_id(app, smtp_setti
 
 
 def test_header_injection_in_an_address_is_refused(database):
-    from portal.domain.errors import DomainError
+    from portal.domain.core.errors import DomainError
 
     with pytest.raises(DomainError):
         mail.queue("staff_notification", to="a@b.test\r\nBcc: victim@evil.test", language="en")

@@ -10,7 +10,9 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from portal.domain import clock, crypto, jobs, messaging
+from portal.domain import messaging
+from portal.domain.core import clock, crypto, jobs
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     CareTeamMember,
     Client,
@@ -20,7 +22,6 @@ from portal.domain.models import (
     Message,
     OutboxMessage,
 )
-from portal.domain.roles import Role
 from portal.forms import strip_unshowable
 from tests.support import shared_path, signed_in
 

@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import select
 
-from portal.domain import jobs
+from portal.domain.core import jobs
 from portal.domain.models import AuditEvent, Job
 from tests.integration.test_staff_lifecycle import link_in_outbox
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portal.domain import notifications
+from portal.domain.messaging import notifications
 from portal.domain.models import OutboxMessage
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain import crypto
+from portal.domain.core import crypto
 from portal.domain.models import AuditEvent, OutboxMessage
 from tests.support import TEST_PASSWORD, signed_in
 

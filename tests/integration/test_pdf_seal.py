@@ -9,8 +9,8 @@ import unicodedata
 import pytest
 from pypdf import PdfReader
 
-from portal.domain.errors import DomainError
-from portal.domain.validation import clean_text
+from portal.domain.core.errors import DomainError
+from portal.domain.core.validation import clean_text
 from portal.integrations import pdf
 from tests.support import missing, shared_path
 

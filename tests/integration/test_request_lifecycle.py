@@ -15,11 +15,12 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.access import client_only, public
-from portal.domain import clock, messaging
+from portal.domain import messaging
+from portal.domain.accounts.onboarding import PRIVACY_VERSION
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core import clock
+from portal.domain.core.session import after_commit
 from portal.domain.models import Agency, Client, ClientAccount, Message, UserSession
-from portal.domain.onboarding import PRIVACY_VERSION
-from portal.domain.passwords import hash_password
-from portal.domain.session import after_commit
 from portal.extensions import db
 from tests.support import TEST_PASSWORD, CheckingClient, build_app, make_settings, signed_in
 
@@ -69,9 +70,9 @@ def test_a_tampered_or_foreign_anonymous_cookie_is_ignored(app, database):
 
 def test_an_invitation_being_redeemed_binds_a_row_to_the_browser(app, database, make):
     """State bound to this browser (which invitation, which step) lives in a row."""
+    from portal.domain.core.roles import Role
+    from portal.domain.core.tokens import hash_token
     from portal.domain.models import ClientInvitation, IdentityCheck
-    from portal.domain.roles import Role
-    from portal.domain.tokens import hash_token
 
     agency = make.agency()
     staff = make.staff(Role.CASE_MANAGER, agency)
@@ -194,8 +195,8 @@ def test_a_notice_after_a_form_is_shown_without_writing_anything(app, client_use
 def test_work_that_committed_answers_as_a_success_even_if_a_step_after_fails(
     app, client_user, database, monkeypatch, caplog
 ):
+    from portal.domain.core.roles import Role
     from portal.domain.models import CareTeamMember, StaffUser
-    from portal.domain.roles import Role
 
     record = database.session.get(Client, client_user.account.client_id)
     staff = StaffUser(
@@ -367,7 +368,7 @@ def test_sign_in_checks_the_password_before_it_takes_the_write_lock(locked_sqlit
 def test_an_idle_worker_poll_takes_no_write_lock(locked_sqlite):
     """With nothing due, the worker only reads: another writer holding SQLite's lock (past
     the busy timeout) does not make the poll fail."""
-    from portal.domain import jobs
+    from portal.domain.core import jobs
 
     app, _browser, holder = locked_sqlite
     holder.execute("BEGIN IMMEDIATE")

@@ -9,7 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import clock, crypto, review, selfservice
+from portal.domain import selfservice
+from portal.domain.core import clock, crypto
+from portal.domain.core.roles import Role
+from portal.domain.core.session import reading, will_write
 from portal.domain.models import (
     CareTeamMember,
     Client,
@@ -21,8 +24,7 @@ from portal.domain.models import (
     ReviewItem,
     StaffNotification,
 )
-from portal.domain.roles import Role
-from portal.domain.session import reading, will_write
+from portal.domain.selfservice import review
 from tests.support import TEST_PASSWORD, signed_in
 
 PHONE = {
@@ -543,7 +545,7 @@ def test_a_staff_edit_takes_the_portal_marker_away(me, case_manager, database):
     send_contact(me, email="new.me@example.org")
     decide(case_manager, items(database, me.record)[0], "accept")
     assert "email" in fresh(database, me.record).portal_fields
-    from portal.domain import clients as client_service
+    from portal.domain.records import clients as client_service
 
     record = fresh(database, me.record)
     fields = client_service.fields_of(record)

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.domain import sessions
+from portal.domain.accounts import sessions
+from portal.domain.core.roles import Role
 from portal.domain.models import ContactEvent, Message, UserSession
-from portal.domain.roles import Role
 from tests.support import signed_in, statements_run
 
 COOKIE = "__Host-portal"

@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from portal import settings as settings_module
-from portal.domain import accounts, clock, passwords
+from portal.domain.accounts import passwords
+from portal.domain.accounts import signin as accounts
+from portal.domain.accounts.onboarding import PRIVACY_VERSION
+from portal.domain.accounts.passwords import hash_password
+from portal.domain.core import clock
+from portal.domain.core.roles import Role
 from portal.domain.models import AuditEvent, ClientAccount, StaffUser
-from portal.domain.onboarding import PRIVACY_VERSION
-from portal.domain.passwords import hash_password
-from portal.domain.roles import Role
 from tests.support import TEST_PASSWORD, signed_in
 
 SHELTER = {"REMOTE_ADDR": "203.0.113.7"}

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.domain import crypto, jobs, tokens
+from portal.domain.core import crypto, jobs, tokens
+from portal.domain.core.roles import Role
 from portal.domain.models import (
     AccountToken,
     AuditEvent,
@@ -14,7 +15,6 @@ from portal.domain.models import (
     StaffNotification,
     StaffUser,
 )
-from portal.domain.roles import Role
 from tests.support import signed_in
 
 NEW_PASSWORD = "quiet orange harbor seventeen"
@@ -212,7 +212,7 @@ def test_deactivation_needs_a_reason(agency_admin, case_manager_user, database):
 def test_deactivation_hooks_hand_open_work_to_the_successor(
     agency_admin, agency_admin_user, case_manager_user, monkeypatch
 ):
-    from portal.domain import staff
+    from portal.domain.accounts import staff
 
     handed = []
     monkeypatch.setattr(

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain import passwords
+from portal.domain.accounts import passwords
 from portal.domain.models import AuditEvent, UserSession
 from tests.support import TEST_PASSWORD
 

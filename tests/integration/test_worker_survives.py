@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from portal.domain import clock, jobs
+from portal.domain.core import clock, jobs
 from portal.domain.models import Job
 from portal.extensions import db
 from tests.support import build_app

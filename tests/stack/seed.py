@@ -51,7 +51,10 @@ def seed(app, clients: int, staff: int) -> Seeded:
     """Agency, case managers, clients with verified accounts, care teams; what exists stays."""
     from sqlalchemy import func, select
 
-    from portal.domain import clock, passwords
+    from portal.domain.accounts import passwords
+    from portal.domain.accounts.onboarding import PRIVACY_VERSION
+    from portal.domain.core import clock
+    from portal.domain.core.roles import Role
     from portal.domain.models import (
         Agency,
         CareTeamMember,
@@ -60,8 +63,6 @@ def seed(app, clients: int, staff: int) -> Seeded:
         Document,
         StaffUser,
     )
-    from portal.domain.onboarding import PRIVACY_VERSION
-    from portal.domain.roles import Role
     from portal.extensions import db
 
     made: Counter = Counter()

@@ -11,8 +11,8 @@ import psycopg
 
 from portal import create_app
 from portal.domain import documents, esign
+from portal.domain.core.roles import Role
 from portal.domain.models import CareTeamMember
-from portal.domain.roles import Role
 from portal.extensions import db
 from portal.settings import from_env
 from tests.support import Factories

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portal.domain import clock
+from portal.domain.core import clock
 
 
 def test_a_frozen_clock_stands_still_and_advances_on_request():

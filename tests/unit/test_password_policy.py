@@ -1,6 +1,6 @@
 import pytest
 
-from portal.domain import passwords
+from portal.domain.accounts import passwords
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-from portal.domain.roles import GRANTS, Capability, Role, has_capability, roles_with
+from portal.domain.core.roles import GRANTS, Capability, Role, has_capability, roles_with
 
 
 def test_every_capability_belongs_to_some_role():

@@ -1,10 +1,10 @@
-"""The one place that says what HTML gets through (portal.domain.sanitiser)."""
+"""The one place that says what HTML gets through (portal.domain.core.sanitiser)."""
 
 from __future__ import annotations
 
 import threading
 
-from portal.domain import sanitiser
+from portal.domain.core import sanitiser
 
 
 def test_a_document_keeps_its_headings_and_lists_and_drops_the_rest():

@@ -7,8 +7,8 @@ import csv
 
 import pytest
 
-from portal.domain.errors import DomainError
-from portal.domain.ssn import (
+from portal.domain.core.errors import DomainError
+from portal.domain.records.ssn import (
     SSN,
     invalid_rules,
     last_four,

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.core.roles import Role
 from portal.domain.models.agency import Agency
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
-from portal.domain.roles import Role
 
 
 class SignInStateMixin:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.domain import clock
+from portal.domain.core import clock
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 
 

@@ -1,7 +1,7 @@
 """The client record the portal mirrors from the HMIS, and what hangs off it.
 
 Keyed by the HMIS `PersonalID`. Identity fields carry HUD data-quality codes. The SSN is
-encrypted at rest (`portal.domain.crypto`); only its last four are kept in clear, for search.
+encrypted at rest (`portal.domain.core.crypto`); only its last four are kept in clear, for search.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.domain import clock
+from portal.domain.core import clock
 from portal.domain.models.accounts import StaffUser
 from portal.domain.models.agency import Agency
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, Time, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.domain import clock
+from portal.domain.core import clock
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 
 
@@ -259,7 +259,7 @@ class DirectorySearch(Base):
 
 class DirectoryHours(Base):
     """A weekly opening span of a service (at a location, or everywhere when empty), in the
-    directory's local wall-clock time: see `portal.domain.opening_hours`."""
+    directory's local wall-clock time: see `portal.domain.directory.opening_hours`."""
 
     __tablename__ = "directory_hours"
     __table_args__ = (Index("ix_directory_hours_day", "weekday", "opens", "closes"),)

@@ -1,0 +1,80 @@
+"""Agencies: created by a system administrator together with their first administrator."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from portal.domain.accounts.signin import account_by_email
+from portal.domain.accounts.staff import create_staff_account, require
+from portal.domain.core import audit
+from portal.domain.core.errors import DomainError
+from portal.domain.core.roles import Capability, Role
+from portal.domain.core.session import dbs
+from portal.domain.core.validation import clean_email, clean_name, clean_text, clean_timezone
+from portal.domain.models import Agency, StaffUser
+
+US_TIMEZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "Pacific/Guam",
+)
+
+
+def list_agencies(actor: StaffUser) -> list[Agency]:
+    require(actor, Capability.MANAGE_AGENCIES)
+    return list(dbs().scalars(select(Agency).order_by(func.lower(Agency.name))))
+
+
+def create_agency(
+    actor: StaffUser, *, name: str, timezone: str, admin_name: str, admin_email: str
+) -> Agency:
+    require(actor, Capability.MANAGE_AGENCIES)
+    name = clean_text(name, field="name", max_length=120, message=_l("Enter the agency's name."))
+    timezone = clean_timezone(timezone)
+    # Validate the administrator before writing anything, so a refusal leaves no agency behind.
+    admin_email = clean_email(admin_email, field="admin_email")
+    admin_name = clean_name(admin_name, field="admin_name", max_length=100)
+    if account_by_email("staff", admin_email) is not None:
+        raise DomainError(_l("Someone already uses this email address."), field="admin_email")
+    if dbs().scalar(select(Agency.id).where(func.lower(Agency.name) == name.lower())):
+        raise DomainError(_l("An agency with this name already exists."), field="name")
+    agency = Agency(name=name, timezone=timezone)
+    dbs().add(agency)
+    dbs().flush()
+    audit.record("agency.created", agency, details={"timezone": timezone})
+    create_staff_account(
+        agency=agency,
+        email=admin_email,
+        display_name=admin_name,
+        role=Role.AGENCY_ADMIN,
+        invited_by=actor,
+    )
+    return agency
+
+
+def agency_by_name(name: str) -> Agency | None:
+    return dbs().scalar(
+        select(Agency).where(func.lower(Agency.name) == (name or "").strip().lower())
+    )
+
+
+def update_settings(actor: StaffUser, *, default_roi_days: str) -> None:
+    """Agency administrators set their agency's defaults."""
+    require(actor, Capability.MANAGE_AGENCY_SETTINGS)
+    text = (default_roi_days or "").strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 3650:
+        raise DomainError(_l("Enter a number of days from 1 to 3650."), field="default_roi_days")
+    agency = actor.agency
+    if agency.default_roi_days != int(text):
+        old = agency.default_roi_days
+        agency.default_roi_days = int(text)
+        audit.record(
+            "agency.settings_changed", agency, details={"default_roi_days": [old, int(text)]}
+        )

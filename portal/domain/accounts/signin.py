@@ -1,0 +1,171 @@
+"""Loading accounts by kind, and the sign-in pipeline shared by staff and clients.
+
+Sign-in is a list of steps. Each step may refuse (uniformly: the person is told only that the
+email or password is not right, or to wait) or ask for more; staff MFA will be inserted as a
+step that returns `needs="second_factor"` without changing the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.domain.accounts import passwords
+from portal.domain.core import audit, clock
+from portal.domain.core.session import dbs, will_write
+from portal.domain.models import ClientAccount, StaffUser
+
+ACCOUNT_MODELS = {"staff": StaffUser, "client": ClientAccount}
+
+DELAY_AFTER_FAILURES = 5
+FIRST_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=1)
+SUSPEND_AFTER_FAILURES = 100
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def account_by_id(kind: str | None, account_id: int | None):
+    model = ACCOUNT_MODELS.get(kind or "")
+    if model is None or account_id is None:
+        return None
+    return dbs().get(model, account_id)
+
+
+def account_by_email(kind: str, email: str):
+    model = ACCOUNT_MODELS[kind]
+    email = normalize_email(email)
+    if not email or len(email) > 254:
+        return None
+    # Emails are stored lower-cased (normalize_email), so the unique index serves this lookup.
+    return dbs().scalar(select(model).where(model.email == email))
+
+
+def can_sign_in(account) -> bool:
+    return (
+        account is not None
+        and account.is_active
+        and account.password_hash is not None
+        and account.suspended_at is None
+    )
+
+
+@dataclass
+class SignInResult:
+    account: object | None = None
+    ok: bool = False
+    refusal: str | None = None  # "credentials" or "throttled": what the person is told
+    needs: list[str] = field(default_factory=list)
+
+
+def _delay_for(failures: int) -> timedelta:
+    steps = min(failures - DELAY_AFTER_FAILURES, 8)  # 30 s x 2^7 already passes the 1 h cap
+    return min(FIRST_DELAY * (2**steps), MAX_DELAY)
+
+
+def _step_throttle(result: SignInResult, password: str) -> bool:
+    account = result.account
+    if account is not None and _throttled(account):
+        result.refusal = "throttled"
+        passwords.verify(None, password)  # same work as any other refusal
+        audit.record("sign_in.throttled", account, outcome="failure")
+        return False
+    return True
+
+
+def _step_password(result: SignInResult, password: str) -> bool:
+    account = result.account
+    stored = account.password_hash if account is not None else None
+    if passwords.verify(stored, password) and can_sign_in(account):
+        return True
+    result.refusal = "credentials"
+    if account is not None:
+        count_failure(account)
+    return False
+
+
+def count_failure(account, action: str = "sign_in.failed") -> None:
+    """One more wrong password for the account: the delay grows after 5, suspension at 100."""
+    will_write()
+    account.failed_sign_ins += 1
+    details = {"failures": account.failed_sign_ins}
+    if account.failed_sign_ins >= DELAY_AFTER_FAILURES:
+        account.throttled_until = clock.now() + _delay_for(account.failed_sign_ins)
+    if account.failed_sign_ins >= SUSPEND_AFTER_FAILURES and account.suspended_at is None:
+        account.suspended_at = clock.now()
+        audit.record("account.suspended", account, outcome="failure", details=details)
+    audit.record(action, account, outcome="failure", details=details)
+
+
+def _step_success(result: SignInResult, password: str) -> bool:
+    will_write()  # the password was checked as a reader (sign-in views read first)
+    account = result.account
+    if not can_sign_in(account):  # deactivated while the password was being checked
+        result.refusal = "credentials"
+        return False
+    account.failed_sign_ins = 0
+    account.throttled_until = None
+    account.last_sign_in_at = clock.now()
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    return True
+
+
+SIGN_IN_STEPS = {
+    "staff": [_step_throttle, _step_password, _step_success],
+    "client": [_step_throttle, _step_password, _step_success],
+}
+
+
+def _throttled(account) -> bool:
+    return bool(account.throttled_until and account.throttled_until > clock.now())
+
+
+def check_current_password(account, password: str) -> str | None:
+    """Why the current password is refused, or None when it is right: "throttled" while the
+    account waits after failures or is suspended (refused before the password is looked at,
+    with the same work), "wrong" otherwise. Writes nothing: see `record_refusal`."""
+    if _throttled(account) or account.suspended_at is not None:
+        passwords.verify(None, password)
+        return "throttled"
+    if not passwords.verify(account.password_hash, password):
+        return "wrong"
+    return None
+
+
+def record_refusal(account, refusal: str, action: str) -> None:
+    """Write a refused current-password check: a wrong one counts like a failed sign-in (the
+    delay grows, 100 suspend); a throttled one is audited."""
+    if refusal == "throttled":
+        audit.record(f"{action}.throttled", account, outcome="failure")
+    else:
+        count_failure(account, f"{action}.failed")
+
+
+def confirm_password(account, password: str, action: str = "reauth") -> str | None:
+    """Re-authentication before a sensitive action (R27, R29): the current password, with the
+    same throttling as sign-in. Returns None when confirmed, else the refusal ("wrong" or
+    "throttled"), which is written already; the caller shows it."""
+    refusal = check_current_password(account, password)
+    if refusal is None:
+        audit.record(f"{action}.succeeded", account)
+        return None
+    record_refusal(account, refusal, action)
+    return refusal
+
+
+def sign_in(kind: str, email: str, password: str) -> SignInResult:
+    """Run the pipeline. Unknown accounts run the same steps (a dummy hash) and fail alike."""
+    result = SignInResult(account=account_by_email(kind, email))
+    for step in SIGN_IN_STEPS[kind]:
+        if not step(result, password):
+            if result.account is None:
+                audit.record("sign_in.failed", (kind, "unknown"), outcome="failure")
+            return result
+    result.ok = True
+    audit.record("sign_in.succeeded", result.account, actor=result.account)
+    return result

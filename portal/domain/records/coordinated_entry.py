@@ -1,0 +1,79 @@
+"""Coordinated entry keeps a household on the community queue only while there is contact
+within 90 days: a check-in, a portal update or a message. This lists, per agency, the clients
+whose last contact is over 60 days old (a warning) and over 90 days old (at risk)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from portal.domain.core import clock
+from portal.domain.core.errors import Forbidden
+from portal.domain.core.roles import Capability, has_capability
+from portal.domain.core.session import dbs
+from portal.domain.models import Client
+from portal.domain.records.access_policy import visible_clients
+
+WARN_AFTER_DAYS = 60
+AT_RISK_AFTER_DAYS = 90
+
+
+@dataclass
+class Row:
+    client: Client
+    last_contact: datetime
+    days: int
+
+
+@dataclass
+class Report:
+    over_90: list[Row] = field(default_factory=list)
+    over_60: list[Row] = field(default_factory=list)  # 61 to 90 days
+    # The agency's clients with no contact recorded in the portal, by name: staff must reach
+    # them (or record the contact the HMIS has) before the 90 days count against them.
+    never: list[Client] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[Row]:
+        return [*self.over_90, *self.over_60]
+
+
+def last_contact_report(actor) -> Report:
+    if not has_capability(actor.role, Capability.VIEW_CLIENTS) or not actor.agency_id:
+        raise Forbidden(Capability.VIEW_CLIENTS)
+    now = clock.now()
+    owned = visible_clients(actor).where(Client.owning_agency_id == actor.agency_id)
+    report = Report()
+    for client in dbs().scalars(
+        owned.where(Client.last_contact_at < now - timedelta(days=WARN_AFTER_DAYS)).order_by(
+            Client.last_contact_at, Client.id
+        )
+    ):
+        since = now - client.last_contact_at
+        row = Row(client, client.last_contact_at, since.days)
+        at_risk = since > timedelta(days=AT_RISK_AFTER_DAYS)
+        (report.over_90 if at_risk else report.over_60).append(row)
+    report.never = list(
+        dbs().scalars(
+            owned.where(Client.last_contact_at.is_(None)).order_by(
+                Client.last_name, Client.first_name, Client.id
+            )
+        )
+    )
+    return report
+
+
+def exported(actor, report: Report) -> None:
+    """The CSV leaves the portal: say who took which clients' names."""
+    from portal.domain.core import audit
+
+    audit.record(
+        "coordinated_entry.exported",
+        actor.agency,
+        details={"clients": len(report.rows) + len(report.never)},
+    )
+
+
+def csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: quote them (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
