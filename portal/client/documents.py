@@ -10,13 +10,14 @@ from flask_login import current_user
 from portal import downloads
 from portal.access import client_only
 from portal.client import bp
-from portal.domain import documents, selfservice
+from portal.domain import documents
+from portal.domain.records import access_policy
 from portal.forms import DocumentForm
 from portal.web import accepts_uploads, attempt, writes
 
 
 def _page(form: DocumentForm, status: int = 200):
-    client = selfservice.client_of(current_user)
+    client = access_policy.client_of(current_user)
     chosen = form.task.data if form.task.data != documents.NO_REQUEST else None
     task = documents.open_task(client, chosen) if chosen else None
     return (

@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from portal.access import client_only
 from portal.client import bp
-from portal.domain import messaging, selfservice
+from portal.domain import messaging
+from portal.domain.records import access_policy
 from portal.forms import MessageForm
 from portal.web import attempt
 
@@ -21,14 +22,14 @@ def messages():
         "client/messages/list.html",
         conversations=conversations,
         agency_names=messaging.agency_names({c.agency_id for c in conversations}),
-        can_write=bool(messaging.recipients_for(selfservice.client_of(current_user))),
+        can_write=bool(messaging.recipients_for(access_policy.client_of(current_user))),
     )
 
 
 @bp.route("/messages/new", methods=["GET", "POST"])
 @client_only
 def new_message():
-    client = selfservice.client_of(current_user)
+    client = access_policy.client_of(current_user)
     recipients = messaging.recipients_for(client)
     form = MessageForm()
     form.recipient.choices = [

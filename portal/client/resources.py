@@ -15,8 +15,8 @@ from flask_login import current_user
 from portal.access import client_only
 from portal.client import bp
 from portal.domain import directory as search
-from portal.domain import selfservice
 from portal.domain.core import clock
+from portal.domain.records import access_policy
 from portal.forms import ResourceSearchForm
 from portal.i18n import LANGUAGE_NAMES
 
@@ -115,7 +115,7 @@ def resources():
             radius=radius,
             page=max(1, min(number, 1000)),
             home_directory=search.directory_of(
-                selfservice.client_of(current_user).owning_agency_id
+                access_policy.client_of(current_user).owning_agency_id
             ),
         )
         if status == 200:

@@ -18,6 +18,7 @@ from portal.client.forms import (
 )
 from portal.domain import selfservice
 from portal.domain.core.validation import show_phone
+from portal.domain.records import access_policy
 from portal.domain.selfservice import review
 from portal.forms import ActionForm
 from portal.web import attempt
@@ -26,7 +27,7 @@ SLOTS = (1, 2, 3)
 
 
 def _own_client():
-    return selfservice.client_of(current_user)
+    return access_policy.client_of(current_user)
 
 
 @bp.get("/home")

@@ -6,12 +6,23 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal.domain import directory as search
 from portal.domain.accounts import passwords
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
 from portal.domain.core import clock
 from portal.domain.core.roles import Role
 from portal.domain.core.session import dbs
-from portal.domain.models import Agency, CareTeamMember, Client, ClientAccount, StaffUser
+from portal.domain.directory import importer as directory_import
+from portal.domain.models import (
+    Agency,
+    CareTeamMember,
+    Client,
+    ClientAccount,
+    ClientTask,
+    CommunityArticle,
+    HsdsService,
+    StaffUser,
+)
 
 AGENCIES = [
     ("Harbor Outreach (demo)", "America/Los_Angeles"),
@@ -65,8 +76,6 @@ def _client(personal_id, first, last, dob, agency, email) -> Client:
 def _ask_for_id(record: Client, case_manager: StaffUser) -> None:
     """A document request on the demo dashboard (once)."""
     from datetime import timedelta
-
-    from portal.domain.models import ClientTask
 
     asked = dbs().scalar(
         select(ClientTask.id).where(
@@ -201,9 +210,6 @@ SERVICES = [
 
 
 def _directory(agency: Agency) -> None:
-    from portal.domain import directory as search
-    from portal.domain.directory import importer as directory_import
-    from portal.domain.models import CommunityArticle, HsdsService
 
     tables: dict[str, list[dict]] = {
         "organization": [{"id": "demo-org", "name": "Harbor Outreach", "description": "Demo"}],

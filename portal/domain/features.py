@@ -1,40 +1,36 @@
-"""The domain's features, listed once. `load()` (called by the app factory, so by the web
-nodes, the worker and every CLI command) installs what each feature declares in its `FEATURE`.
+"""The domain's features and what each adds to the app, declared in this one place.
 
-A new feature: a package under `portal/domain/` with `FEATURE = Feature(...)` in its
-`__init__`, and one line here (README, "Adding a feature").
+`load()` (called by the app factory, so by the web nodes, the worker and every CLI command)
+installs each feature's job handlers, review kinds and hooks into the shared registries.
+Nothing registers itself when imported: a feature works because it is listed here. Declaring
+them here, not in each package's `__init__`, keeps the packages free of import-time work (an
+`__init__` that imported its modules would run whenever any one of them is imported, and
+build cycles between features). A new feature is one entry (README, "Adding a feature").
 """
 
 from __future__ import annotations
 
-from portal.domain import (
-    accounts,
-    directory,
-    documents,
-    esign,
-    hmis,
-    messaging,
-    records,
-    selfservice,
-)
-from portal.domain.accounts import staff
+from portal.domain import documents, esign, messaging, selfservice
+from portal.domain.accounts import sessions, staff
 from portal.domain.core import jobs, mail
 from portal.domain.core.feature import Feature
+from portal.domain.records import clients
 from portal.domain.selfservice import review
 
-# The core's own work: the mail outbox's sender.
-CORE = Feature("core", jobs=(mail.send_outbox_message,))
-
 FEATURES: tuple[Feature, ...] = (
-    CORE,
-    accounts.FEATURE,
-    records.FEATURE,
-    hmis.FEATURE,
-    selfservice.FEATURE,
-    messaging.FEATURE,
-    documents.FEATURE,
-    esign.FEATURE,
-    directory.FEATURE,
+    Feature("core", jobs=(mail.send_outbox_message,)),
+    Feature("accounts", jobs=(sessions.sweep_job,)),
+    Feature("records", staff_deactivated=(clients.free_care_team_seats,)),
+    Feature("hmis"),
+    Feature("selfservice", jobs=(selfservice.prune_job,), review_kinds=selfservice.REVIEW_KINDS),
+    Feature("messaging", jobs=(messaging.notify_client_job, messaging.send_bulk_job)),
+    Feature(
+        "documents",
+        jobs=(documents.scan_job, documents.rescan_pending_job, documents.sweep_job),
+        review_kinds={"document": documents.REVIEW_KIND},
+    ),
+    Feature("esign", jobs=(esign.remind_job,)),
+    Feature("directory"),
 )
 
 

@@ -26,10 +26,12 @@ from sqlalchemy import select, update
 from portal.domain.accounts import recovery, sessions
 from portal.domain.accounts.invitations import fresh_identity_check, new_code, normalize_code
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
-from portal.domain.core import audit, clock, crypto, tokens
+from portal.domain.accounts.signin import account_by_email
+from portal.domain.core import audit, clock, crypto, mail, tokens
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs
+from portal.domain.core.validation import clean_email
 from portal.domain.messaging import notifications
 from portal.domain.models import Client, ClientAccount, ClientInvitation
 from portal.domain.records.access_policy import can
@@ -274,9 +276,6 @@ def update_preferences(account: ClientAccount, *, language: str, email_notificat
 def start_email_change(account: ClientAccount, new_email: str) -> None:
     """The password was checked by the caller (re-authentication). A code goes to the new
     address; nothing changes until it comes back."""
-    from portal.domain.accounts.signin import account_by_email
-    from portal.domain.core import mail
-    from portal.domain.core.validation import clean_email
 
     email = clean_email(new_email, field="new_email").lower()
     if email == account.email:
@@ -300,7 +299,6 @@ def start_email_change(account: ClientAccount, new_email: str) -> None:
 
 
 def confirm_email_change(account: ClientAccount, code: str) -> None:
-    from portal.domain.core import mail
 
     if not account.pending_email:
         raise DomainError(_l("There is no email change waiting. Start again."), field="code")
@@ -329,7 +327,6 @@ def confirm_email_change(account: ClientAccount, code: str) -> None:
             else _l("This code no longer works. Start again.")
         )
         raise DomainError(message, field="code", after_rollback=count_it)
-    from portal.domain.accounts.signin import account_by_email
 
     if account_by_email("client", account.pending_email) is not None:
         raise DomainError(_l("This code no longer works. Start again."), field="code")

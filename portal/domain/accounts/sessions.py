@@ -22,6 +22,7 @@ from uuid import UUID
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import aliased, contains_eager
 
+from portal.domain.accounts.signin import account_by_id
 from portal.domain.core import audit, clock, jobs
 from portal.domain.core.session import dbs, read, will_write
 from portal.domain.models import Agency, Client, ClientAccount, StaffUser, UserSession
@@ -257,7 +258,6 @@ def end(row: UserSession, reason: str) -> None:
 
 
 def _account_public_id(row: UserSession) -> str:
-    from portal.domain.accounts.signin import account_by_id
 
     account = account_by_id(row.account_kind, row.account_id)
     return str(account.public_id) if account else str(row.account_id)

@@ -1,4 +1,4 @@
-"""What a feature adds to the app, declared once in its package's `__init__` as `FEATURE`.
+"""What a feature adds to the app, declared in `portal.domain.features`.
 
 `portal.domain.features` lists the features and installs what each declares into the shared
 registries (the job handlers, the review queue's kinds, the staff-deactivation hooks), so a

@@ -40,6 +40,7 @@ from sqlalchemy import (
 
 from portal.domain.core.feature import Feature
 from portal.domain.core.session import after_commit, dbs
+from portal.domain.core.validation import parse_uuid
 from portal.domain.directory import opening_hours
 from portal.domain.models import (
     Directory,
@@ -973,7 +974,6 @@ class ServiceDetails:
 
 def service_details(service_id, now: datetime) -> ServiceDetails | None:
     """An active service with its locations, hours, phones and languages; None if unknown."""
-    from portal.domain.core.validation import parse_uuid
 
     sid = parse_uuid(service_id)
     service = dbs().get(HsdsService, sid) if sid else None

@@ -25,6 +25,7 @@ from portal.domain.models import (
     CommunityArticle,
     Directory,
     HsdsAddress,
+    HsdsLanguage,
     HsdsLocation,
     HsdsOrganization,
     HsdsPhone,
@@ -137,7 +138,6 @@ def fields_of(service: HsdsService, location_id=None) -> ServiceFields:
         dbs().get(HsdsOrganization, service.organization_id) if service.organization_id else None
     )
     hours, complete = _weekly_hours(link)
-    from portal.domain.models import HsdsLanguage
 
     codes = dbs().scalars(select(HsdsLanguage.code).where(HsdsLanguage.service_id == service.id))
     return ServiceFields(
@@ -562,7 +562,6 @@ def _replace_phone(directory, service, number: str) -> None:
 
 
 def _replace_languages(directory, service, codes: list[str]) -> None:
-    from portal.domain.models import HsdsLanguage
 
     current = {
         row.code: row

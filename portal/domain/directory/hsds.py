@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 
 from portal.domain import directory
 from portal.domain.core.session import dbs
+from portal.domain.core.validation import parse_uuid
 from portal.domain.models import (
     DirectorySearch,
     HsdsAddress,
@@ -181,8 +182,6 @@ def page_of(
         if rank is not None:
             order = [rank, *order]
     if taxonomy_term_id:
-        from portal.domain.core.validation import parse_uuid
-
         term = parse_uuid(taxonomy_term_id)
         stmt = stmt.where(
             s.service_id.in_(
@@ -210,7 +209,6 @@ def page_of(
 
 
 def one(service_id) -> dict | None:
-    from portal.domain.core.validation import parse_uuid
 
     sid = parse_uuid(service_id)
     if sid is None:

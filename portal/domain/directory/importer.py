@@ -39,6 +39,7 @@ from pathlib import Path
 
 from sqlalchemy import String, insert, select
 
+from portal.domain import directory as search
 from portal.domain.core import audit, clock
 from portal.domain.core.session import dbs, get_or_create
 from portal.domain.models import (
@@ -855,7 +856,6 @@ def import_tables(
     if report.legacy and not tables.get("service_at_location"):
         _link_by_organization(directory, report, brought["service"], brought["location"])
     dbs().flush()
-    from portal.domain import directory as search
 
     report.searchable = search.reindex(directory)
     audit.record(

@@ -40,13 +40,20 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.domain.core import audit, clock, jobs
 from portal.domain.core.errors import DomainError, Forbidden, NotFound, NotReady
-from portal.domain.core.feature import Feature
-from portal.domain.core.roles import Capability
+from portal.domain.core.roles import Capability, roles_with
 from portal.domain.core.session import after_rollback, dbs, will_write
 from portal.domain.core.validation import clean_text, parse_uuid
 from portal.domain.messaging import notifications
-from portal.domain.models import CareTeamMember, Client, ClientAccount, ClientTask, Document
-from portal.domain.records.access_policy import can
+from portal.domain.models import (
+    CareTeamMember,
+    Client,
+    ClientAccount,
+    ClientTask,
+    Document,
+    StaffUser,
+)
+from portal.domain.records.access_policy import can, client_of, visible_clients
+from portal.domain.records.coordinated_entry import record_contact
 from portal.domain.selfservice import review
 from portal.settings import current as current_settings
 
@@ -587,7 +594,6 @@ def client_upload(
     key: str | None,
     task_id=None,
 ) -> Document:
-    from portal.domain.selfservice import client_of, record_contact
 
     client = client_of(account)
     task = answered_request(client, task_id, category)
@@ -634,7 +640,6 @@ def client_upload(
 
 
 def client_documents(account) -> list[Document]:
-    from portal.domain.selfservice import client_of
 
     return list(
         dbs().scalars(
@@ -646,7 +651,6 @@ def client_documents(account) -> list[Document]:
 
 
 def client_document(account, public_id) -> Document:
-    from portal.domain.selfservice import client_of
 
     document = dbs().scalar(
         client_scope(client_of(account)).where(Document.public_id == parse_uuid(public_id))
@@ -679,7 +683,6 @@ def staff_documents(actor, client: Client) -> list[Document]:
 
 def staff_document(actor, public_id) -> Document:
     """A document the actor may see: one of their agency's clients (owning agency only)."""
-    from portal.domain.records.access_policy import visible_clients
 
     visible = visible_clients(actor).with_only_columns(Client.id)
     document = dbs().scalar(
@@ -923,7 +926,7 @@ REVIEW_KIND = review.ReviewKind(
 
 
 @jobs.handler("documents.scan", max_attempts=12, reads_first=True)
-def _scan(payload: dict) -> None:
+def scan_job(payload: dict) -> None:
     """Scan one stored file. A scanner that cannot be reached raises: the job retries with
     backoff and the file stays pending (never served); a sweep re-queues what is left. The
     file streams to clamd before anything is written (SQLite's write lock is not held)."""
@@ -991,7 +994,6 @@ def mark_missing(document: Document) -> None:
 
 
 def _care_team(document: Document):
-    from portal.domain.models import StaffUser
 
     return list(
         dbs().scalars(
@@ -1008,8 +1010,6 @@ def _care_team(document: Document):
 
 def _people_to_tell(document: Document):
     """The client's care team in the document's agency; without one, its reviewers."""
-    from portal.domain.core.roles import roles_with
-    from portal.domain.models import StaffUser
 
     team = _care_team(document)
     if team:
@@ -1026,7 +1026,7 @@ def _people_to_tell(document: Document):
 
 
 @jobs.handler("documents.rescan_pending", every=timedelta(minutes=30))
-def _rescan_pending(payload: dict) -> None:
+def rescan_pending_job(payload: dict) -> None:
     """Files still pending (the scanner was down past the scan job's retries) are tried again."""
     if not current_settings().clamd_address:
         return
@@ -1070,7 +1070,7 @@ def sweep_orphans() -> int:
 
 
 @jobs.handler("documents.sweep_orphans", every=timedelta(days=1), reads_first=True)
-def _sweep(payload: dict) -> None:
+def sweep_job(payload: dict) -> None:
     sweep_orphans()
 
 
@@ -1112,11 +1112,3 @@ def copy_to(document: Document, target: BinaryIO) -> None:
         shutil.copyfileobj(source, target, CHUNK)
     finally:
         source.close()
-
-
-# What this feature adds to the app (installed by portal.domain.features).
-FEATURE = Feature(
-    "documents",
-    jobs=(_scan, _rescan_pending, _sweep),
-    review_kinds={"document": REVIEW_KIND},
-)

@@ -31,10 +31,10 @@ from sqlalchemy import select
 from portal.domain.accounts.staff import require
 from portal.domain.core import audit, clock, context, jobs, mail, sanitiser
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
-from portal.domain.core.feature import Feature
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs, get_or_create
 from portal.domain.core.validation import clean_text, parse_uuid
+from portal.domain.documents import store_generated
 from portal.domain.messaging import notifications
 from portal.domain.models import (
     Agency,
@@ -47,9 +47,12 @@ from portal.domain.models import (
     SignableTemplate,
     Signature,
     SignatureRequest,
+    StaffUser,
     TemplateVersion,
 )
-from portal.domain.records.access_policy import can
+from portal.domain.models import ClientAccount as Account
+from portal.domain.records.access_policy import can, client_of
+from portal.domain.records.clients import people_to_tell
 from portal.settings import current as current_settings
 
 TEXTS = Path(__file__).resolve().parents[2] / "esign_texts"
@@ -292,8 +295,6 @@ def version_history(template: SignableTemplate) -> list[PublishedVersion]:
     """Every version, newest first, with how many signatures each holds."""
     from sqlalchemy import func
 
-    from portal.domain.models import StaffUser
-
     signed = dict(
         dbs()
         .execute(
@@ -517,7 +518,6 @@ def disclosure(agency: Agency, language: str) -> Disclosure:
 
 
 def disclosure_for(account: ClientAccount) -> Disclosure:
-    from portal.domain.selfservice import client_of
 
     agency = dbs().get(Agency, client_of(account).owning_agency_id)
     return disclosure(agency, account.preferred_language)
@@ -581,7 +581,6 @@ def accept_disclosure(account: ClientAccount, *, agrees: str, word: str) -> Esig
         )
     if errors:
         raise DomainError.all_of(errors)
-    from portal.domain.selfservice import client_of
 
     agency = dbs().get(Agency, client_of(account).owning_agency_id)
     shown = disclosure(agency, account.preferred_language)
@@ -690,7 +689,6 @@ def open_requests(client: Client) -> list[SignatureRequest]:
 
 
 def client_request(account: ClientAccount, public_id) -> SignatureRequest:
-    from portal.domain.selfservice import client_of
 
     request = dbs().scalar(
         select(SignatureRequest).where(
@@ -737,7 +735,6 @@ def sign(
 ) -> Signature:
     """`shown_version`: the version id the page showed (the form sends it back); if the
     document changed since, nothing is signed and the client reads it again."""
-    from portal.domain.selfservice import client_of
 
     if request.client_id != client_of(account).id:
         raise NotFound(("signature_request", str(request.public_id)))
@@ -831,7 +828,6 @@ def sign(
 
 
 def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | None) -> None:
-    from portal.domain.selfservice import client_of
 
     if request.client_id != client_of(account).id or request.status != "requested":
         raise DomainError(_l("This document is not waiting for your signature any more."))
@@ -926,7 +922,6 @@ def _signer():
 
 
 def _store_pdf(client, agency, file_name: str, signed, data: bytes) -> Document:
-    from portal.domain.documents import store_generated
 
     return store_generated(
         client,
@@ -1045,7 +1040,6 @@ REVOCATION_TEXT = (
 
 
 def roi_in_force_for(account: ClientAccount) -> list[Consent]:
-    from portal.domain.selfservice import client_of
 
     client = client_of(account)
     return roi_in_force(client, dbs().get(Agency, client.owning_agency_id))
@@ -1067,7 +1061,6 @@ def revoke_roi(
 ) -> ConsentRevocation:
     """A signed event that ends every Release of Information in force for the client; the
     consents and the signatures that made them stay as they were (revoked_at is set)."""
-    from portal.domain.selfservice import client_of
 
     client = client_of(account)
     agency = dbs().get(Agency, client.owning_agency_id)
@@ -1133,7 +1126,6 @@ def revoke_roi(
 
 
 def _agency_people(client: Client, agency: Agency):
-    from portal.domain.records.clients import people_to_tell
 
     return [s for s in people_to_tell(client) if s.agency_id == agency.id]
 
@@ -1146,7 +1138,6 @@ REMIND_DAYS = 30
 def remind_expiring() -> int:
     """Clients whose Release of Information ends within REMIND_DAYS get a renewal request on
     their dashboard and one email (a first name and a link only). Returns how many."""
-    from portal.domain.models import ClientAccount as Account
 
     today = clock.now().date()
     ending = dbs().scalars(
@@ -1207,9 +1198,5 @@ def datetime_at(day: date):
 
 
 @jobs.handler("esign.roi_reminders", every=timedelta(days=1))
-def _remind(payload: dict) -> None:
+def remind_job(payload: dict) -> None:
     remind_expiring()
-
-
-# What this feature adds to the app (installed by portal.domain.features).
-FEATURE = Feature("esign", jobs=(_remind,))

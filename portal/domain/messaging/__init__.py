@@ -31,13 +31,14 @@ from sqlalchemy import Date, Select, and_, bindparam, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only
 
-from portal.domain.core import audit, clock, crypto, jobs, mail, sanitiser
+from portal.domain.core import audit, clock, context, crypto, jobs, mail, sanitiser
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
-from portal.domain.core.feature import Feature
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs, read, will_write
 from portal.domain.core.validation import parse_uuid, strip_unshowable
+from portal.domain.messaging import notifications
 from portal.domain.models import (
+    Agency,
     CareTeamMember,
     Client,
     ClientAccount,
@@ -45,8 +46,9 @@ from portal.domain.models import (
     Message,
     StaffUser,
 )
-from portal.domain.records.access_policy import can
-from portal.domain.selfservice import client_of, record_contact
+from portal.domain.models.clients import CLIENT_LISTED
+from portal.domain.records.access_policy import agency_sees, can, client_of, staff_sees, today_for
+from portal.domain.records.coordinated_entry import record_contact
 from portal.settings import current as current_settings
 
 MAX_BODY = 5000
@@ -133,7 +135,6 @@ def is_overdue(conversation: Conversation) -> bool:
 
 
 def agency_names(ids) -> dict[int, str]:
-    from portal.domain.models import Agency
 
     if not ids:
         return {}
@@ -141,7 +142,6 @@ def agency_names(ids) -> dict[int, str]:
 
 
 def _agency_of(conversation: Conversation):
-    from portal.domain.models import Agency
 
     return dbs().get(Agency, conversation.agency_id)
 
@@ -184,7 +184,6 @@ _CLOSED = _l(
 def can_write_to(conversation: Conversation) -> bool:
     """A client may go on writing while the conversation's agency may still see them (an
     agency whose Release of Information ended no longer reads the conversation)."""
-    from portal.domain.records.access_policy import agency_sees
 
     return agency_sees(_agency_of(conversation), conversation.client)
 
@@ -297,7 +296,6 @@ def _tell_staff(conversation: Conversation, recipient: StaffUser | None) -> None
     """An in-app note for whoever should answer: the person written to, the one the
     conversation is assigned to, or else the agency's care-team members of this client (case
     managers first). Only people of the conversation's agency who may message the client."""
-    from portal.domain.messaging import notifications
 
     client = conversation.client
 
@@ -382,7 +380,6 @@ def _require(actor) -> None:
 def inbox_scope(actor) -> Select:
     """The actor's agency's conversations, with clients that still exist and that the actor
     may see (an ended ROI puts a partner's conversation out of sight): nothing else."""
-    from portal.domain.records.access_policy import today_for
 
     _require(actor)
     if not has_capability(actor.role, Capability.VIEW_CLIENTS):
@@ -392,7 +389,6 @@ def inbox_scope(actor) -> Select:
 
 def inbox_criteria(agency_id, today):
     """The rule of `inbox_scope`, with values or bound parameters (a statement built once)."""
-    from portal.domain.records.access_policy import staff_sees
 
     visible = select(Client.id).where(Client.deleted_at.is_(None), staff_sees(agency_id, today))
     return and_(Conversation.agency_id == agency_id, Conversation.client_id.in_(visible))
@@ -424,7 +420,6 @@ INBOX_PAGE = 25
 def _inbox_statement(view: str):
     """One view of the inbox (`inbox_scope`'s rule with the agency, its day and the staff
     member as parameters), loading only what the inbox shows; built once per view."""
-    from portal.domain.models.clients import CLIENT_LISTED
 
     query = select(Conversation).where(
         inbox_criteria(bindparam("agency_id"), bindparam("today", type_=Date))
@@ -459,7 +454,6 @@ _INBOX: dict[str, Select] = {}
 
 def inbox(actor, view: str = "awaiting", *, page: int = 1, per_page: int = INBOX_PAGE) -> list:
     """One page of a view: awaiting oldest first (the longest wait on top), else newest."""
-    from portal.domain.records.access_policy import today_for
 
     view = view if view in INBOX_VIEWS else "awaiting"
     _require(actor)
@@ -620,7 +614,7 @@ def _schedule_notice(conversation: Conversation) -> None:
 
 
 @jobs.handler("messages.notify_client")
-def _notify_client(payload: dict) -> None:
+def notify_client_job(payload: dict) -> None:
     conversation = dbs().get(Conversation, payload["conversation"])
     if conversation is None or conversation.unread_by_client == 0:
         return  # read in the meantime: nothing to tell
@@ -666,9 +660,8 @@ def send_bulk(actor, clients: list[Client], *, body: str, key: str) -> int:
 
 
 @jobs.handler("messages.bulk_send")
-def _send_bulk(payload: dict) -> None:
+def send_bulk_job(payload: dict) -> None:
     """Idempotent: a retried job finds the messages it already stored (one key per client)."""
-    from portal.domain.core import context
 
     actor = dbs().get(StaffUser, payload["staff"])
     if actor is None or not actor.is_active:
@@ -690,7 +683,3 @@ def _send_bulk(payload: dict) -> None:
             )
     finally:
         context.reset_context(token)
-
-
-# What this feature adds to the app (installed by portal.domain.features).
-FEATURE = Feature("messaging", jobs=(_notify_client, _send_bulk))

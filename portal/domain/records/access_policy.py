@@ -125,6 +125,14 @@ def own_record(account) -> Client | None:
     return client if client is not None and client.deleted_at is None else None
 
 
+def client_of(account) -> Client:
+    """The record the signed-in client owns (R30), by the scope rule above; 404 if none."""
+    client = own_record(account)
+    if client is None:
+        raise NotFound(("client", "own"))
+    return client
+
+
 def relationship_of(actor, client: Client) -> str | None:
     """'owner', 'serving' (with an ROI in force), 'self' for the client, or None."""
     kind = getattr(actor, "kind", None)

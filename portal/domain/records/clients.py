@@ -23,8 +23,23 @@ from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability, Role, has_capability
 from portal.domain.core.session import Together, dbs, read, read_together
-from portal.domain.core.validation import clean_email, clean_state, clean_text, clean_zip, small_int
-from portal.domain.models import CareTeamMember, Client, Consent, Enrollment, StaffUser
+from portal.domain.core.validation import (
+    clean_email,
+    clean_state,
+    clean_text,
+    clean_zip,
+    parse_uuid,
+    small_int,
+)
+from portal.domain.models import (
+    CareTeamMember,
+    Client,
+    Consent,
+    Enrollment,
+    Organization,
+    Project,
+    StaffUser,
+)
 from portal.domain.models.clients import CLIENT_LISTED
 from portal.domain.records import ssn
 from portal.domain.records.access_policy import can, staff_sees, today_for, visible_clients
@@ -539,7 +554,6 @@ def staff_choices_for_filter(actor) -> list:
 
 def _projects_statement():
     """The agency's programs (id, name) and their order."""
-    from portal.domain.models import Organization, Project
 
     chosen = (
         select(Project.id, Project.name)
@@ -594,7 +608,6 @@ def matching_clients(
 ) -> list[Client]:
     """The clients a bulk action would reach: those the actor may `action`, filtered by
     project, care-team member and portal account state (at most BULK_LIMIT)."""
-    from portal.domain.accounts.invitations import portal_state_filter
 
     query = visible_clients(actor)
     if project:
@@ -620,7 +633,6 @@ def matching_clients(
 def chosen_clients(actor, public_ids, *, action: str) -> list[Client]:
     """The clients a staff member saw and confirmed (public ids from the form), each checked
     again: an id that is not one of the actor's clients is dropped."""
-    from portal.domain.core.validation import parse_uuid
 
     keys = {key for key in map(parse_uuid, list(public_ids)[:BULK_LIMIT]) if key is not None}
     if not keys:

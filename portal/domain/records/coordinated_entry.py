@@ -7,15 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from portal.domain.core import clock
+from portal.domain.core import audit, clock
 from portal.domain.core.errors import Forbidden
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs
-from portal.domain.models import Client
+from portal.domain.models import Client, ContactEvent
 from portal.domain.records.access_policy import visible_clients
 
 WARN_AFTER_DAYS = 60
 AT_RISK_AFTER_DAYS = 90
+
+
+def record_contact(client: Client, kind: str) -> None:
+    """A contact with the care team through the portal (a check-in, a message, an update):
+    what "last contact" counts."""
+    now = clock.now()
+    dbs().add(ContactEvent(client_id=client.id, kind=kind, created_at=now))
+    client.last_contact_at = now
 
 
 @dataclass
@@ -65,7 +73,6 @@ def last_contact_report(actor) -> Report:
 
 def exported(actor, report: Report) -> None:
     """The CSV leaves the portal: say who took which clients' names."""
-    from portal.domain.core import audit
 
     audit.record(
         "coordinated_entry.exported",

@@ -23,8 +23,7 @@ from flask_babel import lazy_pgettext
 from sqlalchemy import and_, bindparam, delete, func, literal, select, union_all, update
 
 from portal.domain.core import audit, clock, crypto, jobs
-from portal.domain.core.errors import DomainError, Forbidden, NotFound
-from portal.domain.core.feature import Feature
+from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs, read
 from portal.domain.core.validation import (
@@ -47,9 +46,16 @@ from portal.domain.models import (
     RecordRequest,
     ReviewItem,
 )
-from portal.domain.records.access_policy import can, own_record
+from portal.domain.records.access_policy import can, client_of
 from portal.domain.records.clients import people_to_tell
-from portal.domain.selfservice.review import ReviewKind, mark_portal_field, submit
+from portal.domain.records.coordinated_entry import record_contact
+from portal.domain.selfservice.review import (
+    ReviewKind,
+    latest_pending,
+    mark_portal_field,
+    payload_of,
+    submit,
+)
 from portal.settings import current as current_settings
 
 PHONE_KINDS = {
@@ -100,21 +106,7 @@ ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_cod
 NOTHING_CHANGED = _l("Nothing changed. Change a detail, or go back.")
 
 
-def client_of(account) -> Client:
-    """The record the signed-in client owns (R30), by the scope rule in access_policy."""
-    client = own_record(account)
-    if client is None:
-        raise NotFound(("client", "own"))
-    return client
-
-
 # --- contact with the care team --------------------------------------------------------
-
-
-def record_contact(client: Client, kind: str) -> None:
-    now = clock.now()
-    dbs().add(ContactEvent(client_id=client.id, kind=kind, created_at=now))
-    client.last_contact_at = now
 
 
 def check_in(account) -> None:
@@ -181,7 +173,6 @@ def _address_of(client: Client) -> dict:
 
 def current_details(client: Client) -> ContactDetails:
     """The form's starting values: the record, with a pending submission shown instead."""
-    from portal.domain.selfservice.review import latest_pending, payload_of
 
     details = ContactDetails(
         phones=[PhoneEntry(**p) for p in _phones_of(client)],
@@ -450,7 +441,7 @@ def prune_locations() -> int:
 
 
 @jobs.handler("locations.prune", every=timedelta(days=1))
-def _prune_job(payload: dict) -> None:
+def prune_job(payload: dict) -> None:
     prune_locations()
 
 
@@ -833,7 +824,3 @@ REVIEW_KINDS["location_correction"] = ReviewKind(
     care_team_only=True,
     changes_record=False,
 )
-
-
-# What this feature adds to the app (installed by portal.domain.features).
-FEATURE = Feature("selfservice", jobs=(_prune_job,), review_kinds=REVIEW_KINDS)

@@ -26,7 +26,8 @@ from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs
-from portal.domain.models import CareTeamMember, Client, ReviewItem
+from portal.domain.core.validation import clean_text
+from portal.domain.models import CareTeamMember, Client, ClientAccount, ReviewItem
 from portal.domain.models.clients import CLIENT_LISTED
 
 REJECT_REASONS = {
@@ -330,7 +331,6 @@ def accept(actor, item: ReviewItem, version: int, *, edited: dict | None = None)
 
 
 def _account_ref(item: ReviewItem) -> str | None:
-    from portal.domain.models import ClientAccount
 
     if item.submitted_by_account_id is None:
         return None
@@ -345,7 +345,6 @@ def record_viewed(actor, item: ReviewItem) -> None:
 
 
 def reject(actor, item: ReviewItem, version: int, *, reason: str, note: str = "") -> None:
-    from portal.domain.core.validation import clean_text
 
     kind = KINDS[item.kind]
     if reason not in kind.reject_reasons:
