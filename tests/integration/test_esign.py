@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.domain import esign
 from portal.domain.core.errors import DomainError
-from portal.domain.models import Consent, Document
+from portal.domain.models import Consent, Document, Signature
 from portal.integrations.storage import ObjectExists, get_store
 
 
@@ -233,7 +233,7 @@ def test_signing_over_http_needs_consent_an_unticked_box_ticked_and_a_name(
     signed = me.form(page, {"intent": "y", "typed_name": "Ana Doe", "shown": shown})
     assert signed.status_code == 303
     database.session.expire_all()
-    signature = database.session.scalar(select(esign.Signature))
+    signature = database.session.scalar(select(Signature))
     assert signature.authentication["method"] == "password"
     assert all(
         getattr(signature, name)

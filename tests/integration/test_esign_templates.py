@@ -17,6 +17,7 @@ from portal.domain.models import (
     Client,
     Consent,
     SignableTemplate,
+    Signature,
     SignatureRequest,
     TemplateVersion,
 )
@@ -92,7 +93,7 @@ def test_an_administrator_publishes_a_document_and_a_client_signs_it(
 
     assert sign_over_http(app, me, request).status_code == 303
     database.session.expire_all()
-    signature = database.session.scalar(select(esign.Signature))
+    signature = database.session.scalar(select(Signature))
     assert signature.version.template_id == template.id and signature.version.version == 1
     assert database.session.scalar(select(func.count()).select_from(Consent)) == 0  # not an ROI
     with app.test_request_context():
@@ -127,7 +128,7 @@ def test_a_new_version_is_signed_from_then_on_and_the_old_signature_keeps_its_ow
     sign_over_http(app, me, waiting)
     database.session.expire_all()
     first_signature, second_signature = database.session.scalars(
-        select(esign.Signature).order_by(esign.Signature.id)
+        select(Signature).order_by(Signature.id)
     ).all()
     assert first_signature.version.version == 1 and "10 pm" in first_signature.document_text
     assert second_signature.version.version == 2 and "11 pm" in second_signature.document_text
@@ -171,7 +172,7 @@ def test_the_agency_replaces_the_roi_text_and_its_term(
     database.session.expire_all()
     consent = database.session.scalar(select(Consent))
     assert (consent.ends_on - consent.starts_on).days == 180
-    signature = database.session.scalar(select(esign.Signature))
+    signature = database.session.scalar(select(Signature))
     assert signature.version.version == 2 and signature.version.language == "en"
     assert "Our legal text." in signature.document_text
     with app.test_request_context(), pytest.raises(DomainError):  # the ROI stays in use
@@ -352,7 +353,7 @@ def test_naughty_strings_through_the_template_and_sign_forms(
         answer = me.post(page, data={"csrf_token": token, "typed_name": name})
         assert answer.status_code == 400, name
         assert "<script>alert(" not in answer.get_data(as_text=True)
-    assert database.session.scalar(select(func.count()).select_from(esign.Signature)) == 0
+    assert database.session.scalar(select(func.count()).select_from(Signature)) == 0
 
 
 def test_naughty_names_signed_extract_exactly_from_the_pdf(
@@ -386,7 +387,7 @@ def test_naughty_names_signed_extract_exactly_from_the_pdf(
         assert answer.status_code == 303, name
         database.session.expire_all()
         signature = database.session.scalar(
-            select(esign.Signature).where(esign.Signature.account_id == account.id)
+            select(Signature).where(Signature.account_id == account.id)
         )
         with app.test_request_context():
             data = get_store().open(esign.signed_copy(signature).storage_key).read()
@@ -419,7 +420,7 @@ def test_a_new_roi_term_is_the_term_the_signed_text_states(
     agency_admin.form(f"{page}/settings", {"name": roi.name, "term_days": "180"}, token_from=page)
     sign_over_http(app, me, request)
     database.session.expire_all()
-    signature = database.session.scalar(select(esign.Signature))
+    signature = database.session.scalar(select(Signature))
     consent = database.session.scalar(select(Consent))
     assert (
         "It lasts 180 days" in signature.document_text and "{term}" not in signature.document_text

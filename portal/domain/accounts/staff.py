@@ -31,7 +31,7 @@ DEACTIVATION_REASONS = {
     "other": _l("Other"),
 }
 
-# Features free care-team seats and hand over open work here (their FEATURE's
+# Features free care-team seats and hand over open work here (their Feature's
 # `staff_deactivated`): each hook is called as hook(deactivated_staff, successor) inside the
 # same transaction.
 DeactivationHook = Callable[[StaffUser, StaffUser], None]

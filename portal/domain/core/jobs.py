@@ -56,8 +56,8 @@ def handler(
     reads_first: bool = False,
 ):
     """Mark a function as the handler of job `kind`; with `every`, the job recurs at that
-    interval. Marking registers nothing: the feature lists the function in its `FEATURE` and
-    `portal.domain.features.load()` installs it (so no job runs because of a stray import)."""
+    interval. Marking registers nothing: the function is listed in its feature's entry in
+    `portal.domain.features`, whose `load()` installs it (no job runs because of an import)."""
 
     def mark(func):
         func.job = Handler(kind, func, max_attempts, every, reads_first)
