@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from portal.domain import messaging
 from portal.domain.core import clock, crypto, jobs
 from portal.domain.core.roles import Role
+from portal.domain.messaging._text import _render_html  # the uncached renderer
 from portal.domain.models import (
     CareTeamMember,
     Client,
@@ -689,7 +690,7 @@ def test_rendering_from_many_threads_at_once_gives_each_text_its_own_html():
         f"<b>bold {n}</b> & <script>alert({n})</script>\n\n" + "more text, " * (n % 40)
         for n in range(400)
     ]
-    render = messaging._render_html.__wrapped__  # not the cache: every call parses
+    render = _render_html.__wrapped__  # not the cache: every call parses
     expected = [render(text) for text in texts]
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _round in range(3):
