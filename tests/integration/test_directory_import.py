@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from portal.domain import directory as search
 from portal.domain.directory import importer as di
+from portal.domain.directory.importer import _sources as di_sources  # where the limit is read
 from portal.domain.models import (
     AuditEvent,
     HsdsAddress,
@@ -333,7 +334,7 @@ def test_zipped_datapackages_and_refusals(app, database, agency_a, tmp_path, mon
     (tmp_path / "not.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(di.ImportRefused):
         di.read_source(tmp_path / "not.zip")
-    monkeypatch.setattr(di, "MAX_MEMBER_BYTES", 100)  # a member bigger than the limit
+    monkeypatch.setattr(di_sources, "MAX_MEMBER_BYTES", 100)  # a member bigger than the limit
     with pytest.raises(di.ImportRefused, match="larger than the limit"):
         di.read_source(archive_path)
     (tmp_path / "list.json").write_text('{"contents": [{"hello": "world"}]}')

@@ -520,12 +520,12 @@ def test_an_upload_that_is_not_a_zip_is_fatal(database, make):
 
 
 def test_an_unexpected_failure_while_writing_leaves_nothing_behind(database, make, monkeypatch):
-    from portal.domain.hmis import importer as hmis_import
+    from portal.domain.core import audit
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(hmis_import.audit, "record", explode)
+    monkeypatch.setattr(audit, "record", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_export(export_folder(2026), agency=make.agency())
     assert table_counts(database.session) == dict.fromkeys(
