@@ -216,7 +216,7 @@ def _attempt_save(form, action, *args):
 def client_record(client_id: str):
     client = access_policy.get_client(current_user, client_id, "view")
     clients.record_viewed(current_user, client)
-    today = clients.today_for(current_user)
+    today = access_policy.today_for(current_user)
     return render_template(
         "staff_bridge/clients/record.html",
         client=client,

@@ -201,7 +201,7 @@ def _clock(value: str, field: str, errors: list) -> time | None:
     value = (value or "").strip()
     if not value:
         return None
-    parsed = directory_import._time(value)
+    parsed = directory_import.parse_time(value)
     if parsed is None:
         errors.append(DomainError(_l("Enter a time like 9:00 or 17:30."), field=field))
     return parsed

@@ -56,6 +56,7 @@ from portal.domain.directory.importer._specs import (
     TABLE_NAMES,
     Spec,
 )
+from portal.domain.directory.importer._values import parse_time
 
 __all__ = [
     "ATTRIBUTE_ENTITIES",
@@ -79,6 +80,7 @@ __all__ = [
     "TableReport",
     "directory_for",
     "import_tables",
+    "parse_time",
     "read_csv_bytes",
     "read_folder",
     "read_json",

@@ -43,7 +43,7 @@ def _uuid(value: str, *, table: str, directory: Directory) -> uuid.UUID:
         return uuid.uuid5(LEGACY_NAMESPACE, f"{directory.public_id}/{table}/{value}")
 
 
-def _time(value: str) -> time | None:
+def parse_time(value: str) -> time | None:
     match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap]\.?m\.?)?", value.lower())
     if not match:
         return None
@@ -86,7 +86,7 @@ def _value(kind: str, raw, *, column: str, table: str, directory: Directory):
         except ValueError:
             return None, "not a date (YYYY-MM-DD)"
     if kind == "time":
-        parsed = _time(text)
+        parsed = parse_time(text)
         return (parsed, None) if parsed else (None, "not a time (HH:MM)")
     if kind == "email":
         if "@" in text and " " not in text and len(text) <= 254:
