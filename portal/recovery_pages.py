@@ -12,12 +12,12 @@ from portal.domain.accounts import recovery
 from portal.web import attempt
 
 
-def forgot_password_page(kind: str, form, *, link_path: str, page: str, sent: str, **sent_values):
+def forgot_password_page(kind: str, form, *, page: str, sent: str, **sent_values):
     """The same answer whether or not the address has an account (R17); only an address that
     cannot be anyone's is refused, in words."""
     if form.validate_on_submit():
         email = form.email.data or ""
-        ok, _none = attempt(form, recovery.request_reset, kind, email, link_path=link_path)
+        ok, _none = attempt(form, recovery.request_reset, kind, email)
         if ok:
             return render_template(sent, **sent_values)
     return render_template(page, form=form)

@@ -12,6 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import links
 from portal.access import staff_only
 from portal.domain.accounts import invitations
 from portal.domain.core.roles import Capability
@@ -100,7 +101,7 @@ def _printed_sheet(client, issued):
             staff_controls=controls,
             client=client,
             code=issued.code,
-            qr=_qr_data_uri(issued.link),
+            qr=_qr_data_uri(links.external("client.invitation_start", token=issued.token)),
             start_url=current_settings().base_url + "/invitation-code",
             code_expires_at=issued.invitation.code_expires_at,
         )

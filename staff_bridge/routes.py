@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import recovery_pages
+from portal import links, recovery_pages
 from portal.access import public, staff_only
 from portal.domain.accounts import agencies, sessions, staff
 from portal.domain.accounts.agencies import US_TIMEZONES
@@ -81,7 +81,6 @@ def forgot_password():
     return recovery_pages.forgot_password_page(
         "staff",
         ForgotPasswordForm(),
-        link_path="/staff/reset-password/",
         page="staff_bridge/forgot_password.html",
         sent="staff_bridge/forgot_password_sent.html",
     )
@@ -117,6 +116,7 @@ def notification_list():
         "staff_bridge/notifications.html",
         items=items,
         text_of=notifications.text_of,
+        link_of=links.notification_link,
         form=ActionForm(),
     )
 

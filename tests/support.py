@@ -389,3 +389,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def link_in(message) -> str | None:
+    """The link an outbox mail carries, built as the worker builds it when it sends the mail
+    (portal.links): from the template and its parameters, the secret ones decrypted."""
+    from portal import links
+    from portal.domain.core import crypto
+
+    secret = crypto.decrypt_json(message.secret_params) if message.secret_params else {}
+    return links.mail_link(message.template, {**message.params, **secret})

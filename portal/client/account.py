@@ -71,7 +71,6 @@ def forgot_password():
     return recovery_pages.forgot_password_page(
         "client",
         ForgotPasswordForm(),
-        link_path=client_accounts.RESET_LINK_PATH,
         page="client/forgot_password.html",
         sent="client/forgot_password_sent.html",
         hours=int(hours),

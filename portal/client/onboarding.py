@@ -138,9 +138,7 @@ def invitation_dob(invitation):
 def invitation_email(invitation):
     form = EmailForm()
     if form.validate_on_submit():
-        left = onboarding.submit_email(
-            invitation, form.email.data or "", verify_path="/invitation/confirm-email/"
-        )
+        left = onboarding.submit_email(invitation, form.email.data or "")
         if invitation.status == "locked":
             session.pop(KEY, None)
             return render_template("client/invitation/locked.html")

@@ -19,6 +19,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from portal import links
 from portal.settings import current as current_settings
 
 
@@ -69,7 +70,11 @@ def render(message, params: dict) -> EmailMessage:
     settings = current_settings()
     with force_locale(message.language):
         subject = _HEADER_UNSAFE.sub(" ", str(template.subject))
-        body = render_template(template.body, **params)
+        values = dict(params)
+        link = links.mail_link(message.template, params)  # built here, never stored
+        if link:
+            values["link"] = link
+        body = render_template(template.body, **values)
     email = EmailMessage()
     email["Subject"] = subject
     email["From"] = settings.mail_from

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
-from portal.domain.core import crypto
 from portal.domain.core.roles import Role
 from portal.domain.models import (
     AccountToken,
@@ -19,7 +18,7 @@ from portal.domain.models import (
     StaffNotification,
     UserSession,
 )
-from tests.support import TEST_PASSWORD, signed_in
+from tests.support import TEST_PASSWORD, link_in, signed_in
 
 NEW = "lantern meadow quietly ninety"
 CODE = re.compile(r'class="invite-code">([A-Z0-9]{5}-[A-Z0-9]{5})<')
@@ -64,7 +63,7 @@ def outbox(database, address, template):
 
 def reset_path(database, address) -> str:
     message = outbox(database, address, "password_reset")[-1]
-    return crypto.decrypt_json(message.secret_params)["link"].replace("https://portal.test", "")
+    return link_in(message).replace("https://portal.test", "")
 
 
 def check_identity(browser, client, then=""):

@@ -17,7 +17,7 @@ from portal.domain.models import (
     OutboxMessage,
     Project,
 )
-from tests.support import signed_in
+from tests.support import link_in, signed_in
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_an_emailed_invitation_stores_only_a_hash_and_mails_the_first_name_and_a
     message = database.session.scalar(
         select(OutboxMessage).where(OutboxMessage.template == "client_invitation")
     )
-    link = crypto.decrypt_json(message.secret_params)["link"]
+    link = link_in(message)
     raw = link.rsplit("/", 1)[1]
     assert link.startswith("https://portal.test/invitation/") and len(raw) >= 43
     assert invitation.token_hash == tokens.hash_token(raw) and invitation.code_hmac is None

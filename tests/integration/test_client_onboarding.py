@@ -17,7 +17,7 @@ from portal.domain.models import (
     OutboxMessage,
     StaffNotification,
 )
-from tests.support import signed_in
+from tests.support import link_in, signed_in
 
 PASSWORD = "harbor lantern quietly ninety"
 UNUSABLE = "This invitation cannot be used"
@@ -47,7 +47,7 @@ def invited(app, record, database):
     message = database.session.scalar(
         select(OutboxMessage).where(OutboxMessage.template == "client_invitation")
     )
-    path = crypto.decrypt_json(message.secret_params)["link"].replace("https://portal.test", "")
+    path = link_in(message).replace("https://portal.test", "")
     return client, manager, path
 
 
@@ -61,7 +61,7 @@ def email_code(database):
         .where(OutboxMessage.template == "client_email_code")
         .order_by(OutboxMessage.id.desc())
     ).first()
-    return crypto.decrypt_json(message.secret_params)
+    return {**crypto.decrypt_json(message.secret_params), "link": link_in(message)}
 
 
 def through_email(browser, database):

@@ -13,6 +13,7 @@ from portal.domain import esign
 from portal.domain.core.errors import DomainError
 from portal.domain.models import Consent, Document, Signature
 from portal.integrations.storage import ObjectExists, get_store
+from tests.support import link_in
 
 
 def signing(app, me, case_manager_user, **overrides):
@@ -201,8 +202,8 @@ def test_an_ending_roi_asks_for_renewal_once(app, me, case_manager_user, databas
     [notice] = database.session.scalars(
         select(OutboxMessage).where(OutboxMessage.template == "roi_renewal")
     ).all()
-    assert notice.params["link"].endswith(f"/sign/{open_requests[0].public_id}")
-    assert set(notice.params) == {"name", "link"}  # nothing else about the client
+    assert link_in(notice).endswith(f"/sign/{open_requests[0].public_id}")
+    assert set(notice.params) == {"name", "request"}  # nothing else about the client
     with app.test_request_context():
         assert [r.id for r in esign.open_requests(me.record)] == [open_requests[0].id]
 

@@ -178,7 +178,7 @@ def test_the_navigations_one_statement_counts_what_each_module_counts(
             delivery="pick_up",
         )
     )
-    notifications.notify(staff, "document_missing", link="/staff/")
+    notifications.notify(staff, "document_missing", params={"client": str(world.client.public_id)})
     database.session.commit()
     counts = navigation.staff_counts(staff)
     assert counts.notifications == notifications.unread_count(staff) >= 1

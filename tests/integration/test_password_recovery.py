@@ -4,9 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain.core import crypto
 from portal.domain.models import AuditEvent, OutboxMessage
-from tests.support import TEST_PASSWORD, signed_in
+from tests.support import TEST_PASSWORD, link_in, signed_in
 
 NEW = "lantern meadow quietly ninety"
 
@@ -17,7 +16,7 @@ def reset_link(database, email) -> str:
         .where(OutboxMessage.to_address == email, OutboxMessage.template == "password_reset")
         .order_by(OutboxMessage.id.desc())
     ).first()
-    return crypto.decrypt_json(message.secret_params)["link"].replace("https://portal.test", "")
+    return link_in(message).replace("https://portal.test", "")
 
 
 def ask(client, email):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.domain.core import crypto, jobs, tokens
+from portal.domain.core import jobs, tokens
 from portal.domain.core.roles import Role
 from portal.domain.models import (
     AccountToken,
@@ -15,7 +15,7 @@ from portal.domain.models import (
     StaffNotification,
     StaffUser,
 )
-from tests.support import signed_in
+from tests.support import link_in, signed_in
 
 NEW_PASSWORD = "quiet orange harbor seventeen"
 
@@ -30,7 +30,7 @@ def link_in_outbox(database, email) -> str:
         .where(OutboxMessage.to_address == email)
         .order_by(OutboxMessage.id.desc())
     ).first()
-    return crypto.decrypt_json(message.secret_params)["link"]
+    return link_in(message)
 
 
 def token_of(link: str) -> str:

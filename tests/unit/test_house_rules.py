@@ -93,3 +93,28 @@ def test_the_rules_see_the_code():
     sources = dict(_sources())
     assert len(sources) > 80
     assert "portal/domain/features.py" in sources
+
+
+def test_the_domain_writes_no_link_to_the_portal():
+    """Links are built at the edge (portal.links): no domain string starts with one of the
+    portal's own paths, and nothing in the domain reads BASE_URL."""
+    routes = (ROOT / "tests" / "integration" / "routes.txt").read_text().splitlines()
+    prefixes = {"/" + line.split()[0].strip("/").split("/")[0] for line in routes if line.strip()}
+    prefixes.discard("/")
+    found = []
+    for name, source in _sources():
+        if not name.startswith("portal/domain/"):
+            continue
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Attribute) and node.attr == "base_url":
+                found.append(f"{name}:{node.lineno} reads base_url")
+            texts = []
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                texts = [node.value]
+            elif isinstance(node, ast.JoinedStr):
+                texts = [v.value for v in node.values[:1] if isinstance(v, ast.Constant)]
+            for value in texts:
+                if any(value == p or value.startswith(p + "/") for p in prefixes):
+                    found.append(f"{name}:{node.lineno} {value[:40]!r}")
+    assert len(prefixes) >= 10
+    assert found == []

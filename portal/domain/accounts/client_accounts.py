@@ -39,7 +39,6 @@ from portal.domain.records.clients import people_to_tell
 from portal.settings import current as current_settings
 
 RESET_CODE_PURPOSE = "reset_code"
-RESET_LINK_PATH = "/reset-password/"
 SELF_DEACTIVATED = "self"
 DEACTIVATION_REASONS = {
     "someone_else": _l("Someone else used the account"),
@@ -131,12 +130,12 @@ def _tell_care_team(account: ClientAccount, kind: str, actor=None) -> None:
         return
     for staff in people_to_tell(client):
         if actor is None or staff.id != getattr(actor, "id", None):
-            notifications.notify(staff, kind, link=f"/staff/clients/{client.public_id}")
+            notifications.notify(staff, kind, params={"client": str(client.public_id)})
 
 
 def _send_recovery(account: ClientAccount, delivery: str) -> Recovery:
     if delivery == "email":
-        recovery.send_reset_link(account, link_path=RESET_LINK_PATH)
+        recovery.send_reset_link(account)
         _audit("password_reset.link_sent_by_staff", account)
         return Recovery(account, None)
     code = new_code()

@@ -9,7 +9,8 @@
   `blockers()` lists every reason, each saying what to fix.
 - The link token (256 bits) is stored as SHA-256; the printed short code (10 characters of an
   unambiguous alphabet, grouped 5-5) as an HMAC under a server key. A new invitation revokes
-  the earlier ones; cancelling revokes. Links use BASE_URL, never the Host header.
+  the earlier ones; cancelling revokes. The links are built at the edge, against BASE_URL
+  (portal.links).
 """
 
 from __future__ import annotations
@@ -187,7 +188,7 @@ def blockers(actor, client) -> list:
 @dataclass
 class IssuedInvitation:
     invitation: ClientInvitation
-    link: str
+    token: str  # the link's secret, for the printed sheet's QR code (shown once, never stored)
     code: str | None  # shown once, on the printed sheet
 
 
@@ -235,7 +236,6 @@ def issue(actor, client, *, delivery: str) -> IssuedInvitation:
     )
     dbs().add(invitation)
     dbs().flush()
-    link = f"{settings.base_url}/invitation/{raw_token}"
     if delivery == "email":
         mail.queue(
             "client_invitation",
@@ -245,14 +245,14 @@ def issue(actor, client, *, delivery: str) -> IssuedInvitation:
                 "name": client.first_name or "",
                 "hours": int(settings.client_invite_valid_for.total_seconds() // 3600),
             },
-            secret_params={"link": link},
+            secret_params={"token": raw_token},  # the link is built when it is sent
         )
     audit.record(
         "invitation.issued",
         client,
         details={"invitation": str(invitation.public_id), "delivery": delivery},
     )
-    return IssuedInvitation(invitation, link, code)
+    return IssuedInvitation(invitation, raw_token, code)
 
 
 def cancel(actor, client) -> int:

@@ -35,7 +35,6 @@ from portal.domain.core.validation import parse_uuid
 from portal.domain.messaging import notifications
 from portal.domain.models import ClientAccount, ClientInvitation
 from portal.domain.records.clients import people_to_tell
-from portal.settings import current as current_settings
 
 PRIVACY_VERSION = "2026-11"
 DOB_TRIES = 3
@@ -138,8 +137,7 @@ def _lock(invitation: ClientInvitation, why: str) -> None:
         notifications.notify(
             staff,
             "invitation_locked",
-            params={},
-            link=f"/staff/clients/{invitation.client.public_id}/invite",
+            params={"client": str(invitation.client.public_id)},
         )
 
 
@@ -180,7 +178,7 @@ def check_dob(invitation: ClientInvitation, dob) -> int:
     return DOB_TRIES
 
 
-def submit_email(invitation: ClientInvitation, email: str, *, verify_path: str) -> int:
+def submit_email(invitation: ClientInvitation, email: str) -> int:
     """Returns tries left after a mismatch; on a match sends the code and link."""
     typed = (email or "").strip().lower()
     record = (invitation.client.email or "").strip().lower()
@@ -200,7 +198,7 @@ def submit_email(invitation: ClientInvitation, email: str, *, verify_path: str) 
         params={"name": invitation.client.first_name or ""},
         secret_params={
             "code": code,
-            "link": f"{current_settings().base_url}{verify_path}{link_token}",
+            "token": link_token,  # the link is built when it is sent
         },
     )
     audit.record("invitation.email_code_sent", invitation)

@@ -57,7 +57,7 @@ def _context_words(account) -> list[str]:
     return words
 
 
-def request_reset(kind: str, email: str, *, link_path: str) -> None:
+def request_reset(kind: str, email: str) -> None:
     """Email a reset link if the account exists and may sign in; otherwise do nothing. Only
     an empty or malformed address is refused (it cannot be anyone's, so saying so tells
     nothing): "Check your email" after an empty form would send a client off to wait."""
@@ -79,11 +79,11 @@ def request_reset(kind: str, email: str, *, link_path: str) -> None:
     if recent >= RESETS_PER_HOUR:
         audit.record("password_reset.throttled", account, outcome="failure")
         return
-    send_reset_link(account, link_path=link_path)
+    send_reset_link(account)
     audit.record("password_reset.requested", account)
 
 
-def send_reset_link(account, *, link_path: str) -> None:
+def send_reset_link(account) -> None:
     """Queue a reset link (revoking earlier ones) to the account's sign-in email."""
     settings = current_settings()
     raw = tokens.issue(PURPOSE, account, settings.password_reset_valid_for)
@@ -94,8 +94,9 @@ def send_reset_link(account, *, link_path: str) -> None:
         params={
             "name": _greeting_name(account),
             "hours": int(settings.password_reset_valid_for.total_seconds() // 3600),
+            "audience": account.kind,  # which sign-in the link opens
         },
-        secret_params={"link": f"{settings.base_url}{link_path}{raw}"},
+        secret_params={"token": raw},  # the link is built when it is sent
     )
 
 

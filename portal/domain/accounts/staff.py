@@ -71,7 +71,6 @@ def agency_roles() -> list[Role]:
 def _send_set_password(member: StaffUser, *, template: str = "staff_invite") -> None:
     raw = tokens.issue(INVITE_PURPOSE, member, current_settings().staff_invite_valid_for)
     settings = current_settings()
-    link = f"{settings.base_url}/staff/set-password/{raw}"
     mail.queue(
         template,
         to=member.email,
@@ -81,7 +80,7 @@ def _send_set_password(member: StaffUser, *, template: str = "staff_invite") -> 
             "agency": member.agency.name if member.agency else "",
             "hours": int(settings.staff_invite_valid_for.total_seconds() // 3600),
         },
-        secret_params={"link": link},
+        secret_params={"token": raw},  # the link is built when it is sent
     )
 
 

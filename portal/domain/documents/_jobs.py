@@ -67,7 +67,7 @@ def scan_job(payload: dict) -> None:
         notifications.notify(
             staff,
             "document_quarantined",
-            link=f"/staff/clients/{document.client.public_id}#documents",
+            params={"client": str(document.client.public_id)},
         )
 
 
@@ -87,7 +87,7 @@ def mark_missing(document: Document) -> None:
     _reopen_task(document)
     for staff in _people_to_tell(document):
         notifications.notify(
-            staff, "document_missing", link=f"/staff/clients/{document.client.public_id}#documents"
+            staff, "document_missing", params={"client": str(document.client.public_id)}
         )
 
 

@@ -16,7 +16,6 @@ from portal.domain.models import (
     SignatureRequest,
 )
 from portal.domain.models import ClientAccount as Account
-from portal.settings import current as current_settings
 
 # --- reminders before an ROI ends ------------------------------------------------------------
 
@@ -72,7 +71,7 @@ def remind_expiring() -> int:
                 language=account.preferred_language,
                 params={
                     "name": account.first_name,
-                    "link": f"{current_settings().base_url}/sign/{request.public_id}",
+                    "request": str(request.public_id),  # the link is built when it is sent
                 },
             )
         reminded += 1

@@ -105,9 +105,7 @@ def revoke_roi(
     revocation.pdf_document_id = stored.id
     revocation.pdf_sha256 = stored.sha256
     for staff in _agency_people(client, agency):
-        notifications.notify(
-            staff, "roi_revoked", link=f"/staff/clients/{client.public_id}#signatures"
-        )
+        notifications.notify(staff, "roi_revoked", params={"client": str(client.public_id)})
     audit.record(
         "consent.revoked",
         client,

@@ -274,7 +274,7 @@ def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | 
         notifications.notify(
             request.requested_by,
             "signature_declined",
-            link=f"/staff/clients/{request.client.public_id}",
+            params={"client": str(request.client.public_id)},
         )
     audit.record(
         "signature.declined",

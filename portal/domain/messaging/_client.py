@@ -195,7 +195,7 @@ def _tell_staff(conversation: Conversation, recipient: StaffUser | None) -> None
         people = managers or team
     for person in people:
         notifications.notify(
-            person, "client_message", link=f"/staff/conversations/{conversation.public_id}#newest"
+            person, "client_message", params={"conversation": str(conversation.public_id)}
         )
 
 

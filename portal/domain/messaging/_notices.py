@@ -11,7 +11,6 @@ from portal.domain.models import (
     ClientAccount,
     Conversation,
 )
-from portal.settings import current as current_settings
 
 # --- the email notice ----------------------------------------------------------------------
 
@@ -46,6 +45,6 @@ def notify_client_job(payload: dict) -> None:
         language=account.preferred_language,
         params={
             "name": account.first_name,
-            "link": f"{current_settings().base_url}/messages/{conversation.public_id}#newest",
+            "conversation": str(conversation.public_id),  # the link is built when it is sent
         },
     )

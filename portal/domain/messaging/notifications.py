@@ -54,12 +54,11 @@ def notify(
     kind: str,
     *,
     params: dict[str, Any] | None = None,
-    link: str | None = None,
     email: bool = False,
 ) -> StaffNotification:
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    note = StaffNotification(staff_id=staff.id, kind=kind, params=params or {}, link=link)
+    note = StaffNotification(staff_id=staff.id, kind=kind, params=params or {})
     dbs().add(note)
     dbs().flush()
     if email and staff.is_active:

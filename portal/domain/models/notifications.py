@@ -17,6 +17,10 @@ class StaffNotification(PublicIdMixin, CreatedAtMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     kind: Mapped[str] = mapped_column(String(48))
+    # The public ids it is about ({"client": ...}, {"conversation": ...}) and any words its text
+    # names; the staff pages build its link from its kind (portal.links).
     params: Mapped[dict] = mapped_column(default=dict)
+    # Written only by releases before migration 0014 (a rolling deploy's older nodes); shown as
+    # it is when set. A later release drops it.
     link: Mapped[str | None] = mapped_column(String(255))
     read_at: Mapped[datetime | None]

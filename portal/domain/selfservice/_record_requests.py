@@ -46,7 +46,7 @@ def request_record(account, *, parts: list[str], delivery: str) -> RecordRequest
         if staff.agency_id == client.owning_agency_id and has_capability(
             staff.role, Capability.MANAGE_REQUESTS
         ):
-            notifications.notify(staff, "record_requested", link="/staff/record-requests")
+            notifications.notify(staff, "record_requested")
     audit.record(
         "record_request.created",
         client,
