@@ -240,7 +240,7 @@ def _log_denial(subject: tuple[str, str], details: dict) -> None:
         _rollback_quietly()
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask) -> None:  # noqa: C901 - every error page in one place: short handlers
     app.before_request(_reject_cross_site_writes)
     app.after_request(_set_headers)
 

@@ -179,7 +179,7 @@ class Settings:
             return self.staff_idle, self.staff_absolute
         return self.client_idle, self.client_absolute
 
-    def problems(self) -> list[str]:
+    def problems(self) -> list[str]:  # noqa: C901 - a flat list of one-line production checks
         """What makes this configuration unsafe for production (empty when fine)."""
         found = []
         if self.env not in ENVIRONMENTS:

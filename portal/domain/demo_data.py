@@ -210,7 +210,32 @@ SERVICES = [
 
 
 def _directory(agency: Agency) -> None:
+    directory = directory_import.directory_for(agency)
+    directory_import.import_tables(directory, _demo_tables())
+    for name, *_rest, featured in SERVICES:
+        row = dbs().scalar(
+            select(HsdsService).where(
+                HsdsService.directory_id == directory.id, HsdsService.name == name
+            )
+        )
+        if row is not None and featured and not row.featured:
+            row.featured = True
+    search.reindex(directory)
+    title = "Cooling center open this week"
+    if dbs().scalar(select(CommunityArticle).where(CommunityArticle.title == title)) is None:
+        dbs().add(
+            CommunityArticle(
+                agency_id=agency.id,
+                title=title,
+                body="The library on 5th Street is a cooling center from noon to 8 pm. "
+                "Water and a place to sit. Pets on a leash are welcome.",
+                published=True,
+            )
+        )
 
+
+def _demo_tables() -> dict[str, list[dict]]:
+    """The demo services as HSDS tables, imported as an agency's upload would be."""
     tables: dict[str, list[dict]] = {
         "organization": [{"id": "demo-org", "name": "Harbor Outreach", "description": "Demo"}],
         "service": [],
@@ -273,25 +298,4 @@ def _directory(agency: Agency) -> None:
                     "country": "US",
                 }
             )
-    directory = directory_import.directory_for(agency)
-    directory_import.import_tables(directory, tables)
-    for name, *_rest, featured in SERVICES:
-        row = dbs().scalar(
-            select(HsdsService).where(
-                HsdsService.directory_id == directory.id, HsdsService.name == name
-            )
-        )
-        if row is not None and featured and not row.featured:
-            row.featured = True
-    search.reindex(directory)
-    title = "Cooling center open this week"
-    if dbs().scalar(select(CommunityArticle).where(CommunityArticle.title == title)) is None:
-        dbs().add(
-            CommunityArticle(
-                agency_id=agency.id,
-                title=title,
-                body="The library on 5th Street is a cooling center from noon to 8 pm. "
-                "Water and a place to sit. Pets on a leash are welcome.",
-                published=True,
-            )
-        )
+    return tables

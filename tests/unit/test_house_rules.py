@@ -2,9 +2,7 @@
 
 Modules stay under 600 lines and functions under 80 in `portal/` and `staff_bridge/`; a domain
 module imports another domain module at its top, never inside a function, unless the line says
-why it must be lazy (`# lazy: ...`). What is still over a limit is listed below with the size
-it may not grow past: the list only shrinks (a split removes its entry; this test fails if an
-entry is no longer needed, so the list cannot go stale).
+why it must be lazy (`# lazy: ...`); the domain writes no link to the portal's own pages.
 """
 
 import ast
@@ -13,20 +11,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
-
-# Still to split along their seams (issue 18): module -> the lines it has now.
-MODULES_TO_SPLIT = {
-    "portal/web.py": 693,
-}
-FUNCTIONS_TO_SPLIT = {
-    "portal/domain/demo_data.py::_directory": 86,
-    "portal/domain/directory/_index.py::reindex": 112,
-    "portal/domain/directory/_search.py::_search": 96,
-    "portal/domain/directory/_results.py::_details": 134,
-    "portal/domain/directory/hsds.py::services": 182,
-    "portal/domain/directory/importer/_run.py::import_tables": 97,
-    "portal/domain/esign/_signing.py::sign": 104,
-}
 
 
 def _sources():
@@ -47,11 +31,7 @@ def test_modules_stay_under_600_lines():
         lines = len(source.splitlines())
         if lines > MAX_MODULE_LINES:
             over[name] = lines
-    grown = {n: (lines, MODULES_TO_SPLIT.get(n)) for n, lines in over.items()}
-    assert all(
-        n in MODULES_TO_SPLIT and lines <= MODULES_TO_SPLIT[n] for n, lines in over.items()
-    ), grown
-    assert set(MODULES_TO_SPLIT) <= set(over), "split now: remove from MODULES_TO_SPLIT"
+    assert over == {}
 
 
 def test_functions_stay_under_80_lines():
@@ -61,10 +41,7 @@ def test_functions_stay_under_80_lines():
             lines = function.end_lineno - function.lineno + 1
             if lines > MAX_FUNCTION_LINES:
                 over[f"{name}::{function.name}"] = lines
-    assert all(
-        n in FUNCTIONS_TO_SPLIT and lines <= FUNCTIONS_TO_SPLIT[n] for n, lines in over.items()
-    ), over
-    assert set(FUNCTIONS_TO_SPLIT) <= set(over), "split now: remove from FUNCTIONS_TO_SPLIT"
+    assert over == {}
 
 
 def test_domain_modules_import_each_other_at_the_top():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import (
     delete,
@@ -51,7 +52,35 @@ def reindex(directory: Directory) -> int:
     )
     if not services:
         return 0
-    did = directory.id
+    known = _known(directory.id)
+    rows, hours, fts = [], [], []
+    for service in services:
+        row, spans = _indexed(service, known, directory.id)
+        rows.append(row)
+        hours += spans
+        fts.append({"service_id": str(service.id), "document": row["document"]})
+    dbs().execute(DirectorySearch.__table__.insert(), rows)
+    if hours:
+        dbs().execute(DirectoryHours.__table__.insert(), hours)
+    _fts_insert(directory, fts)
+    return len(rows)
+
+
+@dataclass
+class _Known:
+    """The directory's rows a service's search row draws on, read once, by owner id."""
+
+    organizations: dict
+    links: dict
+    locations: dict
+    cities: dict
+    terms: dict
+    languages: dict
+    language_words: dict
+    schedules: dict
+
+
+def _known(did: int) -> _Known:
     organizations = {
         o.id: o
         for o in dbs().scalars(select(HsdsOrganization).where(HsdsOrganization.directory_id == did))
@@ -79,6 +108,20 @@ def reindex(directory: Directory) -> int:
         .where(HsdsAttribute.directory_id == did, HsdsAttribute.link_entity == "service")
     ):
         terms[link_id].append(name)
+    languages, language_words = _languages(did)
+    return _Known(
+        organizations=organizations,
+        links=links,
+        locations=locations,
+        cities=cities,
+        terms=terms,
+        languages=languages,
+        language_words=language_words,
+        schedules=_schedules(did),
+    )
+
+
+def _languages(did: int) -> tuple[dict, dict]:
     languages = defaultdict(set)
     language_words = defaultdict(set)
     for language in dbs().scalars(select(HsdsLanguage).where(HsdsLanguage.directory_id == did)):
@@ -88,7 +131,11 @@ def reindex(directory: Directory) -> int:
                 languages[owner].add(code)
             if owner is not None and language.name:
                 language_words[owner].add(language.name)
-    schedules = defaultdict(list)  # owner id -> schedules
+    return languages, language_words
+
+
+def _schedules(did: int) -> dict:
+    schedules = defaultdict(list)  # (level, owner id) -> schedules
     for schedule in dbs().scalars(select(HsdsSchedule).where(HsdsSchedule.directory_id == did)):
         owner = schedule.service_at_location_id or schedule.service_id or schedule.location_id
         if schedule.service_at_location_id:
@@ -97,55 +144,51 @@ def reindex(directory: Directory) -> int:
             schedules[("service", owner)].append(schedule)
         else:
             schedules[("location", owner)].append(schedule)
+    return schedules
 
-    rows, hours, fts = [], [], []
-    for service in services:
-        organization = organizations.get(service.organization_id)
-        words = [service.name, service.alternate_name, service.description]
-        words += [service.eligibility_description, service.interpretation_services]
-        if organization is not None and not organization.placeholder:
-            words.append(organization.name)
-        words += terms.get(service.id, [])
-        spoken = set(languages.get(service.id, set()))
-        located = False
-        for link in links.get(service.id, []):
-            location = locations.get(link.location_id)
-            if location is None:
-                continue
-            words += [location.name, *cities.get(location.id, [])]
-            spoken |= languages.get(location.id, set())
-            words += list(language_words.get(location.id, []))
-            located = located or location.latitude is not None
-            effective = (
-                schedules.get(("sal", link.id))
-                or schedules.get(("service", service.id))
-                or schedules.get(("location", location.id))
-                or []
-            )
-            hours += _spans(service.id, location.id, did, effective)
-        if not links.get(service.id):
-            hours += _spans(service.id, None, did, schedules.get(("service", service.id), []))
-        words += list(language_words.get(service.id, []))
-        document = fold(" ".join(w for w in words if w))
-        rows.append(
-            {
-                "service_id": service.id,
-                "directory_id": did,
-                "name": service.name[:500],
-                "summary": _summary(service),
-                "document": document,
-                "languages": " " + " ".join(sorted(spoken)) + " " if spoken else "",
-                "featured": service.featured,
-                "located": located,
-                "categories": categories_of(document),
-            }
+
+def _indexed(service: HsdsService, known: _Known, did: int) -> tuple[dict, list[dict]]:
+    """A service's search row and its opening spans at each of its places."""
+    organization = known.organizations.get(service.organization_id)
+    words = [service.name, service.alternate_name, service.description]
+    words += [service.eligibility_description, service.interpretation_services]
+    if organization is not None and not organization.placeholder:
+        words.append(organization.name)
+    words += known.terms.get(service.id, [])
+    spoken = set(known.languages.get(service.id, set()))
+    located = False
+    hours: list[dict] = []
+    for link in known.links.get(service.id, []):
+        location = known.locations.get(link.location_id)
+        if location is None:
+            continue
+        words += [location.name, *known.cities.get(location.id, [])]
+        spoken |= known.languages.get(location.id, set())
+        words += list(known.language_words.get(location.id, []))
+        located = located or location.latitude is not None
+        effective = (
+            known.schedules.get(("sal", link.id))
+            or known.schedules.get(("service", service.id))
+            or known.schedules.get(("location", location.id))
+            or []
         )
-        fts.append({"service_id": str(service.id), "document": document})
-    dbs().execute(DirectorySearch.__table__.insert(), rows)
-    if hours:
-        dbs().execute(DirectoryHours.__table__.insert(), hours)
-    _fts_insert(directory, fts)
-    return len(rows)
+        hours += _spans(service.id, location.id, did, effective)
+    if not known.links.get(service.id):
+        hours += _spans(service.id, None, did, known.schedules.get(("service", service.id), []))
+    words += list(known.language_words.get(service.id, []))
+    document = fold(" ".join(w for w in words if w))
+    row = {
+        "service_id": service.id,
+        "directory_id": did,
+        "name": service.name[:500],
+        "summary": _summary(service),
+        "document": document,
+        "languages": " " + " ".join(sorted(spoken)) + " " if spoken else "",
+        "featured": service.featured,
+        "located": located,
+        "categories": categories_of(document),
+    }
+    return row, hours
 
 
 def _spans(service_id, location_id, directory_id, schedules) -> list[dict]:

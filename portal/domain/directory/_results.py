@@ -6,6 +6,7 @@ import math
 import re
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
@@ -69,10 +70,32 @@ def _raw(column):
     return type_coerce(column, String).label(column.key)
 
 
+@dataclass
+class _Found:
+    """What a page of results shows, read for all of them at once, by service or place key."""
+
+    rows: dict
+    links: dict
+    addresses: dict
+    phones: dict
+    spans: dict
+    zones: dict
+
+
 def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -> list[Result]:
     """The page's results: columns only (no ORM objects), a fixed number of statements."""
     if not ids:
         return []
+    found = _found(ids)
+    results = []
+    for service_id in ids:
+        row = found.rows.get(_key(service_id))
+        if row is not None:
+            results.append(_result(service_id, row, found, query, now, nearest))
+    return results
+
+
+def _found(ids: list[uuid.UUID]) -> _Found:
     s = DirectorySearch
     rows = {
         _key(r.service_id): r
@@ -97,6 +120,17 @@ def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -
     ):
         links[_key(location.service_id)].append(location)
         location_ids.append(uuid.UUID(_key(location.id)))
+    return _Found(
+        rows=rows,
+        links=links,
+        addresses=_addresses(location_ids),
+        phones=_phones(ids, location_ids),
+        spans=_spans(ids),
+        zones=dict(dbs().execute(select(Directory.id, Directory.timezone)).all()),
+    )
+
+
+def _addresses(location_ids) -> dict:
     addresses = {}
     for address in dbs().execute(
         select(
@@ -112,6 +146,10 @@ def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -
         owner = _key(address.location_id)
         if owner not in addresses or address.address_type == "physical":
             addresses[owner] = address
+    return addresses
+
+
+def _phones(ids, location_ids) -> dict:
     phones = defaultdict(list)
     for phone in dbs().execute(
         select(_raw(HsdsPhone.service_id), _raw(HsdsPhone.location_id), HsdsPhone.number).where(
@@ -119,6 +157,10 @@ def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -
         )
     ):
         phones[_key(phone.service_id or phone.location_id)].append(phone)
+    return phones
+
+
+def _spans(ids) -> dict:
     spans = defaultdict(list)
     h = DirectoryHours
     for row in dbs().execute(
@@ -146,60 +188,62 @@ def _details(ids: list[uuid.UUID], query: Query, now: datetime, nearest: dict) -
                 row.valid_to,
             )
         )
-    zones = dict(dbs().execute(select(Directory.id, Directory.timezone)).all())
-    results = []
-    for service_id in ids:
-        key = _key(service_id)
-        row = rows.get(key)
-        if row is None:
-            continue
-        zone = zones.get(row.directory_id) or "UTC"
-        local = opening_hours.local_now(now, zone)
+    return spans
 
-        def preference(location, key=key, local=local):
-            """Nearest first when a place is known; then open now, then known hours."""
-            here = spans.get((key, _key(location.id))) or []
-            miles = (
-                _distance(
-                    query.place.latitude,
-                    query.place.longitude,
-                    location.latitude,
-                    location.longitude,
-                )
-                if query.place is not None and location.latitude is not None
-                else math.inf
+
+def _best_place(key: str, found: _Found, query: Query, local):
+    """Nearest first when a place is known; then open now, then known hours."""
+
+    def preference(location):
+        here = found.spans.get((key, _key(location.id))) or []
+        miles = (
+            _distance(
+                query.place.latitude,
+                query.place.longitude,
+                location.latitude,
+                location.longitude,
             )
-            is_open = opening_hours.is_open(here, local)
-            if query.open_now:  # the place that made it "open now" comes first
-                return (not is_open, miles, not here, _key(location.id))
-            return (miles, not is_open, not here, _key(location.id))
-
-        places = sorted(links.get(key, []), key=preference)
-        location = places[0] if places else None
-        where = _key(location.id) if location is not None else None
-        address = addresses.get(where) if where else None
-        phone = next(iter(phones.get(key, []) + (phones.get(where, []) if where else [])), None)
-        result = Result(
-            service_id=service_id,
-            name=row.name,
-            summary=row.summary,
-            languages=row.languages.split(),
-            distance=nearest.get(service_id),
-            featured=row.featured,
-            location_name=location.name if location is not None else None,
-            address=_address_line(address),
-            directions=directions_link(location, address),
+            if query.place is not None and location.latitude is not None
+            else math.inf
         )
-        if phone is not None:
-            result.phone = phone.number
-            result.phone_link = phone_link(phone.number)
-        here = spans.get((key, where)) or []
-        if here:
-            result.open_now = opening_hours.is_open(here, local)
-            result.always = opening_hours.always_open(here)
-            if result.open_now:
-                result.closes = opening_hours.closing_time(here, local)
-            else:
-                result.opens_at = opening_hours.next_opening(here, now, zone)
-        results.append(result)
-    return results
+        is_open = opening_hours.is_open(here, local)
+        if query.open_now:  # the place that made it "open now" comes first
+            return (not is_open, miles, not here, _key(location.id))
+        return (miles, not is_open, not here, _key(location.id))
+
+    places = sorted(found.links.get(key, []), key=preference)
+    return places[0] if places else None
+
+
+def _result(service_id, row, found: _Found, query: Query, now: datetime, nearest: dict) -> Result:
+    key = _key(service_id)
+    zone = found.zones.get(row.directory_id) or "UTC"
+    local = opening_hours.local_now(now, zone)
+    location = _best_place(key, found, query, local)
+    where = _key(location.id) if location is not None else None
+    address = found.addresses.get(where) if where else None
+    phones = found.phones.get(key, []) + (found.phones.get(where, []) if where else [])
+    phone = next(iter(phones), None)
+    result = Result(
+        service_id=service_id,
+        name=row.name,
+        summary=row.summary,
+        languages=row.languages.split(),
+        distance=nearest.get(service_id),
+        featured=row.featured,
+        location_name=location.name if location is not None else None,
+        address=_address_line(address),
+        directions=directions_link(location, address),
+    )
+    if phone is not None:
+        result.phone = phone.number
+        result.phone_link = phone_link(phone.number)
+    here = found.spans.get((key, where)) or []
+    if here:
+        result.open_now = opening_hours.is_open(here, local)
+        result.always = opening_hours.always_open(here)
+        if result.open_now:
+            result.closes = opening_hours.closing_time(here, local)
+        else:
+            result.opens_at = opening_hours.next_opening(here, now, zone)
+    return result

@@ -200,34 +200,52 @@ def search(query: Query, now: datetime) -> Page:
 
 
 def _search(query: Query, now: datetime) -> Page:
+    return _search_anywhere(query, now) if query.place is None else _search_near(query, now)
+
+
+def _search_anywhere(query: Query, now: datetime) -> Page:
     s = DirectorySearch
-    if query.place is None:
-        stmt, rank = _filtered(query, now, s.service_id, func.count().over().label("total"))
-        if stmt is None:
-            return Page()
-        order = [*_featured_first(query), *([rank] if rank is not None else []), s.name]
-        order.append(s.service_id)
-        page = max(1, query.page)
+    stmt, rank = _filtered(query, now, s.service_id, func.count().over().label("total"))
+    if stmt is None:
+        return Page()
+    order = [*_featured_first(query), *([rank] if rank is not None else []), s.name]
+    order.append(s.service_id)
+    page = max(1, query.page)
+    rows = dbs().execute(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    if not rows and page > 1:  # past the end: the last page
+        total = dbs().scalar(
+            select(func.count()).select_from(_filtered(query, now, s.service_id)[0].subquery())
+        )
+        page = max(1, math.ceil(total / PER_PAGE))
         rows = (
             dbs().execute(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
         )
-        if not rows and page > 1:  # past the end: the last page
-            total = dbs().scalar(
-                select(func.count()).select_from(_filtered(query, now, s.service_id)[0].subquery())
-            )
-            page = max(1, math.ceil(total / PER_PAGE))
-            rows = (
-                dbs()
-                .execute(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE))
-                .all()
-            )
-        total = rows[0].total if rows else 0
-        pages = max(1, math.ceil(total / PER_PAGE))
-        ids = [row.service_id for row in rows]
-        return Page(_details(ids, query, now, {}), total, min(page, pages), pages)
+    total = rows[0].total if rows else 0
+    pages = max(1, math.ceil(total / PER_PAGE))
+    ids = [row.service_id for row in rows]
+    return Page(_details(ids, query, now, {}), total, min(page, pages), pages)
 
-    # A place: the nearest location of each matching service within the radius, nearest
-    # first; then the services whose locations have no coordinates ("distance unknown").
+
+def _search_near(query: Query, now: datetime) -> Page:
+    """The nearest location of each matching service within the radius, nearest first; then
+    the services whose locations have no coordinates ("distance unknown")."""
+    nearest = _nearest(query, now)
+    if nearest is None:
+        return Page()
+    near = sorted(nearest, key=lambda sid: (nearest[sid], sid))
+    ordered = near + _distance_unknown(query, now, nearest)
+    total = len(ordered)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(1, query.page), pages)
+    shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
+    ids = [uuid.UUID(str(raw)) for raw in shown]
+    distances = {uuid.UUID(str(raw)): nearest[raw] for raw in shown if raw in nearest}
+    return Page(_details(ids, query, now, distances), total, page, pages)
+
+
+def _nearest(query: Query, now: datetime) -> dict[str, float] | None:
+    """Each matching service's distance to its nearest place in the radius (None: no match)."""
+    s = DirectorySearch
     low_lat, high_lat, low_lon, high_lon = _box(query.place, query.radius)
     # Ids come back as the database gives them (no UUID objects for hundreds of rows).
     raw_id = type_coerce(HsdsServiceAtLocation.service_id, String)
@@ -249,7 +267,7 @@ def _search(query: Query, now: datetime) -> Page:
         open_now=False,  # checked per place below
     )
     if located is None:
-        return Page()
+        return None
     located = located.where(
         HsdsLocation.latitude.between(low_lat, high_lat),
         HsdsLocation.longitude.between(low_lon, high_lon),
@@ -270,7 +288,13 @@ def _search(query: Query, now: datetime) -> Page:
         miles = _distance(query.place.latitude, query.place.longitude, lat, lon)
         if miles <= query.radius and miles < nearest.get(service_id, math.inf):
             nearest[service_id] = miles
-    near = sorted(nearest, key=lambda sid: (nearest[sid], sid))
+    return nearest
+
+
+def _distance_unknown(query: Query, now: datetime, nearest: dict[str, float]) -> list:
+    """Matching services with no place that has coordinates (or, with "open now", open only
+    at such a place), not already near."""
+    s = DirectorySearch
     unknown_stmt, _rank = _filtered(query, now, type_coerce(s.service_id, String), ranked=False)
     unknown_order = [*_featured_first(query), s.name, s.service_id]
     no_place = s.located.is_(False)
@@ -282,16 +306,8 @@ def _search(query: Query, now: datetime) -> Page:
             .where(HsdsLocation.latitude.is_(None), clause)
         )
         no_place = or_(no_place, s.service_id.in_(open_unplaced))
-    unknown = [
+    return [
         raw
         for raw in dbs().scalars(unknown_stmt.where(no_place).order_by(*unknown_order))
         if raw not in nearest
     ]
-    ordered = near + unknown
-    total = len(ordered)
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(1, query.page), pages)
-    shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
-    ids = [uuid.UUID(str(raw)) for raw in shown]
-    distances = {uuid.UUID(str(raw)): nearest[raw] for raw in shown if raw in nearest}
-    return Page(_details(ids, query, now, distances), total, page, pages)

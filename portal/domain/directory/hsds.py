@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from sqlalchemy import func, or_, select
@@ -227,6 +228,25 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
             select(HsdsService).where(HsdsService.id.in_(ids), HsdsService.status == "active")
         )
     }
+    related = _related(ids, rows)
+    return [_service_json(rows[service_id], related) for service_id in ids if service_id in rows]
+
+
+@dataclass
+class _Related:
+    """What the services refer to, each read once for all of them, by owner id."""
+
+    links: dict
+    locations: dict
+    organizations: dict
+    addresses: dict
+    phones: dict
+    languages: dict
+    schedules: dict
+    attributes: dict
+
+
+def _related(ids: list[uuid.UUID], rows: dict) -> _Related:
     links = defaultdict(list)
     for link in dbs().scalars(
         select(HsdsServiceAtLocation).where(HsdsServiceAtLocation.service_id.in_(ids))
@@ -252,7 +272,6 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
         select(HsdsAddress).where(HsdsAddress.location_id.in_(location_ids))
     ):
         addresses[address.location_id].append({**_fields(address, ADDRESS), **_EMPTY})
-    phones = defaultdict(list)
     phone_rows = list(
         dbs().scalars(
             select(HsdsPhone).where(
@@ -265,6 +284,20 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
             )
         )
     )
+    languages = _languages(ids, location_ids, phone_rows)
+    return _Related(
+        links=links,
+        locations=locations,
+        organizations=organizations,
+        addresses=addresses,
+        phones=_phones(phone_rows, languages),
+        languages=languages,
+        schedules=_schedules(ids, location_ids, link_ids),
+        attributes=_attributes(ids),
+    )
+
+
+def _languages(ids, location_ids, phone_rows) -> dict:
     languages = defaultdict(list)
     for language in dbs().scalars(
         select(HsdsLanguage).where(
@@ -279,6 +312,11 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
         for owner in (language.service_id, language.location_id, language.phone_id):
             if owner is not None:
                 languages[owner].append(entry)
+    return languages
+
+
+def _phones(phone_rows, languages: dict) -> dict:
+    phones = defaultdict(list)
     for phone in phone_rows:
         entry = {**_fields(phone, PHONE), "languages": languages.get(phone.id, []), **_EMPTY}
         extension = (phone.extension or "").strip()
@@ -291,6 +329,10 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
         ):
             if owner is not None:
                 phones[owner].append(entry)
+    return phones
+
+
+def _schedules(ids, location_ids, link_ids) -> dict:
     schedules = defaultdict(list)
     for schedule in dbs().scalars(
         select(HsdsSchedule).where(
@@ -303,6 +345,10 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
     ):
         owner = schedule.service_at_location_id or schedule.service_id or schedule.location_id
         schedules[owner].append({**_fields(schedule, SCHEDULE), **_EMPTY})
+    return schedules
+
+
+def _attributes(ids) -> dict:
     attributes = defaultdict(list)
     for attribute, term, taxonomy in dbs().execute(
         select(HsdsAttribute, HsdsTaxonomyTerm, HsdsTaxonomy)
@@ -322,80 +368,79 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
                 "metadata": [],
             }
         )
+    return attributes
 
-    def location_json(location_id):
-        location = locations[location_id]
-        return {
-            **_fields(location, LOCATION),
-            "organization_id": _plain(location.organization_id),
-            "languages": languages.get(location_id, []),
-            "addresses": addresses.get(location_id, []),
-            "contacts": [],
-            "accessibility": [],
-            "phones": phones.get(location_id, []),
-            "schedules": schedules.get(location_id, []),
-            "attributes": [],
-            "metadata": [],
-        }
 
-    out = []
-    for service_id in ids:
-        service = rows.get(service_id)
-        if service is None:
-            continue
-        organization = organizations.get(service.organization_id)
-        org_json = None
-        if organization is not None:
-            org_json = {
-                **_fields(organization, ORGANIZATION),
-                "tax_status": None,
-                "logo": None,
-                "funding": [],
+def _location_json(location_id, related: _Related) -> dict:
+    location = related.locations[location_id]
+    return {
+        **_fields(location, LOCATION),
+        "organization_id": _plain(location.organization_id),
+        "languages": related.languages.get(location_id, []),
+        "addresses": related.addresses.get(location_id, []),
+        "contacts": [],
+        "accessibility": [],
+        "phones": related.phones.get(location_id, []),
+        "schedules": related.schedules.get(location_id, []),
+        "attributes": [],
+        "metadata": [],
+    }
+
+
+def _organization_json(organization, related: _Related) -> dict | None:
+    if organization is None:
+        return None
+    return {
+        **_fields(organization, ORGANIZATION),
+        "tax_status": None,
+        "logo": None,
+        "funding": [],
+        "contacts": [],
+        "phones": related.phones.get(organization.id, []),
+        "locations": [],
+        "programs": [],
+        "organization_identifiers": [],
+        "attributes": [],
+        "metadata": [],
+    }
+
+
+def _service_json(service, related: _Related) -> dict:
+    organization = related.organizations.get(service.organization_id)
+    return {
+        **_fields(service, SERVICE),
+        "organization_id": str(organization.id) if organization else None,
+        "program_id": None,  # programs are not kept
+        "wait_time": None,  # not kept (HSDS 3.0 deprecated fields)
+        "fees": None,
+        "licenses": None,
+        "last_modified": _plain(service.updated_at),
+        "phones": related.phones.get(service.id, []),
+        "schedules": related.schedules.get(service.id, []),
+        "service_areas": [],
+        "service_at_locations": [
+            {
+                "id": str(link.id),
+                "service_id": str(link.service_id),
+                "location_id": str(link.location_id),
+                "description": link.description,
                 "contacts": [],
-                "phones": phones.get(organization.id, []),
-                "locations": [],
-                "programs": [],
-                "organization_identifiers": [],
+                "phones": related.phones.get(link.id, []),
+                "schedules": related.schedules.get(link.id, []),
+                "location": _location_json(link.location_id, related),
                 "attributes": [],
                 "metadata": [],
             }
-        out.append(
-            {
-                **_fields(service, SERVICE),
-                "organization_id": str(organization.id) if organization else None,
-                "program_id": None,  # programs are not kept
-                "wait_time": None,  # not kept (HSDS 3.0 deprecated fields)
-                "fees": None,
-                "licenses": None,
-                "last_modified": _plain(service.updated_at),
-                "phones": phones.get(service_id, []),
-                "schedules": schedules.get(service_id, []),
-                "service_areas": [],
-                "service_at_locations": [
-                    {
-                        "id": str(link.id),
-                        "service_id": str(link.service_id),
-                        "location_id": str(link.location_id),
-                        "description": link.description,
-                        "contacts": [],
-                        "phones": phones.get(link.id, []),
-                        "schedules": schedules.get(link.id, []),
-                        "location": location_json(link.location_id),
-                        "attributes": [],
-                        "metadata": [],
-                    }
-                    for link in links.get(service_id, [])
-                    if link.location_id in locations
-                ],
-                "languages": languages.get(service_id, []),
-                "organization": org_json,
-                "funding": [],
-                "cost_options": [],
-                "program": None,
-                "required_documents": [],
-                "contacts": [],
-                "attributes": attributes.get(service_id, []),
-                "metadata": [],
-            }
-        )
-    return out
+            for link in related.links.get(service.id, [])
+            if link.location_id in related.locations
+        ],
+        "languages": related.languages.get(service.id, []),
+        "organization": _organization_json(organization, related),
+        "funding": [],
+        "cost_options": [],
+        "program": None,
+        "required_documents": [],
+        "contacts": [],
+        "attributes": related.attributes.get(service.id, []),
+        "metadata": [],
+    }

@@ -53,24 +53,9 @@ def spans_for(schedule) -> list[Span]:
     freq = (schedule.freq or "").upper()
     if freq not in ("", "WEEKLY", "MONTHLY", "DAILY"):
         return []
-    days: list[tuple[int, int]] = []
-    if schedule.byday:
-        for token in schedule.byday.split(","):
-            match = _TOKEN.match(token.strip().upper())
-            if not match:
-                return []
-            nth = int(match[1]) if match[1] else 0
-            if freq != "MONTHLY" and nth:
-                return []  # "1MO" only means something monthly
-            if nth < -1:
-                return []  # "-2SU" (second to last): not shown as hours rather than guessed
-            days.append((DAYS.index(match[2]), nth))
-    elif freq == "WEEKLY" and getattr(schedule, "dtstart", None):
-        days = [(schedule.dtstart.weekday(), 0)]  # RFC 5545: the weekday of the start
-    elif freq in ("", "DAILY", "WEEKLY"):
-        days = [(d, 0) for d in range(7)]  # no day named: every day
-    else:
-        return []  # monthly by day of the month: not shown as hours
+    days = _days(schedule, freq)
+    if days is None:
+        return []
     start, end = _minutes(opens), _minutes(closes)
     if start == end == 0 or (start == 0 and end == END_OF_DAY):
         start, end = 0, END_OF_DAY  # all day
@@ -84,6 +69,28 @@ def spans_for(schedule) -> list[Span]:
             if end > 0:
                 spans.append(Span((weekday + 1) % 7, 0, end, spill=True, **common))
     return spans
+
+
+def _days(schedule, freq: str) -> list[tuple[int, int]] | None:
+    """(weekday, nth) of each day the schedule names; None when they cannot be known."""
+    if schedule.byday:
+        days = []
+        for token in schedule.byday.split(","):
+            match = _TOKEN.match(token.strip().upper())
+            if not match:
+                return None
+            nth = int(match[1]) if match[1] else 0
+            if freq != "MONTHLY" and nth:
+                return None  # "1MO" only means something monthly
+            if nth < -1:
+                return None  # "-2SU" (second to last): not shown as hours rather than guessed
+            days.append((DAYS.index(match[2]), nth))
+        return days
+    if freq == "WEEKLY" and getattr(schedule, "dtstart", None):
+        return [(schedule.dtstart.weekday(), 0)]  # RFC 5545: the weekday of the start
+    if freq in ("", "DAILY", "WEEKLY"):
+        return [(d, 0) for d in range(7)]  # no day named: every day
+    return None  # monthly by day of the month: not shown as hours
 
 
 def always_open(spans: list[Span]) -> bool:

@@ -177,23 +177,7 @@ def sign(
     consent = current_consent(account)
     if consent is None:
         raise DomainError(_l("First read how signing on your phone works, and agree to it."))
-    errors = []
-    if intent != "yes":
-        errors.append(
-            DomainError(_l("Tick “I want to sign this electronically” to sign."), field="intent")
-        )
-    try:
-        typed_name = clean_signer_name(typed_name)
-    except DomainError as refusal:
-        errors.append(refusal)
-    drawn = (drawn or "").strip() or None
-    if drawn is not None and not DRAWN.fullmatch(drawn):
-        drawn = None  # a drawing we cannot read is left out; the typed name is the signature
-    if not password_recent:
-        errors.append(DomainError(NEEDS_PASSWORD, field="password"))
-    if errors:
-        raise DomainError.all_of(errors)
-
+    typed_name, drawn = _checked_signature(intent, typed_name, drawn, password_recent)
     client = request.client
     agency = dbs().get(Agency, request.agency_id)
     version = version_for(request.template, account.preferred_language)
@@ -227,27 +211,7 @@ def sign(
     )
     dbs().add(signature)
     dbs().flush()
-    pdf_bytes = signed_pdf(signature, version, document, agency, consent, request)
-    stored = _store_pdf(
-        client, agency, f"signed-{signature.verification_code}.pdf", signature, pdf_bytes
-    )
-    signature.pdf_document_id = stored.id
-    signature.pdf_sha256 = stored.sha256
-    request.status = "signed"
-    request.decided_at = signature.signed_at
-    if ends_on is not None:
-        dbs().add(
-            Consent(
-                client_id=client.id,
-                recorded_by_agency_id=agency.id,
-                permission=True,
-                refused=False,
-                starts_on=agency.today(),
-                ends_on=ends_on,
-                source="electronic",
-                document_reference=str(signature.public_id),
-            )
-        )
+    _seal_and_record(signature, version, document, agency, consent, request, ends_on)
     audit.record(
         "signature.signed",
         client,
@@ -259,6 +223,52 @@ def sign(
         },
     )
     return signature
+
+
+def _checked_signature(intent, typed_name, drawn, password_recent) -> tuple[str, str | None]:
+    """The typed name and the drawing as kept; every problem at once, in words."""
+    errors = []
+    if intent != "yes":
+        errors.append(
+            DomainError(_l("Tick “I want to sign this electronically” to sign."), field="intent")
+        )
+    try:
+        typed_name = clean_signer_name(typed_name)
+    except DomainError as refusal:
+        errors.append(refusal)
+    drawn = (drawn or "").strip() or None
+    if drawn is not None and not DRAWN.fullmatch(drawn):
+        drawn = None  # a drawing we cannot read is left out; the typed name is the signature
+    if not password_recent:
+        errors.append(DomainError(NEEDS_PASSWORD, field="password"))
+    if errors:
+        raise DomainError.all_of(errors)
+    return typed_name, drawn
+
+
+def _seal_and_record(signature, version, document, agency, consent, request, ends_on) -> None:
+    """The sealed PDF stored on the record, the request signed, and (an ROI) the consent."""
+    pdf_bytes = signed_pdf(signature, version, document, agency, consent, request)
+    stored = _store_pdf(
+        request.client, agency, f"signed-{signature.verification_code}.pdf", signature, pdf_bytes
+    )
+    signature.pdf_document_id = stored.id
+    signature.pdf_sha256 = stored.sha256
+    request.status = "signed"
+    request.decided_at = signature.signed_at
+    if ends_on is not None:
+        dbs().add(
+            Consent(
+                client_id=request.client.id,
+                recorded_by_agency_id=agency.id,
+                permission=True,
+                refused=False,
+                starts_on=agency.today(),
+                ends_on=ends_on,
+                source="electronic",
+                document_reference=str(signature.public_id),
+            )
+        )
 
 
 def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | None) -> None:

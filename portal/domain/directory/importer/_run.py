@@ -63,20 +63,7 @@ def import_tables(
     """Upsert the tables into the directory; returns the report. One transaction: the caller
     commits (or rolls back to undo the whole import)."""
     report = ImportReport()
-    tables = {name: rows for name, rows in tables.items()}
-    report.legacy = bool(LEGACY_TABLES & set(tables))
-    for name in sorted(set(tables)):
-        if name in NOT_KEPT:
-            report.warn(f"table {name} is not kept by the portal")
-            tables.pop(name)
-        elif name not in SPECS and name not in LEGACY_TABLES and name != "holiday_schedule":
-            report.warn(f"unknown table {name} was ignored")
-            tables.pop(name)
-    if report.legacy:
-        _from_legacy(tables, report)
-    if not any(tables.get(t) for t in SPECS):
-        raise ImportRefused("no HSDS tables found (organizations, services, locations…)")
-
+    tables = _kept_tables(tables, report)
     known: dict[str, set[uuid.UUID]] = {t: set() for t in SPECS}  # ids that will exist
     brought: dict[str, set[uuid.UUID]] = {t: set() for t in SPECS}  # ids this import upserts
     existing: dict[str, dict[uuid.UUID, object]] = {}
@@ -87,61 +74,11 @@ def import_tables(
             for row in dbs().scalars(select(model).where(model.directory_id == directory.id))
         }
         known[table] |= set(existing[table])
-
     for table in ORDER:
-        rows = tables.get(table) or []
-        if not rows:
-            continue
-        spec = SPECS[table]
-        result = report.tables[table]
-        lengths = _max_lengths(spec.model)
-        unknown = {c for row in rows[:1] for c in row} - set(spec.columns) - {"id"}
-        for column in sorted(unknown):
-            report.warn(f"column {table}.{column} is not kept by the portal")
-        prepared = []
-        for number, row in enumerate(rows, start=2):  # row 1 is the header
-            values, reason = _prepare(table, spec, row, directory, report, lengths)
-            if reason:
-                result.skip(number, reason)
-                continue
-            prepared.append((number, values))
-            known[table].add(values["id"])
-        foreign = _foreign_ids(
-            spec.model, [v["id"] for _n, v in prepared if v["id"] not in existing[table]], directory
-        )
-        if foreign:  # never taken over, and nothing of this import may point at them
-            kept = []
-            for number, values in prepared:
-                if values["id"] in foreign:
-                    result.skip(number, "the id is in another agency's directory")
-                    known[table].discard(values["id"])
-                else:
-                    kept.append((number, values))
-            prepared = kept
-        if report.legacy and table in ("location", "service"):
-            _add_placeholders(prepared, directory, known, existing, report)
-        merged: dict[uuid.UUID, tuple[int, dict]] = {}
-        for number, values in prepared:
-            reason = _check_refs(table, spec, values, known, report)
-            if reason:
-                result.skip(number, reason)
-                known[table].discard(values["id"])
-                continue
-            if values["id"] in merged:  # nested JSON repeats an object: one row, fields merged
-                first = merged[values["id"]][1]
-                for column, value in values.items():
-                    if first.get(column) is None:
-                        first[column] = value
-                continue
-            merged[values["id"]] = (number, values)
-        brought[table] |= set(merged)
-        inserts: list[dict] = []
-        for values in (v for _n, v in merged.values()):
-            _upsert(table, values, directory, existing, result, inserts)
-        for start in range(0, len(inserts), 1000):  # new rows in bulk
-            dbs().execute(insert(spec.model), inserts[start : start + 1000])
-        dbs().flush()
-
+        if tables.get(table):
+            brought[table] |= _import_table(
+                table, tables[table], directory, report, known, existing
+            )
     if report.legacy and not tables.get("service_at_location"):
         _link_by_organization(directory, report, brought["service"], brought["location"])
     dbs().flush()
@@ -154,6 +91,85 @@ def import_tables(
         details={"tables": report.summary(), "legacy": report.legacy},
     )
     return report
+
+
+def _kept_tables(tables: dict[str, list[dict]], report: ImportReport) -> dict[str, list[dict]]:
+    """The tables the portal keeps (HSDS 1.1 ones turned into HSDS 3); the others reported."""
+    tables = dict(tables)
+    report.legacy = bool(LEGACY_TABLES & set(tables))
+    for name in sorted(set(tables)):
+        if name in NOT_KEPT:
+            report.warn(f"table {name} is not kept by the portal")
+            tables.pop(name)
+        elif name not in SPECS and name not in LEGACY_TABLES and name != "holiday_schedule":
+            report.warn(f"unknown table {name} was ignored")
+            tables.pop(name)
+    if report.legacy:
+        _from_legacy(tables, report)
+    if not any(tables.get(t) for t in SPECS):
+        raise ImportRefused("no HSDS tables found (organizations, services, locations…)")
+    return tables
+
+
+def _import_table(table, rows, directory, report, known, existing) -> set[uuid.UUID]:
+    """One table's rows checked and upserted; returns the ids it brought."""
+    spec = SPECS[table]
+    result = report.tables[table]
+    unknown = {c for row in rows[:1] for c in row} - set(spec.columns) - {"id"}
+    for column in sorted(unknown):
+        report.warn(f"column {table}.{column} is not kept by the portal")
+    prepared = _prepared(table, rows, directory, report, known, existing)
+    if report.legacy and table in ("location", "service"):
+        _add_placeholders(prepared, directory, known, existing, report)
+    merged: dict[uuid.UUID, tuple[int, dict]] = {}
+    for number, values in prepared:
+        reason = _check_refs(table, spec, values, known, report)
+        if reason:
+            result.skip(number, reason)
+            known[table].discard(values["id"])
+            continue
+        if values["id"] in merged:  # nested JSON repeats an object: one row, fields merged
+            first = merged[values["id"]][1]
+            for column, value in values.items():
+                if first.get(column) is None:
+                    first[column] = value
+            continue
+        merged[values["id"]] = (number, values)
+    inserts: list[dict] = []
+    for values in (v for _n, v in merged.values()):
+        _upsert(table, values, directory, existing, result, inserts)
+    for start in range(0, len(inserts), 1000):  # new rows in bulk
+        dbs().execute(insert(spec.model), inserts[start : start + 1000])
+    dbs().flush()
+    return set(merged)
+
+
+def _prepared(table, rows, directory, report, known, existing) -> list[tuple[int, dict]]:
+    """The rows whose values can be read, as (row number, values); never another agency's."""
+    spec = SPECS[table]
+    result = report.tables[table]
+    lengths = _max_lengths(spec.model)
+    prepared = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        values, reason = _prepare(table, spec, row, directory, report, lengths)
+        if reason:
+            result.skip(number, reason)
+            continue
+        prepared.append((number, values))
+        known[table].add(values["id"])
+    foreign = _foreign_ids(
+        spec.model, [v["id"] for _n, v in prepared if v["id"] not in existing[table]], directory
+    )
+    if not foreign:
+        return prepared
+    kept = []  # never taken over, and nothing of this import may point at them
+    for number, values in prepared:
+        if values["id"] in foreign:
+            result.skip(number, "the id is in another agency's directory")
+            known[table].discard(values["id"])
+        else:
+            kept.append((number, values))
+    return kept
 
 
 def _prepare(table, spec, row, directory, report, lengths):
@@ -182,47 +198,70 @@ def _prepare(table, spec, row, directory, report, lengths):
     for column in spec.required:
         if values.get(column) is None:
             return None, f"{column} is missing"
-    if table == "location":
-        lat, lon = values.get("latitude"), values.get("longitude")
-        if (lat is None) != (lon is None) or (
-            lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)
-        ):
-            report.warn("location: coordinates out of range were left empty")
-            values["latitude"] = values["longitude"] = None
-        values["location_type"] = (values.get("location_type") or "physical").lower()
-        if values["location_type"] not in ("physical", "postal", "virtual"):
-            values["location_type"] = "physical"
-    if table == "service":
-        values["status"] = (values.get("status") or "active").lower()
-        if values["status"] not in ("active", "inactive", "defunct", "temporarily closed"):
-            report.warn(f"service.status: {values['status'][:40]!r} was read as active")
-            values["status"] = "active"
-    if table == "schedule":
-        byday = (values.get("byday") or "").replace(" ", "").upper() or None
-        if byday and not _BYDAY.match(byday):
-            report.warn("schedule.byday: an unreadable value was left empty")
-            byday = None
-        values["byday"] = byday
-        values["freq"] = (values.get("freq") or "").upper() or None
-        values["wkst"] = (values.get("wkst") or "").upper()[:2] or None
-    if table == "attribute":
-        entity = (values.get("link_entity") or "").lower()
-        if entity not in ATTRIBUTE_ENTITIES:
-            return (
-                None,
-                "link_entity must be service, organization, location or service_at_location",
-            )
-        values["link_entity"] = entity
-        values["link_type"] = values.get("link_type") or "category"
-        values["link_id"] = _uuid(_text(row.get("link_id")), table=entity, directory=directory)
-    if table == "address":
-        values["address_type"] = (values.get("address_type") or "physical").lower()
-        country = (values.get("country") or "").upper()
-        values["country"] = country if re.fullmatch(r"[A-Z]{2}", country) else None
+    normalize = _NORMALIZE.get(table)
+    reason = normalize(values, row, directory, report) if normalize else None
+    if reason:
+        return None, reason
     # A column the source does not have leaves the stored value alone (an update) or takes
     # its default (a new row): a services.csv without "status" does not re-show hidden ones.
     kept = {"id", "link_id", "link_entity", "link_type"}
     return {k: v for k, v in values.items() if k in kept or k in row}, None
+
+
+def _normal_location(values, row, directory, report) -> None:
+    lat, lon = values.get("latitude"), values.get("longitude")
+    if (lat is None) != (lon is None) or (
+        lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180)
+    ):
+        report.warn("location: coordinates out of range were left empty")
+        values["latitude"] = values["longitude"] = None
+    values["location_type"] = (values.get("location_type") or "physical").lower()
+    if values["location_type"] not in ("physical", "postal", "virtual"):
+        values["location_type"] = "physical"
+
+
+def _normal_service(values, row, directory, report) -> None:
+    values["status"] = (values.get("status") or "active").lower()
+    if values["status"] not in ("active", "inactive", "defunct", "temporarily closed"):
+        report.warn(f"service.status: {values['status'][:40]!r} was read as active")
+        values["status"] = "active"
+
+
+def _normal_schedule(values, row, directory, report) -> None:
+    byday = (values.get("byday") or "").replace(" ", "").upper() or None
+    if byday and not _BYDAY.match(byday):
+        report.warn("schedule.byday: an unreadable value was left empty")
+        byday = None
+    values["byday"] = byday
+    values["freq"] = (values.get("freq") or "").upper() or None
+    values["wkst"] = (values.get("wkst") or "").upper()[:2] or None
+
+
+def _normal_attribute(values, row, directory, report) -> str | None:
+    entity = (values.get("link_entity") or "").lower()
+    if entity not in ATTRIBUTE_ENTITIES:
+        return "link_entity must be service, organization, location or service_at_location"
+    values["link_entity"] = entity
+    values["link_type"] = values.get("link_type") or "category"
+    values["link_id"] = _uuid(_text(row.get("link_id")), table=entity, directory=directory)
+    return None
+
+
+def _normal_address(values, row, directory, report) -> None:
+    values["address_type"] = (values.get("address_type") or "physical").lower()
+    country = (values.get("country") or "").upper()
+    values["country"] = country if re.fullmatch(r"[A-Z]{2}", country) else None
+
+
+# Each table's own rules, after the columns are read: (values, row, directory, report) ->
+# a reason to skip the row, or None.
+_NORMALIZE = {
+    "location": _normal_location,
+    "service": _normal_service,
+    "schedule": _normal_schedule,
+    "attribute": _normal_attribute,
+    "address": _normal_address,
+}
 
 
 def _check_refs(table, spec, values, known, report) -> str | None:

@@ -68,37 +68,58 @@ def _value(kind: str, raw, *, column: str, table: str, directory: Directory):
         return text, None
     if kind == "uuid":
         return _uuid(text, table=_ref_table(table, column), directory=directory), None
-    if kind in ("float", "int"):
-        try:
-            number = float(text)
-        except ValueError:
-            return None, "not a number"
-        if number != number or number in (float("inf"), float("-inf")):
-            return None, "not a number"
-        if abs(number) > 2_147_483_647:
-            return None, "out of range"
-        if kind == "int":
-            return (int(number), None) if number.is_integer() else (None, "not a whole number")
-        return number, None
-    if kind == "date":
-        try:
-            return date.fromisoformat(text[:10]), None
-        except ValueError:
-            return None, "not a date (YYYY-MM-DD)"
-    if kind == "time":
-        parsed = parse_time(text)
-        return (parsed, None) if parsed else (None, "not a time (HH:MM)")
-    if kind == "email":
-        if "@" in text and " " not in text and len(text) <= 254:
-            return text, None
-        return None, "not an email address"
-    if kind == "uri":
-        if re.match(r"(?i)^https?://[^\s]+$", text):
-            return text, None
-        if re.match(r"(?i)^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/[^\s]*)?$", text):
-            return "https://" + text, None
-        return None, "not a web address"
-    raise ValueError(kind)
+    return _READERS[kind](text)
+
+
+def _number(text: str, *, whole: bool = False):
+    try:
+        number = float(text)
+    except ValueError:
+        return None, "not a number"
+    if number != number or number in (float("inf"), float("-inf")):
+        return None, "not a number"
+    if abs(number) > 2_147_483_647:
+        return None, "out of range"
+    if whole:
+        return (int(number), None) if number.is_integer() else (None, "not a whole number")
+    return number, None
+
+
+def _date(text: str):
+    try:
+        return date.fromisoformat(text[:10]), None
+    except ValueError:
+        return None, "not a date (YYYY-MM-DD)"
+
+
+def _clock_time(text: str):
+    parsed = parse_time(text)
+    return (parsed, None) if parsed else (None, "not a time (HH:MM)")
+
+
+def _email(text: str):
+    if "@" in text and " " not in text and len(text) <= 254:
+        return text, None
+    return None, "not an email address"
+
+
+def _web_address(text: str):
+    if re.match(r"(?i)^https?://[^\s]+$", text):
+        return text, None
+    if re.match(r"(?i)^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/[^\s]*)?$", text):
+        return "https://" + text, None
+    return None, "not a web address"
+
+
+# How a text cell becomes each kind of value: (value, problem).
+_READERS = {
+    "float": _number,
+    "int": lambda text: _number(text, whole=True),
+    "date": _date,
+    "time": _clock_time,
+    "email": _email,
+    "uri": _web_address,
+}
 
 
 def _ref_table(table: str, column: str) -> str:

@@ -116,6 +116,16 @@ class _Table:
     broken_ids: set[str] = field(default_factory=set)  # ids on rows too short or too long
 
 
+def _check_header(header: list[str], columns: tuple[str, ...], report: FileReport) -> None:
+    if not header:
+        report.errors.append((0, "", "empty_file"))
+    for name in columns if header else ():
+        if header.count(name) > 1:
+            report.errors.append((0, name, "duplicate_column"))
+        elif name not in header:
+            report.errors.append((0, name, "missing_column"))
+
+
 def _read_csv(
     opener: Opener, columns: tuple[str, ...], report: FileReport, id_column: str = ""
 ) -> _Table:
@@ -125,13 +135,7 @@ def _read_csv(
         with opener() as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
             reader = csv.reader(text)
             header = [name.strip() for name in next(reader, [])]
-            if not header:
-                report.errors.append((0, "", "empty_file"))
-            for name in columns if header else ():
-                if header.count(name) > 1:
-                    report.errors.append((0, name, "duplicate_column"))
-                elif name not in header:
-                    report.errors.append((0, name, "missing_column"))
+            _check_header(header, columns, report)
             if report.errors:
                 return _Table(readable=False)
             index = {name: header.index(name) for name in columns}
