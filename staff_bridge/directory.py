@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from portal.access import staff_only
 from portal.domain.core.roles import Capability
+from portal.domain.core.statuses import ServiceStatus
 from portal.domain.directory import admin as directory_admin
 from portal.forms import month_choices
 from portal.web import accepts_uploads, attempt
@@ -139,7 +140,7 @@ def _service_page(service_id: str | None):
         ("active", str(_l("Yes, clients can find it"))),
         ("inactive", str(_l("No, hide it for now"))),
     ]
-    if service is not None and service.status not in ("active", "inactive"):
+    if service is not None and service.status not in (ServiceStatus.ACTIVE, ServiceStatus.INACTIVE):
         form.status.choices.append(
             (
                 service.status,

@@ -15,6 +15,7 @@ from portal.domain import selfservice
 from portal.domain.core import clock
 from portal.domain.core.errors import DomainError
 from portal.domain.core.roles import Capability
+from portal.domain.core.statuses import ReviewStatus
 from portal.domain.core.validation import date_from_parts, small_int
 from portal.domain.records import access_policy, clients, coordinated_entry
 from portal.domain.selfservice import review
@@ -78,7 +79,7 @@ def _item_page(item, form, status: int = 200):
             preview_pages=min(document.pages or 1, documents.PREVIEW_PAGES) if document else 0,
             new=kind.describe(payload),
             old=kind.describe(review.previous_of(item)) if review.previous_of(item) else None,
-            editable=item.kind in EDITABLE and item.status == "pending",
+            editable=item.kind in EDITABLE and item.status == ReviewStatus.PENDING,
             form=form,
             reasons=kind.reject_reasons,
         ),

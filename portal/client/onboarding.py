@@ -20,6 +20,7 @@ from portal.client.forms import (
 )
 from portal.domain.accounts import onboarding
 from portal.domain.core.errors import DomainError
+from portal.domain.core.statuses import InvitationStatus
 from portal.domain.core.validation import date_from_parts
 from portal.forms import ActionForm, month_choices
 from portal.web import attempt, per_ip_limit, rotate_session_id, start_session
@@ -110,14 +111,14 @@ def invitation_dob(invitation):
             dob = date_from_parts(form.day.data, form.month.data, form.year.data, field="day")
             left = onboarding.check_dob(invitation, dob)
         except DomainError as refusal:
-            if invitation.status == "locked":  # under 18: kind and neutral
+            if invitation.status == InvitationStatus.LOCKED:  # under 18: kind and neutral
                 session.pop(KEY, None)
                 return render_template(
                     "client/invitation/refused.html", message=str(refusal.message)
                 )
             form.day.errors = [str(refusal.message)]
         else:
-            if invitation.status == "locked":
+            if invitation.status == InvitationStatus.LOCKED:
                 session.pop(KEY, None)
                 return render_template("client/invitation/locked.html")
             if invitation.step == "dob_ok":
@@ -139,7 +140,7 @@ def invitation_email(invitation):
     form = EmailForm()
     if form.validate_on_submit():
         left = onboarding.submit_email(invitation, form.email.data or "")
-        if invitation.status == "locked":
+        if invitation.status == InvitationStatus.LOCKED:
             session.pop(KEY, None)
             return render_template("client/invitation/locked.html")
         if invitation.step == "email_sent":

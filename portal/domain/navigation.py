@@ -16,6 +16,7 @@ from sqlalchemy import Date, bindparam, func, select
 from portal.domain import messaging, selfservice
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import read
+from portal.domain.core.statuses import RecordRequestStatus, ReviewStatus
 from portal.domain.models import Client, Conversation, RecordRequest, ReviewItem, StaffNotification
 from portal.domain.records.access_policy import today_for
 from portal.domain.selfservice import review
@@ -36,14 +37,17 @@ def _statement():
         .join(Client, Client.id == ReviewItem.client_id)
         .where(
             review.queue_criteria(_AGENCY, _STAFF, bindparam("team_only", expanding=True)),
-            ReviewItem.status == "pending",
+            ReviewItem.status == ReviewStatus.PENDING,
         )
         .scalar_subquery()
     )
     record_requests = (
         select(func.count(RecordRequest.id))
         .join(Client, Client.id == RecordRequest.client_id)
-        .where(selfservice.record_request_criteria(_AGENCY), RecordRequest.status == "open")
+        .where(
+            selfservice.record_request_criteria(_AGENCY),
+            RecordRequest.status == RecordRequestStatus.OPEN,
+        )
         .scalar_subquery()
     )
     inbox = (

@@ -31,6 +31,7 @@ from portal.domain.core import audit, clock, crypto, mail, tokens
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import InvitationStatus
 from portal.domain.core.validation import clean_email
 from portal.domain.messaging import notifications
 from portal.domain.models import Client, ClientAccount, ClientInvitation
@@ -83,9 +84,9 @@ def _stop(account: ClientAccount, reason: str) -> None:
         update(ClientInvitation)
         .where(
             ClientInvitation.client_id == account.client_id,
-            ClientInvitation.status == "pending",
+            ClientInvitation.status == InvitationStatus.PENDING,
         )
-        .values(status="revoked", ended_at=clock.now())
+        .values(status=InvitationStatus.REVOKED, ended_at=clock.now())
     )
     _audit("client_account.deactivated", account, reason=reason)
 

@@ -27,6 +27,7 @@ from portal.domain.core import audit, clock, crypto, mail, tokens
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs, read
+from portal.domain.core.statuses import InvitationStatus
 from portal.domain.models import (
     Client,
     ClientAccount,
@@ -205,8 +206,11 @@ def normalize_code(text: str) -> str:
 def _revoke_pending(client) -> None:
     dbs().execute(
         update(ClientInvitation)
-        .where(ClientInvitation.client_id == client.id, ClientInvitation.status == "pending")
-        .values(status="revoked", ended_at=clock.now())
+        .where(
+            ClientInvitation.client_id == client.id,
+            ClientInvitation.status == InvitationStatus.PENDING,
+        )
+        .values(status=InvitationStatus.REVOKED, ended_at=clock.now())
     )
 
 
@@ -262,8 +266,11 @@ def cancel(actor, client) -> int:
         dbs()
         .execute(
             update(ClientInvitation)
-            .where(ClientInvitation.client_id == client.id, ClientInvitation.status == "pending")
-            .values(status="cancelled", ended_at=clock.now())
+            .where(
+                ClientInvitation.client_id == client.id,
+                ClientInvitation.status == InvitationStatus.PENDING,
+            )
+            .values(status=InvitationStatus.CANCELLED, ended_at=clock.now())
         )
         .rowcount
     )
@@ -308,7 +315,7 @@ def _status_of(account, newest: ClientInvitation | None, now) -> PortalStatus:
         return PortalStatus(
             "invite_pending", _l("Invitation pending"), newest.code_expires_at or newest.expires_at
         )
-    if newest is not None and newest.status == "locked":
+    if newest is not None and newest.status == InvitationStatus.LOCKED:
         return PortalStatus("locked", _l("Invitation locked after too many tries"))
     return PortalStatus("not_connected", _l("Not connected"))
 
@@ -397,10 +404,10 @@ def portal_state_filter(client_id_column, state: str):
         )
     )
     live_newest = newest.where(
-        ClientInvitation.status == "pending",
+        ClientInvitation.status == InvitationStatus.PENDING,
         or_(ClientInvitation.expires_at > now, ClientInvitation.code_expires_at > now),
     )
-    locked_newest = newest.where(ClientInvitation.status == "locked")
+    locked_newest = newest.where(ClientInvitation.status == InvitationStatus.LOCKED)
     no_account = ~account.exists()
     if state == "deactivated":
         return account.where(ClientAccount.is_active.is_(False)).exists()

@@ -31,6 +31,7 @@ from portal.domain.accounts.recovery import client_context_words
 from portal.domain.core import audit, clock, crypto, mail, tokens
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import InvitationStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.messaging import notifications
 from portal.domain.models import ClientAccount, ClientInvitation
@@ -64,7 +65,7 @@ def _hash(value: str) -> str:
 
 def _usable(invitation: ClientInvitation | None, *, by_code: bool = False) -> ClientInvitation:
     now = clock.now()
-    if invitation is None or invitation.status != "pending":
+    if invitation is None or invitation.status != InvitationStatus.PENDING:
         raise InvitationUnusable()
     live_until = invitation.code_expires_at if by_code else invitation.expires_at
     if live_until is None or live_until <= now:
@@ -130,7 +131,7 @@ def load(public_id: str | None, binding: str | None, *, needs: str) -> ClientInv
 
 
 def _lock(invitation: ClientInvitation, why: str) -> None:
-    invitation.status = "locked"
+    invitation.status = InvitationStatus.LOCKED
     invitation.ended_at = clock.now()
     audit.record("invitation.locked", invitation, outcome="failure", details={"reason": why})
     for staff in people_to_tell(invitation.client):
@@ -232,7 +233,11 @@ def email_link_invitation(raw: str) -> ClientInvitation | None:
     invitation = dbs().scalar(
         select(ClientInvitation).where(ClientInvitation.email_link_hash == tokens.hash_token(raw))
     )
-    if invitation is None or invitation.status != "pending" or invitation.step != "email_sent":
+    if (
+        invitation is None
+        or invitation.status != InvitationStatus.PENDING
+        or invitation.step != "email_sent"
+    ):
         return None
     if not invitation.email_code_expires_at or invitation.email_code_expires_at <= clock.now():
         return None
@@ -273,8 +278,11 @@ def create_account(invitation: ClientInvitation, password: str) -> ClientAccount
         dbs()
         .execute(
             update(ClientInvitation)
-            .where(ClientInvitation.id == invitation.id, ClientInvitation.status == "pending")
-            .values(status="used", ended_at=clock.now(), step="privacy_ok")
+            .where(
+                ClientInvitation.id == invitation.id,
+                ClientInvitation.status == InvitationStatus.PENDING,
+            )
+            .values(status=InvitationStatus.USED, ended_at=clock.now(), step="privacy_ok")
         )
         .rowcount
     )

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.domain.core import clock
 from portal.domain.core.session import dbs, reading, reset_intent, will_write
+from portal.domain.core.statuses import JobStatus
 from portal.domain.models import Job
 from portal.settings import current as current_settings
 
@@ -93,7 +94,9 @@ def enqueue(
     session = dbs()
     if unique_key is not None:
         existing = session.scalar(
-            select(Job).where(Job.unique_key == unique_key, Job.status.in_(("queued", "running")))
+            select(Job).where(
+                Job.unique_key == unique_key, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+            )
         )
         if existing is not None:
             return existing
@@ -148,8 +151,8 @@ def claim(worker: str) -> Claimed | None:
             select(Job.id)
             .where(
                 or_(
-                    (Job.status == "queued") & (Job.run_at <= now),
-                    (Job.status == "running") & (Job.locked_at < stale),
+                    (Job.status == JobStatus.QUEUED) & (Job.run_at <= now),
+                    (Job.status == JobStatus.RUNNING) & (Job.locked_at < stale),
                 )
             )
             .order_by(Job.run_at, Job.id)
@@ -166,12 +169,15 @@ def claim(worker: str) -> Claimed | None:
                 .where(
                     Job.id == job_id,
                     or_(
-                        Job.status == "queued",
-                        (Job.status == "running") & (Job.locked_at < stale),
+                        Job.status == JobStatus.QUEUED,
+                        (Job.status == JobStatus.RUNNING) & (Job.locked_at < stale),
                     ),
                 )
                 .values(
-                    status="running", locked_by=worker, locked_at=now, attempts=Job.attempts + 1
+                    status=JobStatus.RUNNING,
+                    locked_by=worker,
+                    locked_at=now,
+                    attempts=Job.attempts + 1,
                 )
             ).rowcount
             if taken == 1:
@@ -211,7 +217,7 @@ def run_one(worker: str | None = None) -> bool:
         session.execute(
             update(Job)
             .where(Job.id == job.id)
-            .values(status="done", finished_at=clock.now(), last_error=None)
+            .values(status=JobStatus.DONE, finished_at=clock.now(), last_error=None)
         )
         if h.every is not None:
             session.flush()
@@ -223,14 +229,14 @@ def run_one(worker: str | None = None) -> bool:
         will_write()
         error = type(exc).__name__  # the class only: messages may carry PII or secrets
         if job.attempts >= job.max_attempts:
-            _finish(job.id, status="failed", finished_at=clock.now(), last_error=error)
+            _finish(job.id, status=JobStatus.FAILED, finished_at=clock.now(), last_error=error)
             log.error(
                 "job failed for good", extra={"job_id": job.id, "kind": job.kind, "error": error}
             )
         else:
             _finish(
                 job.id,
-                status="queued",
+                status=JobStatus.QUEUED,
                 run_at=clock.now() + backoff(job.attempts),
                 last_error=error,
                 locked_by=None,

@@ -10,6 +10,7 @@ from typing import Any
 
 from portal.domain.core import clock, crypto, jobs
 from portal.domain.core.session import dbs, will_write
+from portal.domain.core.statuses import OutboxStatus
 from portal.domain.core.validation import clean_email
 from portal.domain.models import OutboxMessage
 
@@ -46,11 +47,11 @@ def send_outbox_message(payload: dict[str, Any]) -> None:
     from portal.integrations.mail import deliver
 
     message = dbs().get(OutboxMessage, payload["outbox_id"])
-    if message is None or message.status == "sent":
+    if message is None or message.status == OutboxStatus.SENT:
         return  # idempotent: a retried job after a successful send does nothing
     secret = crypto.decrypt_json(message.secret_params) if message.secret_params else {}
     deliver(message, {**message.params, **secret})
     will_write()
-    message.status = "sent"
+    message.status = OutboxStatus.SENT
     message.sent_at = clock.now()
     message.secret_params = None

@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 
 from portal.domain.core.session import after_commit, dbs
+from portal.domain.core.statuses import ServiceStatus
 from portal.domain.directory import opening_hours
 from portal.domain.directory._search import forget_searches
 from portal.domain.directory._text import _postgres, _summary, categories_of, fold, language_code
@@ -46,7 +47,7 @@ def reindex(directory: Directory) -> int:
     services = list(
         dbs().scalars(
             select(HsdsService).where(
-                HsdsService.directory_id == directory.id, HsdsService.status == "active"
+                HsdsService.directory_id == directory.id, HsdsService.status == ServiceStatus.ACTIVE
             )
         )
     )

@@ -12,6 +12,7 @@ from sqlalchemy import (
 )
 
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import ServiceStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.directory import opening_hours
 from portal.domain.directory._results import directions_link
@@ -59,7 +60,7 @@ def service_details(service_id, now: datetime) -> ServiceDetails | None:
 
     sid = parse_uuid(service_id)
     service = dbs().get(HsdsService, sid) if sid else None
-    if service is None or service.status != "active":
+    if service is None or service.status != ServiceStatus.ACTIVE:
         return None
     zone = dbs().scalar(select(Directory.timezone).where(Directory.id == service.directory_id))
     local = opening_hours.local_now(now, zone or "UTC")

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 
 from portal.domain import directory
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import ServiceStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.models import (
     DirectorySearch,
@@ -225,7 +226,9 @@ def services(ids: list[uuid.UUID]) -> list[dict]:
     rows = {
         s.id: s
         for s in dbs().scalars(
-            select(HsdsService).where(HsdsService.id.in_(ids), HsdsService.status == "active")
+            select(HsdsService).where(
+                HsdsService.id.in_(ids), HsdsService.status == ServiceStatus.ACTIVE
+            )
         )
     }
     related = _related(ids, rows)

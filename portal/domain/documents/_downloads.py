@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.domain.core import audit
 from portal.domain.core.errors import NotReady
+from portal.domain.core.statuses import ScanStatus
 from portal.domain.documents._uploads import client_document, staff_document
 from portal.domain.models import (
     Document,
@@ -16,8 +17,8 @@ from portal.settings import current as current_settings
 
 
 def downloadable(document: Document) -> bool:
-    return document.scan_status == "clean" or (
-        document.scan_status == "unscanned" and current_settings().accepts_unscanned_files
+    return document.scan_status == ScanStatus.CLEAN or (
+        document.scan_status == ScanStatus.UNSCANNED and current_settings().accepts_unscanned_files
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.domain.core import audit, clock, jobs
 from portal.domain.core.roles import Capability, roles_with
 from portal.domain.core.session import dbs, will_write
+from portal.domain.core.statuses import DocumentReview, ScanStatus
 from portal.domain.documents._pipeline import ORPHAN_AGE, _store
 from portal.domain.documents._review import _reopen_task, _to_review
 from portal.domain.messaging import notifications
@@ -32,7 +33,7 @@ def scan_job(payload: dict) -> None:
     from portal.integrations.storage import ObjectMissing
 
     document = dbs().get(Document, payload["document"])
-    if document is None or document.scan_status not in ("pending", "unscanned"):
+    if document is None or document.scan_status not in (ScanStatus.PENDING, ScanStatus.UNSCANNED):
         return
     address = current_settings().clamd_address
     if not address:
@@ -50,12 +51,15 @@ def scan_job(payload: dict) -> None:
     document.scanned_at = clock.now()
     details = {"document": str(document.public_id)}
     if result.clean:
-        document.scan_status = "clean"
+        document.scan_status = ScanStatus.CLEAN
         audit.record("document.scanned", document.client, details={**details, "result": "clean"})
-        if document.uploaded_by_account_id is not None and document.review_status == "waiting":
+        if (
+            document.uploaded_by_account_id is not None
+            and document.review_status == DocumentReview.WAITING
+        ):
             _to_review(document, dbs().get(ClientAccount, document.uploaded_by_account_id))
         return
-    document.scan_status = "infected"
+    document.scan_status = ScanStatus.INFECTED
     document.scan_signature = (result.signature or "unknown")[:120]
     audit.record(
         "document.quarantined",
@@ -79,10 +83,10 @@ def mark_missing(document: Document) -> None:
     logging.getLogger("portal.documents").error(
         "stored object missing", extra={"document": str(document.public_id)}
     )
-    if document.scan_status == "missing":
+    if document.scan_status == ScanStatus.MISSING:
         return
     will_write()
-    document.scan_status = "missing"
+    document.scan_status = ScanStatus.MISSING
     audit.record("document.missing", document.client, details={"document": str(document.public_id)})
     _reopen_task(document)
     for staff in _people_to_tell(document):
@@ -128,7 +132,9 @@ def rescan_pending_job(payload: dict) -> None:
     """Files still pending (the scanner was down past the scan job's retries) are tried again."""
     if not current_settings().clamd_address:
         return
-    waiting = Document.scan_status.in_(("pending", "unscanned"))  # unscanned: before a scanner
+    waiting = Document.scan_status.in_(
+        (ScanStatus.PENDING, ScanStatus.UNSCANNED)
+    )  # unscanned: before a scanner
     for document_id in dbs().scalars(select(Document.id).where(waiting).limit(500)):
         jobs.enqueue("documents.scan", {"document": document_id}, unique_key=f"scan:{document_id}")
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.domain.core import clock, jobs
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import after_rollback, dbs
+from portal.domain.core.statuses import DocumentReview, ScanStatus
 from portal.domain.core.validation import clean_text
 from portal.domain.models import (
     Client,
@@ -324,7 +325,7 @@ def _usage(client: Client) -> tuple[int, int]:
             select(func.count(Document.id), func.coalesce(func.sum(Document.size), 0)).where(
                 Document.client_id == client.id,
                 Document.uploaded_by_account_id.is_not(None),
-                Document.review_status != "rejected",
+                Document.review_status != DocumentReview.REJECTED,
                 Document.scan_status.not_in(("infected", "missing")),
             )
         )
@@ -429,7 +430,7 @@ def _save(
         pages=prepared.pages,
         sha256=prepared.sha256.hex(),
         storage_key=storage_key,
-        scan_status="pending" if settings.clamd_address else "unscanned",
+        scan_status=ScanStatus.PENDING if settings.clamd_address else ScanStatus.UNSCANNED,
         task_id=task.id if task is not None else None,
         idempotency_key=key,
         **uploaded_by,
@@ -446,7 +447,7 @@ def _save(
     if settings.clamd_address:
         jobs.enqueue("documents.scan", {"document": document.id}, unique_key=f"scan:{document.id}")
     elif not settings.accepts_unscanned_files:
-        document.scan_status = "pending"  # nobody can download it until a scanner says so
+        document.scan_status = ScanStatus.PENDING  # nobody can download it until a scanner says so
     return document, True
 
 
@@ -476,8 +477,8 @@ def store_generated(
         size=len(data),
         sha256=digest.hex(),
         storage_key=storage_key,
-        scan_status="clean",  # made here, not uploaded
-        review_status="accepted",
+        scan_status=ScanStatus.CLEAN,  # made here, not uploaded
+        review_status=DocumentReview.ACCEPTED,
         shown_to_client=True,
         idempotency_key=key,
     )

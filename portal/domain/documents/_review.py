@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.domain.core import audit
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import DocumentReview, TaskStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.documents._pipeline import CATEGORIES, REJECT_REASONS
 from portal.domain.models import (
@@ -44,7 +45,7 @@ def document_of_item(item) -> Document | None:
 def _accept(client: Client, payload: dict, item) -> None:
     document = document_of_item(item)
     if document is not None:
-        document.review_status = "accepted"
+        document.review_status = DocumentReview.ACCEPTED
         audit.record("document.accepted", client, details={"document": str(document.public_id)})
 
 
@@ -53,8 +54,8 @@ def _reopen_task(document: Document) -> None:
     if document.task_id is None:
         return
     task = dbs().get(ClientTask, document.task_id)
-    if task is not None and task.status == "done":
-        task.status = "open"
+    if task is not None and task.status == TaskStatus.DONE:
+        task.status = TaskStatus.OPEN
         task.done_at = None
         audit.record("client_task.reopened", document.client, details={"task": str(task.public_id)})
 
@@ -62,7 +63,7 @@ def _reopen_task(document: Document) -> None:
 def _rejected(item, payload: dict) -> None:
     document = document_of_item(item)
     if document is not None:
-        document.review_status = "rejected"
+        document.review_status = DocumentReview.REJECTED
         document.reject_reason = item.reject_reason
         document.reject_note = item.reject_note
         _reopen_task(document)

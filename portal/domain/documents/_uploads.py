@@ -12,6 +12,7 @@ from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import DocumentReview, ScanStatus, TaskStatus
 from portal.domain.core.validation import clean_text, parse_uuid
 from portal.domain.documents._pipeline import _save, clean_category
 from portal.domain.documents._review import _to_review
@@ -46,7 +47,7 @@ def open_document_tasks(client: Client) -> list[ClientTask]:
             .where(
                 ClientTask.client_id == client.id,
                 ClientTask.kind == "document",
-                ClientTask.status == "open",
+                ClientTask.status == TaskStatus.OPEN,
             )
             .order_by(ClientTask.due_on.is_(None), ClientTask.due_on, ClientTask.id)
         )
@@ -84,7 +85,7 @@ def open_task(client: Client, task_id) -> ClientTask | None:
             ClientTask.kind == "document",
         )
     )
-    return task if task is not None and task.status == "open" else None
+    return task if task is not None and task.status == TaskStatus.OPEN else None
 
 
 def client_upload(
@@ -116,7 +117,7 @@ def client_upload(
     if not new:
         return document
     if task is not None:
-        task.status = "done"
+        task.status = TaskStatus.DONE
         task.done_at = clock.now()
         audit.record(
             "client_task.done",
@@ -124,7 +125,7 @@ def client_upload(
             actor=account,
             details={"kind": "document", "task": str(task.public_id)},
         )
-    if document.scan_status == "unscanned":
+    if document.scan_status == ScanStatus.UNSCANNED:
         _to_review(document, account)
     record_contact(client, "portal_update")
     audit.record(
@@ -164,11 +165,11 @@ def client_document(account, public_id) -> Document:
 
 
 def client_state(document: Document) -> str:
-    if document.scan_status == "infected":
+    if document.scan_status == ScanStatus.INFECTED:
         return "quarantined"
-    if document.scan_status == "missing":
+    if document.scan_status == ScanStatus.MISSING:
         return "missing"
-    if document.scan_status == "pending":
+    if document.scan_status == ScanStatus.PENDING:
         return "checking"
     return document.review_status
 
@@ -222,7 +223,7 @@ def staff_upload(
         uploaded_by={"uploaded_by_staff_id": actor.id},
     )
     if new:
-        document.review_status = "accepted"  # staff put it there themselves
+        document.review_status = DocumentReview.ACCEPTED  # staff put it there themselves
         document.shown_to_client = bool(shown_to_client)
         audit.record(
             "document.uploaded",
@@ -243,7 +244,7 @@ def _open_request(client: Client, category: str, title: str) -> ClientTask | Non
         select(ClientTask).where(
             ClientTask.client_id == client.id,
             ClientTask.kind == "document",
-            ClientTask.status == "open",
+            ClientTask.status == TaskStatus.OPEN,
             ClientTask.category == category,
             ClientTask.title == title,
         )

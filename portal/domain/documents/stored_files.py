@@ -24,6 +24,7 @@ from sqlalchemy import select
 from portal.domain import esign
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import ScanStatus
 from portal.domain.models import ConsentRevocation, Document, Signature
 
 CHUNK = 1024 * 1024
@@ -88,7 +89,7 @@ def _check_documents(store, report: Report) -> None:
             found = _stored(store, row.storage_key)
             where = f"document {row.public_id} ({row.storage_key})"
             if isinstance(found, str):
-                if found.startswith("missing") and row.scan_status == "missing":
+                if found.startswith(ScanStatus.MISSING) and row.scan_status == ScanStatus.MISSING:
                     report.known_lost += 1
                 else:
                     report.problems.append(f"{where}: {found}")

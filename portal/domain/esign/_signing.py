@@ -16,6 +16,7 @@ from portal.domain.core import audit, clock, context
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import SignatureStatus
 from portal.domain.core.validation import clean_text, parse_uuid
 from portal.domain.documents import store_generated
 from portal.domain.esign._consent import current_consent
@@ -85,7 +86,7 @@ def request_signatures(
             select(SignatureRequest).where(
                 SignatureRequest.client_id.in_([c.id for c in clients]),
                 SignatureRequest.template_id == template.id,
-                SignatureRequest.status == "requested",
+                SignatureRequest.status == SignatureStatus.REQUESTED,
             )
         )
     }
@@ -116,7 +117,10 @@ def open_requests(client: Client) -> list[SignatureRequest]:
     return list(
         dbs().scalars(
             select(SignatureRequest)
-            .where(SignatureRequest.client_id == client.id, SignatureRequest.status == "requested")
+            .where(
+                SignatureRequest.client_id == client.id,
+                SignatureRequest.status == SignatureStatus.REQUESTED,
+            )
             .order_by(SignatureRequest.created_at)
         )
     )
@@ -172,7 +176,7 @@ def sign(
 
     if request.client_id != client_of(account).id:
         raise NotFound(("signature_request", str(request.public_id)))
-    if request.status != "requested":
+    if request.status != SignatureStatus.REQUESTED:
         raise DomainError(_l("This document is not waiting for your signature any more."))
     consent = current_consent(account)
     if consent is None:
@@ -254,7 +258,7 @@ def _seal_and_record(signature, version, document, agency, consent, request, end
     )
     signature.pdf_document_id = stored.id
     signature.pdf_sha256 = stored.sha256
-    request.status = "signed"
+    request.status = SignatureStatus.SIGNED
     request.decided_at = signature.signed_at
     if ends_on is not None:
         dbs().add(
@@ -273,9 +277,9 @@ def _seal_and_record(signature, version, document, agency, consent, request, end
 
 def decline(account: ClientAccount, request: SignatureRequest, *, reason: str | None) -> None:
 
-    if request.client_id != client_of(account).id or request.status != "requested":
+    if request.client_id != client_of(account).id or request.status != SignatureStatus.REQUESTED:
         raise DomainError(_l("This document is not waiting for your signature any more."))
-    request.status = "declined"
+    request.status = SignatureStatus.DECLINED
     request.decided_at = clock.now()
     request.decline_reason = (
         clean_text(reason, field="reason", max_length=500, required=False) or None

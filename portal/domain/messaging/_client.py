@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, NotFound
 from portal.domain.core.session import dbs, read, will_write
+from portal.domain.core.statuses import ConversationStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.messaging import notifications
 from portal.domain.messaging._text import _agency_of, clean_body, new_idempotency_key
@@ -154,7 +155,7 @@ def client_write(
     conversation.last_message_at = now
     conversation.awaiting_since = conversation.awaiting_since or now
     conversation.unread_by_staff = Conversation.unread_by_staff + 1  # in SQL: no lost update
-    conversation.status = "open"
+    conversation.status = ConversationStatus.OPEN
     if recipient is not None:
         conversation.assigned_staff_id = recipient.id
     if not was_waiting or handed_to_new_person:  # one note per question and person, not per message

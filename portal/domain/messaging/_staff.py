@@ -13,6 +13,7 @@ from portal.domain.core import audit, clock, context, crypto, jobs
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs, will_write
+from portal.domain.core.statuses import ConversationStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.messaging._client import _conversation_for, _store
 from portal.domain.messaging._notices import _schedule_notice
@@ -231,7 +232,7 @@ def assign(actor, conversation: Conversation, staff_public_id) -> StaffUser:
 
 
 def mark_handled(actor, conversation: Conversation) -> None:
-    conversation.status = "handled"
+    conversation.status = ConversationStatus.HANDLED
     conversation.awaiting_since = None
     conversation.unread_by_staff = 0
     audit.record(

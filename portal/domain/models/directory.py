@@ -16,6 +16,7 @@ from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, Time, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.core import clock
+from portal.domain.core.statuses import ServiceStatus
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 
 
@@ -68,7 +69,7 @@ class HsdsService(_Row, Base):
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(2000))
     email: Mapped[str | None] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(32), default="active")
+    status: Mapped[ServiceStatus] = mapped_column(String(32), default=ServiceStatus.ACTIVE)
     interpretation_services: Mapped[str | None] = mapped_column(Text)
     application_process: Mapped[str | None] = mapped_column(Text)
     fees_description: Mapped[str | None] = mapped_column(Text)

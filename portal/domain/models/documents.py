@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.core.statuses import DocumentReview, ScanStatus
 from portal.domain.models.accounts import StaffUser
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 from portal.domain.models.clients import Client
@@ -38,13 +39,12 @@ class Document(PublicIdMixin, CreatedAtMixin, Base):
     pages: Mapped[int | None]  # PDFs: the page count (staff preview them page by page)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(200))
-    # pending: being checked; clean; infected (quarantined: never served); unscanned (no
-    # scanner and the deployment accepts that)
-    scan_status: Mapped[str] = mapped_column(String(12), default="pending")
+    scan_status: Mapped[ScanStatus] = mapped_column(String(12), default=ScanStatus.PENDING)
     scanned_at: Mapped[datetime | None]
     scan_signature: Mapped[str | None] = mapped_column(String(120))
-    # waiting (for review), accepted, rejected; staff uploads start accepted
-    review_status: Mapped[str] = mapped_column(String(12), default="waiting")
+    review_status: Mapped[DocumentReview] = mapped_column(
+        String(12), default=DocumentReview.WAITING
+    )
     reject_reason: Mapped[str | None] = mapped_column(String(24))
     reject_note: Mapped[str | None] = mapped_column(Text)
     uploaded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("client_accounts.id"))

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.core.statuses import SignatureStatus
 from portal.domain.models.accounts import ClientAccount, StaffUser
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 from portal.domain.models.clients import Client
@@ -98,8 +99,7 @@ class SignatureRequest(PublicIdMixin, CreatedAtMixin, Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("signable_templates.id"))
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     due_on: Mapped[date | None] = mapped_column(Date)
-    # requested, signed, declined, cancelled
-    status: Mapped[str] = mapped_column(String(10), default="requested")
+    status: Mapped[SignatureStatus] = mapped_column(String(10), default=SignatureStatus.REQUESTED)
     decline_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None]
 

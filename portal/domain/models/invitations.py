@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.core.statuses import InvitationStatus
 from portal.domain.models.accounts import StaffUser
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 from portal.domain.models.clients import Client
@@ -49,8 +50,7 @@ class ClientInvitation(PublicIdMixin, CreatedAtMixin, Base):
     code_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     code_expires_at: Mapped[datetime | None]
-    # pending -> used; or cancelled / revoked (a newer one) / locked (too many tries)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[InvitationStatus] = mapped_column(String(12), default=InvitationStatus.PENDING)
     dob_failures: Mapped[int] = mapped_column(default=0)
     email_failures: Mapped[int] = mapped_column(default=0)
     step: Mapped[str] = mapped_column(String(16), default="new")
@@ -67,6 +67,6 @@ class ClientInvitation(PublicIdMixin, CreatedAtMixin, Base):
 
     def is_live(self, now: datetime) -> bool:
         """Pending, and its link or its printed code still within its time."""
-        if self.status != "pending":
+        if self.status != InvitationStatus.PENDING:
             return False
         return self.expires_at > now or bool(self.code_expires_at and self.code_expires_at > now)

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.domain.core.statuses import JobStatus
 from portal.domain.models.base import Base, CreatedAtMixin
 
 ACTIVE_JOB = "status IN ('queued', 'running')"
@@ -32,7 +33,7 @@ class Job(CreatedAtMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[JobStatus] = mapped_column(String(16), default=JobStatus.QUEUED)
     run_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=8)

@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.core import clock
+from portal.domain.core.statuses import ConversationStatus
 from portal.domain.models.accounts import StaffUser
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 from portal.domain.models.clients import Client
@@ -32,8 +33,7 @@ class Conversation(PublicIdMixin, CreatedAtMixin, Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    # open: someone should look; handled: nothing to do (a new client message reopens it)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[ConversationStatus] = mapped_column(String(10), default=ConversationStatus.OPEN)
     last_message_at: Mapped[datetime] = mapped_column(default=clock.now)
     # The oldest client message no staff member has answered yet (None: nothing awaits).
     awaiting_since: Mapped[datetime | None]

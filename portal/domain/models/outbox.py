@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.domain.core.statuses import OutboxStatus
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 
 
@@ -25,5 +26,5 @@ class OutboxMessage(PublicIdMixin, CreatedAtMixin, Base):
     language: Mapped[str] = mapped_column(String(8))
     params: Mapped[dict] = mapped_column(default=dict)
     secret_params: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[OutboxStatus] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     sent_at: Mapped[datetime | None]

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.domain.core.statuses import RecordRequestStatus, ReviewStatus, TaskStatus
 from portal.domain.models.accounts import StaffUser
 from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 from portal.domain.models.clients import Client
@@ -35,8 +36,7 @@ class ReviewItem(PublicIdMixin, CreatedAtMixin, Base):
     # Fernet-encrypted JSON: what the client asked for, and the record's values at that time.
     payload_encrypted: Mapped[str] = mapped_column(Text)
     previous_encrypted: Mapped[str | None] = mapped_column(Text)
-    # pending -> accepted | rejected; or superseded (a newer one of the same kind) / withdrawn
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[ReviewStatus] = mapped_column(String(12), default=ReviewStatus.PENDING)
     version: Mapped[int] = mapped_column(default=1)  # compare-and-set: one decision wins
     submitted_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("client_accounts.id"))
     decided_at: Mapped[datetime | None]
@@ -106,7 +106,7 @@ class ClientTask(PublicIdMixin, CreatedAtMixin, Base):
     category: Mapped[str | None] = mapped_column(String(24))
     title: Mapped[str | None] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open, done, cancelled
+    status: Mapped[TaskStatus] = mapped_column(String(12), default=TaskStatus.OPEN)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     done_at: Mapped[datetime | None]
 
@@ -126,7 +126,9 @@ class RecordRequest(PublicIdMixin, CreatedAtMixin, Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     parts: Mapped[dict] = mapped_column(default=dict)  # {"parts": ["contact", ...]}
     delivery: Mapped[str] = mapped_column(String(16))  # pick_up, mail, email
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open, fulfilled
+    status: Mapped[RecordRequestStatus] = mapped_column(
+        String(12), default=RecordRequestStatus.OPEN
+    )
     fulfilled_at: Mapped[datetime | None]
     fulfilled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 

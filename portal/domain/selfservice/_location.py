@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, literal, select, union_all, update
 from portal.domain.core import clock, crypto, jobs
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs, read
+from portal.domain.core.statuses import ReviewStatus
 from portal.domain.core.validation import (
     clean_text,
 )
@@ -104,7 +105,7 @@ def _last_location_statement():
     ).where(
         ReviewItem.client_id == bindparam("client_id"),
         ReviewItem.kind == "location",
-        ReviewItem.status == "pending",
+        ReviewItem.status == ReviewStatus.PENDING,
     )
     accepted = select(
         literal(1),
@@ -174,9 +175,11 @@ def prune_locations() -> int:
         .where(
             ReviewItem.kind.in_(location_kinds),
             ReviewItem.created_at < cutoff,
-            ReviewItem.status == "pending",
+            ReviewItem.status == ReviewStatus.PENDING,
         )
-        .values(status="withdrawn", decided_at=clock.now(), version=ReviewItem.version + 1)
+        .values(
+            status=ReviewStatus.WITHDRAWN, decided_at=clock.now(), version=ReviewItem.version + 1
+        )
     )
     return removed
 

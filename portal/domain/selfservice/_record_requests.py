@@ -9,6 +9,7 @@ from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import RecordRequestStatus
 from portal.domain.core.validation import (
     parse_uuid,
 )
@@ -85,7 +86,7 @@ def open_record_requests(actor) -> list[RecordRequest]:
     return list(
         dbs().scalars(
             _record_request_scope(actor)
-            .where(RecordRequest.status == "open")
+            .where(RecordRequest.status == RecordRequestStatus.OPEN)
             .order_by(RecordRequest.created_at, RecordRequest.id)
         )
     )
@@ -94,7 +95,7 @@ def open_record_requests(actor) -> list[RecordRequest]:
 def open_record_request_count(actor) -> int:
     if not getattr(actor, "agency_id", None):
         return 0
-    query = _record_request_scope(actor).where(RecordRequest.status == "open")
+    query = _record_request_scope(actor).where(RecordRequest.status == RecordRequestStatus.OPEN)
     return dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -108,8 +109,12 @@ def fulfil_record_request(actor, public_id) -> RecordRequest:
         dbs()
         .execute(
             update(RecordRequest)
-            .where(RecordRequest.id == request.id, RecordRequest.status == "open")
-            .values(status="fulfilled", fulfilled_at=clock.now(), fulfilled_by_id=actor.id)
+            .where(RecordRequest.id == request.id, RecordRequest.status == RecordRequestStatus.OPEN)
+            .values(
+                status=RecordRequestStatus.FULFILLED,
+                fulfilled_at=clock.now(),
+                fulfilled_by_id=actor.id,
+            )
             .execution_options(synchronize_session=False)
         )
         .rowcount

@@ -11,6 +11,7 @@ from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import TaskStatus
 from portal.domain.core.validation import (
     parse_uuid,
 )
@@ -51,7 +52,7 @@ def open_tasks(client: Client) -> list[ClientTask]:
     return list(
         dbs().scalars(
             select(ClientTask)
-            .where(ClientTask.client_id == client.id, ClientTask.status == "open")
+            .where(ClientTask.client_id == client.id, ClientTask.status == TaskStatus.OPEN)
             .order_by(*TASK_ORDER)
         )
     )
@@ -65,9 +66,9 @@ def complete_tasks(client: Client, kind: str) -> int:
             .where(
                 ClientTask.client_id == client.id,
                 ClientTask.kind == kind,
-                ClientTask.status == "open",
+                ClientTask.status == TaskStatus.OPEN,
             )
-            .values(status="done", done_at=clock.now())
+            .values(status=TaskStatus.DONE, done_at=clock.now())
         )
         .rowcount
     )
@@ -86,7 +87,7 @@ def cancel_task(actor, client: Client, public_id) -> None:
     )
     if task is None:  # the id comes from a form: the same answer whether it exists elsewhere
         raise DomainError(_l("This request is not open any more."))
-    if task.status == "open":
-        task.status = "cancelled"
+    if task.status == TaskStatus.OPEN:
+        task.status = TaskStatus.CANCELLED
         task.done_at = clock.now()
         audit.record("client_task.cancelled", client, details={"task": str(task.public_id)})

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, literal, select, true
 
 from portal.domain.core.session import Together, read_together, transaction_memo
+from portal.domain.core.statuses import ReviewStatus, SignatureStatus, TaskStatus
 from portal.domain.esign import pick_version
 from portal.domain.models import (
     Agency,
@@ -61,7 +62,7 @@ _HOME = Together(
     # Open tasks: public id, kind, title, due date.
     tasks=(
         select(ClientTask.public_id, ClientTask.kind, ClientTask.title, ClientTask.due_on).where(
-            ClientTask.client_id == CLIENT, ClientTask.status == "open"
+            ClientTask.client_id == CLIENT, ClientTask.status == TaskStatus.OPEN
         ),
         TASK_ORDER,
         None,
@@ -77,7 +78,10 @@ _HOME = Together(
             TemplateVersion.title,
         )
         .join(TemplateVersion, TemplateVersion.template_id == SignatureRequest.template_id)
-        .where(SignatureRequest.client_id == CLIENT, SignatureRequest.status == "requested"),
+        .where(
+            SignatureRequest.client_id == CLIENT,
+            SignatureRequest.status == SignatureStatus.REQUESTED,
+        ),
         (SignatureRequest.created_at, SignatureRequest.id),
         None,
     ),
@@ -102,7 +106,7 @@ _HOME = Together(
     # What the client sent lately (superseded left out): kind and status.
     sent=(
         select(ReviewItem.kind, ReviewItem.status).where(
-            ReviewItem.client_id == CLIENT, ReviewItem.status != "superseded"
+            ReviewItem.client_id == CLIENT, ReviewItem.status != ReviewStatus.SUPERSEDED
         ),
         (ReviewItem.created_at.desc(), ReviewItem.id.desc()),
         3,

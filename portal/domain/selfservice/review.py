@@ -26,6 +26,7 @@ from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs
+from portal.domain.core.statuses import ReviewStatus
 from portal.domain.core.validation import clean_text
 from portal.domain.models import CareTeamMember, Client, ClientAccount, ReviewItem
 from portal.domain.models.clients import CLIENT_LISTED
@@ -124,7 +125,7 @@ def _queue_statement():
                 bindparam("staff_id"),
                 bindparam("team_only", expanding=True),
             ),
-            ReviewItem.status == "pending",
+            ReviewItem.status == ReviewStatus.PENDING,
         )
         .options(
             load_only(
@@ -177,7 +178,7 @@ def pending(actor, filters: QueueFilter | None = None, *, limit: int = 200) -> l
 def pending_count(actor) -> int:
     if not _can_review(actor) or not actor.agency_id:
         return 0
-    query = queue_scope(actor).where(ReviewItem.status == "pending")
+    query = queue_scope(actor).where(ReviewItem.status == ReviewStatus.PENDING)
     return dbs().scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -188,7 +189,7 @@ def pending_for_client(actor, client: Client) -> list[ReviewItem]:
     return list(
         dbs().scalars(
             queue_scope(actor)
-            .where(ReviewItem.client_id == client.id, ReviewItem.status == "pending")
+            .where(ReviewItem.client_id == client.id, ReviewItem.status == ReviewStatus.PENDING)
             .order_by(ReviewItem.created_at)
         )
     )
@@ -230,9 +231,9 @@ def submit(
             .where(
                 ReviewItem.client_id == client.id,
                 ReviewItem.kind == kind,
-                ReviewItem.status == "pending",
+                ReviewItem.status == ReviewStatus.PENDING,
             )
-            .values(status="superseded", decided_at=now, version=ReviewItem.version + 1)
+            .values(status=ReviewStatus.SUPERSEDED, decided_at=now, version=ReviewItem.version + 1)
         )
     item = ReviewItem(
         client_id=client.id,
@@ -258,7 +259,7 @@ def items_for_client(client: Client, *, limit: int = 50) -> list[ReviewItem]:
     return list(
         dbs().scalars(
             select(ReviewItem)
-            .where(ReviewItem.client_id == client.id, ReviewItem.status != "superseded")
+            .where(ReviewItem.client_id == client.id, ReviewItem.status != ReviewStatus.SUPERSEDED)
             .order_by(ReviewItem.created_at.desc(), ReviewItem.id.desc())
             .limit(limit)
         )
@@ -271,7 +272,7 @@ def latest_pending(client: Client, kind: str) -> ReviewItem | None:
         .where(
             ReviewItem.client_id == client.id,
             ReviewItem.kind == kind,
-            ReviewItem.status == "pending",
+            ReviewItem.status == ReviewStatus.PENDING,
         )
         .order_by(ReviewItem.id.desc())
         .limit(1)
@@ -289,7 +290,7 @@ def _decide(actor, item: ReviewItem, version: int, status: str, **values) -> Non
             update(ReviewItem)
             .where(
                 ReviewItem.id == item.id,
-                ReviewItem.status == "pending",
+                ReviewItem.status == ReviewStatus.PENDING,
                 ReviewItem.version == version,
             )
             .values(

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import String, cast, literal, select, union_all
 
 from portal.domain.core.session import after_commit, dbs
+from portal.domain.core.statuses import ServiceStatus
 from portal.domain.models import (
     CommunityArticle,
     Directory,
@@ -87,7 +88,7 @@ def _spotlight(agency, language: str, today: date, limit: int) -> dict | None:
         .where(
             Directory.agency_id == agency.id,
             HsdsService.featured.is_(True),
-            HsdsService.status == "active",
+            HsdsService.status == ServiceStatus.ACTIVE,
         )
         .order_by(HsdsService.name)
         .limit(limit)
