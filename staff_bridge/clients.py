@@ -3,55 +3,21 @@ paper Release of Information. Every load goes through the access policy."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import staff_only
-from portal.domain import esign, messaging, selfservice
 from portal.domain.accounts import client_accounts, invitations
-from portal.domain.core import audit
 from portal.domain.core.errors import DomainError
 from portal.domain.core.roles import Capability
 from portal.domain.core.validation import date_from_parts
 from portal.domain.records import access_policy, clients
-from portal.domain.selfservice import review
 from portal.forms import ActionForm, month_choices
 from portal.web import attempt, writes
-from staff_bridge import bp
+from staff_bridge import bp, record
 from staff_bridge.forms import CareTeamForm, ClientForm, ClientSearchForm, ConsentForm
-
-EVENT_LABELS = {
-    "client.viewed": _l("Record viewed"),
-    "client.created": _l("Record created"),
-    "client.updated": _l("Record changed"),
-    "care_team.added": _l("Added to the care team"),
-    "care_team.removed": _l("Removed from the care team"),
-    "care_team.seat_freed": _l("Care-team seat handed over"),
-    "consent.recorded": _l("Release of Information recorded"),
-    "access.denied": _l("Access refused"),
-    "identity.checked": _l("Identity checked"),
-    "invitation.issued": _l("Invited to the portal"),
-    "invitation.cancelled": _l("Portal invitation cancelled"),
-    "account.created": _l("Portal account created"),
-    "client_account.deactivated": _l("Portal account deactivated"),
-    "client_account.reinstated": _l("Portal account reinstated"),
-    "password_reset.code_issued": _l("Password reset code printed"),
-    "password_reset.link_sent_by_staff": _l("Password reset link emailed"),
-    "review.submitted": _l("Sent a change through the portal"),
-    "review.viewed": _l("Portal change viewed"),
-    "review.accepted": _l("Portal change accepted"),
-    "review.rejected": _l("Portal change not accepted"),
-    "client.checked_in": _l("Checked in"),
-    "client_task.created": _l("Asked to update"),
-    "client_task.done": _l("Did what was asked"),
-    "client_task.cancelled": _l("Request cancelled"),
-    "record_request.created": _l("Asked for a copy of the record"),
-    "record_request.fulfilled": _l("Record request fulfilled"),
-}
 
 
 def to_record(client, anchor: str = ""):
@@ -216,50 +182,12 @@ def _attempt_save(form, action, *args):
 def client_record(client_id: str):
     client = access_policy.get_client(current_user, client_id, "view")
     clients.record_viewed(current_user, client)
-    today = access_policy.today_for(current_user)
     return render_template(
         "staff_bridge/clients/record.html",
         client=client,
         relation=access_policy.relationship_of(current_user, client),
         may=lambda action: access_policy.can(current_user, action, client),
-        consent=clients.consent_in_force(client, today),
-        care_team=clients.care_team_of(client),
-        events=audit.events_for("client", str(client.public_id), limit=20),
-        labels={
-            "name": clients.NAME_QUALITY,
-            "dob": clients.DOB_QUALITY,
-            "ssn": clients.SSN_QUALITY,
-        },
-        masked_ssn=clients.masked_ssn(client),
-        event_labels=EVENT_LABELS,
-        portal=invitations.portal_status(client),
-        reason_labels=client_accounts.REASON_LABELS,
-        phones=selfservice.portal_phones(client),
-        describe_phone=lambda phone: selfservice.describe_phone(
-            {
-                "number": phone.number,
-                "kind": phone.kind,
-                "voicemail_ok": phone.voicemail_ok,
-                "text_ok": phone.text_ok,
-            }
-        ),
-        contact_methods=selfservice.CONTACT_METHODS,
-        location=selfservice.location_for_staff(current_user, client),
-        describe_location=selfservice.describe_location,
-        pending_items=review.pending_for_client(current_user, client),
-        review_kinds=review.KINDS,
-        portal_date=lambda iso: datetime.fromisoformat(iso),
-        tasks=selfservice.open_tasks(client),
-        unread_messages=messaging.unread_for_client_record(current_user, client),
-        action_form=ActionForm(),
-        signature_requests=[
-            (r, esign.signature_of(r)) for r in esign.requests_for_record(current_user, client)
-        ],
-        signable=esign.active_templates(current_user)
-        if access_policy.can(current_user, "edit", client)
-        else [],
-        task_labels=selfservice.TASK_KINDS,
-        care_team_form=CareTeamForm(),
+        sections=record.shown_sections(current_user, client),
         form=ActionForm(),
     )
 
