@@ -11,25 +11,44 @@ build cycles between features). A new feature is one entry (README, "Adding a fe
 from __future__ import annotations
 
 from portal.domain import documents, esign, messaging, selfservice
-from portal.domain.accounts import sessions, staff
+from portal.domain.accounts import client_accounts, onboarding, sessions, staff
 from portal.domain.core import jobs, mail
 from portal.domain.core.feature import Feature
+from portal.domain.messaging import notifications
 from portal.domain.records import clients
 from portal.domain.selfservice import review
 
 FEATURES: tuple[Feature, ...] = (
     Feature("core", jobs=(mail.send_outbox_message,)),
-    Feature("accounts", jobs=(sessions.sweep_job,)),
+    Feature(
+        "accounts",
+        jobs=(sessions.sweep_job,),
+        notices={**onboarding.NOTICES, **staff.NOTICES, **client_accounts.NOTICES},
+    ),
     Feature("records", staff_deactivated=(clients.free_care_team_seats,)),
     Feature("hmis"),
-    Feature("selfservice", jobs=(selfservice.prune_job,), review_kinds=selfservice.REVIEW_KINDS),
-    Feature("messaging", jobs=(messaging.notify_client_job, messaging.send_bulk_job)),
+    Feature(
+        "selfservice",
+        jobs=(selfservice.prune_job,),
+        review_kinds=selfservice.REVIEW_KINDS,
+        notices=selfservice.NOTICES,
+    ),
+    Feature(
+        "messaging",
+        jobs=(messaging.notify_client_job, messaging.send_bulk_job),
+        notices=messaging.NOTICES,
+    ),
     Feature(
         "documents",
         jobs=(documents.scan_job, documents.rescan_pending_job, documents.sweep_job),
         review_kinds={"document": documents.REVIEW_KIND},
+        notices=documents.NOTICES,
     ),
-    Feature("esign", jobs=(esign.remind_job,)),
+    Feature(
+        "esign",
+        jobs=(esign.remind_job,),
+        notices={**esign.SIGNING_NOTICES, **esign.REVOCATION_NOTICES},
+    ),
     Feature("directory"),
 )
 
@@ -44,3 +63,4 @@ def load() -> None:
         for hook in feature.staff_deactivated:
             if hook not in staff.DEACTIVATION_HOOKS:
                 staff.DEACTIVATION_HOOKS.append(hook)
+        notifications.KINDS.update(feature.notices)

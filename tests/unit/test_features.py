@@ -48,6 +48,7 @@ def test_loading_installs_what_the_features_declare():
     features.load()
     features.load()  # a second app in the same process changes nothing
     from portal.domain.accounts import staff
+    from portal.domain.messaging import notifications
     from portal.domain.selfservice import review
 
     for feature in features.FEATURES:
@@ -57,6 +58,10 @@ def test_loading_installs_what_the_features_declare():
             assert review.KINDS[name] is kind
         for hook in feature.staff_deactivated:
             assert staff.DEACTIVATION_HOOKS.count(hook) == 1
+        for kind, text in feature.notices.items():
+            assert notifications.KINDS[kind] is text
+    declared = [kind for feature in features.FEATURES for kind in feature.notices]
+    assert len(declared) == len(set(declared)) >= 11  # one feature says what each notice says
 
 
 def test_importing_a_feature_registers_nothing_until_the_features_are_loaded():
@@ -70,15 +75,17 @@ for info in pkgutil.walk_packages(portal.domain.__path__, "portal.domain."):
 from portal.domain.core import jobs
 from portal.domain.selfservice import review
 from portal.domain.accounts import staff
-print(len(jobs.HANDLERS), len(review.KINDS), len(staff.DEACTIVATION_HOOKS))
+from portal.domain.messaging import notifications
+registries = (jobs.HANDLERS, review.KINDS, staff.DEACTIVATION_HOOKS, notifications.KINDS)
+print(*map(len, registries))
 from portal.domain import features
 features.load()
-print(len(jobs.HANDLERS), len(review.KINDS), len(staff.DEACTIVATION_HOOKS))
+print(*map(len, registries))
 """
     done = subprocess.run(  # noqa: S603 - a fixed script, our own interpreter
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     before, after = done.stdout.split("\n")[:2]
-    assert before == "0 0 0"
-    handlers, kinds, hooks = map(int, after.split())
-    assert handlers >= 9 and kinds >= 8 and hooks >= 1
+    assert before == "0 0 0 0"
+    handlers, kinds, hooks, notices = map(int, after.split())
+    assert handlers >= 9 and kinds >= 8 and hooks >= 1 and notices >= 11

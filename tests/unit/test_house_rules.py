@@ -95,3 +95,24 @@ def test_the_domain_writes_no_link_to_the_portal():
                     found.append(f"{name}:{node.lineno} {value[:40]!r}")
     assert len(prefixes) >= 10
     assert found == []
+
+
+def test_no_module_reaches_into_another_packages_private_modules():
+    """import-linter's private-modules contract sees `from pkg._mod import x`; this sees the
+    other spelling, `from pkg import _mod`, which it does not."""
+    found = []
+    for name, source in _sources():
+        module = name.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(
+                ("portal", "staff_bridge")
+            ):
+                continue
+            folder = ROOT / node.module.replace(".", "/")
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                a_module = (folder / f"{alias.name}.py").is_file() or (folder / alias.name).is_dir()
+                inside = module == node.module or module.startswith(node.module + ".")
+                if private and a_module and not inside:
+                    found.append(f"{name}:{node.lineno} {node.module}.{alias.name}")
+    assert found == []

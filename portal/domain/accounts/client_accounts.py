@@ -39,6 +39,20 @@ from portal.domain.records.access_policy import can
 from portal.domain.records.clients import people_to_tell
 from portal.settings import current as current_settings
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+NOTICES = {
+    "client_account_deactivated": _l(
+        "A client's portal account was deactivated by staff. Every session it had is signed out."
+    ),
+    "client_account_reinstated": _l(
+        "A client's portal account was reinstated. They choose a new password before they sign in."
+    ),
+    "client_deactivated_self": _l(
+        "A client closed their portal account. If they want it back, check their identity "
+        "and ask an agency administrator to reinstate it."
+    ),
+}
+
 RESET_CODE_PURPOSE = "reset_code"
 SELF_DEACTIVATED = "self"
 DEACTIVATION_REASONS = {

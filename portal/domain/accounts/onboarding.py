@@ -37,6 +37,14 @@ from portal.domain.messaging import notifications
 from portal.domain.models import ClientAccount, ClientInvitation
 from portal.domain.records.clients import people_to_tell
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+NOTICES = {
+    "invitation_locked": _l(
+        "A client's portal invitation was locked after too many wrong answers. "
+        "Check their identity again before a new invitation."
+    ),
+}
+
 PRIVACY_VERSION = "2026-11"
 DOB_TRIES = 3
 EMAIL_TRIES = 3

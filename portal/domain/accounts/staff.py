@@ -23,6 +23,11 @@ from portal.domain.messaging import notifications
 from portal.domain.models import Agency, StaffUser
 from portal.settings import current as current_settings
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+NOTICES = {
+    "work_handed_over": _l("Open work of %(from)s was handed to you."),
+}
+
 INVITE_PURPOSE = "staff_set_password"
 
 DEACTIVATION_REASONS = {

@@ -25,6 +25,7 @@ from portal.domain.documents._downloads import (
     downloadable,
 )
 from portal.domain.documents._jobs import (
+    NOTICES,
     mark_missing,
     rescan_pending_job,
     scan_job,
@@ -102,6 +103,7 @@ __all__ = [
     "MAX_PIXELS",
     "MB",
     "NAME_MISMATCH",
+    "NOTICES",
     "NOT_ACCEPTED",
     "NOT_SAVED",
     "NO_REQUEST",

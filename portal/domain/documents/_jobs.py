@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.domain.core import audit, clock, jobs
@@ -20,6 +21,18 @@ from portal.domain.models import (
     StaffUser,
 )
 from portal.settings import current as current_settings
+
+# What the staff notices this module sends say (declared in portal.domain.features).
+NOTICES = {
+    "document_quarantined": _l(
+        "A file on a client's record failed the malware check. It is quarantined: nobody can "
+        "open it. Ask for the document another way."
+    ),
+    "document_missing": _l(
+        "A file on a client's record is missing from document storage. Ask for it again and tell "
+        "whoever runs the storage."
+    ),
+}
 
 # --- worker jobs -------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from portal.domain.esign._reminders import (
     remind_job,
 )
 from portal.domain.esign._revocation import (
+    REVOCATION_NOTICES,
     REVOCATION_TEXT,
     revoke_roi,
     roi_in_force,
@@ -37,6 +38,7 @@ from portal.domain.esign._revocation import (
 )
 from portal.domain.esign._signing import (
     NEEDS_PASSWORD,
+    SIGNING_NOTICES,
     clean_signer_name,
     client_request,
     decline,
@@ -96,9 +98,11 @@ __all__ = [
     "MAX_BODY",
     "NEEDS_PASSWORD",
     "REMIND_DAYS",
+    "REVOCATION_NOTICES",
     "REVOCATION_TEXT",
     "SAMPLE_WORDING",
     "SAMPLE_WORDS",
+    "SIGNING_NOTICES",
     "TEXTS",
     "Disclosure",
     "PublishedVersion",

@@ -23,6 +23,14 @@ from portal.domain.models import (
 from portal.domain.records.access_policy import client_of
 from portal.domain.records.clients import people_to_tell
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+REVOCATION_NOTICES = {
+    "roi_revoked": _l(
+        "A client took back their permission to share (Release of Information). Partner "
+        "agencies no longer see them."
+    ),
+}
+
 # --- taking the permission back ------------------------------------------------------------
 
 REVOCATION_TEXT = (

@@ -44,6 +44,11 @@ from portal.domain.models import (
 from portal.domain.records.access_policy import can, client_of
 from portal.settings import current as current_settings
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+SIGNING_NOTICES = {
+    "signature_declined": _l("A client declined to sign a document you sent."),
+}
+
 # --- requests --------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@
 """
 
 from portal.domain.messaging._client import (
+    NOTICES,
     THREAD_PAGE,
     can_write_to,
     client_conversation,
@@ -65,6 +66,7 @@ __all__ = [
     "INBOX_PAGE",
     "INBOX_VIEWS",
     "MAX_BODY",
+    "NOTICES",
     "NOTICE_EVERY",
     "THREAD_PAGE",
     "agency_names",

@@ -24,6 +24,11 @@ from portal.domain.models import (
 from portal.domain.records.access_policy import agency_sees, can, client_of
 from portal.domain.records.coordinated_entry import record_contact
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+NOTICES = {
+    "client_message": _l("A client sent a message. It is waiting for an answer."),
+}
+
 # --- the client side -----------------------------------------------------------------------
 
 

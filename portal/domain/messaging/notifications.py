@@ -1,6 +1,6 @@
 """In-app notifications for staff, with an optional email through the outbox.
 
-Later modules publish by calling `notify()` with a kind registered in `KINDS`.
+Features publish by calling `notify()` with a kind they declare (`Feature.notices`).
 """
 
 from __future__ import annotations
@@ -8,45 +8,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal.domain.core import audit, clock, mail
 from portal.domain.core.session import dbs
 from portal.domain.models import StaffNotification, StaffUser
 
-KINDS = {
-    "invitation_locked": _l(
-        "A client's portal invitation was locked after too many wrong answers. "
-        "Check their identity again before a new invitation."
-    ),
-    "work_handed_over": _l("Open work of %(from)s was handed to you."),
-    "client_account_deactivated": _l(
-        "A client's portal account was deactivated by staff. Every session it had is signed out."
-    ),
-    "client_account_reinstated": _l(
-        "A client's portal account was reinstated. They choose a new password before they sign in."
-    ),
-    "record_requested": _l("A client asked for a copy of their record."),
-    "client_message": _l("A client sent a message. It is waiting for an answer."),
-    "document_quarantined": _l(
-        "A file on a client's record failed the malware check. It is quarantined: nobody can "
-        "open it. Ask for the document another way."
-    ),
-    "signature_declined": _l("A client declined to sign a document you sent."),
-    "roi_revoked": _l(
-        "A client took back their permission to share (Release of Information). Partner "
-        "agencies no longer see them."
-    ),
-    "document_missing": _l(
-        "A file on a client's record is missing from document storage. Ask for it again and tell "
-        "whoever runs the storage."
-    ),
-    "client_deactivated_self": _l(
-        "A client closed their portal account. If they want it back, check their identity "
-        "and ask an agency administrator to reinstate it."
-    ),
-}
+# What each kind of notice says, filled from the features' declarations by
+# portal.domain.features.load() (a feature's `notices`).
+KINDS: dict[str, Any] = {}
 
 
 def notify(

@@ -44,6 +44,7 @@ from portal.domain.selfservice._location import (
     submit_location,
 )
 from portal.domain.selfservice._record_requests import (
+    NOTICES,
     fulfil_record_request,
     open_record_request_count,
     open_record_requests,
@@ -79,6 +80,7 @@ __all__ = [
     "LAST_LOCATION",
     "MAX_PHONES",
     "NOTHING_CHANGED",
+    "NOTICES",
     "PHONE_KINDS",
     "PLACE_KINDS",
     "RECORD_DELIVERY",

@@ -22,6 +22,11 @@ from portal.domain.records.access_policy import client_of
 from portal.domain.records.clients import people_to_tell
 from portal.domain.selfservice._vocabulary import RECORD_DELIVERY, RECORD_PARTS
 
+# What the staff notices this module sends say (declared in portal.domain.features).
+NOTICES = {
+    "record_requested": _l("A client asked for a copy of their record."),
+}
+
 # --- asking for the record -------------------------------------------------------------
 
 
