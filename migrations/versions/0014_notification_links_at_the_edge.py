@@ -32,6 +32,7 @@ _PATTERNS = (
 notes = sa.table(
     "staff_notifications",
     sa.column("id", sa.Integer),
+    sa.column("kind", sa.String),
     sa.column("params", sa.JSON().with_variant(JSONB(), "postgresql")),
     sa.column("link", sa.String),
 )
@@ -63,15 +64,31 @@ def upgrade():
         )
 
 
+# What the previous release stored for each kind, from the ids (the downgrade's way back).
+_LINKS_BEFORE = {
+    "invitation_locked": "/staff/clients/{client}/invite",
+    "client_account_deactivated": "/staff/clients/{client}",
+    "client_account_reinstated": "/staff/clients/{client}",
+    "client_deactivated_self": "/staff/clients/{client}",
+    "record_requested": "/staff/record-requests",
+    "client_message": "/staff/conversations/{conversation}#newest",
+    "document_quarantined": "/staff/clients/{client}#documents",
+    "document_missing": "/staff/clients/{client}#documents",
+    "signature_declined": "/staff/clients/{client}",
+    "roi_revoked": "/staff/clients/{client}#signatures",
+}
+
+
 def downgrade():
     bind = op.get_bind()
-    rows = bind.execute(sa.select(notes.c.id, notes.c.params).where(notes.c.link.is_(None))).all()
+    rows = bind.execute(
+        sa.select(notes.c.id, notes.c.kind, notes.c.params).where(notes.c.link.is_(None))
+    ).all()
     for row in rows:
-        params = row.params or {}
-        if "client" in params:
-            link = f"/staff/clients/{params['client']}"
-        elif "conversation" in params:
-            link = f"/staff/conversations/{params['conversation']}#newest"
-        else:
-            continue
-        bind.execute(notes.update().where(notes.c.id == row.id).values(link=link))
+        pattern = _LINKS_BEFORE.get(row.kind)
+        try:
+            link = pattern.format(**(row.params or {})) if pattern else None
+        except KeyError:  # a notice without the ids its link needs: none, as before
+            link = None
+        if link is not None:
+            bind.execute(notes.update().where(notes.c.id == row.id).values(link=link))

@@ -113,7 +113,7 @@ def test_the_tests_reader_of_links_builds_what_the_worker_builds(app, database, 
 
 
 def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
-    from flask_migrate import upgrade
+    from flask_migrate import downgrade, upgrade
 
     from portal import create_app
     from portal.domain.core.roles import Role
@@ -128,6 +128,13 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
         4: "/staff/record-requests",
         5: "/staff/somewhere-else",
     }
+    kinds = {
+        1: "document_missing",
+        2: "invitation_locked",
+        3: "client_message",
+        4: "record_requested",
+        5: "k",
+    }
     with app.app_context():
         upgrade(revision="0013")  # the tables 0014 reads are the same at head: the models serve
         make = Factories(db.session)
@@ -140,12 +147,13 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
                 connection.execute(
                     text(
                         "INSERT INTO staff_notifications (id, staff_id, kind, params, link, "
-                        "public_id, created_at) VALUES (:id, :staff, 'k', :params, :link, :u, "
+                        "public_id, created_at) VALUES (:id, :staff, :kind, :params, :link, :u, "
                         "'2026-12-01T00:00:00+00:00')"
                     ),
                     {
                         "id": number,
                         "staff": staff_id,
+                        "kind": kinds[number],
                         "params": json.dumps({"from": "Sam"} if number == 1 else {}),
                         "link": link,
                         "u": uuid.uuid4().hex,
@@ -159,9 +167,16 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
                     text("SELECT id, params, link FROM staff_notifications")
                 )
             }
+        downgrade(revision="0013")  # the previous release's links, rebuilt from kind and ids
+        with db.engine.connect() as connection:
+            links_back = {
+                row[0]: row[1]
+                for row in connection.execute(text("SELECT id, link FROM staff_notifications"))
+            }
         db.engine.dispose()
     assert rows[1] == ({"from": "Sam", "client": str(client)}, None)
     assert rows[2] == ({"client": str(client)}, None)
     assert rows[3] == ({"conversation": str(conversation)}, None)
     assert rows[4] == ({}, None)
     assert rows[5] == ({}, "/staff/somewhere-else")  # not one the portal wrote: kept, shown
+    assert links_back == written
