@@ -1,13 +1,11 @@
-"""The staff client record is a list of registered sections, as the client dashboard is a list
-of panels: a feature adds its section with `@section(order)` on a function (actor, client) that
-returns the section's values, or None to show nothing (the feature's own access rule decides).
-Its template is `staff_bridge/clients/sections/<name>.html`; it reads its values as `section`,
-and the record's `client`, `relation`, `may` and `form`."""
+"""The staff client record is a list of registered sections (portal.page_parts), as the client
+dashboard is a list of panels: a feature adds its section with `@section(order)` on a function
+(actor, client) that returns the section's values, or None to show nothing (the feature's own
+access rule decides). Its template is `staff_bridge/clients/sections/<name>.html`; it reads its
+values as `section`, and the record's `client`, `relation`, `may` and `form`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -17,6 +15,7 @@ from portal.domain.accounts import client_accounts, invitations
 from portal.domain.core import audit
 from portal.domain.records import access_policy, clients
 from portal.domain.selfservice import review
+from portal.page_parts import PageParts
 from staff_bridge.forms import CareTeamForm
 
 EVENT_LABELS = {
@@ -49,32 +48,9 @@ EVENT_LABELS = {
 }
 
 
-@dataclass
-class Section:
-    name: str
-    order: int
-    build: Callable  # (actor, client) -> dict | None
-
-
-SECTIONS: list[Section] = []
-
-
-def section(order: int):
-    def register(build):
-        SECTIONS.append(Section(build.__name__, order, build))
-        SECTIONS.sort(key=lambda each: each.order)
-        return build
-
-    return register
-
-
-def shown_sections(actor, client) -> list[tuple[str, dict]]:
-    shown = []
-    for each in SECTIONS:
-        values = each.build(actor, client)
-        if values is not None:
-            shown.append((f"staff_bridge/clients/sections/{each.name}.html", values))
-    return shown
+SECTIONS = PageParts("staff_bridge/clients/sections")
+section = SECTIONS.part
+shown_sections = SECTIONS.shown
 
 
 @section(10)

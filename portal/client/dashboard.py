@@ -1,43 +1,17 @@
 """The client dashboard is a list of registered panels, so later features add theirs without
 editing it: `@panel(order)` on a function that returns the panel's template context (or None
-to show nothing). Each panel's template is `client/panels/<name>.html`."""
+to show nothing). Each panel's template is `client/panels/<name>.html` (portal.page_parts)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from portal.domain import selfservice
 from portal.domain.core import clock
 from portal.domain.selfservice import home, review
+from portal.page_parts import PageParts
 
-
-@dataclass
-class Panel:
-    name: str
-    order: int
-    build: Callable  # (account, client) -> dict | None
-
-
-PANELS: list[Panel] = []
-
-
-def panel(order: int):
-    def register(build):
-        PANELS.append(Panel(build.__name__, order, build))
-        PANELS.sort(key=lambda p: p.order)
-        return build
-
-    return register
-
-
-def shown_panels(account, client) -> list[tuple[str, dict]]:
-    shown = []
-    for each in PANELS:
-        context = each.build(account, client)
-        if context is not None:
-            shown.append((f"client/panels/{each.name}.html", context))
-    return shown
+PANELS = PageParts("client/panels")
+panel = PANELS.part
+shown_panels = PANELS.shown
 
 
 @panel(10)
