@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import public
@@ -53,7 +53,11 @@ def leave_quickly():
     """ "Leave quickly" (every client page, or Shift pressed three times): ends the session at
     once and sends the browser to an ordinary site. No CSRF token is asked for: a refusal
     would keep a person on the page they need to hide, and all a forged request could do is
-    end its sender's own session (Fetch-Metadata still refuses cross-site POSTs)."""
+    end its sender's own session (Fetch-Metadata still refuses cross-site POSTs). The page's
+    script sends it as a beacon while it leaves: that gets 204, not a redirect the beacon would
+    follow to the other site (which the page's connect-src refuses)."""
+    if request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate":
+        return sign_out_response(None)
     return sign_out_response(current_settings().quick_exit_url)
 
 

@@ -87,12 +87,13 @@ def without_csrf_token(view):
     return csrf.exempt(view)
 
 
-def sign_out_response(destination: str):
-    """End the session (the POST passed CSRF already) and tell the browser to forget it all."""
-    from flask import redirect
+def sign_out_response(destination: str | None):
+    """End the session (the POST passed CSRF already) and tell the browser to forget it all;
+    then send it to `destination`, or (None) answer 204 No Content."""
+    from flask import Response, redirect
 
     end_session("signed_out")
-    response = redirect(destination, code=303)
+    response = redirect(destination, code=303) if destination else Response(status=204)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 

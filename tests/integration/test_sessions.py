@@ -284,3 +284,17 @@ def test_leave_quickly_ends_the_session_without_a_token_and_goes_to_an_ordinary_
     assert "Leave quickly" in start.get_data(as_text=True)
     assert "form-action 'self' https://www.weather.gov" in start.headers["Content-Security-Policy"]
     assert anonymous.post("/leave").status_code == 303
+
+
+def test_leave_quickly_as_a_beacon_ends_the_session_and_sends_nobody_elsewhere(app, make, agency_a):
+    """The page's script leaves by itself and sends the form as a beacon (Sec-Fetch-Mode
+    no-cors): 204, the session ended, nothing for the beacon to follow to the other site."""
+    from tests.support import signed_in
+
+    me = signed_in(app, make.client_account(agency_a))
+    beacon = {"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "same-origin"}
+    left = me.post("/leave", headers=beacon)
+    assert left.status_code == 204 and "Location" not in left.headers
+    assert "cookies" in left.headers["Clear-Site-Data"]
+    again = me.get("/home")
+    assert again.status_code in (302, 303) and "/sign-in" in again.headers["Location"]
