@@ -1,7 +1,8 @@
 """The domain's features and what each adds to the app, declared in this one place.
 
 `load()` (called by the app factory, so by the web nodes, the worker and every CLI command)
-installs each feature's job handlers, review kinds and hooks into the shared registries.
+installs each feature's job handlers, review kinds, staff-notice texts and hooks into the
+shared registries.
 Nothing registers itself when imported: a feature works because it is listed here. Declaring
 them here, not in each package's `__init__`, keeps the packages free of import-time work (an
 `__init__` that imported its modules would run whenever any one of them is imported, and
