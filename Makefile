@@ -46,9 +46,10 @@ test: $(STAMP) translations-compile ## Run the whole test suite (import layers, 
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## Ruff lint and format check
+lint: $(STAMP) ## Ruff lint and format check, mypy over the domain
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format .

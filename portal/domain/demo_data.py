@@ -119,20 +119,20 @@ def create(password: str) -> list[str]:
     if case_manager is not None:
         case_manager.shown_to_clients = True  # the demo dashboard shows a care team
     dbs().flush()
-    for email, personal_id, first, last, dob, agency_index in CLIENTS:
+    for sign_in, personal_id, first, last, dob, agency_index in CLIENTS:
         agency = agencies[agency_index]
         record = _client(
-            personal_id, first, last, dob, agency, email or f"{first.lower()}@demo.example"
+            personal_id, first, last, dob, agency, sign_in or f"{first.lower()}@demo.example"
         )
         if case_manager is not None and not record.care_team:
             record.care_team.append(CareTeamMember(staff=case_manager, is_case_manager=True))
-        if email is None:
+        if sign_in is None:
             lines.append(f"record {personal_id:32} {'(invite me)':14} {agency.name}")
             continue
-        account = dbs().scalar(select(ClientAccount).where(ClientAccount.email == email))
+        account = dbs().scalar(select(ClientAccount).where(ClientAccount.email == sign_in))
         if account is None:
             account = ClientAccount(
-                email=email, first_name=first, agency=agency, password_hash=password_hash
+                email=sign_in, first_name=first, agency=agency, password_hash=password_hash
             )
             dbs().add(account)
         if account.client_id is None:  # also links an account made by an older demo command
@@ -141,7 +141,7 @@ def create(password: str) -> list[str]:
             account.privacy_version = PRIVACY_VERSION
         if case_manager is not None:
             _ask_for_id(record, case_manager)
-        lines.append(f"client {email:32} {'client':14} {agency.name}")
+        lines.append(f"client {sign_in:32} {'client':14} {agency.name}")
     dbs().flush()
     _directory(agencies[0])
     return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, bindparam, func, select
+from sqlalchemy import Date, Integer, bindparam, func, select
 
 from portal.domain import messaging, selfservice
 from portal.domain.core.roles import Capability, has_capability
@@ -21,8 +21,8 @@ from portal.domain.models import Client, Conversation, RecordRequest, ReviewItem
 from portal.domain.records.access_policy import today_for
 from portal.domain.selfservice import review
 
-_AGENCY = bindparam("agency_id")
-_STAFF = bindparam("staff_id")
+_AGENCY = bindparam("agency_id", type_=Integer)
+_STAFF = bindparam("staff_id", type_=Integer)
 _TODAY = bindparam("today", type_=Date)
 
 

@@ -70,10 +70,14 @@ def through_email(browser, database):
     return email_code(database)
 
 
-def finish(browser, database):
+def to_password(browser, database):
     secret = through_email(browser, database)
     assert browser.form("/invitation/verify", {"code": secret["code"]}).status_code == 303
     assert browser.form("/invitation/privacy", {"accept": "y"}).status_code == 303
+
+
+def finish(browser, database):
+    to_password(browser, database)
     return browser.form("/invitation/password", {"password": PASSWORD})
 
 
@@ -240,13 +244,24 @@ def test_passwords_built_from_the_record_are_refused(app, invited, database):
     _client, _m, path = invited
     browser = app.test_client()
     browser.form(path, token_from=path)
-    secret = through_email(browser, database)
-    browser.form("/invitation/verify", {"code": secret["code"]})
-    browser.form("/invitation/privacy", {"accept": "y"})
+    to_password(browser, database)
     page = browser.form("/invitation/password", {"password": "robin 19900601 robin"}).get_data(
         as_text=True
     )
     assert "Do not build your password" in page
+
+
+def test_an_email_cleared_by_staff_before_the_password_makes_no_account(app, invited, database):
+    client, _m, path = invited
+    browser = app.test_client()
+    browser.form(path, token_from=path)
+    to_password(browser, database)
+    client.email = None  # staff removed it from the record meanwhile
+    database.session.commit()
+    page = browser.form("/invitation/password", {"password": PASSWORD})
+    assert page.status_code == 200 and UNUSABLE in page.get_data(as_text=True)
+    assert database.session.scalar(select(func.count(ClientAccount.id))) == 0
+    assert database.session.scalar(select(ClientInvitation.status)) == "pending"
 
 
 def test_the_portal_shows_connected_after_redemption(app, invited, database):

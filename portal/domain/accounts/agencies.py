@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.domain.accounts.signin import account_by_email
 from portal.domain.accounts.staff import create_staff_account, require
 from portal.domain.core import audit
-from portal.domain.core.errors import DomainError
+from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability, Role
 from portal.domain.core.session import dbs
 from portal.domain.core.validation import clean_email, clean_name, clean_text, clean_timezone
@@ -68,10 +68,12 @@ def agency_by_name(name: str) -> Agency | None:
 def update_settings(actor: StaffUser, *, default_roi_days: str) -> None:
     """Agency administrators set their agency's defaults."""
     require(actor, Capability.MANAGE_AGENCY_SETTINGS)
+    agency = actor.agency
+    if agency is None:  # a system administrator: they hold no agency's settings
+        raise Forbidden(Capability.MANAGE_AGENCY_SETTINGS)
     text = (default_roi_days or "").strip()
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 3650:
         raise DomainError(_l("Enter a number of days from 1 to 3650."), field="default_roi_days")
-    agency = actor.agency
     if agency.default_roi_days != int(text):
         old = agency.default_roi_days
         agency.default_roi_days = int(text)

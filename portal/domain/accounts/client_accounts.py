@@ -34,7 +34,7 @@ from portal.domain.core.session import dbs
 from portal.domain.core.statuses import InvitationStatus
 from portal.domain.core.validation import clean_email
 from portal.domain.messaging import notifications
-from portal.domain.models import Client, ClientAccount, ClientInvitation
+from portal.domain.models import AccountToken, Client, ClientAccount, ClientInvitation
 from portal.domain.records.access_policy import can
 from portal.domain.records.clients import people_to_tell
 from portal.settings import current as current_settings
@@ -213,7 +213,9 @@ def reinstate(actor, client: Client, *, delivery: str) -> Recovery:
     return _send_recovery(account, delivery)
 
 
-def reset_code_account(code: str) -> tuple[object, ClientAccount] | tuple[None, None]:
+def reset_code_account(
+    code: str,
+) -> tuple[AccountToken, ClientAccount] | tuple[None, None]:
     normalized = normalize_code(code)
     if len(normalized) != 10:
         return None, None
@@ -234,7 +236,7 @@ def reset_code_account(code: str) -> tuple[object, ClientAccount] | tuple[None, 
 def reset_with_code(code: str, new_password: str) -> ClientAccount:
     """Choose a new password with a printed code: works once; every session ends."""
     token, account = reset_code_account(code)
-    if account is None:
+    if token is None or account is None:
         raise DomainError(
             CODE_DOES_NOT_WORK,
             field="code",
@@ -276,7 +278,7 @@ EMAIL_CODE_VALID_FOR_HOURS = 24
 def update_preferences(account: ClientAccount, *, language: str, email_notifications: bool) -> None:
     if language not in current_settings().languages:
         raise DomainError(_l("Choose a language."), field="language")
-    changed = {}
+    changed: dict[str, str | bool] = {}
     if account.preferred_language != language:
         changed["language"] = language
     if account.email_notifications != email_notifications:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from types import SimpleNamespace
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from portal.domain.core import audit, clock, crypto, mail, tokens
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
-from portal.domain.core.session import dbs, read
+from portal.domain.core.session import changed, dbs, read
 from portal.domain.core.statuses import InvitationStatus
 from portal.domain.models import (
     Client,
@@ -37,9 +37,11 @@ from portal.domain.models import (
     Organization,
     Project,
 )
+from portal.domain.models.invitations import invitation_live
 from portal.domain.records.access_policy import can
 from portal.settings import current as current_settings
 
+NEEDS_IDENTITY_CHECK = _l("Record an identity check: the full name and two identifying facts.")
 IDENTITY_FACTS = {
     "dob": _l("Date of birth"),
     "phone_or_address": _l("Phone number or address"),
@@ -138,7 +140,7 @@ def blockers(actor, client) -> list:
     """Everything that stops an invitation now, each phrased as what to fix."""
     found = []
     if latest_identity_check(actor, client) is None:
-        found.append(_l("Record an identity check: the full name and two identifying facts."))
+        found.append(NEEDS_IDENTITY_CHECK)
     if client.dob_quality != 1 or client.dob is None:
         found.append(
             _l(
@@ -220,8 +222,9 @@ def issue(actor, client, *, delivery: str) -> IssuedInvitation:
     if delivery not in ("email", "print"):
         raise DomainError(_l("Choose how to give the invitation."), field="delivery")
     problems = blockers(actor, client)
-    if problems:
-        raise DomainError(problems[0])
+    check = latest_identity_check(actor, client)
+    if problems or check is None:  # (the check may have expired since blockers() looked)
+        raise DomainError(problems[0] if problems else NEEDS_IDENTITY_CHECK)
     settings = current_settings()
     _revoke_pending(client)
     raw_token = tokens.new_token()
@@ -231,7 +234,7 @@ def issue(actor, client, *, delivery: str) -> IssuedInvitation:
         client_id=client.id,
         agency_id=actor.agency_id,
         issued_by_id=actor.id,
-        identity_check_id=latest_identity_check(actor, client).id,
+        identity_check_id=check.id,
         delivery=delivery,
         token_hash=tokens.hash_token(raw_token),
         code_hmac=crypto.keyed_hash("invite_code", normalize_code(code)) if code else None,
@@ -262,24 +265,20 @@ def issue(actor, client, *, delivery: str) -> IssuedInvitation:
 def cancel(actor, client) -> int:
     if not can(actor, "invite", client):
         raise Forbidden(Capability.INVITE_CLIENTS)
-    count = (
-        dbs()
-        .execute(
-            update(ClientInvitation)
-            .where(
-                ClientInvitation.client_id == client.id,
-                ClientInvitation.status == InvitationStatus.PENDING,
-            )
-            .values(status=InvitationStatus.CANCELLED, ended_at=clock.now())
+    count = changed(
+        update(ClientInvitation)
+        .where(
+            ClientInvitation.client_id == client.id,
+            ClientInvitation.status == InvitationStatus.PENDING,
         )
-        .rowcount
+        .values(status=InvitationStatus.CANCELLED, ended_at=clock.now())
     )
     if count:
         audit.record("invitation.cancelled", client)
     return count
 
 
-@dataclass
+@dataclass(frozen=True)
 class PortalStatus:
     code: str  # one of PORTAL_STATES
     label: object
@@ -294,30 +293,6 @@ PORTAL_STATES = {
     "locked": _l("Locked"),
     "deactivated": _l("Deactivated"),
 }
-
-
-def _status_of(account, newest: ClientInvitation | None, now) -> PortalStatus:
-    """One definition for the record page, the list and its filter (`portal_state_filter`).
-
-    An account decides; without one, the newest invitation does: live and pending, or locked.
-    """
-    if account is not None:
-        if not account.is_active:
-            return PortalStatus("deactivated", _l("Deactivated"), account.deactivation_reason)
-        if account.suspended_at is not None:
-            return PortalStatus("locked", _l("Locked"), has_account=True)
-        if account.password_hash is None:
-            return PortalStatus(
-                "connected", _l("Reinstated: waiting for a new password"), has_account=True
-            )
-        return PortalStatus("connected", _l("Connected"), account.last_sign_in_at, has_account=True)
-    if newest is not None and newest.is_live(now):
-        return PortalStatus(
-            "invite_pending", _l("Invitation pending"), newest.code_expires_at or newest.expires_at
-        )
-    if newest is not None and newest.status == InvitationStatus.LOCKED:
-        return PortalStatus("locked", _l("Invitation locked after too many tries"))
-    return PortalStatus("not_connected", _l("Not connected"))
 
 
 def portal_status(client) -> PortalStatus:
@@ -349,25 +324,33 @@ def with_portal_status(statement, client_id):
     )
 
 
-def status_of_row(row, now) -> PortalStatus:
-    """The portal status of a row of a `with_portal_status` statement."""
-    account = newest = None
+def status_of_row(row, now: datetime) -> PortalStatus:
+    """The portal status of a row of a `with_portal_status` statement: one definition for the
+    record page, the list and its filter (`portal_state_filter`).
+
+    An account decides; without one, the newest invitation does: live and pending, or locked.
+    """
     if row.account_id is not None:
-        account = SimpleNamespace(
-            is_active=row.is_active,
-            deactivation_reason=row.deactivation_reason,
-            suspended_at=row.suspended_at,
-            password_hash="set" if row.has_password else None,
-            last_sign_in_at=row.last_sign_in_at,
-        )
+        if not row.is_active:
+            return PortalStatus("deactivated", _l("Deactivated"), row.deactivation_reason)
+        if row.suspended_at is not None:
+            return PortalStatus("locked", _l("Locked"), has_account=True)
+        if not row.has_password:
+            return PortalStatus(
+                "connected", _l("Reinstated: waiting for a new password"), has_account=True
+            )
+        return PortalStatus("connected", _l("Connected"), row.last_sign_in_at, has_account=True)
     if row.invitation_id is not None:
-        newest = SimpleNamespace(
-            status=row.invitation_status,
-            expires_at=row.expires_at,
-            code_expires_at=row.code_expires_at,
-        )
-        newest.is_live = lambda now, i=newest: ClientInvitation.is_live(i, now)
-    return _status_of(account, newest, now)
+        if invitation_live(row.invitation_status, row.expires_at, row.code_expires_at, now):
+            return PortalStatus(
+                "invite_pending", _l("Invitation pending"), row.code_expires_at or row.expires_at
+            )
+        if row.invitation_status == InvitationStatus.LOCKED:
+            return PortalStatus("locked", _l("Invitation locked after too many tries"))
+    return _NOT_CONNECTED
+
+
+_NOT_CONNECTED = PortalStatus("not_connected", _l("Not connected"))
 
 
 _STATUSES = with_portal_status(
@@ -383,7 +366,7 @@ def portal_statuses(clients) -> dict[int, PortalStatus]:
         return {}
     now = clock.now()
     found = {row.client_id: status_of_row(row, now) for row in read(_STATUSES, ids=ids)}
-    return {i: found.get(i) or _status_of(None, None, now) for i in ids}
+    return {i: found.get(i) or _NOT_CONNECTED for i in ids}
 
 
 def portal_state_filter(client_id_column, state: str):

@@ -30,7 +30,7 @@ from portal.domain.accounts.invitations import age_on, normalize_code
 from portal.domain.accounts.recovery import client_context_words
 from portal.domain.core import audit, clock, crypto, mail, tokens
 from portal.domain.core.errors import DomainError
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.core.statuses import InvitationStatus
 from portal.domain.core.validation import parse_uuid
 from portal.domain.messaging import notifications
@@ -190,8 +190,8 @@ def check_dob(invitation: ClientInvitation, dob) -> int:
 def submit_email(invitation: ClientInvitation, email: str) -> int:
     """Returns tries left after a mismatch; on a match sends the code and link."""
     typed = (email or "").strip().lower()
-    record = (invitation.client.email or "").strip().lower()
-    if not typed or typed != record:
+    record = invitation.client.email
+    if not typed or record is None or typed != record.strip().lower():
         return _wrong_answer(invitation, "email")
     code = f"{secrets.randbelow(10**6):06d}"
     link_token = tokens.new_token()
@@ -202,7 +202,7 @@ def submit_email(invitation: ClientInvitation, email: str) -> int:
     invitation.step = "email_sent"
     mail.queue(
         "client_email_code",
-        to=invitation.client.email,
+        to=record,
         language=invitation.client.preferred_language,
         params={"name": invitation.client.first_name or ""},
         secret_params={
@@ -282,17 +282,15 @@ def create_account(invitation: ClientInvitation, password: str) -> ClientAccount
     reasons = passwords.problems(password, client_context_words(client))
     if reasons:
         raise DomainError(reasons[0], field="password")
-    won = (
-        dbs()
-        .execute(
-            update(ClientInvitation)
-            .where(
-                ClientInvitation.id == invitation.id,
-                ClientInvitation.status == InvitationStatus.PENDING,
-            )
-            .values(status=InvitationStatus.USED, ended_at=clock.now(), step="privacy_ok")
+    if client.email is None:  # staff removed it from the record since it was verified
+        raise InvitationUnusable()
+    won = changed(
+        update(ClientInvitation)
+        .where(
+            ClientInvitation.id == invitation.id,
+            ClientInvitation.status == InvitationStatus.PENDING,
         )
-        .rowcount
+        .values(status=InvitationStatus.USED, ended_at=clock.now(), step="privacy_ok")
     )
     if won != 1:
         raise InvitationUnusable()

@@ -26,7 +26,7 @@ from portal.domain.core import audit, clock, mail, tokens
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs
 from portal.domain.core.validation import clean_email
-from portal.domain.models import AccountToken, Client
+from portal.domain.models import Account, AccountToken, Client, ClientAccount
 from portal.settings import current as current_settings
 
 PURPOSE = "password_reset"
@@ -34,8 +34,10 @@ RESETS_PER_HOUR = 3
 LINK_USED = _l("This link has expired or was already used. Ask for a new one.")
 
 
-def _greeting_name(account) -> str:
-    return getattr(account, "first_name", None) or getattr(account, "display_name", "")
+def _greeting_name(account: Account) -> str:
+    if isinstance(account, ClientAccount):
+        return account.first_name
+    return account.display_name
 
 
 def client_context_words(client) -> list[str]:
@@ -76,7 +78,7 @@ def request_reset(kind: str, email: str) -> None:
             AccountToken.created_at > since,
         )
     )
-    if recent >= RESETS_PER_HOUR:
+    if (recent or 0) >= RESETS_PER_HOUR:
         audit.record("password_reset.throttled", account, outcome="failure")
         return
     send_reset_link(account)

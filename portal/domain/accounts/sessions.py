@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased, contains_eager
 
 from portal.domain.accounts.signin import account_by_id
 from portal.domain.core import audit, clock, jobs
-from portal.domain.core.session import dbs, read, will_write
+from portal.domain.core.session import changed, dbs, read, will_write
 from portal.domain.models import Agency, Client, ClientAccount, StaffUser, UserSession
 from portal.settings import current as current_settings
 
@@ -36,13 +37,14 @@ TOUCH_EVERY = timedelta(minutes=1)
 # changed mark names no session. A mark is only a hint: the account is joined on the row's own
 # kind, so a wrong or missing mark costs a second statement, never a wrong account. ("~" is not
 # in base64url, and a cookie without "." is a session id, not signed anonymous state.)
-MARKS = {"staff": "s~", "client": "c~", None: "a~"}
-_KIND_OF_MARK = {mark: kind for kind, mark in MARKS.items() if kind is not None}
+MARKS = {"staff": "s~", "client": "c~"}
+ANONYMOUS_MARK = "a~"
+_KIND_OF_MARK = {mark: kind for kind, mark in MARKS.items()}
 
 
 def new_sid(kind: str | None = None) -> str:
     """A new session id for a session of `kind` ("staff", "client", None while anonymous)."""
-    return MARKS.get(kind, MARKS[None]) + secrets.token_urlsafe(32)
+    return MARKS.get(kind or "", ANONYMOUS_MARK) + secrets.token_urlsafe(32)
 
 
 def kind_of_sid(sid: str | None) -> str | None:
@@ -55,7 +57,7 @@ def hash_sid(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
-def _expired(row: UserSession, now: datetime) -> str | None:
+def _expired(row: UserSession | Row, now: datetime) -> str | None:
     idle, absolute = current_settings().timeouts(row.account_kind)
     if row.ended_at is not None:
         return "ended"
@@ -121,7 +123,7 @@ def load(sid: str | None):
     nothing)."""
     if not sid or len(sid) > 100:
         return None, None
-    statement = _ROW_AND_ACCOUNT.get(_KIND_OF_MARK.get(sid[:2]))
+    statement = _ROW_AND_ACCOUNT.get(_KIND_OF_MARK.get(sid[:2], ""))
     if statement is None:
         row = read(_ROW, sid_hash=hash_sid(sid)).first()
     else:
@@ -159,14 +161,10 @@ def load_account(kind: str | None, account_id: int | None) -> None:
 
 def _end_if_live(row_id: int, reason: str) -> None:
     """End a session unless another request ended it first (a compare-and-set)."""
-    ended = (
-        dbs()
-        .execute(
-            update(UserSession)
-            .where(UserSession.id == row_id, UserSession.ended_at.is_(None))
-            .values(ended_at=clock.now(), end_reason=reason)
-        )
-        .rowcount
+    ended = changed(
+        update(UserSession)
+        .where(UserSession.id == row_id, UserSession.ended_at.is_(None))
+        .values(ended_at=clock.now(), end_reason=reason)
     )
     row = dbs().get(UserSession, row_id)
     if ended and row is not None and row.account_kind is not None:
@@ -191,14 +189,10 @@ def keep_alive_now(row_id: int, account_kind: str | None) -> datetime | None:
     """Note activity now, whenever the last note was ("stay signed in")."""
     will_write()
     now = clock.now()
-    touched = (
-        dbs()
-        .execute(
-            update(UserSession)
-            .where(UserSession.id == row_id, UserSession.ended_at.is_(None))
-            .values(last_seen_at=now)
-        )
-        .rowcount
+    touched = changed(
+        update(UserSession)
+        .where(UserSession.id == row_id, UserSession.ended_at.is_(None))
+        .values(last_seen_at=now)
     )
     if not touched:
         return None
@@ -285,7 +279,7 @@ def end_all_for(account, reason: str, *, except_row: UserSession | None = None) 
     )
     if except_row is not None:
         query = query.where(UserSession.id != except_row.id)
-    count = dbs().execute(query.values(ended_at=clock.now(), end_reason=reason)).rowcount
+    count = changed(query.values(ended_at=clock.now(), end_reason=reason))
     if count:
         audit.record("session.ended_all", account, details={"reason": reason, "count": count})
     return count
@@ -325,8 +319,7 @@ def require_rotation(account) -> None:
 def sweep() -> int:
     """Delete rows past their absolute expiry (anonymous ones included)."""
     cutoff = clock.now()
-    result = dbs().execute(delete(UserSession).where(UserSession.expires_at < cutoff))
-    return result.rowcount
+    return changed(delete(UserSession).where(UserSession.expires_at < cutoff))
 
 
 @jobs.handler("sessions.sweep", every=timedelta(hours=1))

@@ -15,9 +15,7 @@ from sqlalchemy import select
 from portal.domain.accounts import passwords
 from portal.domain.core import audit, clock
 from portal.domain.core.session import dbs, will_write
-from portal.domain.models import ClientAccount, StaffUser
-
-ACCOUNT_MODELS = {"staff": StaffUser, "client": ClientAccount}
+from portal.domain.models import Account, ClientAccount, StaffUser
 
 DELAY_AFTER_FAILURES = 5
 FIRST_DELAY = timedelta(seconds=30)
@@ -29,20 +27,26 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def account_by_id(kind: str | None, account_id: int | None):
-    model = ACCOUNT_MODELS.get(kind or "")
-    if model is None or account_id is None:
+def account_by_id(kind: str | None, account_id: int | None) -> Account | None:
+    if account_id is None:
         return None
-    return dbs().get(model, account_id)
+    if kind == "staff":
+        return dbs().get(StaffUser, account_id)
+    if kind == "client":
+        return dbs().get(ClientAccount, account_id)
+    return None
 
 
-def account_by_email(kind: str, email: str):
-    model = ACCOUNT_MODELS[kind]
+def account_by_email(kind: str, email: str) -> Account | None:
     email = normalize_email(email)
     if not email or len(email) > 254:
         return None
     # Emails are stored lower-cased (normalize_email), so the unique index serves this lookup.
-    return dbs().scalar(select(model).where(model.email == email))
+    if kind == "staff":
+        return dbs().scalar(select(StaffUser).where(StaffUser.email == email))
+    if kind == "client":
+        return dbs().scalar(select(ClientAccount).where(ClientAccount.email == email))
+    raise ValueError(f"no such kind of account: {kind!r}")
 
 
 def can_sign_in(account) -> bool:
@@ -56,7 +60,7 @@ def can_sign_in(account) -> bool:
 
 @dataclass
 class SignInResult:
-    account: object | None = None
+    account: Account | None = None
     ok: bool = False
     refusal: str | None = None  # "credentials" or "throttled": what the person is told
     needs: list[str] = field(default_factory=list)
@@ -104,13 +108,13 @@ def count_failure(account, action: str = "sign_in.failed") -> None:
 def _step_success(result: SignInResult, password: str) -> bool:
     will_write()  # the password was checked as a reader (sign-in views read first)
     account = result.account
-    if not can_sign_in(account):  # deactivated while the password was being checked
+    if account is None or not can_sign_in(account):  # deactivated while it was being checked
         result.refusal = "credentials"
         return False
     account.failed_sign_ins = 0
     account.throttled_until = None
     account.last_sign_in_at = clock.now()
-    if passwords.needs_rehash(account.password_hash):
+    if account.password_hash is not None and passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     return True
 

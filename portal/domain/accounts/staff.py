@@ -140,7 +140,7 @@ def set_password_from_link(raw: str, password: str) -> StaffUser:
     """Set the first password from an emailed link. The link works once; no automatic sign-in."""
     token = tokens.find_live(raw, INVITE_PURPOSE)
     member = dbs().get(StaffUser, token.account_id) if token else None
-    if member is None or not member.is_active:
+    if token is None or member is None or not member.is_active:
         raise DomainError(
             _l("This link has expired or was already used. Ask your administrator for a new one.")
         )

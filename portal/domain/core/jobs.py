@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.domain.core import clock
-from portal.domain.core.session import dbs, reading, reset_intent, will_write
+from portal.domain.core.session import changed, dbs, reading, reset_intent, will_write
 from portal.domain.core.statuses import JobStatus
 from portal.domain.models import Job
 from portal.settings import current as current_settings
@@ -164,7 +164,7 @@ def claim(worker: str) -> Claimed | None:
             return None
         will_write()
         for job_id in candidates:
-            taken = session.execute(
+            taken = changed(
                 update(Job)
                 .where(
                     Job.id == job_id,
@@ -179,9 +179,9 @@ def claim(worker: str) -> Claimed | None:
                     locked_at=now,
                     attempts=Job.attempts + 1,
                 )
-            ).rowcount
+            )
             if taken == 1:
-                job = session.get(Job, job_id)
+                job = session.get_one(Job, job_id)
                 claimed = Claimed(
                     job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts
                 )

@@ -20,13 +20,14 @@ import threading
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, Result
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql import Executable
 
 from portal.extensions import db
 
@@ -45,6 +46,12 @@ class ReadOnlyViolation(RuntimeError):
 
 def dbs() -> Session:
     return db.session()
+
+
+def changed(statement: Executable) -> int:
+    """Run a bulk UPDATE or DELETE in the current transaction and return how many rows it
+    touched: the count a compare-and-set (`... WHERE status = 'open'`) is judged by."""
+    return cast(CursorResult, dbs().execute(statement)).rowcount
 
 
 def read(statement, /, **params) -> Result:

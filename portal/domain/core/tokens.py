@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from portal.domain.core import clock
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.models import AccountToken
 
 
@@ -63,12 +63,12 @@ def find_live_digest(digest: str, purpose: str) -> AccountToken | None:
 
 def consume(token: AccountToken) -> bool:
     """Mark used; False if another request used it first (compare-and-set)."""
-    result = dbs().execute(
+    won = changed(
         update(AccountToken)
         .where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
         .values(used_at=clock.now())
     )
-    return result.rowcount == 1
+    return won == 1
 
 
 def revoke_all(account, purpose: str | None = None) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import (
+    Table,
     delete,
     select,
     text,
@@ -60,9 +62,9 @@ def reindex(directory: Directory) -> int:
         rows.append(row)
         hours += spans
         fts.append({"service_id": str(service.id), "document": row["document"]})
-    dbs().execute(DirectorySearch.__table__.insert(), rows)
+    dbs().execute(cast(Table, DirectorySearch.__table__).insert(), rows)
     if hours:
-        dbs().execute(DirectoryHours.__table__.insert(), hours)
+        dbs().execute(cast(Table, DirectoryHours.__table__).insert(), hours)
     _fts_insert(directory, fts)
     return len(rows)
 
@@ -95,7 +97,7 @@ def _known(did: int) -> _Known:
         loc.id: loc
         for loc in dbs().scalars(select(HsdsLocation).where(HsdsLocation.directory_id == did))
     }
-    cities = defaultdict(list)
+    cities: defaultdict[uuid.UUID | None, list[str]] = defaultdict(list)
     for address in dbs().scalars(
         select(HsdsAddress).where(
             HsdsAddress.directory_id == did, HsdsAddress.location_id.is_not(None)

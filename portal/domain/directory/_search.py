@@ -11,6 +11,7 @@ from collections import OrderedDict, defaultdict
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     String,
     and_,
     case,
@@ -213,8 +214,12 @@ def _search_anywhere(query: Query, now: datetime) -> Page:
     page = max(1, query.page)
     rows = dbs().execute(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     if not rows and page > 1:  # past the end: the last page
-        total = dbs().scalar(
-            select(func.count()).select_from(_filtered(query, now, s.service_id)[0].subquery())
+        total = (
+            dbs()
+            .execute(
+                select(func.count()).select_from(_filtered(query, now, s.service_id)[0].subquery())
+            )
+            .scalar_one()
         )
         page = max(1, math.ceil(total / PER_PAGE))
         rows = (
@@ -246,7 +251,10 @@ def _search_near(query: Query, now: datetime) -> Page:
 def _nearest(query: Query, now: datetime) -> dict[str, float] | None:
     """Each matching service's distance to its nearest place in the radius (None: no match)."""
     s = DirectorySearch
-    low_lat, high_lat, low_lon, high_lon = _box(query.place, query.radius)
+    place = query.place
+    if place is None:  # nothing to be near
+        return None
+    low_lat, high_lat, low_lon, high_lon = _box(place, query.radius)
     # Ids come back as the database gives them (no UUID objects for hundreds of rows).
     raw_id = type_coerce(HsdsServiceAtLocation.service_id, String)
     # From the locations in the bounding box (an index on latitude, longitude) to the
@@ -285,7 +293,7 @@ def _nearest(query: Query, now: datetime) -> dict[str, float] | None:
             sid = _key(service_id)
             if (sid, _key(location_id)) not in open_pairs and (sid, None) not in open_pairs:
                 continue
-        miles = _distance(query.place.latitude, query.place.longitude, lat, lon)
+        miles = _distance(place.latitude, place.longitude, lat, lon)
         if miles <= query.radius and miles < nearest.get(service_id, math.inf):
             nearest[service_id] = miles
     return nearest
@@ -297,7 +305,7 @@ def _distance_unknown(query: Query, now: datetime, nearest: dict[str, float]) ->
     s = DirectorySearch
     unknown_stmt, _rank = _filtered(query, now, type_coerce(s.service_id, String), ranked=False)
     unknown_order = [*_featured_first(query), s.name, s.service_id]
-    no_place = s.located.is_(False)
+    no_place: ColumnElement[bool] = s.located.is_(False)
     if query.open_now:  # also: open only at a place without coordinates (distance unknown)
         clause = _open_now_clause(now)
         open_unplaced = (

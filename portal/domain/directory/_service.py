@@ -32,12 +32,17 @@ from portal.domain.models import (
 # --- one service --------------------------------------------------------------------------------
 
 
+# Opening hours as shown: (weekday, nth, [(opens, closes)]) in minutes from midnight, Monday
+# first (see `weekly`).
+WeeklyRows = list[tuple[int, int, list[tuple[int, int]]]]
+
+
 @dataclass
 class LocationDetails:
     location: HsdsLocation
     address: HsdsAddress | None
     phones: list[HsdsPhone]
-    hours: list[tuple[int, str, list[tuple[int, int, int]]]]  # (weekday, nth…) see hours_rows
+    hours: WeeklyRows
     open_now: bool | None
     closes: int | None
     opens_at: datetime | None
@@ -52,7 +57,7 @@ class ServiceDetails:
     locations: list[LocationDetails]
     phones: list[HsdsPhone]
     languages: list[str]
-    general_hours: list = field(default_factory=list)
+    general_hours: WeeklyRows = field(default_factory=list)
 
 
 def service_details(service_id, now: datetime) -> ServiceDetails | None:
@@ -130,7 +135,7 @@ def service_details(service_id, now: datetime) -> ServiceDetails | None:
     )
 
 
-def weekly(spans: list[opening_hours.Span]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+def weekly(spans: list[opening_hours.Span]) -> WeeklyRows:
     """Display rows (weekday, nth, [(opens, closes)]) Monday first; a span that runs past
     midnight shows its real closing time (above 1440)."""
     rows: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    ColumnElement,
     func,
     literal_column,
     or_,
@@ -235,8 +236,8 @@ def with_text_search(stmt, text_query: str, *, ranked: bool = True, categories: 
     by_category = _category_clause(words) if categories else None
     if _postgres():
         tsquery = func.to_tsquery("simple", _match_postgres(words))
-        tsv = literal_column("directory_search.document_tsv")
-        matched = tsv.op("@@")(tsquery)
+        tsv: ColumnElement[str] = literal_column("directory_search.document_tsv")
+        matched: ColumnElement[bool] = tsv.op("@@")(tsquery)
         if by_category is not None:
             matched = or_(matched, by_category)
         return stmt.where(matched), func.ts_rank(tsv, tsquery).desc() if ranked else None

@@ -36,7 +36,8 @@ from portal.domain.models import (
 VERSION = "3.0"
 OPENAPI_URL = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
 MAX_PER_PAGE = 100
-_EMPTY = {"attributes": [], "metadata": []}  # not kept for these: empty, so the shape holds
+# Not kept for these: empty, so the shape holds.
+_EMPTY: dict[str, list] = {"attributes": [], "metadata": []}
 
 
 def _plain(value):
@@ -193,7 +194,7 @@ def page_of(
                 )
             )
         )
-    total = dbs().scalar(select(func.count()).select_from(stmt.subquery()))
+    total = dbs().execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     ids = list(dbs().scalars(stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)))

@@ -366,7 +366,9 @@ def _existing(client: Client, key: str) -> Document | None:
 
 
 def _clean_key(key: str | None) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_:-]{8,64}", key or "") else secrets.token_urlsafe(24)
+    if key is not None and re.fullmatch(r"[A-Za-z0-9_:-]{8,64}", key):
+        return key
+    return secrets.token_urlsafe(24)
 
 
 def _save(

@@ -262,12 +262,13 @@ def request_documents(
 ) -> list[ClientTask]:
     """Ask one or several clients for a document; it shows on their dashboard."""
     errors = []
+    chosen_category = chosen_title = ""
     try:
-        category = clean_category(category)
+        chosen_category = clean_category(category)
     except DomainError as refusal:
         errors.append(refusal)
     try:
-        title = clean_text(
+        chosen_title = clean_text(
             title,
             field="title",
             max_length=120,
@@ -289,15 +290,16 @@ def request_documents(
     for client in clients:
         if not can(actor, "edit", client):
             continue  # access changed since the list was shown
-        if _open_request(client, category, title) is not None:
-            tasks.append(_open_request(client, category, title))
+        asked = _open_request(client, chosen_category, chosen_title)
+        if asked is not None:
+            tasks.append(asked)
             continue  # asked already (or the same form sent twice): one request stands
         task = ClientTask(
             client_id=client.id,
             agency_id=actor.agency_id,
             kind="document",
-            category=category,
-            title=title,
+            category=chosen_category,
+            title=chosen_title,
             note=note,
             due_on=due_on,
             created_by_id=actor.id,
@@ -307,7 +309,7 @@ def request_documents(
         audit.record(
             "client_task.created",
             client,
-            details={"kind": "document", "category": category, "task": str(task.public_id)},
+            details={"kind": "document", "category": chosen_category, "task": str(task.public_id)},
         )
         tasks.append(task)
     if not tasks:

@@ -59,12 +59,12 @@ def disclosure(agency: Agency, language: str) -> Disclosure:
 
 def disclosure_for(account: ClientAccount) -> Disclosure:
 
-    agency = dbs().get(Agency, client_of(account).owning_agency_id)
+    agency = dbs().get_one(Agency, client_of(account).owning_agency_id)
     return disclosure(agency, account.preferred_language)
 
 
 def signed_copy(signature: Signature) -> Document:
-    return dbs().get(Document, signature.pdf_document_id)
+    return dbs().get_one(Document, signature.pdf_document_id)
 
 
 # The sample PDF's words, in the languages of the disclosure (not the app's catalog: the PDF is
@@ -122,7 +122,7 @@ def accept_disclosure(account: ClientAccount, *, agrees: str, word: str) -> Esig
     if errors:
         raise DomainError.all_of(errors)
 
-    agency = dbs().get(Agency, client_of(account).owning_agency_id)
+    agency = dbs().get_one(Agency, client_of(account).owning_agency_id)
     shown = disclosure(agency, account.preferred_language)
     ctx = context.current()
     consent = EsignConsent(

@@ -38,7 +38,7 @@ def remind_expiring() -> int:
     )
     reminded = 0
     for consent in ending:
-        agency = dbs().get(Agency, consent.recorded_by_agency_id)
+        agency = dbs().get_one(Agency, consent.recorded_by_agency_id)
         template = ensure_default_roi(agency)
         since = consent.ends_on - timedelta(days=REMIND_DAYS)
         asked = dbs().scalar(

@@ -42,7 +42,7 @@ REVOCATION_TEXT = (
 def roi_in_force_for(account: ClientAccount) -> list[Consent]:
 
     client = client_of(account)
-    return roi_in_force(client, dbs().get(Agency, client.owning_agency_id))
+    return roi_in_force(client, dbs().get_one(Agency, client.owning_agency_id))
 
 
 def roi_in_force(client: Client, agency: Agency) -> list[Consent]:
@@ -63,7 +63,7 @@ def revoke_roi(
     consents and the signatures that made them stay as they were (revoked_at is set)."""
 
     client = client_of(account)
-    agency = dbs().get(Agency, client.owning_agency_id)
+    agency = dbs().get_one(Agency, client.owning_agency_id)
     ending = roi_in_force(client, agency)
     if not ending:
         raise DomainError(_l("There is no permission to share in force to take back."))

@@ -188,7 +188,7 @@ def sign(
         raise DomainError(_l("First read how signing on your phone works, and agree to it."))
     typed_name, drawn = _checked_signature(intent, typed_name, drawn, password_recent)
     client = request.client
-    agency = dbs().get(Agency, request.agency_id)
+    agency = dbs().get_one(Agency, request.agency_id)
     version = version_for(request.template, account.preferred_language)
     if shown_version is not None and shown_version != shown_key(version):
         raise DomainError(

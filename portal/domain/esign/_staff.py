@@ -50,7 +50,7 @@ def staff_signature(actor, public_id) -> Signature:
             SignatureRequest.agency_id == actor.agency_id,
         )
     )
-    if signature is None or not can(actor, "view", dbs().get(Client, signature.client_id)):
+    if signature is None or not can(actor, "view", dbs().get_one(Client, signature.client_id)):
         raise NotFound(("signature", str(public_id)[:64]))
     return signature
 

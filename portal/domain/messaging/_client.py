@@ -86,7 +86,7 @@ _CLIENT_UNREAD = select(func.coalesce(func.sum(Conversation.unread_by_client), 0
 
 
 def client_unread(account) -> int:
-    return read(_CLIENT_UNREAD, client_id=client_of(account).id).scalar()
+    return read(_CLIENT_UNREAD, client_id=client_of(account).id).scalar_one()
 
 
 def _conversation_for(client: Client, agency_id: int) -> Conversation:
@@ -101,10 +101,14 @@ def _conversation_for(client: Client, agency_id: int) -> Conversation:
                 conversation = Conversation(client_id=client.id, agency_id=agency_id)
                 dbs().add(conversation)
         except IntegrityError:  # started at the same moment elsewhere: use that one
-            conversation = dbs().scalar(
-                select(Conversation).where(
-                    Conversation.client_id == client.id, Conversation.agency_id == agency_id
+            conversation = (
+                dbs()
+                .scalars(
+                    select(Conversation).where(
+                        Conversation.client_id == client.id, Conversation.agency_id == agency_id
+                    )
                 )
+                .one()
             )
     return conversation
 
@@ -126,7 +130,7 @@ def _store(conversation: Conversation, *, key: str, body: str, **author) -> tupl
         with dbs().begin_nested():
             dbs().add(message)
     except IntegrityError:  # the same submit, arriving twice at once
-        return dbs().scalar(select(Message).where(*same)), False
+        return dbs().scalars(select(Message).where(*same)).one(), False
     return message, True
 
 
@@ -146,7 +150,7 @@ def client_write(
         recipient = next(
             (s for s in recipients_for(client) if str(s.public_id) == str(recipient_id)), None
         )
-        if recipient is None:
+        if recipient is None or recipient.agency_id is None:
             raise DomainError(_l("Choose who to write to."), field="recipient")
         conversation = _conversation_for(client, recipient.agency_id)
     message, new = _store(
@@ -192,7 +196,7 @@ def _tell_staff(conversation: Conversation, recipient: StaffUser | None) -> None
 
     if recipient is None and conversation.assigned_staff_id is not None:
         recipient = dbs().get(StaffUser, conversation.assigned_staff_id)
-    if may_answer(recipient):
+    if recipient is not None and may_answer(recipient):
         people = [recipient]
     else:
         seats = sorted(client.care_team, key=lambda seat: not seat.is_case_manager)

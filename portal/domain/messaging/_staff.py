@@ -285,7 +285,7 @@ def send_bulk_job(payload: dict) -> None:
     """Idempotent: a retried job finds the messages it already stored (one key per client)."""
 
     actor = dbs().get(StaffUser, payload["staff"])
-    if actor is None or not actor.is_active:
+    if actor is None or not actor.is_active or actor.agency_id is None:
         return
     body = crypto.decrypt_text(payload["body"])
     token = context.set_context(context.ActionContext(actor=actor))

@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 
 from portal.domain.core import audit, clock, mail
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.models import StaffNotification, StaffUser
 
 # What each kind of notice says, filled from the features' declarations by
@@ -81,7 +81,7 @@ def mark_read(staff: StaffUser, public_id: UUID | str | None = None) -> int:
             query = query.where(StaffNotification.public_id == UUID(str(public_id)))
         except ValueError:
             return 0
-    count = dbs().execute(query.values(read_at=clock.now())).rowcount
+    count = changed(query.values(read_at=clock.now()))
     if count:
         audit.record("notifications.read", staff, actor=staff, details={"count": count})
     return count

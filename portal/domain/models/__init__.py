@@ -1,6 +1,6 @@
 """All tables, imported here so Alembic and the app see one metadata."""
 
-from portal.domain.models.accounts import AccountToken, ClientAccount, StaffUser
+from portal.domain.models.accounts import Account, AccountToken, ClientAccount, StaffUser
 from portal.domain.models.agency import Agency
 from portal.domain.models.audit import AuditEvent
 from portal.domain.models.base import Base
@@ -23,6 +23,7 @@ from portal.domain.models.directory import (
     HsdsLocation,
     HsdsOrganization,
     HsdsPhone,
+    HsdsRow,
     HsdsSchedule,
     HsdsService,
     HsdsServiceAtLocation,
@@ -54,6 +55,7 @@ from portal.domain.models.selfservice import (
 from portal.domain.models.sessions import UserSession
 
 __all__ = [
+    "Account",
     "AccountToken",
     "Agency",
     "AuditEvent",
@@ -82,6 +84,7 @@ __all__ = [
     "HsdsLocation",
     "HsdsOrganization",
     "HsdsPhone",
+    "HsdsRow",
     "HsdsSchedule",
     "HsdsService",
     "HsdsServiceAtLocation",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,9 +15,11 @@ from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
 
 
 class SignInStateMixin:
-    kind: str
-
     """What the sign-in pipeline keeps per account (throttling, suspension, rehash)."""
+
+    kind: str
+    if TYPE_CHECKING:  # both account tables take it from PublicIdMixin
+        public_id: uuid.UUID
 
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -91,6 +95,10 @@ class ClientAccount(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     pending_email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+# A person who signs in: staff and clients keep their accounts in separate tables.
+Account = StaffUser | ClientAccount
 
 
 class AccountToken(CreatedAtMixin, Base):

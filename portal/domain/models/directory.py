@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, Time, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,14 +34,16 @@ class Directory(PublicIdMixin, CreatedAtMixin, Base):
     timezone: Mapped[str] = mapped_column(String(64))  # schedules without their own zone
 
 
-class _Row:
+class HsdsRow:
     """Columns every directory table has: the HSDS id, the directory, when it last changed."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    if TYPE_CHECKING:  # each table declares it (with its own index)
+        directory_id: Mapped[int]
 
 
-class HsdsOrganization(_Row, Base):
+class HsdsOrganization(HsdsRow, Base):
     __tablename__ = "hsds_organizations"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -57,7 +60,7 @@ class HsdsOrganization(_Row, Base):
     placeholder: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
-class HsdsService(_Row, Base):
+class HsdsService(HsdsRow, Base):
     __tablename__ = "hsds_services"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -85,7 +88,7 @@ class HsdsService(_Row, Base):
     organization: Mapped[HsdsOrganization | None] = relationship()
 
 
-class HsdsLocation(_Row, Base):
+class HsdsLocation(HsdsRow, Base):
     __tablename__ = "hsds_locations"
     __table_args__ = (Index("ix_hsds_locations_lat_lon", "latitude", "longitude"),)
 
@@ -105,7 +108,7 @@ class HsdsLocation(_Row, Base):
     external_identifier_type: Mapped[str | None] = mapped_column(String(200))
 
 
-class HsdsServiceAtLocation(_Row, Base):
+class HsdsServiceAtLocation(HsdsRow, Base):
     __tablename__ = "hsds_service_at_location"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -114,7 +117,7 @@ class HsdsServiceAtLocation(_Row, Base):
     description: Mapped[str | None] = mapped_column(Text)
 
 
-class HsdsAddress(_Row, Base):
+class HsdsAddress(HsdsRow, Base):
     __tablename__ = "hsds_addresses"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -134,7 +137,7 @@ class HsdsAddress(_Row, Base):
     address_type: Mapped[str] = mapped_column(String(16), default="physical")
 
 
-class HsdsPhone(_Row, Base):
+class HsdsPhone(HsdsRow, Base):
     __tablename__ = "hsds_phones"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -152,7 +155,7 @@ class HsdsPhone(_Row, Base):
     description: Mapped[str | None] = mapped_column(Text)
 
 
-class HsdsSchedule(_Row, Base):
+class HsdsSchedule(HsdsRow, Base):
     __tablename__ = "hsds_schedules"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -184,7 +187,7 @@ class HsdsSchedule(_Row, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
-class HsdsLanguage(_Row, Base):
+class HsdsLanguage(HsdsRow, Base):
     __tablename__ = "hsds_languages"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -196,7 +199,7 @@ class HsdsLanguage(_Row, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class HsdsTaxonomy(_Row, Base):
+class HsdsTaxonomy(HsdsRow, Base):
     __tablename__ = "hsds_taxonomies"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -206,7 +209,7 @@ class HsdsTaxonomy(_Row, Base):
     version: Mapped[str | None] = mapped_column(String(100))
 
 
-class HsdsTaxonomyTerm(_Row, Base):
+class HsdsTaxonomyTerm(HsdsRow, Base):
     __tablename__ = "hsds_taxonomy_terms"
 
     directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id"), index=True)
@@ -220,7 +223,7 @@ class HsdsTaxonomyTerm(_Row, Base):
     term_uri: Mapped[str | None] = mapped_column(String(2000))
 
 
-class HsdsAttribute(_Row, Base):
+class HsdsAttribute(HsdsRow, Base):
     """A taxonomy term on an entity (HSDS 3: link_entity and link_id), e.g. a service's
     category."""
 

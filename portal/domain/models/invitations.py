@@ -67,6 +67,13 @@ class ClientInvitation(PublicIdMixin, CreatedAtMixin, Base):
 
     def is_live(self, now: datetime) -> bool:
         """Pending, and its link or its printed code still within its time."""
-        if self.status != InvitationStatus.PENDING:
-            return False
-        return self.expires_at > now or bool(self.code_expires_at and self.code_expires_at > now)
+        return invitation_live(self.status, self.expires_at, self.code_expires_at, now)
+
+
+def invitation_live(
+    status: str, expires_at: datetime, code_expires_at: datetime | None, now: datetime
+) -> bool:
+    """`ClientInvitation.is_live` over plain values (a row of a Core statement)."""
+    if status != InvitationStatus.PENDING:
+        return False
+    return expires_at > now or bool(code_expires_at and code_expires_at > now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
@@ -204,7 +205,7 @@ def submit_contact_details(account, details: ContactDetails) -> list[ReviewItem]
     if errors:
         raise DomainError.all_of(errors)
     current = current_details(client)
-    changes = []
+    changes: list[tuple[str, dict[str, Any]]] = []
     if phones != [vars(p) for p in current.phones]:
         changes.append(("phones", {"phones": phones}))
     if email != ((current.email or "").lower() or None):

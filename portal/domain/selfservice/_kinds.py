@@ -103,7 +103,8 @@ def describe_phone(phone: dict) -> str:
     else:
         flags.append(str(_l("no voicemail")))
     flags.append(str(_l("texts OK")) if phone.get("text_ok") else str(_l("no texts")))
-    kind = PHONE_KINDS.get(phone.get("kind"), phone.get("kind"))
+    kind = phone.get("kind") or ""
+    kind = PHONE_KINDS.get(kind, kind)
     return f"{kind}: {show_phone(phone['number'])} ({', '.join(flags)})"
 
 
@@ -126,7 +127,7 @@ def describe_address(values: dict) -> str:
 def describe_location(values: dict) -> list[tuple[object, str]]:
     if not values:
         return [(_l("Where"), "–")]
-    lines = [(_l("Kind of place"), str(PLACE_KINDS.get(values.get("place_kind"), "–")))]
+    lines = [(_l("Kind of place"), str(PLACE_KINDS.get(values.get("place_kind") or "", "–")))]
     if values.get("place"):
         lines.append((_l("Shelter name or landmark"), values["place"]))
     if values.get("times"):
@@ -166,7 +167,7 @@ REVIEW_KINDS["preferred_contact"] = ReviewKind(
     label=FIELD_LABELS["preferred_contact"],
     apply=_apply_method,
     snapshot=lambda client: {"method": client.preferred_contact},
-    describe=lambda v: [(_l("Best way"), str(CONTACT_METHODS.get(v.get("method"), "–")))],
+    describe=lambda v: [(_l("Best way"), str(CONTACT_METHODS.get(v.get("method") or "", "–")))],
     clean=_clean_method_edit,
 )
 REVIEW_KINDS["location"] = ReviewKind(
@@ -179,8 +180,9 @@ REVIEW_KINDS["location"] = ReviewKind(
 
 
 def _describe_correction(values: dict) -> list[tuple[object, str]]:
+    field = values.get("field") or ""
     return [
-        (_l("About"), str(FIELD_LABELS.get(values.get("field"), values.get("field") or "–"))),
+        (_l("About"), str(FIELD_LABELS.get(field, field or "–"))),
         (_l("What should change"), values.get("text") or "–"),
     ]
 

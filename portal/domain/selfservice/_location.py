@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, literal, select, union_all, update
 
 from portal.domain.core import clock, crypto, jobs
 from portal.domain.core.errors import DomainError
-from portal.domain.core.session import dbs, read
+from portal.domain.core.session import changed, dbs, read
 from portal.domain.core.statuses import ReviewStatus
 from portal.domain.core.validation import (
     clean_text,
@@ -161,9 +161,7 @@ def prune_locations() -> int:
     """Delete location history older than `location_history_days`, and wipe the payload of
     location review items as old (their status stays for the record of decisions)."""
     cutoff = clock.now() - timedelta(days=current_settings().location_history_days)
-    removed = (
-        dbs().execute(delete(ClientLocation).where(ClientLocation.shared_at < cutoff)).rowcount
-    )
+    removed = changed(delete(ClientLocation).where(ClientLocation.shared_at < cutoff))
     location_kinds = ("location", "location_correction")
     dbs().execute(
         update(ReviewItem)

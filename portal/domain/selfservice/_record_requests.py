@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, select, update
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability, has_capability
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.core.statuses import RecordRequestStatus
 from portal.domain.core.validation import (
     parse_uuid,
@@ -110,19 +110,15 @@ def fulfil_record_request(actor, public_id) -> RecordRequest:
     )
     if request is None:  # the id comes from a form: the same answer whether it exists elsewhere
         raise DomainError(_l("This request is not open any more."))
-    won = (
-        dbs()
-        .execute(
-            update(RecordRequest)
-            .where(RecordRequest.id == request.id, RecordRequest.status == RecordRequestStatus.OPEN)
-            .values(
-                status=RecordRequestStatus.FULFILLED,
-                fulfilled_at=clock.now(),
-                fulfilled_by_id=actor.id,
-            )
-            .execution_options(synchronize_session=False)
+    won = changed(
+        update(RecordRequest)
+        .where(RecordRequest.id == request.id, RecordRequest.status == RecordRequestStatus.OPEN)
+        .values(
+            status=RecordRequestStatus.FULFILLED,
+            fulfilled_at=clock.now(),
+            fulfilled_by_id=actor.id,
         )
-        .rowcount
+        .execution_options(synchronize_session=False)
     )
     if won != 1:
         raise DomainError(_l("This request is already fulfilled."))

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.core.statuses import TaskStatus
 from portal.domain.core.validation import (
     parse_uuid,
@@ -59,18 +59,14 @@ def open_tasks(client: Client) -> list[ClientTask]:
 
 
 def complete_tasks(client: Client, kind: str) -> int:
-    done = (
-        dbs()
-        .execute(
-            update(ClientTask)
-            .where(
-                ClientTask.client_id == client.id,
-                ClientTask.kind == kind,
-                ClientTask.status == TaskStatus.OPEN,
-            )
-            .values(status=TaskStatus.DONE, done_at=clock.now())
+    done = changed(
+        update(ClientTask)
+        .where(
+            ClientTask.client_id == client.id,
+            ClientTask.kind == kind,
+            ClientTask.status == TaskStatus.OPEN,
         )
-        .rowcount
+        .values(status=TaskStatus.DONE, done_at=clock.now())
     )
     if done:
         audit.record("client_task.done", client, details={"kind": kind, "count": done})

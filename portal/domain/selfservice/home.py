@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, literal, select, true
+from sqlalchemy import Integer, bindparam, func, literal, select, true
 
 from portal.domain.core.session import Together, read_together, transaction_memo
 from portal.domain.core.statuses import ReviewStatus, SignatureStatus, TaskStatus
@@ -34,7 +34,7 @@ from portal.domain.selfservice import (
     shared_location,
 )
 
-CLIENT = bindparam("client_id")
+CLIENT = bindparam("client_id", type_=Integer)
 
 
 def _glance():

@@ -25,7 +25,7 @@ from sqlalchemy.orm import contains_eager, lazyload, load_only
 from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability, has_capability
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.core.statuses import ReviewStatus
 from portal.domain.core.validation import clean_text
 from portal.domain.models import CareTeamMember, Client, ClientAccount, ReviewItem
@@ -284,25 +284,21 @@ def latest_pending(client: Client, kind: str) -> ReviewItem | None:
 
 def _decide(actor, item: ReviewItem, version: int, status: str, **values) -> None:
     """Compare-and-set: only the first decision on this version of the item counts."""
-    won = (
-        dbs()
-        .execute(
-            update(ReviewItem)
-            .where(
-                ReviewItem.id == item.id,
-                ReviewItem.status == ReviewStatus.PENDING,
-                ReviewItem.version == version,
-            )
-            .values(
-                status=status,
-                version=ReviewItem.version + 1,
-                decided_at=clock.now(),
-                decided_by_id=actor.id,
-                **values,
-            )
-            .execution_options(synchronize_session=False)
+    won = changed(
+        update(ReviewItem)
+        .where(
+            ReviewItem.id == item.id,
+            ReviewItem.status == ReviewStatus.PENDING,
+            ReviewItem.version == version,
         )
-        .rowcount
+        .values(
+            status=status,
+            version=ReviewItem.version + 1,
+            decided_at=clock.now(),
+            decided_by_id=actor.id,
+            **values,
+        )
+        .execution_options(synchronize_session=False)
     )
     if won != 1:
         raise DomainError(ALREADY_DECIDED)

@@ -77,7 +77,7 @@ def save_article(
     if errors:
         raise DomainError.all_of(errors)
     created = article is None
-    if created:
+    if article is None:
         article = CommunityArticle(agency_id=actor.agency_id, title=title, body=body)
         dbs().add(article)
     elif article.agency_id != actor.agency_id:

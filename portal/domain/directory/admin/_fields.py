@@ -38,7 +38,7 @@ def services_page(actor, q: str = "", page: int = 1):
     words = (q or "").strip()[:100]
     if words:
         query = query.where(func.lower(HsdsService.name).contains(words.lower()))
-    total = dbs().scalar(select(func.count()).select_from(query.subquery()))
+    total = dbs().execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, page), pages)
     rows = list(
@@ -154,23 +154,22 @@ def _weekly_hours(link) -> tuple[dict, bool]:
         return hours, not inherited
     for schedule in own:
         days = [d for d in (schedule.byday or "").split(",") if d]
+        opens, closes = schedule.opens_at, schedule.closes_at
         simple = (
             (schedule.freq or "WEEKLY") in ("WEEKLY", "DAILY")
-            and schedule.opens_at is not None
-            and schedule.closes_at is not None
             and not schedule.valid_from
             and not schedule.valid_to
             and not (not days and schedule.dtstart and (schedule.freq or "") == "WEEKLY")
             and all(d in DAYS for d in days)
         )
-        if not simple:
+        if opens is None or closes is None or not simple:
             complete = False
             continue
         for day in days or DAYS:
             if day in hours:
                 complete = False
                 continue
-            hours[day] = (_hhmm(schedule.opens_at), _hhmm(schedule.closes_at))
+            hours[day] = (_hhmm(opens), _hhmm(closes))
     return hours, complete
 
 

@@ -60,7 +60,7 @@ def save_service(actor, service: HsdsService | None, fields: ServiceFields) -> H
             )
             dbs().add(organization)
     created = service is None
-    if created:
+    if service is None:
         service = HsdsService(id=uuid.uuid4(), directory_id=directory.id, name=values["name"])
         dbs().add(service)
     service.name = values["name"]

@@ -243,7 +243,10 @@ def _normal_attribute(values, row, directory, report) -> str | None:
         return "link_entity must be service, organization, location or service_at_location"
     values["link_entity"] = entity
     values["link_type"] = values.get("link_type") or "category"
-    values["link_id"] = _uuid(_text(row.get("link_id")), table=entity, directory=directory)
+    link_id = _text(row.get("link_id"))
+    if not link_id:
+        return "link_id is missing"
+    values["link_id"] = _uuid(link_id, table=entity, directory=directory)
     return None
 
 

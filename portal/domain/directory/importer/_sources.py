@@ -8,6 +8,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from portal.domain.directory.importer._report import ImportRefused
 from portal.domain.directory.importer._specs import LEGACY_TABLES, SPECS, TABLE_NAMES
@@ -163,7 +164,7 @@ def _guess_kind(obj: dict) -> str | None:
 def _flatten(kind: str, obj: dict, tables: dict[str, list[dict]], depth: int = 0) -> None:
     if depth > 8:  # HSDS nests a few levels; deeper is a crafted file, not data
         raise ImportRefused("the JSON nests too deeply")
-    row = {}
+    row: dict[str, Any] = {}
     for key, value in obj.items():
         if key in NESTED.get(kind, {}) and isinstance(value, list):
             table, column = NESTED[kind][key]

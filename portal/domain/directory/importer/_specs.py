@@ -13,6 +13,7 @@ from portal.domain.models import (
     HsdsLocation,
     HsdsOrganization,
     HsdsPhone,
+    HsdsRow,
     HsdsSchedule,
     HsdsService,
     HsdsServiceAtLocation,
@@ -46,7 +47,7 @@ _BYDAY = re.compile(
 
 @dataclass(frozen=True)
 class Spec:
-    model: type
+    model: type[HsdsRow]
     columns: dict[str, str]  # name -> kind: text, long, uuid, float, int, date, time, email, uri
     required: tuple[str, ...] = ()
     refs: dict[str, str] = field(default_factory=dict)  # column -> table it must name

@@ -28,7 +28,7 @@ from portal.domain.hmis.importer._codes import (
 )
 from portal.domain.hmis.importer._reading import _Table
 from portal.domain.hmis.importer._report import FileReport
-from portal.domain.models import Agency, Client, Enrollment, Organization, Project
+from portal.domain.models import Agency, Base, Client, Enrollment, Organization, Project
 from portal.domain.records.ssn import (
     DATA_NOT_COLLECTED,
     NOT_KNOWN_QUALITIES,
@@ -223,7 +223,8 @@ class _Plan:
     def _load(self) -> None:
         """One query per table (per 5000 ids): the stored rows the files name or point at."""
         rows = self.rows
-        wanted = (
+        # (model, its HUD id column, the map to fill by that id, the ids the files name)
+        wanted: tuple[tuple[type[Base], Any, dict[str, Any], set[str]], ...] = (
             (
                 Organization,
                 Organization.hud_organization_id,
@@ -446,9 +447,10 @@ class _Plan:
         for row in self._to_write(CLIENT):
             client = self.clients.get(row.hud_id)
             if row.deleted:  # stored (a new one was skipped): soft-delete it
-                changed = client.deleted_at is None
-                if changed:
+                changed = False
+                if client is not None and client.deleted_at is None:
                     client.mark_deleted(now)
+                    changed = True
                 self._count(CLIENT, False, changed)
                 continue
             created = client is None

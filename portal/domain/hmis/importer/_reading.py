@@ -29,13 +29,17 @@ from portal.domain.hmis.importer._report import FileReport, ImportReport, _Fatal
 Opener = Callable[[], IO[bytes]]
 
 
+def _opener(path: Path) -> Opener:
+    return lambda: path.open("rb")
+
+
 @contextmanager
 def _export_files(source: Any) -> Iterator[list[tuple[str, Opener]]]:
     """Every file of the export as (name without folders, opener), from a folder or a zip."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
-            yield [(p.name, partial(p.open, "rb")) for p in sorted(path.iterdir()) if p.is_file()]
+            yield [(p.name, _opener(p)) for p in sorted(path.iterdir()) if p.is_file()]
         elif path.is_file():
             with path.open("rb") as stream, _zip_files(stream) as files:
                 yield files

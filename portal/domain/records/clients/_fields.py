@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -72,7 +73,7 @@ def _quality(value: str, allowed: dict, field: str) -> int:
 
 def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
     """Validate everything first, then assign; returns the changed field names."""
-    values = {
+    values: dict[str, Any] = {
         "first_name": _optional(fields, "first_name", 50),
         "middle_name": _optional(fields, "middle_name", 50),
         "last_name": _optional(fields, "last_name", 50),
