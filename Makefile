@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test test-postgres test-browser lint format translations-extract translations-update translations-compile worker stack stack-down clean
+.PHONY: help run demo-code test test-postgres test-browser lint format translations-extract translations-update translations-compile worker stack stack-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -37,6 +37,9 @@ stack: $(STAMP) translations-compile ## Start the production shape here (nginx w
 
 stack-down: ## Stop exactly what `make stack` started (its data stays in instance/stack)
 	$(BIN)/python deploy/stack.py down
+
+demo-code: $(STAMP) ## The code the demo staff's authenticator app shows now (the second sign-in step)
+	@$(FLASK) demo-code
 
 worker: $(STAMP) ## Run the background worker alone
 	$(FLASK) worker

@@ -81,12 +81,14 @@ from tests.stack.people import (  # noqa: E402
     Person,
     Recorder,
     StaffPerson,
+    app_code,
     loopback_addresses,
     page_label,
     tls_context,
 )
 from tests.stack.seed import (  # noqa: E402
     AGENCY,
+    LOAD_TOTP_KEY,
     PASSWORD,
     Seeded,
     client_email,
@@ -263,6 +265,7 @@ class Run:
                 o.base_url,
                 staff_email(n),
                 PASSWORD,
+                second_factor=app_code(LOAD_TOTP_KEY),
                 source_address=addresses[o.clients + n],
                 tag=f"s{n:02d}",
                 rng=random.Random(f"{self.run_id}-s{n}"),  # noqa: S311 - a simulation

@@ -15,6 +15,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from portal import assets, dbroles
+from portal.domain.accounts import factors
 from portal.domain.core import context, jobs
 from portal.domain.core.session import dbs
 from portal.extensions import db
@@ -25,6 +26,7 @@ DEMO_PASSWORD = "demo harbor lantern river"  # noqa: S105 - demo data only; refu
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(demo_code)
     app.cli.add_command(worker)
     app.cli.add_command(dev)
     app.cli.add_command(create_system_admin)
@@ -91,6 +93,20 @@ def demo() -> None:
     click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD!r}):")
     for line in created:
         click.echo(f"  {line}")
+    click.echo(
+        "Staff also type a code from an authenticator app. Every demo staff member's app has the"
+        f" key {factors.DEMO_TOTP_KEY} (add it to any authenticator app), or run"
+        " `make demo-code` for the code now."
+    )
+
+
+@click.command("demo-code")
+@with_appcontext
+def demo_code() -> None:
+    """The code an authenticator app with the demo staff's key shows now (not in production)."""
+    if current_settings().is_production:
+        raise click.ClickException("There is no demo key in production.")
+    click.echo(factors.demo_code())
 
 
 @click.command("worker")

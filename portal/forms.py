@@ -91,9 +91,11 @@ class ChangePasswordForm(PortalForm):
 
 
 class ConfirmPasswordForm(PortalForm):
-    """A sensitive action: the password again, unless it was typed in the last 5 minutes."""
+    """A sensitive action: the password again (and, for staff with a second factor, a code),
+    unless they were given in the last 5 minutes."""
 
     password = PasswordField(_l("Your password"))
+    code = StringField(_l("A code from your authenticator app"))
 
 
 def month_choices() -> list[tuple[str, str]]:

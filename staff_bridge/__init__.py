@@ -48,4 +48,5 @@ from staff_bridge import (  # noqa: E402,F401 - routes register
     portal_accounts,
     review_queue,
     routes,
+    second_factor,
 )

@@ -115,6 +115,26 @@ class ImportForm(PortalForm):
 
 class AgencySettingsForm(PortalForm):
     default_roi_days = StringField(_l("How many days a Release of Information lasts"))
+    require_second_factor = BooleanField(
+        _l("Case managers need a second way to sign in (an authenticator app)")
+    )
+
+
+class SecondFactorForm(PortalForm):
+    code = StringField(_l("Code"))
+
+
+class TotpSetupForm(PortalForm):
+    setup = HiddenField()
+    code = StringField(_l("The 6-digit code your app shows"))
+
+
+class ResetSecondFactorForm(PortalForm):
+    identity_checked = BooleanField(
+        _l("I checked who they are: in person, or by calling a number we already had for them")
+    )
+    password = PasswordField(_l("Your password"))
+    code = StringField(_l("A code from your authenticator app"))
 
 
 class IdentityCheckForm(PortalForm):

@@ -85,7 +85,7 @@ def invite_client(client_id: str):
     )
 
 
-def _qr_data_uri(link: str) -> str:
+def qr_data_uri(link: str) -> str:
     image = qrcode.make(link, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
     buffer = io.BytesIO()
     image.save(buffer)
@@ -101,7 +101,7 @@ def _printed_sheet(client, issued):
             staff_controls=controls,
             client=client,
             code=issued.code,
-            qr=_qr_data_uri(links.external("client.invitation_start", token=issued.token)),
+            qr=qr_data_uri(links.external("client.invitation_start", token=issued.token)),
             start_url=current_settings().base_url + "/invitation-code",
             code_expires_at=issued.invitation.code_expires_at,
         )

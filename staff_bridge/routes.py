@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal import links, recovery_pages
 from portal.access import public, staff_only
-from portal.domain.accounts import agencies, sessions, staff
+from portal.domain.accounts import agencies, factors, sessions, staff
 from portal.domain.accounts.agencies import US_TIMEZONES
 from portal.domain.core.roles import ROLE_LABELS, Capability
 from portal.domain.messaging import notifications
@@ -50,7 +50,12 @@ def _role_choices():
 @public
 @sign_in_rate_limit
 def sign_in():
-    return sign_in_page("staff", template="staff_bridge/sign_in.html", home="staff_bridge.home")
+    return sign_in_page(
+        "staff",
+        template="staff_bridge/sign_in.html",
+        home="staff_bridge.home",
+        second_step={"code": "staff_bridge.sign_in_code", "enrol": "staff_bridge.sign_in_set_up"},
+    )
 
 
 @bp.post("/sign-out")
@@ -166,6 +171,7 @@ def _sessions_page(form):
         rows=sessions.live_for(current_user),
         current=current_session_row(),
         needs_password=not recently_authenticated(),
+        has_factor=factors.has_factor(current_user),
         form=form,
     )
 
@@ -311,12 +317,14 @@ def agency_settings():
     form = AgencySettingsForm()
     if request.method == "GET":
         form.default_roi_days.data = str(current_user.agency.default_roi_days)
+        form.require_second_factor.data = current_user.agency.require_second_factor
     if form.validate_on_submit():
         ok, _r = attempt(
             form,
             agencies.update_settings,
             current_user,
             default_roi_days=form.default_roi_days.data,
+            require_second_factor=bool(form.require_second_factor.data),
         )
         if ok:
             flash(_("Settings saved."), "success")
@@ -331,7 +339,9 @@ def agency_settings():
 @staff_only(Capability.MANAGE_AGENCIES)
 def agency_list():
     return render_template(
-        "staff_bridge/agencies.html", agencies=agencies.list_agencies(current_user)
+        "staff_bridge/agencies.html",
+        agencies=agencies.list_agencies(current_user),
+        administrators=agencies.administrators(current_user),
     )
 
 

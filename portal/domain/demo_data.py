@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from portal.domain import directory as search
-from portal.domain.accounts import passwords
+from portal.domain.accounts import factors, passwords
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
 from portal.domain.core import clock
 from portal.domain.core.roles import Role
@@ -104,16 +104,18 @@ def create(password: str) -> list[str]:
     lines = []
     for email, name, role, agency_index in STAFF:
         agency = agencies[agency_index] if agency_index is not None else None
-        if dbs().scalar(select(StaffUser).where(StaffUser.email == email)) is None:
-            dbs().add(
-                StaffUser(
-                    email=email,
-                    display_name=name,
-                    role=role,
-                    agency=agency,
-                    password_hash=password_hash,
-                )
+        member = dbs().scalar(select(StaffUser).where(StaffUser.email == email))
+        if member is None:
+            member = StaffUser(
+                email=email,
+                display_name=name,
+                role=role,
+                agency=agency,
+                password_hash=password_hash,
             )
+            dbs().add(member)
+            dbs().flush()
+        factors.enrol_demo_app(member)
         lines.append(f"staff  {email:32} {role.value:14} {agency.name if agency else '-'}")
     case_manager = dbs().scalar(select(StaffUser).where(StaffUser.email == CASE_MANAGER))
     if case_manager is not None:

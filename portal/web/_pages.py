@@ -3,10 +3,13 @@ limits by address and by staff member."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from flask import Response, request, session
 from flask_login import current_user
 
 from portal.domain.accounts import sessions
+from portal.domain.core import clock
 from portal.settings import current as current_settings
 from portal.web._requests import _did_not_go_through, attempt
 from portal.web._signed_in import current_session_row, end_session, rotate_session_id, start_session
@@ -26,8 +29,44 @@ def sign_in_rate_limit(view):
     )(view)
 
 
-def sign_in_page(kind: str, *, template: str, home: str):
-    """The sign-in page for either account kind: the same answer for every refusal (R17)."""
+SECOND_STEP = "second_step"
+SECOND_STEP_FOR = timedelta(minutes=10)
+
+
+def begin_second_step(account, step: str, next_url: str) -> None:
+    """Remember, in this browser's not-yet-signed-in session, whose password was right and
+    what they still need ("code" or "enrol"): no signed-in session exists until then (R20)."""
+    session[SECOND_STEP] = {
+        "account": str(account.public_id),
+        "step": step,
+        "at": clock.now().isoformat(),
+        "next": next_url,
+    }
+
+
+def second_step_state() -> dict | None:
+    """The state `begin_second_step` kept, while it is under 10 minutes old."""
+    state = session.get(SECOND_STEP)
+    if not isinstance(state, dict):
+        return None
+    try:
+        at = datetime.fromisoformat(state.get("at", ""))
+    except (TypeError, ValueError):
+        return None
+    if clock.now() - at > SECOND_STEP_FOR:
+        session.pop(SECOND_STEP, None)
+        return None
+    return state
+
+
+def end_second_step() -> None:
+    session.pop(SECOND_STEP, None)
+
+
+def sign_in_page(kind: str, *, template: str, home: str, second_step: dict | None = None):
+    """The sign-in page for either account kind: the same answer for every refusal (R17).
+    `second_step` names the pages for what a right password may still need (staff: "code",
+    "enrol")."""
     from flask import redirect, render_template, url_for
     from flask_babel import gettext
 
@@ -45,6 +84,9 @@ def sign_in_page(kind: str, *, template: str, home: str):
         if result.ok:
             start_session(result.account)
             return redirect(safe_next(form.next.data, url_for(home)), code=303)
+        if result.needs and second_step and result.needs[0] in second_step:
+            begin_second_step(result.account, result.needs[0], form.next.data or "")
+            return redirect(url_for(second_step[result.needs[0]]), code=303)
         form.form_errors.append(
             gettext(
                 "The email or password is not right. After several tries you need to wait a few "

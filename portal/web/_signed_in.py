@@ -33,24 +33,31 @@ def recently_authenticated() -> bool:
 
 
 def reauthenticate(form, *, always: bool = False) -> bool:
-    """For a sensitive action: True when the password was typed recently (unless `always`) or
-    is typed now in `form.password`; otherwise puts the refusal on the form. Failures count
-    like sign-in, and a throttled or suspended account is refused whatever is typed."""
+    """For a sensitive action: True when the password (and, for staff with a second factor,
+    a code in `form.code`) was given recently (unless `always`) or is given now; otherwise
+    puts the refusal on the form. Failures count like sign-in, and a throttled or suspended
+    account is refused whatever is typed."""
+    from portal.domain.accounts import factors
     from portal.domain.accounts.recovery import CURRENT_PASSWORD_REFUSALS
-    from portal.domain.accounts.signin import confirm_password
+    from portal.domain.accounts.signin import confirm_password, confirm_second_factor
 
     if recently_authenticated() and not always:
         return True
     refusal = confirm_password(current_user, form.password.data or "")
+    field = form.password
+    if refusal is None and current_user.kind == "staff" and factors.has_factor(current_user):
+        code = form.code.data if hasattr(form, "code") else ""
+        refusal, field = confirm_second_factor(current_user, code or ""), form.code
     if refusal is None:
         session["authenticated_at"] = clock.now().isoformat()
         return True
-    message = (
-        CURRENT_PASSWORD_REFUSALS["throttled"]
-        if refusal == "throttled"
-        else gettext("Your password is not right. Type the password you sign in with.")
-    )
-    form.password.errors = [*list(form.password.errors or []), str(message)]
+    if refusal == "throttled":
+        message = CURRENT_PASSWORD_REFUSALS["throttled"]
+    elif field is form.password:
+        message = gettext("Your password is not right. Type the password you sign in with.")
+    else:
+        message = str(factors.WRONG_CODE)
+    field.errors = [*list(field.errors or []), str(message)]
     return False
 
 
@@ -65,7 +72,7 @@ def start_session(account) -> None:
     if session.row_id:
         old = db.session.get(sessions.UserSession, session.row_id)
         if old is not None:
-            sessions.end(old, "rotated")
+            sessions.replace(old)
     session.sid = sessions.new_sid(account.kind)
     row = sessions.create(
         session.sid,

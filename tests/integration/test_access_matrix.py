@@ -7,6 +7,7 @@ answer 404, and anonymous visitors are sent to the right sign-in page.
 import uuid
 
 import pytest
+from sqlalchemy import select
 
 from portal.access import access_of
 from portal.domain.core.roles import Role, has_capability
@@ -43,6 +44,12 @@ def people(app, make, agency_a, agency_b):
         "system_admin": make.staff(Role.SYSTEM_ADMIN, None),
     }
     target = make.staff(Role.CASE_MANAGER, agency_a, name="Target Person")
+    target.admin = accounts["agency_admin_a"]  # whose second factor a system admin may reset
+    from portal.domain.models import StaffFactor  # a second factor is its owner's alone
+
+    target.factor = make.session.scalar(
+        select(StaffFactor).where(StaffFactor.staff_id == accounts["case_manager_a"].id)
+    )
     target.client = make.client(agency_a)
     target.review_item = make.review_item(target.client, accounts["client"])
     # The matrix's client's own conversation with agency A (a client reaches only their own).
@@ -137,6 +144,10 @@ def url_for_rule(rule, target):
         values["document_id"] = str(target.document.public_id)
     if "item_id" in rule.arguments:
         values["item_id"] = str(target.review_item.public_id)
+    if "admin_id" in rule.arguments:
+        values["admin_id"] = str(target.admin.public_id)
+    if "factor_id" in rule.arguments:
+        values["factor_id"] = str(target.factor.public_id)
     if "token" in rule.arguments:
         values["token"] = "not-a-real-token"
     return rule.build(values, append_unknown=False)[1]
@@ -153,6 +164,8 @@ def expected(access, role, rule, account):
         return 403
     if access.capability is not None and not has_capability(account.role, access.capability):
         return 403
+    if "factor_id" in rule.arguments:  # the matrix's factor is case_manager_a's own
+        return "ok" if role == "case_manager_a" else 404
     if rule.arguments and role.endswith("_b"):
         return 404
     return "ok"

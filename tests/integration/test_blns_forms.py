@@ -15,7 +15,14 @@ from portal.domain.accounts import passwords
 from portal.domain.core import validation
 from portal.domain.core.errors import DomainError
 from portal.domain.core.roles import Role
-from portal.domain.models import Agency, Client, OutboxMessage, StaffUser, UserSession
+from portal.domain.models import (
+    Agency,
+    Client,
+    OutboxMessage,
+    StaffFactor,
+    StaffUser,
+    UserSession,
+)
 from tests.support import TEST_PASSWORD, shared_path, signed_in
 
 
@@ -76,6 +83,54 @@ def test_the_sign_in_form(app, anonymous, naughty_strings, generous_limits, data
             .where(UserSession.account_kind.is_not(None))
         )
         == 0
+    )
+
+
+def test_the_second_factor_forms(
+    app, make, agency_a, naughty_strings, generous_limits, no_rate_limits, database
+):
+    """The code at sign-in, the app's set-up, the reset: every string refused or harmless;
+    none signs anyone in, none sets an app up, none resets a factor."""
+    member = make.staff(Role.CASE_MANAGER, agency_a)
+    browser = app.test_client()
+    browser.form("/staff/sign-in", {"email": member.email, "password": TEST_PASSWORD})
+    outcomes = feed(browser, "/staff/sign-in/code", ["code"], naughty_strings)
+    # Each wrong code counts: after five the account waits, and this browser's sign-in ends
+    # (303 back to the password).
+    assert set(outcomes) == {200, 303} and outcomes[:5] == [200] * 5
+    assert member_sessions(database, member) == 0
+    newcomer = make.staff(Role.CASE_MANAGER, agency_a, second_factor=False)
+    browser = app.test_client()
+    browser.form("/staff/sign-in", {"email": newcomer.email, "password": TEST_PASSWORD})
+    outcomes = feed(browser, "/staff/sign-in/set-up", ["setup", "code"], naughty_strings)
+    assert set(outcomes) == {200}
+    assert member_sessions(database, newcomer) == 0
+    assert (
+        database.session.scalar(
+            select(func.count(StaffFactor.id)).where(
+                StaffFactor.staff_id == newcomer.id, StaffFactor.confirmed_at.is_not(None)
+            )
+        )
+        == 0
+    )
+    admin = signed_in(app, make.staff(Role.AGENCY_ADMIN, agency_a))
+    target = make.staff(Role.CASE_MANAGER, agency_a)
+    page = f"/staff/team/{target.public_id}/reset-second-factor"
+    outcomes = feed(admin, page, ["identity_checked", "password", "code"], naughty_strings)
+    assert set(outcomes) <= {200, 429}
+    assert (
+        database.session.scalar(
+            select(func.count(StaffFactor.id)).where(StaffFactor.staff_id == target.id)
+        )
+        == 1
+    )
+
+
+def member_sessions(database, member) -> int:
+    return database.session.scalar(
+        select(func.count(UserSession.id)).where(
+            UserSession.account_kind == "staff", UserSession.account_id == member.id
+        )
     )
 
 

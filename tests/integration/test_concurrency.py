@@ -20,8 +20,9 @@ from sqlalchemy import func, select, update
 
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
 from portal.domain.accounts.passwords import hash_password
-from portal.domain.core import clock, jobs
+from portal.domain.core import clock, crypto, jobs
 from portal.domain.core.roles import Role
+from portal.domain.core.statuses import FactorKind
 from portal.domain.models import (
     Agency,
     CareTeamMember,
@@ -32,10 +33,11 @@ from portal.domain.models import (
     Job,
     Message,
     OutboxMessage,
+    StaffFactor,
     StaffUser,
     UserSession,
 )
-from tests.support import TEST_PASSWORD, signed_in
+from tests.support import TEST_PASSWORD, TEST_TOTP_KEY, signed_in
 
 pytestmark = pytest.mark.real_commits
 
@@ -64,6 +66,15 @@ def crowd(app, database):
     )
     session.add_all([agency, manager])
     session.flush()
+    session.add(  # the authenticator app every staff member has (tests.support.totp_now)
+        StaffFactor(
+            staff_id=manager.id,
+            kind=FactorKind.TOTP,
+            name="Authenticator app",
+            secret_encrypted=crypto.encrypt_text(TEST_TOTP_KEY),
+            confirmed_at=clock.now(),
+        )
+    )
     people = []
     for n in range(CLIENTS):
         email = f"c{n}-{uuid.uuid4().hex[:8]}@client.test"

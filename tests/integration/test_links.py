@@ -117,7 +117,8 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
 
     from portal import create_app
     from portal.domain.core.roles import Role
-    from tests.support import Factories, make_settings
+    from portal.domain.models import StaffUser
+    from tests.support import make_settings
 
     app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'links.sqlite3'}"))
     client, conversation = uuid.uuid4(), uuid.uuid4()
@@ -136,11 +137,23 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
         5: "k",
     }
     with app.app_context():
-        upgrade(revision="0013")  # the tables 0014 reads are the same at head: the models serve
-        make = Factories(db.session)
-        staff = make.staff(Role.CASE_MANAGER, make.agency())
+        upgrade(revision="0013")
+        with db.engine.begin() as connection:  # agencies gained a column after 0014: SQL here
+            connection.execute(
+                text(
+                    "INSERT INTO agencies (id, name, timezone, is_active, default_roi_days, "
+                    "public_id, created_at) VALUES (1, 'Links', 'America/Los_Angeles', :yes, "
+                    "365, :u, '2026-12-01T00:00:00+00:00')"
+                ),
+                {"yes": True, "u": uuid.uuid4().hex},
+            )
+        staff = StaffUser(  # staff_users is the same at 0013 as at head: the model serves
+            email="links@staff.test", display_name="Links", role=Role.CASE_MANAGER, agency_id=1
+        )
+        db.session.add(staff)
+        db.session.flush()
+        staff_id = staff.id  # read before the commit expires it (a reload joins agencies)
         db.session.commit()
-        staff_id = staff.id
         db.session.remove()
         with db.engine.begin() as connection:
             for number, link in written.items():

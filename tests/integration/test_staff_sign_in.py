@@ -4,13 +4,15 @@ from sqlalchemy import select
 
 from portal.domain.accounts import passwords
 from portal.domain.models import AuditEvent, UserSession
-from tests.support import TEST_PASSWORD
+from tests.support import TEST_PASSWORD, second_step
 
 UNIFORM = "The email or password is not right"
 
 
 def sign_in(client, email, password):
-    return client.form("/staff/sign-in", {"email": email, "password": password})
+    """The password, then (when it is right) the app's code."""
+    response = client.form("/staff/sign-in", {"email": email, "password": password})
+    return second_step(client, None, response)
 
 
 def test_staff_sign_in_lands_on_home_with_a_new_session_id(app, anonymous, case_manager_user):

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from deploy import stack
 
 PASSWORD = "load harbor lantern river 73"
+# The load's case managers sign in with an authenticator app too (issue 19); this is its key.
+LOAD_TOTP_KEY = "LOADHARBORLANTERNRIVERSEVENTHREE"
 AGENCY = "Load Test Agency (stack)"
 AGENCY_TIMEZONE = "America/Los_Angeles"
 
@@ -53,14 +55,16 @@ def seed(app, clients: int, staff: int) -> Seeded:
 
     from portal.domain.accounts import passwords
     from portal.domain.accounts.onboarding import PRIVACY_VERSION
-    from portal.domain.core import clock
+    from portal.domain.core import clock, crypto
     from portal.domain.core.roles import Role
+    from portal.domain.core.statuses import FactorKind
     from portal.domain.models import (
         Agency,
         CareTeamMember,
         Client,
         ClientAccount,
         Document,
+        StaffFactor,
         StaffUser,
     )
     from portal.extensions import db
@@ -101,6 +105,27 @@ def seed(app, clients: int, staff: int) -> Seeded:
                 )
                 s.add(members[email])
                 made["staff"] += 1
+        s.flush()
+        with_app = set(
+            s.scalars(
+                select(StaffFactor.staff_id).where(
+                    StaffFactor.staff_id.in_([m.id for m in members.values()]),
+                    StaffFactor.confirmed_at.is_not(None),
+                )
+            )
+        )
+        for member in members.values():
+            if member.id not in with_app:  # every load case manager's app has LOAD_TOTP_KEY
+                s.add(
+                    StaffFactor(
+                        staff_id=member.id,
+                        kind=FactorKind.TOTP,
+                        name="Authenticator app",
+                        secret_encrypted=crypto.encrypt_text(LOAD_TOTP_KEY),
+                        confirmed_at=clock.now(),
+                    )
+                )
+                made["staff apps"] += 1
         s.flush()
 
         ids = [personal_id(n) for n in range(clients)]

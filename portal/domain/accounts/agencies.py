@@ -32,6 +32,25 @@ def list_agencies(actor: StaffUser) -> list[Agency]:
     return list(dbs().scalars(select(Agency).order_by(func.lower(Agency.name))))
 
 
+def administrators(actor: StaffUser) -> list[StaffUser]:
+    """Every active agency and system administrator, for a system administrator (who resets
+    their second factor when they lose it)."""
+    require(actor, Capability.MANAGE_AGENCIES)
+    return list(
+        dbs().scalars(
+            select(StaffUser)
+            .outerjoin(Agency, Agency.id == StaffUser.agency_id)
+            .where(
+                StaffUser.is_active.is_(True),
+                StaffUser.role.in_([Role.AGENCY_ADMIN, Role.SYSTEM_ADMIN]),
+            )
+            .order_by(
+                func.lower(func.coalesce(Agency.name, "")), func.lower(StaffUser.display_name)
+            )
+        )
+    )
+
+
 def create_agency(
     actor: StaffUser, *, name: str, timezone: str, admin_name: str, admin_email: str
 ) -> Agency:
@@ -65,7 +84,9 @@ def agency_by_name(name: str) -> Agency | None:
     )
 
 
-def update_settings(actor: StaffUser, *, default_roi_days: str) -> None:
+def update_settings(
+    actor: StaffUser, *, default_roi_days: str, require_second_factor: bool | None = None
+) -> None:
     """Agency administrators set their agency's defaults."""
     require(actor, Capability.MANAGE_AGENCY_SETTINGS)
     agency = actor.agency
@@ -74,9 +95,13 @@ def update_settings(actor: StaffUser, *, default_roi_days: str) -> None:
     text = (default_roi_days or "").strip()
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 3650:
         raise DomainError(_l("Enter a number of days from 1 to 3650."), field="default_roi_days")
+    changes: dict[str, list] = {}
     if agency.default_roi_days != int(text):
-        old = agency.default_roi_days
+        changes["default_roi_days"] = [agency.default_roi_days, int(text)]
         agency.default_roi_days = int(text)
-        audit.record(
-            "agency.settings_changed", agency, details={"default_roi_days": [old, int(text)]}
-        )
+    wanted = require_second_factor
+    if wanted is not None and agency.require_second_factor != wanted:
+        changes["require_second_factor"] = [agency.require_second_factor, wanted]
+        agency.require_second_factor = wanted
+    if changes:
+        audit.record("agency.settings_changed", agency, details=changes)

@@ -251,6 +251,16 @@ def end(row: UserSession, reason: str) -> None:
             )
 
 
+def replace(row: UserSession) -> None:
+    """The row of a browser that is signing in, replaced by a new one (no fixation): a signed-in
+    row ends ("rotated", audited); a row kept before anyone signed in (a staff member's second
+    step, an invitation being redeemed) holds nothing worth keeping and is deleted."""
+    if row.account_kind is None:
+        dbs().delete(row)
+    else:
+        end(row, "rotated")
+
+
 def _account_public_id(row: UserSession) -> str:
 
     account = account_by_id(row.account_kind, row.account_id)

@@ -1,8 +1,10 @@
 """Loading accounts by kind, and the sign-in pipeline shared by staff and clients.
 
 Sign-in is a list of steps. Each step may refuse (uniformly: the person is told only that the
-email or password is not right, or to wait) or ask for more; staff MFA will be inserted as a
-step that returns `needs="second_factor"` without changing the others.
+email or password is not right, or to wait) or ask for more: staff with the right password
+still need their second factor (`needs` is "code", or "enrol" when they have none yet and one
+is required), which `finish_second_factor` checks. Until then nothing is reset: the failure
+count stays, so knowing the password does not buy unlimited guesses at the code.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain.accounts import passwords
+from portal.domain.accounts import factors, passwords
 from portal.domain.core import audit, clock
 from portal.domain.core.session import dbs, will_write
+from portal.domain.core.statuses import FactorKind
+from portal.domain.core.validation import parse_uuid
 from portal.domain.models import Account, ClientAccount, StaffUser
 
 DELAY_AFTER_FAILURES = 5
@@ -47,6 +51,13 @@ def account_by_email(kind: str, email: str) -> Account | None:
     if kind == "client":
         return dbs().scalar(select(ClientAccount).where(ClientAccount.email == email))
     raise ValueError(f"no such kind of account: {kind!r}")
+
+
+def staff_by_public_id(public_id) -> StaffUser | None:
+    wanted = parse_uuid(public_id)
+    if wanted is None:
+        return None
+    return dbs().scalar(select(StaffUser).where(StaffUser.public_id == wanted))
 
 
 def can_sign_in(account) -> bool:
@@ -105,7 +116,29 @@ def count_failure(account, action: str = "sign_in.failed") -> None:
     audit.record(action, account, outcome="failure", details=details)
 
 
+def _step_rehash(result: SignInResult, password: str) -> bool:
+    account = result.account
+    stored = account.password_hash if account is not None else None
+    if account is not None and stored is not None and passwords.needs_rehash(stored):
+        will_write()
+        account.password_hash = passwords.hash_password(password)
+    return True
+
+
+def _step_second_factor(result: SignInResult, password: str) -> bool:
+    account = result.account
+    step = factors.next_step(account) if isinstance(account, StaffUser) else None
+    if step is not None:
+        result.needs = [step]
+        return False
+    return True
+
+
 def _step_success(result: SignInResult, password: str) -> bool:
+    return _signed_in(result)
+
+
+def _signed_in(result: SignInResult) -> bool:
     will_write()  # the password was checked as a reader (sign-in views read first)
     account = result.account
     if account is None or not can_sign_in(account):  # deactivated while it was being checked
@@ -114,14 +147,12 @@ def _step_success(result: SignInResult, password: str) -> bool:
     account.failed_sign_ins = 0
     account.throttled_until = None
     account.last_sign_in_at = clock.now()
-    if account.password_hash is not None and passwords.needs_rehash(account.password_hash):
-        account.password_hash = passwords.hash_password(password)
     return True
 
 
 SIGN_IN_STEPS = {
-    "staff": [_step_throttle, _step_password, _step_success],
-    "client": [_step_throttle, _step_password, _step_success],
+    "staff": [_step_throttle, _step_password, _step_rehash, _step_second_factor, _step_success],
+    "client": [_step_throttle, _step_password, _step_rehash, _step_success],
 }
 
 
@@ -162,6 +193,20 @@ def confirm_password(account, password: str, action: str = "reauth") -> str | No
     return refusal
 
 
+def confirm_second_factor(member: StaffUser, code: str, action: str = "reauth") -> str | None:
+    """The second half of a staff re-authentication: a code of the person's app (or a
+    recovery code). None when confirmed, else "wrong" or "throttled" (written already)."""
+    if _throttled(member) or member.suspended_at is not None:
+        audit.record(f"{action}.throttled", member, outcome="failure")
+        return "throttled"
+    used = factors.use_code(member, code)
+    if used is None:
+        count_failure(member, f"{action}.failed")
+        return "wrong"
+    audit.record(f"{action}.second_factor", member, details={"factor": str(used)})
+    return None
+
+
 def sign_in(kind: str, email: str, password: str) -> SignInResult:
     """Run the pipeline. Unknown accounts run the same steps (a dummy hash) and fail alike."""
     result = SignInResult(account=account_by_email(kind, email))
@@ -169,7 +214,37 @@ def sign_in(kind: str, email: str, password: str) -> SignInResult:
         if not step(result, password):
             if result.account is None:
                 audit.record("sign_in.failed", (kind, "unknown"), outcome="failure")
+            elif result.needs:
+                audit.record("sign_in.password_accepted", result.account, actor=result.account)
             return result
     result.ok = True
     audit.record("sign_in.succeeded", result.account, actor=result.account)
+    return result
+
+
+def finish_second_factor(member: StaffUser, code: str) -> SignInResult:
+    """The second step of a staff sign-in, after the right password: a code of the person's
+    app or a recovery code. A wrong code counts like a wrong password; a throttled, suspended
+    or deactivated account is refused whatever is typed."""
+    will_write()
+    result = SignInResult(account=member)
+    if _throttled(member) or member.suspended_at is not None:
+        result.refusal = "throttled"
+        audit.record("second_factor.throttled", member, outcome="failure")
+        return result
+    used = factors.use_code(member, code) if can_sign_in(member) else None
+    if used is None:
+        result.refusal = "code"
+        count_failure(member, "second_factor.failed")
+        return result
+    return enrolled_and_signed_in(member, used)
+
+
+def enrolled_and_signed_in(member: StaffUser, used: FactorKind) -> SignInResult:
+    """End a staff sign-in whose second factor was just shown (a code, or enrolment's first
+    code): the failure count starts again and the sign-in is audited with the factor."""
+    result = SignInResult(account=member)
+    if _signed_in(result):
+        result.ok = True
+        audit.record("sign_in.succeeded", member, actor=member, details={"factor": str(used)})
     return result

@@ -12,13 +12,13 @@ from uuid import UUID
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
-from portal.domain.accounts import passwords, sessions
+from portal.domain.accounts import factors, passwords, sessions
 from portal.domain.accounts.signin import account_by_email, normalize_email
 from portal.domain.core import audit, clock, mail, tokens
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability, Role, has_capability
 from portal.domain.core.session import dbs
-from portal.domain.core.validation import clean_email, clean_name
+from portal.domain.core.validation import clean_email, clean_name, parse_uuid
 from portal.domain.messaging import notifications
 from portal.domain.models import Agency, StaffUser
 from portal.settings import current as current_settings
@@ -239,3 +239,51 @@ def update_preferences(
         member.allow_client_contact = changed["allow_client_contact"] = allow_client_contact
     if changed:
         audit.record("staff.preferences_changed", member, details=changed)
+
+
+# --- a lost second factor ------------------------------------------------------------------------
+
+
+def _may_reset_factor(actor: StaffUser, member: StaffUser) -> bool:
+    if member.id == actor.id:
+        return False
+    if actor.role == Role.SYSTEM_ADMIN:
+        return member.role in factors.ALWAYS_REQUIRED
+    return (
+        has_capability(actor.role, Capability.MANAGE_STAFF)
+        and member.agency_id == actor.agency_id
+        and member.role not in factors.ALWAYS_REQUIRED
+    )
+
+
+def factor_reset_target(actor: StaffUser, member_id) -> StaffUser:
+    """The staff member whose second factor `actor` may reset: an agency administrator resets
+    their own agency's case managers, a system administrator resets administrators (never
+    their own: another administrator does). Anyone else is not found."""
+    wanted = parse_uuid(member_id)
+    member = (
+        dbs().scalar(select(StaffUser).where(StaffUser.public_id == wanted)) if wanted else None
+    )
+    if member is None or not _may_reset_factor(actor, member):
+        raise NotFound(("staff", str(member_id)[:64]))
+    return member
+
+
+def reset_second_factor(actor: StaffUser, member: StaffUser, identity_checked: bool) -> None:
+    """After an identity check: the person's factors and recovery codes go, every session of
+    theirs ends, and they set up a new factor at their next sign-in."""
+    if not _may_reset_factor(actor, member):
+        raise NotFound(("staff", str(member.public_id)))
+    if not identity_checked:
+        raise DomainError(
+            _l("Check who they are first: in person, or by calling a number you already had."),
+            field="identity_checked",
+        )
+    removed = factors.remove_all(member)
+    ended = sessions.end_all_for(member, "second_factor_reset")
+    audit.record(
+        "second_factor.reset",
+        member,
+        actor=actor,
+        details={"factors": removed, "sessions": ended, "identity_checked": True},
+    )

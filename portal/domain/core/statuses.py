@@ -93,3 +93,8 @@ class ServiceStatus(StrEnum):
     INACTIVE = "inactive"
     TEMPORARILY_CLOSED = "temporarily closed"
     DEFUNCT = "defunct"
+
+
+class FactorKind(StrEnum):
+    TOTP = "totp"  # an authenticator app
+    RECOVERY_CODE = "recovery_code"  # what a sign-in used; never a StaffFactor row

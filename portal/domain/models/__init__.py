@@ -39,6 +39,7 @@ from portal.domain.models.esign import (
     SignatureRequest,
     TemplateVersion,
 )
+from portal.domain.models.factors import RecoveryCode, StaffFactor
 from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.messaging import Conversation, Message
@@ -97,10 +98,12 @@ __all__ = [
     "OutboxMessage",
     "Project",
     "RecordRequest",
+    "RecoveryCode",
     "ReviewItem",
     "SignableTemplate",
     "Signature",
     "SignatureRequest",
+    "StaffFactor",
     "StaffNotification",
     "StaffUser",
     "TemplateVersion",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.domain.core import clock
@@ -19,6 +19,8 @@ class Agency(PublicIdMixin, CreatedAtMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # How long a Release of Information recorded by this agency lasts unless staff say otherwise.
     default_roi_days: Mapped[int] = mapped_column(default=365)
+    # Case managers need a second factor (administrators always do); on unless turned off.
+    require_second_factor: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def today(self):
         return clock.local_today(self.timezone)

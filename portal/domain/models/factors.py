@@ -1,0 +1,41 @@
+"""Staff second factors (issue 19): an authenticator app (TOTP) per person, and ten
+single-use recovery codes. A factor counts once confirmed (enrolment proves the person has it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.domain.models.accounts import StaffUser
+from portal.domain.models.base import Base, CreatedAtMixin, PublicIdMixin
+
+
+class StaffFactor(PublicIdMixin, CreatedAtMixin, Base):
+    __tablename__ = "staff_factors"
+    audit_kind = "staff_factor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # FactorKind
+    name: Mapped[str] = mapped_column(String(60))
+    # The TOTP key, encrypted at rest like every other secret (crypto.encrypt_text).
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The newest TOTP time step accepted: a code is good once (a step at or before it is refused).
+    last_step: Mapped[int | None]
+    confirmed_at: Mapped[datetime | None]  # None while enrolment is not finished
+    last_used_at: Mapped[datetime | None]
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+class RecoveryCode(CreatedAtMixin, Base):
+    """One of ten single-use codes for a lost factor; only its keyed hash is stored."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None]

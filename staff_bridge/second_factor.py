@@ -1,0 +1,242 @@
+"""A staff member's second factor (R20): the sign-in step after the password, enrolling an
+authenticator app (at the first sign-in when one is required, or later from My account),
+recovery codes, and an administrator's reset after a lost phone."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.access import public, staff_only
+from portal.domain.accounts import factors, signin, staff
+from portal.domain.core.roles import Capability
+from portal.domain.core.statuses import FactorKind
+from portal.forms import ConfirmPasswordForm
+from portal.security import safe_next
+from portal.web import (
+    attempt,
+    reauthenticate,
+    recently_authenticated,
+    sign_in_rate_limit,
+    start_session,
+)
+from portal.web._pages import end_second_step, second_step_state
+from staff_bridge import bp
+from staff_bridge.forms import ResetSecondFactorForm, SecondFactorForm, TotpSetupForm
+from staff_bridge.invitations import qr_data_uri
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _pending(step: str):
+    """The staff member whose right password started this browser's sign-in, while it still
+    needs `step`; None when there is no such sign-in (expired, or a different step)."""
+    state = second_step_state()
+    if state is None or state.get("step") != step:
+        return None, None
+    member = signin.staff_by_public_id(state.get("account"))
+    if member is None or not signin.can_sign_in(member):
+        end_second_step()
+        return None, None
+    return member, state
+
+
+def _restart():
+    flash(_("Sign in again to continue."), "info")
+    return redirect(url_for("staff_bridge.sign_in"), code=303)
+
+
+def _start(member, state) -> str:
+    """Sign in (the second factor was shown) and say where to go next."""
+    end_second_step()
+    start_session(member)
+    return safe_next(state.get("next") or "", url_for("staff_bridge.home"))
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@public
+@sign_in_rate_limit
+def sign_in_code():
+    member, state = _pending("code")
+    if member is None:
+        return _restart()
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        result = signin.finish_second_factor(member, form.code.data or "")
+        if result.ok:
+            return redirect(_start(member, state), code=303)
+        if result.refusal == "throttled":
+            end_second_step()  # after the wait, the password again
+            form.code.errors = [
+                _("Too many tries. Wait a few minutes, then sign in again with your password.")
+            ]
+        else:
+            form.code.errors = [str(factors.WRONG_CODE)]
+    return render_template("staff_bridge/second_factor/code.html", form=form), NO_STORE
+
+
+@bp.route("/sign-in/set-up", methods=["GET", "POST"])
+@public
+@sign_in_rate_limit
+def sign_in_set_up():
+    """The first sign-in of someone who needs a second factor and has none: set up an app
+    now; the sign-in ends with the app's first code."""
+    member, state = _pending("enrol")
+    if member is None:
+        return _restart()
+    form = TotpSetupForm()
+    setup = None
+    if form.validate_on_submit():
+        ok, codes = attempt(
+            form, factors.confirm_totp, member, form.setup.data or "", form.code.data or ""
+        )
+        if ok and signin.enrolled_and_signed_in(member, FactorKind.TOTP).ok:
+            destination = _start(member, state)
+            if not codes:  # recovery codes kept from before are still good
+                return redirect(destination, code=303)
+            return _recovery_codes_page(codes, destination)
+        setup = factors.setup_again(member, form.setup.data or "")
+    setup = setup or factors.current_setup(member)
+    return _setup_page(form, setup, during_sign_in=True)
+
+
+def _setup_page(form, setup, *, during_sign_in: bool):
+    form.setup.data = setup.factor_id
+    return (
+        render_template(
+            "staff_bridge/second_factor/set_up.html",
+            form=form,
+            setup=setup,
+            qr=qr_data_uri(setup.uri),
+            during_sign_in=during_sign_in,
+        ),
+        NO_STORE,
+    )
+
+
+def _recovery_codes_page(codes, destination):
+    """Shown once: the codes exist nowhere else in clear."""
+    return (
+        render_template(
+            "staff_bridge/second_factor/recovery_codes.html", codes=codes, destination=destination
+        ),
+        NO_STORE,
+    )
+
+
+# --- My account: the second factor -----------------------------------------------------------
+
+
+@bp.get("/account/second-factor")
+@staff_only()
+def second_factor_settings():
+    return render_template(
+        "staff_bridge/second_factor/settings.html",
+        factors=factors.confirmed(current_user),
+        codes_left=factors.recovery_codes_left(current_user),
+        required=factors.required(current_user),
+        form=ConfirmPasswordForm(),
+        needs_password=not recently_authenticated(),
+    )
+
+
+@bp.route("/account/second-factor/app", methods=["GET", "POST"])
+@staff_only()
+def second_factor_app():
+    """Set up an authenticator app (or a new phone's): after the password (and the current
+    app's code) unless given in the last 5 minutes."""
+    if not recently_authenticated():
+        form = ConfirmPasswordForm()
+        if form.validate_on_submit() and reauthenticate(form):
+            return redirect(url_for("staff_bridge.second_factor_app"), code=303)
+        return render_template(
+            "staff_bridge/second_factor/confirm.html",
+            form=form,
+            has_factor=factors.has_factor(current_user),
+        )
+    form = TotpSetupForm()
+    setup = None
+    if form.validate_on_submit() and form.code.data is not None:
+        ok, codes = attempt(
+            form, factors.confirm_totp, current_user, form.setup.data or "", form.code.data or ""
+        )
+        if ok:
+            if codes:
+                return _recovery_codes_page(codes, url_for("staff_bridge.second_factor_settings"))
+            flash(_("Your authenticator app is set up."), "success")
+            return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
+        setup = factors.setup_again(current_user, form.setup.data or "")
+    setup = setup or factors.current_setup(current_user)
+    return _setup_page(form, setup, during_sign_in=False)
+
+
+@bp.post("/account/second-factor/<factor_id>/remove")
+@staff_only()
+def remove_second_factor(factor_id: str):
+    factors.own_factor(current_user, factor_id)  # anyone else's: 404
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit() and reauthenticate(form):
+        ok, _r = attempt(form, factors.remove, current_user, factor_id)
+        if ok:
+            flash(_("Removed."), "success")
+        else:
+            for message in form.form_errors:
+                flash(message, "error")
+    else:
+        flash(_("Type your password (and a code) to make this change."), "error")
+    return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
+
+
+@bp.post("/account/recovery-codes")
+@staff_only()
+def new_recovery_codes():
+    form = ConfirmPasswordForm()
+    if not (form.validate_on_submit() and reauthenticate(form)):
+        flash(_("Type your password (and a code) to make this change."), "error")
+        return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
+    codes = factors.new_recovery_codes(current_user)
+    return _recovery_codes_page(codes, url_for("staff_bridge.second_factor_settings"))
+
+
+# --- an administrator resets a lost factor -----------------------------------------------------
+
+
+@bp.route("/team/<member_id>/reset-second-factor", methods=["GET", "POST"])
+@staff_only(Capability.MANAGE_STAFF)
+def reset_second_factor(member_id: str):
+    """An agency administrator resets a case manager's lost factor."""
+    return _reset_page(member_id, done=url_for("staff_bridge.staff_member", member_id=member_id))
+
+
+@bp.route("/administrators/<admin_id>/reset-second-factor", methods=["GET", "POST"])
+@staff_only(Capability.MANAGE_AGENCIES)
+def reset_admin_second_factor(admin_id: str):
+    """A system administrator resets an administrator's lost factor."""
+    return _reset_page(admin_id, done=url_for("staff_bridge.agency_list"))
+
+
+def _reset_page(member_id: str, *, done: str):
+    """After an identity check: every factor and recovery code of the person goes and every
+    session of theirs ends; they set up a new one at their next sign-in."""
+    member = staff.factor_reset_target(current_user, member_id)
+    form = ResetSecondFactorForm()
+    if form.validate_on_submit() and reauthenticate(form, always=True):
+        ok, _r = attempt(
+            form, staff.reset_second_factor, current_user, member, bool(form.identity_checked.data)
+        )
+        if ok:
+            flash(
+                _(
+                    "Done. %(name)s sets up a new second factor at their next sign-in.",
+                    name=member.display_name,
+                ),
+                "success",
+            )
+            return redirect(done, code=303)
+    return render_template(
+        "staff_bridge/second_factor/reset.html",
+        form=form,
+        member=member,
+        has_factor=factors.has_factor(current_user),
+    )
