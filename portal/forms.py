@@ -96,6 +96,7 @@ class ConfirmPasswordForm(PortalForm):
 
     password = PasswordField(_l("Your password"))
     code = StringField(_l("A code from your authenticator app"))
+    passkey = HiddenField()  # a passkey's signed answer, instead of the code (staff_bridge JS)
 
 
 def month_choices() -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ default that matters for security is still in place (`Settings.problems`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shlex
 import sys
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -141,6 +143,19 @@ class Settings:
     @property
     def uses_tls(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def passkey_party(self) -> tuple[str, str] | None:
+        """The portal as a WebAuthn relying party: (RP ID, the one origin accepted), from
+        BASE_URL's host name and scheme://host:port; None at an IP address, which cannot be
+        one."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return (host, f"{parts.scheme}://{parts.netloc}") if host else None
+        return None
 
     @property
     def cookie_name(self) -> str:

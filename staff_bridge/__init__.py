@@ -45,6 +45,7 @@ from staff_bridge import (  # noqa: E402,F401 - routes register
     imports,
     invitations,
     messages,
+    passkeys,
     portal_accounts,
     review_queue,
     routes,

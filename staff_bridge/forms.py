@@ -129,6 +129,11 @@ class TotpSetupForm(PortalForm):
     code = StringField(_l("The 6-digit code your app shows"))
 
 
+class PasskeyForm(PortalForm):
+    answer = HiddenField()
+    name = StringField(_l("A name for this passkey"))
+
+
 class ResetSecondFactorForm(PortalForm):
     identity_checked = BooleanField(
         _l("I checked who they are: in person, or by calling a number we already had for them")

@@ -9,19 +9,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import public, staff_only
-from portal.domain.accounts import factors, signin, staff
+from portal.domain.accounts import factors, passkeys, signin, staff
 from portal.domain.core.roles import Capability
 from portal.domain.core.statuses import FactorKind
 from portal.forms import ConfirmPasswordForm
 from portal.security import safe_next
 from portal.web import (
     attempt,
+    end_second_step,
+    keep_challenge,
     reauthenticate,
     recently_authenticated,
+    second_step_state,
     sign_in_rate_limit,
     start_session,
 )
-from portal.web._pages import end_second_step, second_step_state
 from staff_bridge import bp
 from staff_bridge.forms import ResetSecondFactorForm, SecondFactorForm, TotpSetupForm
 from staff_bridge.invitations import qr_data_uri
@@ -29,7 +31,7 @@ from staff_bridge.invitations import qr_data_uri
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _pending(step: str):
+def pending(step: str):
     """The staff member whose right password started this browser's sign-in, while it still
     needs `step`; None when there is no such sign-in (expired, or a different step)."""
     state = second_step_state()
@@ -47,7 +49,7 @@ def _restart():
     return redirect(url_for("staff_bridge.sign_in"), code=303)
 
 
-def _start(member, state) -> str:
+def start(member, state) -> str:
     """Sign in (the second factor was shown) and say where to go next."""
     end_second_step()
     start_session(member)
@@ -58,14 +60,14 @@ def _start(member, state) -> str:
 @public
 @sign_in_rate_limit
 def sign_in_code():
-    member, state = _pending("code")
+    member, state = pending("code")
     if member is None:
         return _restart()
     form = SecondFactorForm()
     if form.validate_on_submit():
         result = signin.finish_second_factor(member, form.code.data or "")
         if result.ok:
-            return redirect(_start(member, state), code=303)
+            return redirect(start(member, state), code=303)
         if result.refusal == "throttled":
             end_second_step()  # after the wait, the password again
             form.code.errors = [
@@ -73,7 +75,44 @@ def sign_in_code():
             ]
         else:
             form.code.errors = [str(factors.WRONG_CODE)]
-    return render_template("staff_bridge/second_factor/code.html", form=form), NO_STORE
+    return code_page(member, form)
+
+
+def sign_in_options(member) -> str | None:
+    """The options for the code page's "Use your passkey" button (None: no passkey to use);
+    their challenge is kept for the passkey's answer (`staff_bridge.passkeys`)."""
+    made = passkeys.authentication_options(member)
+    if made is None:
+        return None
+    options, challenge = made
+    keep_challenge("sign_in", challenge)
+    return options
+
+
+@bp.app_template_global()
+def reauth_passkey_options() -> str | None:
+    """For a re-authentication form (`_reauth.html`): options to use one of the signed-in
+    person's passkeys instead of a code, or None."""
+    if not current_user.is_authenticated or current_user.kind != "staff":
+        return None
+    made = passkeys.authentication_options(current_user)
+    if made is None:
+        return None
+    options, challenge = made
+    keep_challenge("reauth", challenge)
+    return options
+
+
+def code_page(member, form):
+    """The second step's page: a code, or (with JavaScript) one of the person's passkeys."""
+    return (
+        render_template(
+            "staff_bridge/second_factor/code.html",
+            form=form,
+            passkey_options=sign_in_options(member),
+        ),
+        NO_STORE,
+    )
 
 
 @bp.route("/sign-in/set-up", methods=["GET", "POST"])
@@ -82,7 +121,7 @@ def sign_in_code():
 def sign_in_set_up():
     """The first sign-in of someone who needs a second factor and has none: set up an app
     now; the sign-in ends with the app's first code."""
-    member, state = _pending("enrol")
+    member, state = pending("enrol")
     if member is None:
         return _restart()
     form = TotpSetupForm()
@@ -92,10 +131,10 @@ def sign_in_set_up():
             form, factors.confirm_totp, member, form.setup.data or "", form.code.data or ""
         )
         if ok and signin.enrolled_and_signed_in(member, FactorKind.TOTP).ok:
-            destination = _start(member, state)
+            destination = start(member, state)
             if not codes:  # recovery codes kept from before are still good
                 return redirect(destination, code=303)
-            return _recovery_codes_page(codes, destination)
+            return recovery_codes_page(codes, destination)
         setup = factors.setup_again(member, form.setup.data or "")
     setup = setup or factors.current_setup(member)
     return _setup_page(form, setup, during_sign_in=True)
@@ -115,7 +154,7 @@ def _setup_page(form, setup, *, during_sign_in: bool):
     )
 
 
-def _recovery_codes_page(codes, destination):
+def recovery_codes_page(codes, destination):
     """Shown once: the codes exist nowhere else in clear."""
     return (
         render_template(
@@ -131,14 +170,28 @@ def _recovery_codes_page(codes, destination):
 @bp.get("/account/second-factor")
 @staff_only()
 def second_factor_settings():
+    return _settings_page(ConfirmPasswordForm())
+
+
+def _settings_page(form):
     return render_template(
         "staff_bridge/second_factor/settings.html",
         factors=factors.confirmed(current_user),
         codes_left=factors.recovery_codes_left(current_user),
         required=factors.required(current_user),
-        form=ConfirmPasswordForm(),
+        form=form,
         needs_password=not recently_authenticated(),
     )
+
+
+@bp.post("/account/second-factor/confirm")
+@staff_only()
+def confirm_second_factor_changes():
+    """The password and a code once: changes on this page need no more for 5 minutes."""
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit() and reauthenticate(form):
+        return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
+    return _settings_page(form)
 
 
 @bp.route("/account/second-factor/app", methods=["GET", "POST"])
@@ -163,7 +216,7 @@ def second_factor_app():
         )
         if ok:
             if codes:
-                return _recovery_codes_page(codes, url_for("staff_bridge.second_factor_settings"))
+                return recovery_codes_page(codes, url_for("staff_bridge.second_factor_settings"))
             flash(_("Your authenticator app is set up."), "success")
             return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
         setup = factors.setup_again(current_user, form.setup.data or "")
@@ -184,7 +237,7 @@ def remove_second_factor(factor_id: str):
             for message in form.form_errors:
                 flash(message, "error")
     else:
-        flash(_("Type your password (and a code) to make this change."), "error")
+        flash(_("First confirm it is you (your password and a code)."), "error")
     return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
 
 
@@ -193,10 +246,10 @@ def remove_second_factor(factor_id: str):
 def new_recovery_codes():
     form = ConfirmPasswordForm()
     if not (form.validate_on_submit() and reauthenticate(form)):
-        flash(_("Type your password (and a code) to make this change."), "error")
+        flash(_("First confirm it is you (your password and a code)."), "error")
         return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
     codes = factors.new_recovery_codes(current_user)
-    return _recovery_codes_page(codes, url_for("staff_bridge.second_factor_settings"))
+    return recovery_codes_page(codes, url_for("staff_bridge.second_factor_settings"))
 
 
 # --- an administrator resets a lost factor -----------------------------------------------------

@@ -1,5 +1,6 @@
-"""Staff second factors (issue 19): authenticator apps (TOTP), single-use recovery codes, and
-an agency setting that requires a second factor of case managers (on by default).
+"""Staff second factors (issue 19): authenticator apps (TOTP), passkeys (WebAuthn), single-use
+recovery codes, and an agency setting that requires a second factor of case managers (on by
+default).
 
 Revision ID: 0015
 Revises: 0014
@@ -31,6 +32,9 @@ def upgrade():
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("secret_encrypted", sa.Text(), nullable=True),
         sa.Column("last_step", sa.Integer(), nullable=True),
+        sa.Column("credential_id", sa.LargeBinary(length=1023), nullable=True),
+        sa.Column("public_key", sa.LargeBinary(length=2048), nullable=True),
+        sa.Column("sign_count", sa.Integer(), server_default="0", nullable=False),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("public_id", sa.Uuid(), nullable=False),
@@ -40,6 +44,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_factors")),
         sa.UniqueConstraint("public_id", name=op.f("uq_staff_factors_public_id")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_staff_factors_credential_id")),
     )
     op.create_index(op.f("ix_staff_factors_staff_id"), "staff_factors", ["staff_id"])
     op.create_table(

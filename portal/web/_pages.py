@@ -63,6 +63,32 @@ def end_second_step() -> None:
     session.pop(SECOND_STEP, None)
 
 
+CHALLENGES = "webauthn_challenges"
+CHALLENGE_FOR = timedelta(minutes=5)
+
+
+def keep_challenge(purpose: str, challenge: bytes) -> None:
+    """A passkey ceremony's challenge, kept in this browser's server-side session until
+    `take_challenge` uses it (once) or it is 5 minutes old."""
+    kept = dict(session.get(CHALLENGES) or {})
+    kept[purpose] = {"challenge": challenge.hex(), "at": clock.now().isoformat()}
+    session[CHALLENGES] = kept
+
+
+def take_challenge(purpose: str) -> bytes | None:
+    kept = dict(session.get(CHALLENGES) or {})
+    entry = kept.pop(purpose, None)
+    session[CHALLENGES] = kept
+    if not isinstance(entry, dict):
+        return None
+    try:
+        at = datetime.fromisoformat(entry["at"])
+        challenge = bytes.fromhex(entry["challenge"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return challenge if clock.now() - at <= CHALLENGE_FOR else None
+
+
 def sign_in_page(kind: str, *, template: str, home: str, second_step: dict | None = None):
     """The sign-in page for either account kind: the same answer for every refusal (R17).
     `second_step` names the pages for what a right password may still need (staff: "code",

@@ -40,6 +40,7 @@ def reauthenticate(form, *, always: bool = False) -> bool:
     from portal.domain.accounts import factors
     from portal.domain.accounts.recovery import CURRENT_PASSWORD_REFUSALS
     from portal.domain.accounts.signin import confirm_password, confirm_second_factor
+    from portal.web._pages import take_challenge
 
     if recently_authenticated() and not always:
         return True
@@ -47,7 +48,12 @@ def reauthenticate(form, *, always: bool = False) -> bool:
     field = form.password
     if refusal is None and current_user.kind == "staff" and factors.has_factor(current_user):
         code = form.code.data if hasattr(form, "code") else ""
-        refusal, field = confirm_second_factor(current_user, code or ""), form.code
+        passkey = form.passkey.data if hasattr(form, "passkey") else ""
+        challenge = take_challenge("reauth") if passkey else None
+        refusal = confirm_second_factor(
+            current_user, code or "", passkey=passkey, challenge=challenge
+        )
+        field = form.code
     if refusal is None:
         session["authenticated_at"] = clock.now().isoformat()
         return True

@@ -302,3 +302,78 @@
     });
   });
 })();
+
+// Passkeys (WebAuthn): a button carries the options the server made; the browser asks the
+// device (its screen lock), and its signed answer goes back in the form's hidden field. Without
+// JavaScript or WebAuthn the button stays hidden: the authenticator app works everywhere.
+(function () {
+  "use strict";
+  if (!window.PublicKeyCredential || !navigator.credentials) return;
+  function toBytes(text) {
+    var plain = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    var bytes = new Uint8Array(plain.length);
+    for (var i = 0; i < plain.length; i++) bytes[i] = plain.charCodeAt(i);
+    return bytes.buffer;
+  }
+  function toText(buffer) {
+    if (!buffer) return null;
+    var bytes = new Uint8Array(buffer), plain = "";
+    for (var i = 0; i < bytes.length; i++) plain += String.fromCharCode(bytes[i]);
+    return btoa(plain).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function creation(o) {
+    o.challenge = toBytes(o.challenge);
+    o.user.id = toBytes(o.user.id);
+    (o.excludeCredentials || []).forEach(function (c) { c.id = toBytes(c.id); });
+    return o;
+  }
+  function request(o) {
+    o.challenge = toBytes(o.challenge);
+    (o.allowCredentials || []).forEach(function (c) { c.id = toBytes(c.id); });
+    return o;
+  }
+  function answer(credential) {
+    var r = credential.response, out = {
+      id: credential.id, rawId: toText(credential.rawId), type: credential.type,
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      response: { clientDataJSON: toText(r.clientDataJSON) }
+    };
+    if (r.attestationObject) {
+      out.response.attestationObject = toText(r.attestationObject);
+      out.response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      out.response.authenticatorData = toText(r.authenticatorData);
+      out.response.signature = toText(r.signature);
+      out.response.userHandle = toText(r.userHandle);
+    }
+    return JSON.stringify(out);
+  }
+  document.querySelectorAll("[data-passkey]").forEach(function (button) {
+    var form = button.form;
+    var field = form.querySelector("[data-passkey-answer]");
+    var problem = form.querySelector("[data-passkey-error]");
+    var creating = button.getAttribute("data-passkey") === "create";
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var options = JSON.parse(button.getAttribute("data-passkey-options"));
+      var asked = creating
+        ? navigator.credentials.create({ publicKey: creation(options) })
+        : navigator.credentials.get({ publicKey: request(options) });
+      button.disabled = true;
+      asked.then(function (credential) {
+        field.value = answer(credential);
+        if (button.hasAttribute("data-passkey-done")) {
+          // Part of a bigger form (re-authentication): the person presses its own button.
+          button.textContent = button.getAttribute("data-passkey-done");
+          if (problem) { problem.hidden = true; }
+        } else {
+          form.submit();
+        }
+      }).catch(function () {
+        button.disabled = false;
+        if (problem) { problem.textContent = problem.getAttribute("data-message"); problem.hidden = false; }
+      });
+    });
+  });
+})();

@@ -22,10 +22,20 @@ import pytest
 from werkzeug.serving import make_server
 
 from portal.domain.accounts.passwords import hash_password
+from portal.domain.core import clock, crypto
 from portal.domain.core.roles import Role
-from portal.domain.models import Agency, StaffUser
+from portal.domain.core.statuses import FactorKind
+from portal.domain.models import Agency, StaffFactor, StaffUser
 from portal.extensions import db, limiter
-from tests.support import PROJECT_ROOT, TEST_PASSWORD, SmtpSink, build_app, free_port, missing
+from tests.support import (
+    PROJECT_ROOT,
+    TEST_PASSWORD,
+    TEST_TOTP_KEY,
+    SmtpSink,
+    build_app,
+    free_port,
+    missing,
+)
 
 CHROME_ARGS = [
     "--no-sandbox",
@@ -98,6 +108,34 @@ class LiveServer:
         assert link.startswith(self.url + "/"), f"link does not point at the live server: {link}"
         return link
 
+    def create_case_manager_with_app(self, *, name: str = "Pat Passkey") -> dict[str, str]:
+        """An agency and a case manager whose authenticator app has TEST_TOTP_KEY."""
+        suffix = uuid.uuid4().hex[:10]
+        with self.app.app_context():
+            agency = Agency(name=f"Passkey Agency {suffix}", timezone="America/Los_Angeles")
+            member = StaffUser(
+                email=f"cm-{suffix}@staff.test",
+                display_name=name,
+                role=Role.CASE_MANAGER,
+                agency=agency,
+                password_hash=hash_password(TEST_PASSWORD),
+            )
+            db.session.add_all([agency, member])
+            db.session.flush()
+            db.session.add(
+                StaffFactor(
+                    staff_id=member.id,
+                    kind=FactorKind.TOTP,
+                    name="Authenticator app",
+                    secret_encrypted=crypto.encrypt_text(TEST_TOTP_KEY),
+                    confirmed_at=clock.now(),
+                )
+            )
+            db.session.commit()
+            created = {"email": member.email, "name": name, "agency": agency.name}
+            db.session.remove()
+        return created
+
     def create_agency_admin(self, *, name: str = "Alex Admin") -> dict[str, str]:
         """An agency and its administrator, committed, with TEST_PASSWORD."""
         suffix = uuid.uuid4().hex[:10]
@@ -138,7 +176,9 @@ def smtp_sink():
 def live_server(tmp_path_factory, smtp_sink):
     root = tmp_path_factory.mktemp("browser-portal")
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"  # http: the session cookie is not Secure, so it works
+    # http: the session cookie is not Secure, so it works. localhost, not 127.0.0.1: a name is a
+    # secure context and can be a WebAuthn relying party (an IP address cannot).
+    base_url = f"http://localhost:{port}"
     app = build_app(
         root,
         _database_url(root),

@@ -9,12 +9,13 @@ count stays, so knowing the password does not buy unlimited guesses at the code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain.accounts import factors, passwords
+from portal.domain.accounts import factors, passkeys, passwords
 from portal.domain.core import audit, clock
 from portal.domain.core.session import dbs, will_write
 from portal.domain.core.statuses import FactorKind
@@ -193,13 +194,25 @@ def confirm_password(account, password: str, action: str = "reauth") -> str | No
     return refusal
 
 
-def confirm_second_factor(member: StaffUser, code: str, action: str = "reauth") -> str | None:
-    """The second half of a staff re-authentication: a code of the person's app (or a
-    recovery code). None when confirmed, else "wrong" or "throttled" (written already)."""
+def confirm_second_factor(
+    member: StaffUser,
+    code: str,
+    action: str = "reauth",
+    *,
+    passkey: str = "",
+    challenge: bytes | None = None,
+) -> str | None:
+    """The second half of a staff re-authentication: a code of the person's app, a recovery
+    code, or one of their passkeys (its signed answer to `challenge`). None when confirmed,
+    else "wrong" or "throttled" (written already)."""
     if _throttled(member) or member.suspended_at is not None:
         audit.record(f"{action}.throttled", member, outcome="failure")
         return "throttled"
-    used = factors.use_code(member, code)
+    if passkey:
+        ok = passkeys.use_passkey(member, passkey, challenge)
+        used: FactorKind | None = FactorKind.PASSKEY if ok else None
+    else:
+        used = factors.use_code(member, code)
     if used is None:
         count_failure(member, f"{action}.failed")
         return "wrong"
@@ -226,13 +239,27 @@ def finish_second_factor(member: StaffUser, code: str) -> SignInResult:
     """The second step of a staff sign-in, after the right password: a code of the person's
     app or a recovery code. A wrong code counts like a wrong password; a throttled, suspended
     or deactivated account is refused whatever is typed."""
+    return _second_step(member, lambda: factors.use_code(member, code))
+
+
+def finish_with_passkey(member: StaffUser, answer: str, challenge: bytes | None) -> SignInResult:
+    """The second step with one of the person's passkeys (the browser's signed answer to
+    `challenge`); refused and counted like a wrong code otherwise."""
+
+    def check() -> FactorKind | None:
+        return FactorKind.PASSKEY if passkeys.use_passkey(member, answer, challenge) else None
+
+    return _second_step(member, check)
+
+
+def _second_step(member: StaffUser, check: Callable[[], FactorKind | None]) -> SignInResult:
     will_write()
     result = SignInResult(account=member)
     if _throttled(member) or member.suspended_at is not None:
         result.refusal = "throttled"
         audit.record("second_factor.throttled", member, outcome="failure")
         return result
-    used = factors.use_code(member, code) if can_sign_in(member) else None
+    used = check() if can_sign_in(member) else None
     if used is None:
         result.refusal = "code"
         count_failure(member, "second_factor.failed")

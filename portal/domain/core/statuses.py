@@ -97,4 +97,5 @@ class ServiceStatus(StrEnum):
 
 class FactorKind(StrEnum):
     TOTP = "totp"  # an authenticator app
+    PASSKEY = "passkey"  # WebAuthn
     RECOVERY_CODE = "recovery_code"  # what a sign-in used; never a StaffFactor row

@@ -1,11 +1,12 @@
-"""Staff second factors (issue 19): an authenticator app (TOTP) per person, and ten
-single-use recovery codes. A factor counts once confirmed (enrolment proves the person has it)."""
+"""Staff second factors (issue 19): an authenticator app (TOTP) per person, passkeys (WebAuthn,
+several per person, named), and ten single-use recovery codes. A factor counts once confirmed
+(enrolment proves the person has it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.models.accounts import StaffUser
@@ -24,6 +25,10 @@ class StaffFactor(PublicIdMixin, CreatedAtMixin, Base):
     secret_encrypted: Mapped[str | None] = mapped_column(Text)
     # The newest TOTP time step accepted: a code is good once (a step at or before it is refused).
     last_step: Mapped[int | None]
+    # A passkey: the credential's id and public key (COSE), and the authenticator's counter.
+    credential_id: Mapped[bytes | None] = mapped_column(LargeBinary(1023), unique=True)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(2048))
+    sign_count: Mapped[int] = mapped_column(default=0, server_default="0")
     confirmed_at: Mapped[datetime | None]  # None while enrolment is not finished
     last_used_at: Mapped[datetime | None]
 
