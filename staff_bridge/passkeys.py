@@ -9,19 +9,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import public, staff_only
-from portal.domain.accounts import factors, passkeys, signin
-from portal.forms import ConfirmPasswordForm
+from portal.domain.accounts import passkeys, signin
 from portal.web import (
     attempt,
     keep_challenge,
-    reauthenticate,
-    recently_authenticated,
     sign_in_rate_limit,
     take_challenge,
 )
 from staff_bridge import bp
 from staff_bridge.forms import PasskeyForm, SecondFactorForm
-from staff_bridge.second_factor import NO_STORE, code_page, pending, recovery_codes_page, start
+from staff_bridge.second_factor import (
+    NO_STORE,
+    code_page,
+    pending,
+    recovery_codes_page,
+    start,
+    unless_confirmed,
+)
 
 
 @bp.post("/sign-in/passkey")
@@ -46,15 +50,9 @@ def sign_in_passkey():
 @staff_only()
 def add_passkey():
     """Add a passkey: after the password (and a code) unless given in the last 5 minutes."""
-    if not recently_authenticated():
-        form = ConfirmPasswordForm()
-        if form.validate_on_submit() and reauthenticate(form):
-            return redirect(url_for("staff_bridge.add_passkey"), code=303)
-        return render_template(
-            "staff_bridge/second_factor/confirm.html",
-            form=form,
-            has_factor=factors.has_factor(current_user),
-        )
+    asked = unless_confirmed("staff_bridge.add_passkey")
+    if asked is not None:
+        return asked
     form = PasskeyForm()
     if form.validate_on_submit():
         ok, codes = attempt(

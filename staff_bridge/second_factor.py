@@ -194,20 +194,30 @@ def confirm_second_factor_changes():
     return _settings_page(form)
 
 
+def unless_confirmed(again: str):
+    """The "confirm it is you" page (the password, and a code or a passkey), unless they were
+    given in the last 5 minutes: then None, and the caller goes on. Confirmed now, it comes
+    back to the `again` page."""
+    if recently_authenticated():
+        return None
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit() and reauthenticate(form):
+        return redirect(url_for(again), code=303)
+    return render_template(
+        "staff_bridge/second_factor/confirm.html",
+        form=form,
+        has_factor=factors.has_factor(current_user),
+    )
+
+
 @bp.route("/account/second-factor/app", methods=["GET", "POST"])
 @staff_only()
 def second_factor_app():
     """Set up an authenticator app (or a new phone's): after the password (and the current
     app's code) unless given in the last 5 minutes."""
-    if not recently_authenticated():
-        form = ConfirmPasswordForm()
-        if form.validate_on_submit() and reauthenticate(form):
-            return redirect(url_for("staff_bridge.second_factor_app"), code=303)
-        return render_template(
-            "staff_bridge/second_factor/confirm.html",
-            form=form,
-            has_factor=factors.has_factor(current_user),
-        )
+    asked = unless_confirmed("staff_bridge.second_factor_app")
+    if asked is not None:
+        return asked
     form = TotpSetupForm()
     setup = None
     if form.validate_on_submit() and form.code.data is not None:

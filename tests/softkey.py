@@ -68,6 +68,16 @@ class SoftPasskey:
             + self._cose_key()
         )
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        return self._credential(
+            {
+                "clientDataJSON": b64url(client_data),
+                "attestationObject": b64url(attestation),
+                "transports": ["internal"],
+            }
+        )
+
+    def _credential(self, response: dict) -> str:
+        """A PublicKeyCredential as the browser serialises it (toJSON)."""
         return json.dumps(
             {
                 "id": b64url(self.credential_id),
@@ -75,11 +85,7 @@ class SoftPasskey:
                 "type": "public-key",
                 "authenticatorAttachment": "platform",
                 "clientExtensionResults": {},
-                "response": {
-                    "clientDataJSON": b64url(client_data),
-                    "attestationObject": b64url(attestation),
-                    "transports": ["internal"],
-                },
+                "response": response,
             }
         )
 
@@ -98,18 +104,11 @@ class SoftPasskey:
         signature = self.key.sign(
             auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
         )
-        return json.dumps(
+        return self._credential(
             {
-                "id": b64url(self.credential_id),
-                "rawId": b64url(self.credential_id),
-                "type": "public-key",
-                "authenticatorAttachment": "platform",
-                "clientExtensionResults": {},
-                "response": {
-                    "clientDataJSON": b64url(client_data),
-                    "authenticatorData": b64url(auth_data),
-                    "signature": b64url(signature),
-                    "userHandle": None,
-                },
+                "clientDataJSON": b64url(client_data),
+                "authenticatorData": b64url(auth_data),
+                "signature": b64url(signature),
+                "userHandle": None,
             }
         )

@@ -251,15 +251,7 @@ class Factories:
         self.session.add(member)
         self.session.flush()
         if password and second_factor:
-            self.session.add(
-                StaffFactor(
-                    staff_id=member.id,
-                    kind=FactorKind.TOTP,
-                    name="Authenticator app",
-                    secret_encrypted=crypto.encrypt_text(TEST_TOTP_KEY),
-                    confirmed_at=clock.now(),
-                )
-            )
+            enrol_app(self.session, member.id)
         self.session.commit()
         return member
 
@@ -379,6 +371,20 @@ class Factories:
         self.session.add(conversation)
         self.session.commit()
         return conversation
+
+
+def enrol_app(session, staff_id: int, key: str = TEST_TOTP_KEY) -> None:
+    """Give a staff member an authenticator app with `key`, set up already (the app's code is
+    then `totp_now(key)`): for test, benchmark and load accounts made directly in the database."""
+    session.add(
+        StaffFactor(
+            staff_id=staff_id,
+            kind=FactorKind.TOTP,
+            name="Authenticator app",
+            secret_encrypted=crypto.encrypt_text(key),
+            confirmed_at=clock.now(),
+        )
+    )
 
 
 def totp_now(key: str = TEST_TOTP_KEY) -> str:

@@ -22,17 +22,15 @@ import pytest
 from werkzeug.serving import make_server
 
 from portal.domain.accounts.passwords import hash_password
-from portal.domain.core import clock, crypto
 from portal.domain.core.roles import Role
-from portal.domain.core.statuses import FactorKind
-from portal.domain.models import Agency, StaffFactor, StaffUser
+from portal.domain.models import Agency, StaffUser
 from portal.extensions import db, limiter
 from tests.support import (
     PROJECT_ROOT,
     TEST_PASSWORD,
-    TEST_TOTP_KEY,
     SmtpSink,
     build_app,
+    enrol_app,
     free_port,
     missing,
 )
@@ -110,47 +108,29 @@ class LiveServer:
 
     def create_case_manager_with_app(self, *, name: str = "Pat Passkey") -> dict[str, str]:
         """An agency and a case manager whose authenticator app has TEST_TOTP_KEY."""
+        return self._create_staff(Role.CASE_MANAGER, name, "cm", "Passkey Agency", app=True)
+
+    def create_agency_admin(self, *, name: str = "Alex Admin") -> dict[str, str]:
+        """An agency and its administrator (no second factor yet), committed, TEST_PASSWORD."""
+        return self._create_staff(Role.AGENCY_ADMIN, name, "admin", "Harbor Services", app=False)
+
+    def _create_staff(self, role, name, prefix, agency_prefix, *, app: bool) -> dict[str, str]:
         suffix = uuid.uuid4().hex[:10]
         with self.app.app_context():
-            agency = Agency(name=f"Passkey Agency {suffix}", timezone="America/Los_Angeles")
+            agency = Agency(name=f"{agency_prefix} {suffix}", timezone="America/Los_Angeles")
             member = StaffUser(
-                email=f"cm-{suffix}@staff.test",
+                email=f"{prefix}-{suffix}@staff.test",
                 display_name=name,
-                role=Role.CASE_MANAGER,
+                role=role,
                 agency=agency,
                 password_hash=hash_password(TEST_PASSWORD),
             )
             db.session.add_all([agency, member])
             db.session.flush()
-            db.session.add(
-                StaffFactor(
-                    staff_id=member.id,
-                    kind=FactorKind.TOTP,
-                    name="Authenticator app",
-                    secret_encrypted=crypto.encrypt_text(TEST_TOTP_KEY),
-                    confirmed_at=clock.now(),
-                )
-            )
+            if app:
+                enrol_app(db.session, member.id)
             db.session.commit()
             created = {"email": member.email, "name": name, "agency": agency.name}
-            db.session.remove()
-        return created
-
-    def create_agency_admin(self, *, name: str = "Alex Admin") -> dict[str, str]:
-        """An agency and its administrator, committed, with TEST_PASSWORD."""
-        suffix = uuid.uuid4().hex[:10]
-        with self.app.app_context():
-            agency = Agency(name=f"Harbor Services {suffix}", timezone="America/Los_Angeles")
-            admin = StaffUser(
-                email=f"admin-{suffix}@staff.test",
-                display_name=name,
-                role=Role.AGENCY_ADMIN,
-                agency=agency,
-                password_hash=hash_password(TEST_PASSWORD),
-            )
-            db.session.add_all([agency, admin])
-            db.session.commit()
-            created = {"email": admin.email, "name": admin.display_name, "agency": agency.name}
             db.session.remove()
         return created
 

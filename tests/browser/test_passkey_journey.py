@@ -49,6 +49,13 @@ def credentials(page) -> list[dict]:
     return cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
 
 
+def sign_out_then_password(page, url: str, email: str) -> None:
+    """Sign out, then the sign-in's first step (the password) as `email`."""
+    tap_and_load(page, page.get_by_role("button", name="Sign out"))
+    page.goto(url + "/staff/sign-in")
+    password_step(page, email)
+
+
 def password_step(page, email: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
@@ -80,9 +87,7 @@ def test_a_case_manager_adds_a_passkey_signs_in_with_it_and_removes_it(live_serv
     assert len(credentials(page)) == 1
 
     # --- signed out, then in with the password and the passkey -------------------------------
-    tap_and_load(page, page.get_by_role("button", name="Sign out"))
-    page.goto(live_server.url + "/staff/sign-in")
-    password_step(page, person["email"])
+    sign_out_then_password(page, live_server.url, person["email"])
     expect(heading(page, "Type the code from your app")).to_be_visible()
     assert_accessible(page)
     tap_and_load(page, page.get_by_role("button", name="Use your passkey instead"))

@@ -20,9 +20,8 @@ from sqlalchemy import func, select, update
 
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
 from portal.domain.accounts.passwords import hash_password
-from portal.domain.core import clock, crypto, jobs
+from portal.domain.core import clock, jobs
 from portal.domain.core.roles import Role
-from portal.domain.core.statuses import FactorKind
 from portal.domain.models import (
     Agency,
     CareTeamMember,
@@ -33,11 +32,10 @@ from portal.domain.models import (
     Job,
     Message,
     OutboxMessage,
-    StaffFactor,
     StaffUser,
     UserSession,
 )
-from tests.support import TEST_PASSWORD, TEST_TOTP_KEY, signed_in
+from tests.support import TEST_PASSWORD, enrol_app, signed_in
 
 pytestmark = pytest.mark.real_commits
 
@@ -66,15 +64,7 @@ def crowd(app, database):
     )
     session.add_all([agency, manager])
     session.flush()
-    session.add(  # the authenticator app every staff member has (tests.support.totp_now)
-        StaffFactor(
-            staff_id=manager.id,
-            kind=FactorKind.TOTP,
-            name="Authenticator app",
-            secret_encrypted=crypto.encrypt_text(TEST_TOTP_KEY),
-            confirmed_at=clock.now(),
-        )
-    )
+    enrol_app(session, manager.id)  # the app every staff member has (tests.support.totp_now)
     people = []
     for n in range(CLIENTS):
         email = f"c{n}-{uuid.uuid4().hex[:8]}@client.test"

@@ -55,9 +55,8 @@ def seed(app, clients: int, staff: int) -> Seeded:
 
     from portal.domain.accounts import passwords
     from portal.domain.accounts.onboarding import PRIVACY_VERSION
-    from portal.domain.core import clock, crypto
+    from portal.domain.core import clock
     from portal.domain.core.roles import Role
-    from portal.domain.core.statuses import FactorKind
     from portal.domain.models import (
         Agency,
         CareTeamMember,
@@ -68,6 +67,7 @@ def seed(app, clients: int, staff: int) -> Seeded:
         StaffUser,
     )
     from portal.extensions import db
+    from tests.support import enrol_app
 
     made: Counter = Counter()
     hashed: list[str] = []
@@ -116,15 +116,7 @@ def seed(app, clients: int, staff: int) -> Seeded:
         )
         for member in members.values():
             if member.id not in with_app:  # every load case manager's app has LOAD_TOTP_KEY
-                s.add(
-                    StaffFactor(
-                        staff_id=member.id,
-                        kind=FactorKind.TOTP,
-                        name="Authenticator app",
-                        secret_encrypted=crypto.encrypt_text(LOAD_TOTP_KEY),
-                        confirmed_at=clock.now(),
-                    )
-                )
+                enrol_app(s, member.id, LOAD_TOTP_KEY)
                 made["staff apps"] += 1
         s.flush()
 
