@@ -12,6 +12,7 @@ from portal.access import public, staff_only
 from portal.domain.accounts import passkeys, signin
 from portal.web import (
     attempt,
+    end_second_step,
     keep_challenge,
     sign_in_rate_limit,
     take_challenge,
@@ -20,6 +21,7 @@ from staff_bridge import bp
 from staff_bridge.forms import PasskeyForm, SecondFactorForm
 from staff_bridge.second_factor import (
     NO_STORE,
+    TOO_MANY_TRIES,
     code_page,
     pending,
     recovery_codes_page,
@@ -41,6 +43,11 @@ def sign_in_passkey():
         result = signin.finish_with_passkey(member, answer, take_challenge("sign_in"))
         if result.ok:
             return redirect(start(member, state), code=303)
+        if result.refusal == "throttled":
+            end_second_step()  # after the wait, the password again
+            code_form = SecondFactorForm()
+            code_form.form_errors.append(str(TOO_MANY_TRIES))
+            return code_page(member, code_form)
     code_form = SecondFactorForm()
     code_form.form_errors.append(_("That passkey did not work. Try it again, or type a code."))
     return code_page(member, code_form)

@@ -4,8 +4,9 @@ recovery codes, and an administrator's reset after a lost phone."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.access import public, staff_only
@@ -18,6 +19,7 @@ from portal.web import (
     attempt,
     end_second_step,
     keep_challenge,
+    password_stamp,
     reauthenticate,
     recently_authenticated,
     second_step_state,
@@ -29,16 +31,24 @@ from staff_bridge.forms import ResetSecondFactorForm, SecondFactorForm, TotpSetu
 from staff_bridge.invitations import qr_data_uri
 
 NO_STORE = {"Cache-Control": "no-store"}
+TOO_MANY_TRIES = _l("Too many tries. Wait a few minutes, then sign in again with your password.")
 
 
 def pending(step: str):
     """The staff member whose right password started this browser's sign-in, while it still
-    needs `step`; None when there is no such sign-in (expired, or a different step)."""
+    needs `step`; None when there is no such sign-in: expired, another step, the account no
+    longer able to sign in, its password changed since, or the step no longer what it needs
+    (someone enrolled meanwhile, or an administrator reset their factor)."""
     state = second_step_state()
     if state is None or state.get("step") != step:
         return None, None
     member = signin.staff_by_public_id(state.get("account"))
-    if member is None or not signin.can_sign_in(member):
+    if (
+        member is None
+        or not signin.can_sign_in(member)
+        or state.get("password") != password_stamp(member)
+        or factors.next_step(member) != step
+    ):
         end_second_step()
         return None, None
     return member, state
@@ -70,9 +80,7 @@ def sign_in_code():
             return redirect(start(member, state), code=303)
         if result.refusal == "throttled":
             end_second_step()  # after the wait, the password again
-            form.code.errors = [
-                _("Too many tries. Wait a few minutes, then sign in again with your password.")
-            ]
+            form.code.errors = [str(TOO_MANY_TRIES)]
         else:
             form.code.errors = [str(factors.WRONG_CODE)]
     return code_page(member, form)
@@ -136,12 +144,14 @@ def sign_in_set_up():
                 return redirect(destination, code=303)
             return recovery_codes_page(codes, destination)
         setup = factors.setup_again(member, form.setup.data or "")
-    setup = setup or factors.current_setup(member)
-    return _setup_page(form, setup, during_sign_in=True)
+    return _setup_page(form, setup or factors.current_setup(member, session.get(SETUP)), True)
 
 
-def _setup_page(form, setup, *, during_sign_in: bool):
-    form.setup.data = setup.factor_id
+SETUP = "app_setup"  # the app set-up this browser shows (another browser's is not shown here)
+
+
+def _setup_page(form, setup, during_sign_in: bool):
+    session[SETUP] = form.setup.data = setup.factor_id
     return (
         render_template(
             "staff_bridge/second_factor/set_up.html",
@@ -201,7 +211,9 @@ def unless_confirmed(again: str):
     if recently_authenticated():
         return None
     form = ConfirmPasswordForm()
-    if form.validate_on_submit() and reauthenticate(form):
+    # A set-up form sent after the 5 minutes ran out carries no password: that is no wrong
+    # password to count, only the confirm page again.
+    if "password" in request.form and form.validate_on_submit() and reauthenticate(form):
         return redirect(url_for(again), code=303)
     return render_template(
         "staff_bridge/second_factor/confirm.html",
@@ -230,14 +242,18 @@ def second_factor_app():
             flash(_("Your authenticator app is set up."), "success")
             return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
         setup = factors.setup_again(current_user, form.setup.data or "")
-    setup = setup or factors.current_setup(current_user)
-    return _setup_page(form, setup, during_sign_in=False)
+    setup = setup or factors.current_setup(current_user, session.get(SETUP))
+    return _setup_page(form, setup, False)
 
 
 @bp.post("/account/second-factor/<factor_id>/remove")
 @staff_only()
 def remove_second_factor(factor_id: str):
-    factors.own_factor(current_user, factor_id)  # anyone else's: 404
+    factor = factors.own_factor(current_user, factor_id)  # anyone else's: 404
+    problem = factors.removal_problem(current_user, factor)
+    if problem is not None:  # said before a code is asked for (and used up) in vain
+        flash(str(problem), "error")
+        return redirect(url_for("staff_bridge.second_factor_settings"), code=303)
     form = ConfirmPasswordForm()
     if form.validate_on_submit() and reauthenticate(form):
         ok, _r = attempt(form, factors.remove, current_user, factor_id)
@@ -284,7 +300,10 @@ def _reset_page(member_id: str, *, done: str):
     session of theirs ends; they set up a new one at their next sign-in."""
     member = staff.factor_reset_target(current_user, member_id)
     form = ResetSecondFactorForm()
-    if form.validate_on_submit() and reauthenticate(form, always=True):
+    submitted = form.validate_on_submit()
+    if submitted and not form.identity_checked.data:  # before the password and code are used
+        form.identity_checked.errors = [str(staff.IDENTITY_CHECK_FIRST)]
+    elif submitted and reauthenticate(form, always=True):
         ok, _r = attempt(
             form, staff.reset_second_factor, current_user, member, bool(form.identity_checked.data)
         )

@@ -34,7 +34,7 @@ def upgrade():
         sa.Column("last_step", sa.Integer(), nullable=True),
         sa.Column("credential_id", sa.LargeBinary(length=1023), nullable=True),
         sa.Column("public_key", sa.LargeBinary(length=2048), nullable=True),
-        sa.Column("sign_count", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("sign_count", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("public_id", sa.Uuid(), nullable=False),

@@ -41,7 +41,15 @@ def begin_second_step(account, step: str, next_url: str) -> None:
         "step": step,
         "at": clock.now().isoformat(),
         "next": next_url,
+        "password": password_stamp(account),
     }
+
+
+def password_stamp(account) -> str:
+    """When the account's password last changed (or that it never did): a second step begun
+    before a change is not carried on after it."""
+    changed = account.password_changed_at
+    return changed.isoformat() if changed else ""
 
 
 def second_step_state() -> dict | None:

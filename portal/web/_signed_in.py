@@ -23,7 +23,8 @@ REAUTH_VALID_FOR = timedelta(minutes=5)
 
 
 def recently_authenticated() -> bool:
-    """Whether the password was typed in this session in the last 5 minutes (R27)."""
+    """Whether the password (and, for staff with a second factor, a code or a passkey) was
+    given in this session in the last 5 minutes (R27): at sign-in or by `reauthenticate`."""
     stamp = session.get("authenticated_at")
     try:
         at = datetime.fromisoformat(stamp) if stamp else None
@@ -44,9 +45,12 @@ def reauthenticate(form, *, always: bool = False) -> bool:
 
     if recently_authenticated() and not always:
         return True
-    refusal = confirm_password(current_user, form.password.data or "")
+    with_factor = current_user.kind == "staff" and factors.has_factor(current_user)
+    refusal = confirm_password(
+        current_user, form.password.data or "", second_factor_follows=with_factor
+    )
     field = form.password
-    if refusal is None and current_user.kind == "staff" and factors.has_factor(current_user):
+    if refusal is None and with_factor:
         code = form.code.data if hasattr(form, "code") else ""
         passkey = form.passkey.data if hasattr(form, "passkey") else ""
         challenge = take_challenge("reauth") if passkey else None

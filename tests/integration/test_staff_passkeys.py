@@ -190,7 +190,16 @@ def test_a_passkey_confirms_it_is_you_instead_of_a_code(
     actions = database.session.scalars(
         select(AuditEvent.details).where(
             AuditEvent.subject_id == str(member.public_id),
-            AuditEvent.action == "reauth.second_factor",
+            AuditEvent.action == "reauth.succeeded",
         )
     ).all()
     assert actions == [{"factor": "passkey"}]
+
+
+def test_an_absurd_answer_is_refused_without_an_error(app, make, agency_a, database):
+    member = make.staff(Role.CASE_MANAGER, agency_a)
+    add_passkey(signed_in(app, member), SoftPasskey(ORIGIN))
+    browser, _page = to_code_page(app, member)
+    for answer in ("[" * 5000 + "]" * 5000, "{}", '{"rawId": 5}', "x" * 20_000, "null"):
+        refused = passkey_step(browser, answer)
+        assert refused.status_code == 200 and "did not work" in refused.get_data(as_text=True)

@@ -2,6 +2,7 @@
 (TOTP: one step of drift either way, each code once), recovery codes, enrolment at the first
 sign-in, the agency's requirement, re-authentication, and an administrator's reset."""
 
+import re
 import threading
 from datetime import timedelta
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from portal.domain.accounts import factors
 from portal.domain.core import crypto
 from portal.domain.core.roles import Role
-from portal.domain.models import AuditEvent, RecoveryCode, StaffFactor, UserSession
+from portal.domain.models import AuditEvent, RecoveryCode, StaffFactor, StaffUser, UserSession
 from tests.support import TEST_PASSWORD, TEST_TOTP_KEY, signed_in, totp_now
 
 WRONG = "That code is not right"
@@ -278,3 +279,93 @@ def test_the_same_code_sent_from_eight_browsers_at_once_signs_in_one(app, databa
         thread.join(timeout=60)
     assert sorted(results) == [200] * 7 + [303]
     assert staff_sessions(database, person) == 1
+
+
+def test_a_begun_second_step_ends_when_the_password_changes_or_someone_enrolled(
+    app, make, agency_a, database
+):
+    member = make.staff(Role.CASE_MANAGER, agency_a)
+    waiting = app.test_client()
+    password_step(waiting, member)
+    member.password_changed_at = member.created_at + timedelta(days=1)  # changed since
+    database.session.commit()
+    answer = waiting.form("/staff/sign-in/code", {"code": totp_now()}, token_from="/privacy")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/staff/sign-in"
+    assert staff_sessions(database, member) == 0
+    # Enrolment begun in one browser, finished in another: the first one's state is over.
+    newcomer = make.staff(Role.CASE_MANAGER, agency_a, second_factor=False)
+    first, second = app.test_client(), app.test_client()
+    password_step(first, newcomer)
+    password_step(second, newcomer)
+    first_page = first.get("/staff/sign-in/set-up").get_data(as_text=True)
+    second_page = second.get("/staff/sign-in/set-up").get_data(as_text=True)
+    key = _setup_key(database, newcomer)  # the newest set-up: the second browser's
+    assert _shown_key(second_page) == key and _shown_key(first_page) != key  # each its own
+    setup_id = re.search(r'name="setup" type="hidden" value="([^"]+)"', second_page).group(1)
+    done = second.form("/staff/sign-in/set-up", {"setup": setup_id, "code": pyotp.TOTP(key).now()})
+    assert "Your recovery codes" in done.get_data(as_text=True)
+    late = first.get("/staff/sign-in/set-up")
+    assert late.status_code == 303 and late.headers["Location"] == "/staff/sign-in"
+
+
+def _shown_key(page: str) -> str:
+    return re.search(r'class="secret-key"[^>]*>([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+
+
+def test_odd_codes_are_refused_without_an_error(app, anonymous, case_manager_user, database):
+    password_step(anonymous, case_manager_user)
+    for odd in ("١٢٣٤٥٦", "１２３４５６", "12 34 56 78", "\x00" * 6, "A" * 5000):
+        answer = code_step(anonymous, odd)
+        assert answer.status_code == 200, odd
+    assert staff_sessions(database, case_manager_user) == 0
+
+
+def test_a_refused_reset_uses_up_no_code(
+    app, make, agency_a, agency_admin_user, frozen_clock, database
+):
+    member = make.staff(Role.CASE_MANAGER, agency_a)
+    admin = signed_in(app, agency_admin_user)
+    frozen_clock.advance(timedelta(seconds=30))
+    path = f"/staff/team/{member.public_id}/reset-second-factor"
+    code = totp_now()
+    unchecked = admin.form(path, {"password": TEST_PASSWORD, "code": code})
+    assert unchecked.status_code == 200 and "Check who they are first" in unchecked.get_data(
+        as_text=True
+    )
+    # The code was not spent on the refused form: it still confirms the reset.
+    done = admin.form(path, {"identity_checked": "y", "password": TEST_PASSWORD, "code": code})
+    assert done.status_code == 303 and not factors.has_factor(member)
+
+
+def test_a_set_up_sent_after_the_confirmation_ran_out_counts_no_failure(
+    app, case_manager_user, frozen_clock, database
+):
+    browser = signed_in(app, case_manager_user)
+    assert "Set up an authenticator app" in browser.get(
+        "/staff/account/second-factor/app"
+    ).get_data(as_text=True)
+    frozen_clock.advance(timedelta(minutes=6))
+    late = browser.form(
+        "/staff/account/second-factor/app", {"setup": "x", "code": "123456"}, token_from="/privacy"
+    )
+    assert late.status_code == 200 and "Confirm it is you" in late.get_data(as_text=True)
+    assert case_manager_user.failed_sign_ins == 0
+
+
+@pytest.mark.real_commits
+def test_wrong_codes_sent_at_once_are_each_counted(app, database):
+    from tests.support import Factories
+
+    make = Factories(database.session)
+    member = make.staff(Role.CASE_MANAGER, make.agency())
+    person = SimpleNamespace(id=member.id, email=member.email)
+    database.session.remove()
+    browsers = [app.test_client() for _ in range(4)]
+    for browser in browsers:
+        assert password_step(browser, person).status_code == 303
+    threads = [threading.Thread(target=code_step, args=(b, "000000")) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert database.session.get(StaffUser, person.id).failed_sign_ins == 4  # none lost (R16)

@@ -126,24 +126,12 @@ def start_totp(member: StaffUser, *, key: str | None = None) -> TotpSetup:
     return TotpSetup(str(factor.public_id), key, uri)
 
 
-def current_setup(member: StaffUser) -> TotpSetup:
-    """The set-up this person started and has not finished (so a reloaded page shows the key
-    their app may have scanned already), or a new one."""
-    factor = dbs().scalar(
-        select(StaffFactor)
-        .where(
-            StaffFactor.staff_id == member.id,
-            StaffFactor.kind == FactorKind.TOTP,
-            StaffFactor.confirmed_at.is_(None),
-        )
-        .order_by(StaffFactor.id.desc())
-        .limit(1)
-    )
-    if factor is not None:
-        again = setup_again(member, str(factor.public_id))
-        if again is not None:
-            return again
-    return start_totp(member)
+def current_setup(member: StaffUser, kept: str | None) -> TotpSetup:
+    """The set-up this browser started and has not finished (`kept`: its id, which the browser's
+    session keeps), so a reloaded page shows the key the app may have scanned already; else a
+    new one. A set-up another browser started is never shown here: its key is theirs."""
+    again = setup_again(member, kept) if kept else None
+    return again or start_totp(member)
 
 
 def setup_again(member: StaffUser, factor_id: str) -> TotpSetup | None:
@@ -202,8 +190,8 @@ def _unconfirmed(member: StaffUser, factor_id: str) -> StaffFactor | None:
 
 def _matching_step(key: str, code: str) -> int | None:
     """The time step (now, one before or one after) whose code is `code`, or None."""
-    digits = re.sub(r"\s", "", code or "")
-    if not re.fullmatch(r"\d{6}", digits):
+    digits = (code or "").replace(" ", "")
+    if not re.fullmatch(r"[0-9]{6}", digits):  # ASCII digits only (compare_digest needs ASCII)
         return None
     totp = pyotp.TOTP(key)
     now_step = totp.timecode(clock.now())
@@ -245,7 +233,7 @@ def use_code(member: StaffUser, code: str) -> FactorKind | None:
     used, or None (the caller counts the failure)."""
     will_write()
     text = (code or "").strip()
-    if re.fullmatch(r"[\d\s]{6,9}", text):
+    if re.fullmatch(r"[0-9 ]{6,9}", text):
         return FactorKind.TOTP if _use_totp(member, text) else None
     return FactorKind.RECOVERY_CODE if _use_recovery_code(member, text) else None
 
@@ -352,13 +340,24 @@ def own_factor(member: StaffUser, factor_id: str) -> StaffFactor:
     return factor
 
 
-def remove(member: StaffUser, factor_id: str) -> None:
-    """Remove one of the person's own factors; not the last one while one is required."""
-    factor = own_factor(member, factor_id)
+LAST_ONE = _l("You need a second way to sign in. Set up another one before you remove this one.")
+
+
+def removal_problem(member: StaffUser, factor: StaffFactor):
+    """Why `factor` may not be removed (the last one while one is required), or None."""
     if factor.confirmed_at is not None and required(member) and len(confirmed(member)) == 1:
-        raise DomainError(
-            _l("You need a second way to sign in. Set up another one before you remove this one.")
-        )
+        return LAST_ONE
+    return None
+
+
+def remove(member: StaffUser, factor_id: str) -> None:
+    """Remove one of the person's own factors; not the last one while one is required (the
+    person's row locked meanwhile, so two removals at once cannot leave none)."""
+    will_write()
+    dbs().refresh(member, with_for_update=True)
+    factor = own_factor(member, factor_id)
+    if removal_problem(member, factor) is not None:
+        raise DomainError(LAST_ONE)
     dbs().delete(factor)
     audit.record("second_factor.removed", member, details={"kind": factor.kind})
 

@@ -47,8 +47,10 @@ from portal.settings import current as current_settings
 RP_NAME = "HMIS client portal"
 DEFAULT_NAME = "Passkey"
 NOT_ADDED = _l("The passkey was not added. Try again, or use an authenticator app.")
-# What can go wrong reading a browser's answer: py_webauthn's own errors, and malformed JSON.
-_UNREADABLE = (WebAuthnException, ValueError, KeyError, TypeError)
+# What can go wrong reading a browser's answer: py_webauthn's own errors, malformed JSON, and
+# JSON nested past Python's recursion limit (answers over MAX_ANSWER are not read at all).
+_UNREADABLE = (WebAuthnException, ValueError, KeyError, TypeError, RecursionError)
+MAX_ANSWER = 16_384  # a real answer is 1 to 3 KB
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def register(member: StaffUser, answer: str, challenge: bytes | None, name: str)
     left (shown once), else []."""
     rp = _party()
     label = clean_text(name, field="name", max_length=60, required=False) or DEFAULT_NAME
-    if challenge is None:
+    if challenge is None or len(answer or "") > MAX_ANSWER:
         raise DomainError(NOT_ADDED)
     try:
         verified = verify_registration_response(
@@ -174,7 +176,7 @@ def use_passkey(member: StaffUser, answer: str, challenge: bytes | None) -> bool
     """Whether `answer` is a valid assertion, for `challenge`, by one of `member`'s own
     passkeys (with user verification). The counter moves on (a compare-and-set)."""
     rp = relying_party()
-    if rp is None or challenge is None:
+    if rp is None or challenge is None or len(answer or "") > MAX_ANSWER:
         return False
     try:
         credential_id = base64url_to_bytes(json.loads(answer)["rawId"])

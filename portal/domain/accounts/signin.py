@@ -74,7 +74,7 @@ def can_sign_in(account) -> bool:
 class SignInResult:
     account: Account | None = None
     ok: bool = False
-    refusal: str | None = None  # "credentials" or "throttled": what the person is told
+    refusal: str | None = None  # "credentials", "throttled" or (second step) "code"
     needs: list[str] = field(default_factory=list)
 
 
@@ -105,8 +105,11 @@ def _step_password(result: SignInResult, password: str) -> bool:
 
 
 def count_failure(account, action: str = "sign_in.failed") -> None:
-    """One more wrong password for the account: the delay grows after 5, suspension at 100."""
+    """One more wrong password (or code) for the account: the delay grows after 5, suspension
+    at 100. The row is read again under a lock first, so failures at the same moment are each
+    counted (PostgreSQL; SQLite's writers take turns)."""
     will_write()
+    dbs().refresh(account, with_for_update=True)
     account.failed_sign_ins += 1
     details = {"failures": account.failed_sign_ins}
     if account.failed_sign_ins >= DELAY_AFTER_FAILURES:
@@ -182,13 +185,17 @@ def record_refusal(account, refusal: str, action: str) -> None:
         count_failure(account, f"{action}.failed")
 
 
-def confirm_password(account, password: str, action: str = "reauth") -> str | None:
+def confirm_password(
+    account, password: str, action: str = "reauth", *, second_factor_follows: bool = False
+) -> str | None:
     """Re-authentication before a sensitive action (R27, R29): the current password, with the
     same throttling as sign-in. Returns None when confirmed, else the refusal ("wrong" or
-    "throttled"), which is written already; the caller shows it."""
+    "throttled"), which is written already; the caller shows it. When a second factor follows
+    (`confirm_second_factor`), that one audits the success."""
     refusal = check_current_password(account, password)
     if refusal is None:
-        audit.record(f"{action}.succeeded", account)
+        if not second_factor_follows:
+            audit.record(f"{action}.succeeded", account)
         return None
     record_refusal(account, refusal, action)
     return refusal
@@ -203,8 +210,10 @@ def confirm_second_factor(
     challenge: bytes | None = None,
 ) -> str | None:
     """The second half of a staff re-authentication: a code of the person's app, a recovery
-    code, or one of their passkeys (its signed answer to `challenge`). None when confirmed,
-    else "wrong" or "throttled" (written already)."""
+    code, or one of their passkeys (its signed answer to `challenge`). None when confirmed
+    (audited as `{action}.succeeded` with the factor), else "wrong" or "throttled" (written
+    already)."""
+    _locked(member)
     if _throttled(member) or member.suspended_at is not None:
         audit.record(f"{action}.throttled", member, outcome="failure")
         return "throttled"
@@ -216,7 +225,7 @@ def confirm_second_factor(
     if used is None:
         count_failure(member, f"{action}.failed")
         return "wrong"
-    audit.record(f"{action}.second_factor", member, details={"factor": str(used)})
+    audit.record(f"{action}.succeeded", member, details={"factor": str(used)})
     return None
 
 
@@ -252,8 +261,16 @@ def finish_with_passkey(member: StaffUser, answer: str, challenge: bytes | None)
     return _second_step(member, check)
 
 
-def _second_step(member: StaffUser, check: Callable[[], FactorKind | None]) -> SignInResult:
+def _locked(member: StaffUser) -> None:
+    """Read the member's row again, locked until the commit (PostgreSQL; SQLite writers take
+    turns already): parallel guesses then each see the count the one before left, and none is
+    lost from it (R16)."""
     will_write()
+    dbs().refresh(member, with_for_update=True)
+
+
+def _second_step(member: StaffUser, check: Callable[[], FactorKind | None]) -> SignInResult:
+    _locked(member)
     result = SignInResult(account=member)
     if _throttled(member) or member.suspended_at is not None:
         result.refusal = "throttled"

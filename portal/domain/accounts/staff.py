@@ -244,6 +244,11 @@ def update_preferences(
 # --- a lost second factor ------------------------------------------------------------------------
 
 
+IDENTITY_CHECK_FIRST = _l(
+    "Check who they are first: in person, or by calling a number you already had."
+)
+
+
 def _may_reset_factor(actor: StaffUser, member: StaffUser) -> bool:
     if member.id == actor.id:
         return False
@@ -275,10 +280,7 @@ def reset_second_factor(actor: StaffUser, member: StaffUser, identity_checked: b
     if not _may_reset_factor(actor, member):
         raise NotFound(("staff", str(member.public_id)))
     if not identity_checked:
-        raise DomainError(
-            _l("Check who they are first: in person, or by calling a number you already had."),
-            field="identity_checked",
-        )
+        raise DomainError(IDENTITY_CHECK_FIRST, field="identity_checked")
     removed = factors.remove_all(member)
     ended = sessions.end_all_for(member, "second_factor_reset")
     audit.record(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.models.accounts import StaffUser
@@ -28,7 +28,7 @@ class StaffFactor(PublicIdMixin, CreatedAtMixin, Base):
     # A passkey: the credential's id and public key (COSE), and the authenticator's counter.
     credential_id: Mapped[bytes | None] = mapped_column(LargeBinary(1023), unique=True)
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(2048))
-    sign_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     confirmed_at: Mapped[datetime | None]  # None while enrolment is not finished
     last_used_at: Mapped[datetime | None]
 
