@@ -190,6 +190,20 @@ def test_admin_invites_a_case_manager_who_signs_in_and_is_then_deactivated(live_
     expect(admin_phone.locator(".summary")).to_contain_text("Active")
     assert_accessible(admin_phone)
 
+    # The reset of a lost second factor: the page, and its refusal without the identity check.
+    member_page = admin_phone.url
+    tap_and_load(
+        admin_phone,
+        admin_phone.get_by_role("link", name="Lost their phone? Reset their second factor"),
+    )
+    expect(heading(admin_phone, f"Reset {invitee_name}'s second factor")).to_be_visible()
+    assert_accessible(admin_phone)
+    tap_and_load(admin_phone, admin_phone.get_by_role("button", name="Reset their second factor"))
+    expect(admin_phone.get_by_role("alert")).to_contain_text("Check who they are first")
+    assert_accessible(admin_phone)
+    admin_phone.goto(member_page)
+    expect(heading(admin_phone, invitee_name)).to_be_visible()
+
     tap_and_load(admin_phone, admin_phone.get_by_role("link", name="Deactivate this account"))
     expect(heading(admin_phone, f"Deactivate {invitee_name}?")).to_be_visible()
     assert_accessible(admin_phone)
