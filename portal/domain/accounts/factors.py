@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, or_, select, update
 from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, NotFound
 from portal.domain.core.roles import Role
-from portal.domain.core.session import changed, dbs, will_write
+from portal.domain.core.session import changed, dbs, lock_row, will_write
 from portal.domain.core.statuses import FactorKind
 from portal.domain.core.validation import parse_uuid
 from portal.domain.models import RecoveryCode, StaffFactor, StaffUser
@@ -353,8 +353,7 @@ def removal_problem(member: StaffUser, factor: StaffFactor):
 def remove(member: StaffUser, factor_id: str) -> None:
     """Remove one of the person's own factors; not the last one while one is required (the
     person's row locked meanwhile, so two removals at once cannot leave none)."""
-    will_write()
-    dbs().refresh(member, with_for_update=True)
+    lock_row(member)
     factor = own_factor(member, factor_id)
     if removal_problem(member, factor) is not None:
         raise DomainError(LAST_ONE)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal.domain.accounts import factors, passkeys, passwords
 from portal.domain.core import audit, clock
-from portal.domain.core.session import dbs, will_write
+from portal.domain.core.session import dbs, lock_row, will_write
 from portal.domain.core.statuses import FactorKind
 from portal.domain.core.validation import parse_uuid
 from portal.domain.models import Account, ClientAccount, StaffUser
@@ -108,8 +108,7 @@ def count_failure(account, action: str = "sign_in.failed") -> None:
     """One more wrong password (or code) for the account: the delay grows after 5, suspension
     at 100. The row is read again under a lock first, so failures at the same moment are each
     counted (PostgreSQL; SQLite's writers take turns)."""
-    will_write()
-    dbs().refresh(account, with_for_update=True)
+    lock_row(account)
     account.failed_sign_ins += 1
     details = {"failures": account.failed_sign_ins}
     if account.failed_sign_ins >= DELAY_AFTER_FAILURES:
@@ -265,8 +264,7 @@ def _locked(member: StaffUser) -> None:
     """Read the member's row again, locked until the commit (PostgreSQL; SQLite writers take
     turns already): parallel guesses then each see the count the one before left, and none is
     lost from it (R16)."""
-    will_write()
-    dbs().refresh(member, with_for_update=True)
+    lock_row(member)
 
 
 def _second_step(member: StaffUser, check: Callable[[], FactorKind | None]) -> SignInResult:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import TypeVar, cast
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -46,6 +46,18 @@ class ReadOnlyViolation(RuntimeError):
 
 def dbs() -> Session:
     return db.session()
+
+
+def lock_row(instance) -> None:
+    """Lock `instance`'s row until the commit (PostgreSQL; SQLite's writers take turns anyway)
+    and read it again, so what follows sees what a transaction before it committed. A plain
+    `SELECT id ... FOR UPDATE` of the one table: a refresh that loads relationships by outer
+    join cannot lock (PostgreSQL refuses FOR UPDATE on the nullable side of an outer join)."""
+    will_write()
+    instance = getattr(instance, "_get_current_object", lambda: instance)()  # current_user
+    model = type(instance)
+    dbs().execute(select(model.id).where(model.id == instance.id).with_for_update())
+    dbs().refresh(instance)
 
 
 def changed(statement: Executable) -> int:
