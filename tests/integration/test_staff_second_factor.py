@@ -254,18 +254,24 @@ def test_who_may_reset_whom(app, make, agency_a, agency_b, database):
     assert root.get(reset.format(system.public_id)).status_code == 404  # never their own
 
 
-@pytest.mark.real_commits
-def test_the_same_code_sent_from_eight_browsers_at_once_signs_in_one(app, database):
+def at_the_code_step(app, database, browsers: int):
+    """A committed case manager, and `browsers` browsers past the password, at the code step.
+    Plain values only: on SQLite a transaction held by this thread would hold the threads up."""
     from tests.support import Factories
 
     make = Factories(database.session)
     member = make.staff(Role.CASE_MANAGER, make.agency())
-    # Plain values only: on SQLite a transaction held by this thread would hold the threads up.
     person = SimpleNamespace(id=member.id, email=member.email)
     database.session.remove()
-    browsers = [app.test_client() for _ in range(8)]
-    for browser in browsers:
+    opened = [app.test_client() for _ in range(browsers)]
+    for browser in opened:
         assert password_step(browser, person).status_code == 303
+    return person, opened
+
+
+@pytest.mark.real_commits
+def test_the_same_code_sent_from_eight_browsers_at_once_signs_in_one(app, database):
+    person, browsers = at_the_code_step(app, database, 8)
     code = totp_now()
     results = []
 
@@ -354,15 +360,7 @@ def test_a_set_up_sent_after_the_confirmation_ran_out_counts_no_failure(
 
 @pytest.mark.real_commits
 def test_wrong_codes_sent_at_once_are_each_counted(app, database):
-    from tests.support import Factories
-
-    make = Factories(database.session)
-    member = make.staff(Role.CASE_MANAGER, make.agency())
-    person = SimpleNamespace(id=member.id, email=member.email)
-    database.session.remove()
-    browsers = [app.test_client() for _ in range(4)]
-    for browser in browsers:
-        assert password_step(browser, person).status_code == 303
+    person, browsers = at_the_code_step(app, database, 4)
     threads = [threading.Thread(target=code_step, args=(b, "000000")) for b in browsers]
     for thread in threads:
         thread.start()
