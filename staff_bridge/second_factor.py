@@ -19,7 +19,6 @@ from portal.web import (
     attempt,
     end_second_step,
     keep_challenge,
-    password_stamp,
     reauthenticate,
     recently_authenticated,
     second_step_state,
@@ -36,19 +35,12 @@ TOO_MANY_TRIES = _l("Too many tries. Wait a few minutes, then sign in again with
 
 def pending(step: str):
     """The staff member whose right password started this browser's sign-in, while it still
-    needs `step`; None when there is no such sign-in: expired, another step, the account no
-    longer able to sign in, its password changed since, or the step no longer what it needs
-    (someone enrolled meanwhile, or an administrator reset their factor)."""
+    needs `step` (`signin.staff_at_second_step`); None when there is no such sign-in."""
     state = second_step_state()
     if state is None or state.get("step") != step:
         return None, None
-    member = signin.staff_by_public_id(state.get("account"))
-    if (
-        member is None
-        or not signin.can_sign_in(member)
-        or state.get("password") != password_stamp(member)
-        or factors.next_step(member) != step
-    ):
+    member = signin.staff_at_second_step(state.get("account"), step, state.get("password", ""))
+    if member is None:
         end_second_step()
         return None, None
     return member, state

@@ -9,6 +9,7 @@ from flask import Response, request, session
 from flask_login import current_user
 
 from portal.domain.accounts import sessions
+from portal.domain.accounts.signin import password_stamp
 from portal.domain.core import clock
 from portal.settings import current as current_settings
 from portal.web._requests import _did_not_go_through, attempt
@@ -43,13 +44,6 @@ def begin_second_step(account, step: str, next_url: str) -> None:
         "next": next_url,
         "password": password_stamp(account),
     }
-
-
-def password_stamp(account) -> str:
-    """When the account's password last changed (or that it never did): a second step begun
-    before a change is not carried on after it."""
-    changed = account.password_changed_at
-    return changed.isoformat() if changed else ""
 
 
 def second_step_state() -> dict | None:

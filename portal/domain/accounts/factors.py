@@ -59,14 +59,16 @@ def required(member: StaffUser) -> bool:
     return member.agency.require_second_factor
 
 
-def confirmed(member: StaffUser) -> list[StaffFactor]:
-    return list(
-        dbs().scalars(
-            select(StaffFactor)
-            .where(StaffFactor.staff_id == member.id, StaffFactor.confirmed_at.is_not(None))
-            .order_by(StaffFactor.id)
-        )
+def confirmed(member: StaffUser, kind: FactorKind | None = None) -> list[StaffFactor]:
+    """The person's set-up factors (of one `kind`, or all), oldest first."""
+    query = (
+        select(StaffFactor)
+        .where(StaffFactor.staff_id == member.id, StaffFactor.confirmed_at.is_not(None))
+        .order_by(StaffFactor.id)
     )
+    if kind is not None:
+        query = query.where(StaffFactor.kind == kind)
+    return list(dbs().scalars(query))
 
 
 def has_factor(member: StaffUser) -> bool:
@@ -239,8 +241,7 @@ def use_code(member: StaffUser, code: str) -> FactorKind | None:
 
 
 def _use_totp(member: StaffUser, code: str) -> bool:
-    totp_factors = [f for f in confirmed(member) if f.kind == FactorKind.TOTP]
-    for factor in totp_factors:
+    for factor in confirmed(member, FactorKind.TOTP):
         if factor.secret_encrypted is None:
             continue
         key = crypto.decrypt_text(factor.secret_encrypted)

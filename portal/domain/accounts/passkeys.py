@@ -66,17 +66,7 @@ def relying_party() -> RelyingParty | None:
 
 
 def passkeys_of(member: StaffUser) -> list[StaffFactor]:
-    return list(
-        dbs().scalars(
-            select(StaffFactor)
-            .where(
-                StaffFactor.staff_id == member.id,
-                StaffFactor.kind == FactorKind.PASSKEY,
-                StaffFactor.confirmed_at.is_not(None),
-            )
-            .order_by(StaffFactor.id)
-        )
-    )
+    return factors.confirmed(member, FactorKind.PASSKEY)
 
 
 def _descriptors(member: StaffUser) -> list[PublicKeyCredentialDescriptor]:

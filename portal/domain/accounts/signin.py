@@ -61,6 +61,29 @@ def staff_by_public_id(public_id) -> StaffUser | None:
     return dbs().scalar(select(StaffUser).where(StaffUser.public_id == wanted))
 
 
+def password_stamp(account) -> str:
+    """When the account's password last changed ("" if it never did): a second step begun
+    before a change is not carried on after it."""
+    changed = account.password_changed_at
+    return changed.isoformat() if changed else ""
+
+
+def staff_at_second_step(public_id, step: str, stamp: str) -> StaffUser | None:
+    """The staff member whose right password began a second step (`step`, with the password's
+    `stamp` then), while that step still stands: not if they can no longer sign in, their
+    password changed since, or `step` is no longer what they need (someone enrolled
+    meanwhile, or an administrator reset their factor)."""
+    member = staff_by_public_id(public_id)
+    if (
+        member is None
+        or not can_sign_in(member)
+        or stamp != password_stamp(member)
+        or factors.next_step(member) != step
+    ):
+        return None
+    return member
+
+
 def can_sign_in(account) -> bool:
     return (
         account is not None
