@@ -143,6 +143,7 @@ def _init_database(app: Flask, settings: Settings) -> None:
 def _init_extensions(app: Flask, settings: Settings) -> None:
     from portal import i18n, web
     from portal.extensions import csrf, limiter, login_manager
+    from portal.integrations import oidc
 
     app.before_request(web.upload_limits)  # before the CSRF check reads the body
     csrf.init_app(app)
@@ -152,6 +153,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     login_manager.blueprint_login_views = {"staff_bridge": "staff_bridge.sign_in"}
     login_manager.session_protection = None  # our sessions are server-side and rotated by us
     i18n.init_app(app)
+    oidc.init_app(app, settings)
 
 
 def _init_web(app: Flask) -> None:

@@ -49,8 +49,10 @@ def request_id() -> str:
 
 
 def content_security_policy(nonce: str, *, leave_to: str = "") -> str:
-    """`leave_to`: the site "Leave quickly" sends people to. Its form posts here, then the
-    answer redirects there, and browsers hold a form's redirect to form-action too."""
+    """`leave_to`: the sites a form's answer may redirect to (browsers hold a form's redirect
+    to form-action too): the one "Leave quickly" sends people to, and on the staff sign-in
+    page the single sign-on providers (the origin of their discovery URL, where their sign-in
+    page lives too at Entra ID, Google, Okta and Keycloak)."""
     return "; ".join(
         [
             "default-src 'self'",
@@ -90,9 +92,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def _set_headers(response: Response) -> Response:
     headers = response.headers
     if "Content-Security-Policy" not in headers:  # files served keep their stricter sandbox
-        headers["Content-Security-Policy"] = content_security_policy(
-            nonce(), leave_to=_origin(current_settings().quick_exit_url)
-        )
+        settings = current_settings()
+        leave_to = _origin(settings.quick_exit_url)
+        if request.endpoint == "staff_bridge.sign_in":  # "Sign in with ..." leaves for these
+            leave_to = " ".join(
+                [leave_to, *(_origin(p.discovery_url) for p in settings.sso_providers)]
+            )
+        headers["Content-Security-Policy"] = content_security_policy(nonce(), leave_to=leave_to)
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"

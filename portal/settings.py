@@ -8,7 +8,9 @@ default that matters for security is still in place (`Settings.problems`).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -38,6 +40,75 @@ ENVIRONMENTS = ("development", "test", "production")
 
 class SettingsError(RuntimeError):
     """The environment describes a deployment the portal refuses to run."""
+
+
+# The multi-factor methods (RFC 8176 `amr` values) that count as a second factor when a
+# provider is trusted for it: one-time codes, hardware and software keys, biometrics, "mfa".
+DEFAULT_MFA_AMR = ("mfa", "otp", "hwk", "swk", "fpt", "face", "sc")
+
+
+@dataclass(frozen=True)
+class SsoProvider:
+    """One identity provider staff may sign in through (OpenID Connect), as the deployment
+    configures it in STAFF_SSO_PROVIDERS (a JSON list of objects with these keys)."""
+
+    key: str  # in the portal's addresses: /staff/sso/<key>/...
+    name: str  # on the button: "Sign in with <name>"
+    discovery_url: str  # .../.well-known/openid-configuration
+    client_id: str
+    client_secret: str
+    # The email domains this provider may vouch for (a first sign-in links only these).
+    domains: tuple[str, ...]
+    # Optionally the one agency (by name) whose staff sign in here; accounts are created
+    # on first sign-in only through a provider of one agency.
+    agency: str = ""
+    # Whether its email links a first sign-in without `email_verified: true` (Entra ID sends
+    # none): "verified" (the default) or "always".
+    trust_email: str = "verified"
+    # Whether its own multi-factor counts as the portal's second factor, and which `amr` or
+    # `acr` values say it was used.
+    trust_mfa: bool = False
+    mfa_amr: tuple[str, ...] = DEFAULT_MFA_AMR
+    mfa_acr: tuple[str, ...] = ()
+    scope: str = "openid email profile offline_access"
+
+    @classmethod
+    def from_json(cls, item: dict) -> SsoProvider:
+        if not isinstance(item, dict):
+            raise ValueError("each provider is an object")
+        wanted = {f.name for f in fields(cls)}
+        unknown = set(item) - wanted
+        if unknown:
+            raise ValueError(f"unknown provider keys: {sorted(unknown)}")
+        values = dict(item)
+        for name in ("domains", "mfa_amr", "mfa_acr"):
+            if name in values:
+                values[name] = tuple(str(v).strip().lower() for v in values[name])
+        values["trust_mfa"] = bool(values.get("trust_mfa", False))
+        try:
+            provider = cls(**values)
+        except TypeError as exc:  # a required key is missing
+            raise ValueError(str(exc)) from exc
+        if not re.fullmatch(r"[a-z0-9-]{1,40}", provider.key):
+            raise ValueError("a provider key is 1-40 lower-case letters, digits or dashes")
+        if provider.trust_email not in ("verified", "always"):
+            raise ValueError("trust_email is verified or always")
+        if not provider.domains:
+            raise ValueError("a provider needs the email domains it may vouch for")
+        return provider
+
+
+def _sso_providers(value: str) -> tuple[SsoProvider, ...]:
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError("not JSON") from exc
+    if not isinstance(items, list):
+        raise ValueError("a JSON list of providers")
+    providers = tuple(SsoProvider.from_json(item) for item in items)
+    if len({p.key for p in providers}) != len(providers):
+        raise ValueError("two providers share a key")
+    return providers
 
 
 def _bool(value: str) -> bool:
@@ -133,6 +204,10 @@ class Settings:
     # the first wait, doubling up to the longest (R68: 1 min to 1 h). Fault runs shorten them.
     job_retry_first: timedelta = timedelta(minutes=1)
     job_retry_longest: timedelta = timedelta(hours=1)
+    # Staff single sign-on (issue 19): the identity providers, and how often a session begun
+    # through one is checked with it again (someone disabled there loses the portal by then).
+    sso_providers: tuple[SsoProvider, ...] = ()
+    sso_recheck: timedelta = timedelta(minutes=60)
     extra: dict[str, Any] = field(default_factory=dict)
 
     # --- derived -------------------------------------------------------------------------
@@ -230,6 +305,12 @@ class Settings:
             found.append("QUICK_EXIT_URL must be an https:// address of another site")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
             found.append("Argon2id parameters are below m=19 MiB, t=2")
+        for provider in self.sso_providers:
+            if not provider.discovery_url.startswith("https://") or not provider.client_secret:
+                found.append(
+                    f"single sign-on provider {provider.key} needs an https:// discovery URL "
+                    "and a client secret"
+                )
         try:
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -312,6 +393,8 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "worker_poll_seconds": ("WORKER_POLL_SECONDS", float),
     "job_retry_first": ("JOB_RETRY_FIRST_SECONDS", lambda v: timedelta(seconds=float(v))),
     "job_retry_longest": ("JOB_RETRY_LONGEST_SECONDS", lambda v: timedelta(seconds=float(v))),
+    "sso_providers": ("STAFF_SSO_PROVIDERS", _sso_providers),
+    "sso_recheck": ("SSO_RECHECK_MINUTES", _minutes),
 }
 
 

@@ -50,4 +50,5 @@ from staff_bridge import (  # noqa: E402,F401 - routes register
     review_queue,
     routes,
     second_factor,
+    sso,
 )

@@ -118,6 +118,10 @@ class AgencySettingsForm(PortalForm):
     require_second_factor = BooleanField(
         _l("Case managers need a second way to sign in (an authenticator app)")
     )
+    require_sso = BooleanField(_l("Staff must sign in with their work account"))
+    sso_create_accounts = BooleanField(
+        _l("Make an account at a colleague's first sign-in with their work account")
+    )
 
 
 class SecondFactorForm(PortalForm):

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from portal import links, recovery_pages
 from portal.access import public, staff_only
-from portal.domain.accounts import agencies, factors, sessions, staff
+from portal.domain.accounts import agencies, factors, identity_providers, sessions, staff
 from portal.domain.accounts.agencies import US_TIMEZONES
 from portal.domain.core.roles import ROLE_LABELS, Capability
 from portal.domain.messaging import notifications
@@ -318,6 +318,8 @@ def agency_settings():
     if request.method == "GET":
         form.default_roi_days.data = str(current_user.agency.default_roi_days)
         form.require_second_factor.data = current_user.agency.require_second_factor
+        form.require_sso.data = current_user.agency.require_sso
+        form.sso_create_accounts.data = current_user.agency.sso_create_accounts
     if form.validate_on_submit():
         ok, _r = attempt(
             form,
@@ -325,11 +327,17 @@ def agency_settings():
             current_user,
             default_roi_days=form.default_roi_days.data,
             require_second_factor=bool(form.require_second_factor.data),
+            require_sso=bool(form.require_sso.data),
+            sso_create_accounts=bool(form.sso_create_accounts.data),
         )
         if ok:
             flash(_("Settings saved."), "success")
             return redirect(url_for("staff_bridge.agency_settings"), code=303)
-    return render_template("staff_bridge/agency_settings.html", form=form)
+    return render_template(
+        "staff_bridge/agency_settings.html",
+        form=form,
+        sso_providers=identity_providers.providers_for(current_user.agency),
+    )
 
 
 # --- agencies (system administrators) ------------------------------------------------

@@ -54,7 +54,7 @@ def _restart():
 def start(member, state) -> str:
     """Sign in (the second factor was shown) and say where to go next."""
     end_second_step()
-    start_session(member)
+    start_session(member, sso=state.get("sso"))
     return safe_next(state.get("next") or "", url_for("staff_bridge.home"))
 
 

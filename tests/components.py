@@ -472,3 +472,89 @@ def clamd(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+# --- an OpenID Connect provider (npm oidc-provider) for staff single sign-on -------------------
+
+OIDC_DIR = Path(__file__).resolve().parent / "oidc"
+
+
+class IdentityProvider:
+    """`node tests/oidc/op.mjs` on 127.0.0.1 (its own sign-in page; see op.mjs). The people it
+    knows live in a JSON file the tests rewrite between sign-ins (`person`)."""
+
+    def __init__(self, root: Path, redirect_uris: list[str]):
+        self.root = root
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.discovery_url = f"{self.issuer}/.well-known/openid-configuration"
+        self.accounts_file = root / "accounts.json"
+        self.accounts_file.write_text("{}")
+        self.redirect_uris = redirect_uris
+        self.log = root / "op.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        env = {
+            **os.environ,
+            "OP_PORT": str(self.port),
+            "OP_REDIRECT_URIS": ",".join(self.redirect_uris),
+            "OP_ACCOUNTS": str(self.accounts_file),
+        }
+        seen = self.log.stat().st_size if self.log.exists() else 0  # a restart's own line
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                ["node", "op.mjs"],  # noqa: S607 - node from PATH, like npm installed it
+                cwd=OIDC_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        _running[self.process.pid] = self.process
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b"OP ready" in self.log.read_bytes()[seen:]:
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        log_tail = _tail(self.log)
+        self.stop()
+        raise RuntimeError(f"the identity provider did not start:\n{log_tail}")
+
+    def stop(self) -> None:
+        _terminate(self.process, grace=3)
+        self.process = None
+
+    def people(self, **people: dict) -> None:
+        """Who the provider knows, by login: email, email_verified, name, disabled, amr, acr,
+        id_token (a wrong token to sign: aud, iss or exp_offset)."""
+        self.accounts_file.write_text(json.dumps(people))
+
+
+def _identity_provider_or_missing() -> None:
+    if shutil.which("node") is None:
+        missing("oidc", "node not found (apt-get install nodejs)")
+    if not (OIDC_DIR.parent.parent / "node_modules" / "oidc-provider").is_dir():
+        missing("oidc", "oidc-provider not installed (npm install, as make test does)")
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory):
+    """A real OpenID Connect provider for the session; its people are reset for each use."""
+    _identity_provider_or_missing()
+    provider = IdentityProvider(
+        tmp_path_factory.mktemp("oidc"),
+        [
+            "https://portal.test/staff/sso/harbor/callback",
+            "http://localhost/staff/sso/harbor/callback",
+        ],
+    )
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()

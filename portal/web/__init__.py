@@ -13,6 +13,7 @@
 """
 
 from portal.web._pages import (
+    begin_second_step,
     change_own_password,
     end_own_sessions,
     end_second_step,
@@ -50,6 +51,7 @@ from portal.web._session import (
 )
 from portal.web._signed_in import (
     REAUTH_VALID_FOR,
+    SSO,
     current_session_row,
     discard_changes,
     end_session,
@@ -66,10 +68,12 @@ __all__ = [
     "NOTICES",
     "NOTICE_SECONDS",
     "REAUTH_VALID_FOR",
+    "SSO",
     "ServerSession",
     "ServerSessionInterface",
     "accepts_uploads",
     "attempt",
+    "begin_second_step",
     "change_own_password",
     "current_session_row",
     "discard_changes",

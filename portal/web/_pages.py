@@ -34,15 +34,17 @@ SECOND_STEP = "second_step"
 SECOND_STEP_FOR = timedelta(minutes=10)
 
 
-def begin_second_step(account, step: str, next_url: str) -> None:
-    """Remember, in this browser's not-yet-signed-in session, whose password was right and
-    what they still need ("code" or "enrol"): no signed-in session exists until then (R20)."""
+def begin_second_step(account, step: str, next_url: str, *, sso: dict | None = None) -> None:
+    """Remember, in this browser's not-yet-signed-in session, whose password was right (or
+    whom an identity provider signed in: `sso`) and what they still need ("code" or
+    "enrol"): no signed-in session exists until then (R20)."""
     session[SECOND_STEP] = {
         "account": str(account.public_id),
         "step": step,
         "at": clock.now().isoformat(),
         "next": next_url,
         "password": password_stamp(account),
+        "sso": sso,
     }
 
 
@@ -115,6 +117,14 @@ def sign_in_page(kind: str, *, template: str, home: str, second_step: dict | Non
         if result.needs and second_step and result.needs[0] in second_step:
             begin_second_step(result.account, result.needs[0], form.next.data or "")
             return redirect(url_for(second_step[result.needs[0]]), code=303)
+        if result.refusal == "sso_required":
+            form.form_errors.append(
+                gettext(
+                    "Your agency signs in with work accounts, not with a portal password. "
+                    "Use the work-account button on this page."
+                )
+            )
+            return render_template(template, form=form, timed_out=timed_out)
         form.form_errors.append(
             gettext(
                 "The email or password is not right. After several tries you need to wait a few "

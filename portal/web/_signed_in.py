@@ -20,6 +20,7 @@ from portal.settings import current as current_settings
 from portal.web._session import ServerSession
 
 REAUTH_VALID_FOR = timedelta(minutes=5)
+SSO = "sso"  # the session's identity provider, when it began through one
 
 
 def recently_authenticated() -> bool:
@@ -46,9 +47,12 @@ def reauthenticate(form, *, always: bool = False) -> bool:
     if recently_authenticated() and not always:
         return True
     with_factor = current_user.kind == "staff" and factors.has_factor(current_user)
-    refusal = confirm_password(
-        current_user, form.password.data or "", second_factor_follows=with_factor
-    )
+    if current_user.password_hash is None and with_factor:
+        refusal = None  # an account made by single sign-on has no password: the factor alone
+    else:
+        refusal = confirm_password(
+            current_user, form.password.data or "", second_factor_follows=with_factor
+        )
     field = form.password
     if refusal is None and with_factor:
         code = form.code.data if hasattr(form, "code") else ""
@@ -71,11 +75,15 @@ def reauthenticate(form, *, always: bool = False) -> bool:
     return False
 
 
-def start_session(account) -> None:
-    """Sign `account` in: a brand-new session id and row; the old one ends (no fixation)."""
+def start_session(account, *, sso: dict | None = None) -> None:
+    """Sign `account` in: a brand-new session id and row; the old one ends (no fixation).
+    `sso` (a sign-in through an identity provider: its key and refresh token) is kept for the
+    hourly check with the provider (`staff_bridge.sso`)."""
     will_write()
     keep = {k: session[k] for k in ("lang",) if k in session}
     keep["authenticated_at"] = clock.now().isoformat()
+    if sso:
+        keep[SSO] = {**sso, "checked_at": clock.now().isoformat()}
     # A new CSRF token with the new session (Flask-WTF's key and form): none survives from
     # before sign-in, and the first page after it has nothing to write.
     keep["csrf_token"] = secrets.token_hex(20)

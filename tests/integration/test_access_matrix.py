@@ -19,6 +19,7 @@ ROLES = [
     "client",
     "case_manager_a",
     "agency_admin_a",
+    "new_staff_a",  # no role yet (made by a first single sign-on): sees no client
     "case_manager_b",
     "agency_admin_b",
     "system_admin",
@@ -39,6 +40,7 @@ def people(app, make, agency_a, agency_b):
         "client": make.client_account(agency_a),
         "case_manager_a": make.staff(Role.CASE_MANAGER, agency_a),
         "agency_admin_a": make.staff(Role.AGENCY_ADMIN, agency_a),
+        "new_staff_a": make.staff(Role.NO_ACCESS_YET, agency_a),
         "case_manager_b": make.staff(Role.CASE_MANAGER, agency_b),
         "agency_admin_b": make.staff(Role.AGENCY_ADMIN, agency_b),
         "system_admin": make.staff(Role.SYSTEM_ADMIN, None),

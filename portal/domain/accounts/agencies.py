@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from portal.domain.accounts import identity_providers
 from portal.domain.accounts.signin import account_by_email
 from portal.domain.accounts.staff import create_staff_account, require
 from portal.domain.core import audit
@@ -85,7 +86,12 @@ def agency_by_name(name: str) -> Agency | None:
 
 
 def update_settings(
-    actor: StaffUser, *, default_roi_days: str, require_second_factor: bool | None = None
+    actor: StaffUser,
+    *,
+    default_roi_days: str,
+    require_second_factor: bool | None = None,
+    require_sso: bool | None = None,
+    sso_create_accounts: bool | None = None,
 ) -> None:
     """Agency administrators set their agency's defaults."""
     require(actor, Capability.MANAGE_AGENCY_SETTINGS)
@@ -99,9 +105,16 @@ def update_settings(
     if agency.default_roi_days != int(text):
         changes["default_roi_days"] = [agency.default_roi_days, int(text)]
         agency.default_roi_days = int(text)
-    wanted = require_second_factor
-    if wanted is not None and agency.require_second_factor != wanted:
-        changes["require_second_factor"] = [agency.require_second_factor, wanted]
-        agency.require_second_factor = wanted
+    identity_providers.check_agency_settings(
+        agency, require_sso=bool(require_sso), create_accounts=bool(sso_create_accounts)
+    )
+    for name, wanted in (
+        ("require_second_factor", require_second_factor),
+        ("require_sso", require_sso),
+        ("sso_create_accounts", sso_create_accounts),
+    ):
+        if wanted is not None and getattr(agency, name) != wanted:
+            changes[name] = [getattr(agency, name), wanted]
+            setattr(agency, name, wanted)
     if changes:
         audit.record("agency.settings_changed", agency, details=changes)

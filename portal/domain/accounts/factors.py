@@ -53,8 +53,10 @@ WRONG_CODE = _l("That code is not right. Type the 6 digits your app shows now.")
 
 
 def required(member: StaffUser) -> bool:
-    """Whether `member` may not sign in without a second factor."""
-    if member.role in ALWAYS_REQUIRED or member.agency is None:
+    """Whether `member` may not sign in without a second factor. An account with no
+    password (made by single sign-on) always needs one: re-authentication before sensitive
+    actions asks for it."""
+    if member.role in ALWAYS_REQUIRED or member.agency is None or member.password_hash is None:
         return True
     return member.agency.require_second_factor
 

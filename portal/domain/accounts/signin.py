@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.domain.accounts import factors, passkeys, passwords
+from portal.domain.accounts import factors, identity_providers, passkeys, passwords
 from portal.domain.core import audit, clock
 from portal.domain.core.session import dbs, lock_row, will_write
 from portal.domain.core.statuses import FactorKind
@@ -85,10 +85,12 @@ def staff_at_second_step(public_id, step: str, stamp: str) -> StaffUser | None:
 
 
 def can_sign_in(account) -> bool:
+    """Active, not suspended, and with a way in: a password, or (staff) an identity at a
+    single sign-on provider."""
     return (
         account is not None
         and account.is_active
-        and account.password_hash is not None
+        and (account.password_hash is not None or getattr(account, "sso_subject", None))
         and account.suspended_at is None
     )
 
@@ -97,7 +99,9 @@ def can_sign_in(account) -> bool:
 class SignInResult:
     account: Account | None = None
     ok: bool = False
-    refusal: str | None = None  # "credentials", "throttled" or (second step) "code"
+    # "credentials", "throttled", "sso_required" (staff whose agency signs in through its
+    # identity provider) or (second step) "code"
+    refusal: str | None = None
     needs: list[str] = field(default_factory=list)
 
 
@@ -151,6 +155,18 @@ def _step_rehash(result: SignInResult, password: str) -> bool:
     return True
 
 
+def _step_sso_only(result: SignInResult, password: str) -> bool:
+    """Staff whose agency requires single sign-on are refused a password sign-in, told where
+    to sign in instead: only after the right password, so the answer says nothing about an
+    account to someone who does not know it."""
+    account = result.account
+    if isinstance(account, StaffUser) and identity_providers.must_use_sso(account):
+        result.refusal = "sso_required"
+        audit.record("sign_in.sso_required", account, outcome="failure")
+        return False
+    return True
+
+
 def _step_second_factor(result: SignInResult, password: str) -> bool:
     account = result.account
     step = factors.next_step(account) if isinstance(account, StaffUser) else None
@@ -177,7 +193,14 @@ def _signed_in(result: SignInResult) -> bool:
 
 
 SIGN_IN_STEPS = {
-    "staff": [_step_throttle, _step_password, _step_rehash, _step_second_factor, _step_success],
+    "staff": [
+        _step_throttle,
+        _step_password,
+        _step_sso_only,
+        _step_rehash,
+        _step_second_factor,
+        _step_success,
+    ],
     "client": [_step_throttle, _step_password, _step_rehash, _step_success],
 }
 

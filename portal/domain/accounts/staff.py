@@ -70,7 +70,8 @@ def get_staff(actor: StaffUser, public_id: UUID | str) -> StaffUser:
 
 
 def agency_roles() -> list[Role]:
-    return [Role.AGENCY_ADMIN, Role.CASE_MANAGER]
+    """The roles an agency administrator gives, most access first; the last sees no client."""
+    return [Role.AGENCY_ADMIN, Role.CASE_MANAGER, Role.NO_ACCESS_YET]
 
 
 def _send_set_password(member: StaffUser, *, template: str = "staff_invite") -> None:

@@ -15,12 +15,16 @@ class Role(StrEnum):
     SYSTEM_ADMIN = "system_admin"
     AGENCY_ADMIN = "agency_admin"
     CASE_MANAGER = "case_manager"
+    # The least role: an account (made by a first single sign-on) that sees no client and
+    # may do nothing but wait until an administrator gives it a role. No grant below.
+    NO_ACCESS_YET = "no_access_yet"
 
 
 ROLE_LABELS = {
     Role.SYSTEM_ADMIN: _l("System administrator"),
     Role.AGENCY_ADMIN: _l("Agency administrator"),
     Role.CASE_MANAGER: _l("Case manager"),
+    Role.NO_ACCESS_YET: _l("New, no clients yet"),
 }
 
 

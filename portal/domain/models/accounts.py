@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, false, true
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.core.roles import Role
@@ -43,6 +43,8 @@ class SignInStateMixin:
 
 class StaffUser(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     __tablename__ = "staff_users"
+    # One account per identity at a provider: (issuer, subject) names it for good.
+    __table_args__ = (UniqueConstraint("sso_issuer", "sso_subject"),)
 
     kind = "staff"
 
@@ -59,13 +61,24 @@ class StaffUser(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     # them (the case manager always may be written to).
     allow_client_contact: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    # Single sign-on (issue 19): the provider identity this account is bound to, from its
+    # first sign-in there on; after that the provider's email is never matched again.
+    sso_provider: Mapped[str | None] = mapped_column(String(40))
+    sso_issuer: Mapped[str | None] = mapped_column(String(255))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
+    sso_linked_at: Mapped[datetime | None]
+
     agency: Mapped[Agency | None] = relationship(lazy="joined")
+
+    @property
+    def signs_in_with_sso(self) -> bool:
+        return self.sso_subject is not None
 
     @property
     def status(self) -> str:
         if not self.is_active:
             return "deactivated"
-        if self.password_hash is None:
+        if self.password_hash is None and not self.signs_in_with_sso:
             return "invited"
         if self.suspended_at is not None:
             return "suspended"

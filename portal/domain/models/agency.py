@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String, true
+from sqlalchemy import String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.domain.core import clock
@@ -21,6 +21,11 @@ class Agency(PublicIdMixin, CreatedAtMixin, Base):
     default_roi_days: Mapped[int] = mapped_column(default=365)
     # Case managers need a second factor (administrators always do); on unless turned off.
     require_second_factor: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Single sign-on (issue 19): staff must sign in through the agency's identity provider
+    # (never system administrators); a first sign-in there may create an account with no
+    # client in view until an administrator gives it a role.
+    require_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
+    sso_create_accounts: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def today(self):
         return clock.local_today(self.timezone)

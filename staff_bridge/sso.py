@@ -1,0 +1,189 @@
+"""Staff single sign-on (issue 19): "Sign in with <work account>", the provider's answer, and
+the hourly check of a session begun that way.
+
+The callback is the one GET that may sign someone in: OpenID Connect sends the browser back
+with a GET, and what protects it is the flow's own `state` (bound to this browser's session,
+used once), PKCE and the ID token's `nonce` (see `portal.integrations.oidc`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from cryptography.fernet import InvalidToken
+from flask import abort, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from portal.access import public
+from portal.domain.accounts import factors, identity_providers, sso
+from portal.domain.core import audit, clock, crypto
+from portal.domain.core.session import will_write
+from portal.forms import ActionForm
+from portal.integrations import oidc
+from portal.security import safe_next
+from portal.settings import current as current_settings
+from portal.web import (
+    SSO,
+    begin_second_step,
+    end_session,
+    sign_in_rate_limit,
+    start_session,
+    writes,
+)
+from staff_bridge import bp
+
+NEXT = "sso_next"
+# The check with the provider is tried from this long before it is due; until it is due, a
+# provider that cannot be reached is asked again a minute later, after that the session ends.
+TRY_EARLY = timedelta(minutes=10)
+RETRY_AFTER = timedelta(minutes=1)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _provider_or_404(key: str):
+    provider = identity_providers.provider(key)
+    if provider is None:
+        abort(404)
+    return provider
+
+
+def _down(provider):
+    return (
+        render_template("staff_bridge/sso/down.html", provider=provider),
+        503,
+        {**NO_STORE, "Retry-After": "60"},
+    )
+
+
+def _refused(provider, reason: str | None, status: int = 403):
+    message = sso.REFUSALS.get(reason or "") if reason else None
+    return (
+        render_template("staff_bridge/sso/refused.html", provider=provider, message=message),
+        status,
+        NO_STORE,
+    )
+
+
+@bp.post("/sso/<key>/start")
+@public
+@sign_in_rate_limit
+def sso_start(key: str):
+    provider = _provider_or_404(key)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    session[NEXT] = request.form.get("next", "")[:500]
+    redirect_uri = current_settings().base_url + url_for("staff_bridge.sso_callback", key=key)
+    try:
+        return oidc.authorize_redirect(provider, redirect_uri)
+    except oidc.ProviderDown:
+        return _down(provider)
+
+
+@bp.get("/sso/<key>/callback")
+@public
+@writes
+@sign_in_rate_limit
+def sso_callback(key: str):
+    provider = _provider_or_404(key)
+    try:
+        claims, refresh_token = oidc.finish(provider)
+    except oidc.ProviderDown:
+        return _down(provider)
+    except oidc.SignInFailed:
+        return _refused(provider, None, 400)
+    outcome = sso.sign_in(provider, claims)
+    member = outcome.member
+    if outcome.refusal is not None or member is None:
+        return _refused(provider, outcome.refusal)
+    carry = {
+        "provider": provider.key,
+        "refresh": crypto.encrypt_text(refresh_token) if refresh_token else None,
+    }
+    next_url = session.pop(NEXT, "") or ""
+    step = factors.next_step(member)
+    if step == "code" and outcome.provider_mfa:
+        step = None  # the provider's own multi-factor, trusted and used, counts
+    if step is None:
+        factor = "provider_mfa" if outcome.provider_mfa else "none"
+        if not sso.signed_in(member, provider, factor):
+            return _refused(provider, "inactive")
+        start_session(member, sso=carry)
+        return redirect(safe_next(next_url, url_for("staff_bridge.home")), code=303)
+    audit.record(
+        "sign_in.provider_accepted", member, actor=member, details={"provider": provider.key}
+    )
+    begin_second_step(member, step, next_url, sso=carry)
+    view = "staff_bridge.sign_in_code" if step == "code" else "staff_bridge.sign_in_set_up"
+    return redirect(url_for(view), code=303)
+
+
+@bp.before_request
+def recheck_with_provider():
+    """A staff session begun through a provider is checked with it again within the hour
+    (`SSO_RECHECK_MINUTES`): a refresh grant, which the provider refuses once the person is
+    disabled there. Refused, not possible (no refresh token) or the provider unreachable
+    when the hour is up: the session ends, and they sign in again."""
+    if not current_user.is_authenticated or current_user.kind != "staff":
+        return None
+    state = session.get(SSO)
+    if not isinstance(state, dict):
+        return None
+    now = clock.now()
+    due = _at(state.get("checked_at")) + current_settings().sso_recheck
+    if now < due - TRY_EARLY or now < _at(state.get("retry_at"), default=now - RETRY_AFTER):
+        return None
+    provider = identity_providers.provider(state.get("provider") or "")
+    refresh_token = _refresh_token(state)
+    if provider is not None and refresh_token:
+        try:
+            kept = oidc.refresh(provider, refresh_token)
+        except oidc.ProviderDown:
+            if now < due:
+                will_write()
+                session[SSO] = {**state, "retry_at": (now + RETRY_AFTER).isoformat()}
+                return None
+        except oidc.SignInFailed:
+            pass
+        else:
+            will_write()
+            session[SSO] = {
+                "provider": provider.key,
+                "refresh": crypto.encrypt_text(kept),
+                "checked_at": now.isoformat(),
+            }
+            return None
+    elif now < due:
+        return None
+    will_write()
+    audit.record(
+        "session.provider_check_failed",
+        current_user._get_current_object(),
+        outcome="failure",
+        details={"provider": state.get("provider")},
+    )
+    end_session("provider_check")
+    session["signed_out"] = "provider_check"
+    return redirect(url_for("staff_bridge.sign_in"), code=303)
+
+
+def _at(value, default: datetime | None = None) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return default if default is not None else datetime.min.replace(tzinfo=clock.now().tzinfo)
+
+
+def _refresh_token(state: dict) -> str | None:
+    sealed = state.get("refresh")
+    if not sealed:
+        return None
+    try:
+        return crypto.decrypt_text(sealed)
+    except InvalidToken:  # its key was rotated away: no token to use
+        return None
+
+
+@bp.app_template_global()
+def sso_sign_in_providers():
+    """The providers whose buttons the staff sign-in page shows."""
+    return identity_providers.providers()

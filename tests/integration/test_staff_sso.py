@@ -1,0 +1,432 @@
+"""Staff single sign-on (issue 19) through a real OpenID Connect provider (npm oidc-provider,
+`tests/oidc/op.mjs`): the portal's test client starts the sign-in, `requests` plays the
+browser at the provider (its sign-in page), and the portal's callback exchanges the code with
+the provider over HTTP and checks the ID token with the provider's published keys."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from portal.domain.core.roles import Role
+from portal.domain.models import AuditEvent, StaffUser, UserSession
+from portal.integrations import oidc
+from portal.settings import SsoProvider
+from tests.support import TEST_PASSWORD, totp_now
+
+BASE = "https://portal.test"
+DOMAIN = "harbor.example"
+
+
+@pytest.fixture
+def sso(app, identity_provider, agency_a):
+    """The portal with one provider, "harbor" (agency A's; trusted for nothing by default);
+    `sso(**changes)` configures it again. The provider's people start empty."""
+    identity_provider.people()
+    original = app.extensions["portal.settings"]
+
+    def configure(**changes):
+        values = {
+            "key": "harbor",
+            "name": "Harbor work account",
+            "discovery_url": identity_provider.discovery_url,
+            "client_id": "portal",
+            "client_secret": "portal-secret",
+            "domains": (DOMAIN,),
+            "agency": agency_a.name,
+            **changes,
+        }
+        settings = original.with_overrides(sso_providers=(SsoProvider(**values),))
+        app.extensions["portal.settings"] = settings
+        oidc.init_app(app, settings)
+
+    configure()
+    yield configure
+    app.extensions["portal.settings"] = original
+    oidc.init_app(app, original)
+
+
+def at_provider(browser, login: str, *, mfa: bool = False, next_url: str = "") -> str:
+    """Start "Sign in with Harbor work account" in `browser` and sign in at the provider as
+    `login`: returns the address the provider sends the browser back to (not yet opened)."""
+    started = browser.form("/staff/sso/harbor/start", {"next": next_url}, token_from="/privacy")
+    assert started.status_code == 302, started.status_code
+    url = started.headers["Location"]
+    query = dict(p.split("=", 1) for p in urlsplit(url).query.split("&"))
+    assert query["code_challenge_method"] == "S256" and query["state"] and query["nonce"]
+    http = requests.Session()
+    for _ in range(10):
+        if url.startswith(BASE):
+            return url
+        answer = http.get(url, allow_redirects=False, timeout=10)
+        if answer.status_code in (302, 303):
+            url = urljoin(url, answer.headers["Location"])
+            continue
+        action = re.search(r'<form method="post" action="([^"]+)"', answer.text).group(1)
+        data = {"login": login, "password": "anything", **({"mfa": "1"} if mfa else {})}
+        answer = http.post(urljoin(url, action), data=data, allow_redirects=False, timeout=10)
+        url = urljoin(url, answer.headers["Location"])
+    raise AssertionError(f"the provider never sent the browser back: {url}")
+
+
+def come_back(browser, url: str):
+    parts = urlsplit(url)
+    return browser.get(f"{parts.path}?{parts.query}")
+
+
+def sign_in_through(app, login: str, **kwargs):
+    browser = app.test_client()
+    return browser, come_back(browser, at_provider(browser, login, **kwargs))
+
+
+def sessions_of(database, member) -> int:
+    database.session.expire_all()
+    return len(
+        database.session.scalars(
+            select(UserSession.id).where(
+                UserSession.account_kind == "staff",
+                UserSession.account_id == member.id,
+                UserSession.ended_at.is_(None),
+            )
+        ).all()
+    )
+
+
+def events(database, member, action: str) -> list[AuditEvent]:
+    return database.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.subject_id == str(member.public_id), AuditEvent.action == action
+        )
+    ).all()
+
+
+def case_manager(make, agency, login: str = "alex", **kwargs) -> StaffUser:
+    return make.staff(Role.CASE_MANAGER, agency, email=f"{login}@{DOMAIN}", **kwargs)
+
+
+def test_a_first_sign_in_links_by_verified_email_then_asks_the_portals_second_factor(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = case_manager(make, agency_a)
+    browser, back = sign_in_through(app, "alex", next_url="/staff/notifications")
+    assert back.status_code == 303 and back.headers["Location"] == "/staff/sign-in/code"
+    assert sessions_of(database, member) == 0  # the provider alone is not enough here
+    done = browser.form("/staff/sign-in/code", {"code": totp_now()}, token_from="/privacy")
+    assert done.status_code == 303 and done.headers["Location"] == "/staff/notifications"
+    assert browser.get("/staff/").status_code == 200 and sessions_of(database, member) == 1
+    database.session.refresh(member)
+    assert (member.sso_issuer, member.sso_subject, member.sso_provider) == (
+        identity_provider.issuer,
+        "alex",
+        "harbor",
+    )
+    assert len(events(database, member, "staff.sso_linked")) == 1
+    assert events(database, member, "sign_in.succeeded")[-1].details == {"factor": "totp"}
+
+
+def test_once_bound_the_email_is_never_matched_again(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = case_manager(make, agency_a)
+    sign_in_through(app, "alex")
+    # alex changes their email at the provider: still alex's account (bound by subject).
+    identity_provider.people(alex={"email": f"someone-else@{DOMAIN}"})
+    _browser, back = sign_in_through(app, "alex")
+    assert back.headers["Location"] == "/staff/sign-in/code"
+    # Someone else at the provider takes alex's email: refused, nothing bound.
+    identity_provider.people(mallory={"email": f"alex@{DOMAIN}", "email_verified": True})
+    _browser, back = sign_in_through(app, "mallory")
+    assert back.status_code == 403
+    assert "linked to another work account" in back.get_data(as_text=True)
+    database.session.refresh(member)
+    assert member.sso_subject == "alex"
+    assert (
+        database.session.scalar(select(StaffUser).where(StaffUser.sso_subject == "mallory")) is None
+    )
+
+
+def test_a_wrong_state_and_a_replayed_code_sign_nobody_in(app, make, agency_a, database, sso):
+    member = case_manager(make, agency_a)
+    browser = app.test_client()
+    url = at_provider(browser, "alex")
+    forged = re.sub(r"state=[^&]+", "state=forged", url)
+    assert come_back(browser, forged).status_code == 400
+    # The real answer, once: it works (to the code step) ...
+    assert come_back(browser, url).headers["Location"] == "/staff/sign-in/code"
+    # ... and a second time it does not, in this browser (its state is used up) ...
+    assert come_back(browser, url).status_code == 400
+    # ... nor with the used code put in another browser's own new sign-in (the provider
+    # refuses a code twice, and PKCE ties it to the browser that asked).
+    other = app.test_client()
+    fresh = at_provider(other, "alex")
+    state = re.search(r"state=([^&]+)", fresh).group(1)
+    replayed = re.sub(r"state=[^&]+", f"state={state}", url)
+    answer = come_back(other, replayed)
+    assert answer.status_code == 400 and "did not work" in answer.get_data(as_text=True)
+    assert sessions_of(database, member) == 0
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [{"aud": "another-app"}, {"iss": "http://127.0.0.1:1"}, {"exp_offset": -3600}],
+    ids=["another-audience", "another-issuer", "expired"],
+)
+def test_an_id_token_signed_by_the_provider_but_not_for_this_sign_in_is_refused(
+    app, make, agency_a, database, sso, identity_provider, wrong
+):
+    member = case_manager(make, agency_a)
+    identity_provider.people(alex={"id_token": wrong})
+    _browser, back = sign_in_through(app, "alex")
+    assert back.status_code == 400
+    database.session.refresh(member)
+    assert member.sso_subject is None and sessions_of(database, member) == 0
+
+
+def test_an_unverified_email_links_only_where_the_provider_is_trusted_as_it_is(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = case_manager(make, agency_a)
+    identity_provider.people(alex={"email_verified": False})
+    _browser, back = sign_in_through(app, "alex")
+    assert back.status_code == 403 and "not verified" in back.get_data(as_text=True)
+    database.session.refresh(member)
+    assert member.sso_subject is None
+    sso(trust_email="always")  # Entra ID sends no email_verified: configured to trust it
+    _browser, back = sign_in_through(app, "alex")
+    assert back.headers["Location"] == "/staff/sign-in/code"
+    database.session.refresh(member)
+    assert member.sso_subject == "alex"
+
+
+def test_an_email_of_another_domain_is_refused(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = make.staff(Role.CASE_MANAGER, agency_a, email="alex@elsewhere.example")
+    identity_provider.people(alex={"email": "alex@elsewhere.example"})
+    _browser, back = sign_in_through(app, "alex")
+    assert back.status_code == 403
+    assert "not for email addresses of your organization" in back.get_data(as_text=True)
+    database.session.refresh(member)
+    assert member.sso_subject is None
+
+
+def test_deactivation_in_the_portal_wins_over_the_provider(app, make, agency_a, database, sso):
+    member = case_manager(make, agency_a)
+    sign_in_through(app, "alex")  # bound now
+    member.is_active = False
+    database.session.commit()
+    _browser, back = sign_in_through(app, "alex")
+    assert back.status_code == 403 and "cannot be used" in back.get_data(as_text=True)
+    assert sessions_of(database, member) == 0
+    # Never bound and deactivated: refused too, and not bound.
+    other = case_manager(make, agency_a, login="blake")
+    other.is_active = False
+    database.session.commit()
+    _browser, back = sign_in_through(app, "blake")
+    assert back.status_code == 403
+    database.session.refresh(other)
+    assert other.sso_subject is None
+
+
+def test_a_provider_that_is_down_gives_a_clear_page(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = case_manager(make, agency_a)
+    browser = app.test_client()
+    url = at_provider(browser, "alex")
+    identity_provider.stop()  # down between its sign-in page and the portal's callback
+    try:
+        answer = come_back(browser, url)
+        assert answer.status_code == 503 and answer.headers["Retry-After"]
+        assert "cannot be reached right now" in answer.get_data(as_text=True)
+        assert sessions_of(database, member) == 0
+        sso()  # a portal that never reached it: down at the first step
+        started = browser.form("/staff/sso/harbor/start", {"next": ""}, token_from="/privacy")
+        assert started.status_code == 503
+        assert "Try again in a few minutes" in started.get_data(as_text=True)
+        # Accounts not bound to single sign-on still sign in with password and code.
+        password = app.test_client().form(
+            "/staff/sign-in", {"email": member.email, "password": TEST_PASSWORD}
+        )
+        assert password.headers["Location"] == "/staff/sign-in/code"
+    finally:
+        identity_provider.start()
+
+
+def test_an_agency_that_requires_sso_refuses_password_sign_in_but_not_a_system_admin(
+    app, make, agency_a, database, sso
+):
+    member = case_manager(make, agency_a)
+    admin = make.staff(Role.AGENCY_ADMIN, agency_a)
+    from tests.support import signed_in
+
+    settings = signed_in(app, admin).form(
+        "/staff/agency/settings",
+        {"default_roi_days": "365", "require_second_factor": "y", "require_sso": "y"},
+    )
+    assert settings.status_code == 303
+    database.session.refresh(agency_a)
+    assert agency_a.require_sso
+    refused = app.test_client().form(
+        "/staff/sign-in", {"email": member.email, "password": TEST_PASSWORD}
+    )
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "signs in with work accounts" in text
+    assert "Sign in with Harbor work account" in text and sessions_of(database, member) == 0
+    # A wrong password still gets the one answer for every refusal (says nothing more).
+    wrong = app.test_client().form("/staff/sign-in", {"email": member.email, "password": "no"})
+    assert "signs in with work accounts" not in wrong.get_data(as_text=True)
+    # Through the provider: fine.
+    _browser, back = sign_in_through(app, "alex")
+    assert back.headers["Location"] == "/staff/sign-in/code"
+    # A system administrator is never SSO-only.
+    system_admin = make.staff(Role.SYSTEM_ADMIN, None)
+    assert signed_in(app, system_admin).get("/staff/").status_code == 200
+
+
+def test_sso_cannot_be_required_where_no_provider_serves_the_agency(
+    app, make, agency_b, database, sso
+):
+    admin = make.staff(Role.AGENCY_ADMIN, agency_b)  # "harbor" is agency A's alone
+    from tests.support import signed_in
+
+    answer = signed_in(app, admin).form(
+        "/staff/agency/settings",
+        {"default_roi_days": "365", "require_sso": "y", "sso_create_accounts": "y"},
+    )
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "cannot be required" in text
+    database.session.refresh(agency_b)
+    assert not agency_b.require_sso and not agency_b.sso_create_accounts
+
+
+def test_no_account_is_made_unless_the_agency_allows_it_and_then_it_sees_no_client(
+    app, make, agency_a, database, sso
+):
+    _browser, back = sign_in_through(app, "newcomer")
+    assert back.status_code == 403 and "no portal account for you yet" in back.get_data(
+        as_text=True
+    )
+    assert (
+        database.session.scalar(select(StaffUser).where(StaffUser.email == f"newcomer@{DOMAIN}"))
+        is None
+    )
+    agency_a.sso_create_accounts = True
+    database.session.commit()
+    browser, back = sign_in_through(app, "newcomer")
+    created = database.session.scalar(
+        select(StaffUser).where(StaffUser.email == f"newcomer@{DOMAIN}")
+    )
+    assert created.role == Role.NO_ACCESS_YET and created.agency_id == agency_a.id
+    assert created.password_hash is None and created.sso_subject == "newcomer"
+    # No password: the portal's own second factor, set up now (re-authentication uses it).
+    assert back.headers["Location"] == "/staff/sign-in/set-up"
+    page = browser.get("/staff/sign-in/set-up").get_data(as_text=True)
+    key = re.search(r'class="secret-key"[^>]*>([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    setup = re.search(r'name="setup" type="hidden" value="([^"]+)"', page).group(1)
+    done = browser.form("/staff/sign-in/set-up", {"setup": setup, "code": totp_now(key)})
+    assert done.status_code == 200 and "Your recovery codes" in done.get_data(as_text=True)
+    home = browser.get("/staff/").get_data(as_text=True)
+    assert "You see no client until an administrator" in home
+    assert browser.get("/staff/clients").status_code == 403
+    assert len(events(database, created, "staff.created_by_sso")) == 1
+
+
+def test_the_providers_own_multi_factor_counts_only_where_trusted_and_used(
+    app, make, agency_a, database, sso
+):
+    member = case_manager(make, agency_a)
+    _browser, back = sign_in_through(app, "alex", mfa=True)
+    assert back.headers["Location"] == "/staff/sign-in/code"  # not trusted: the portal's own
+    sso(trust_mfa=True)
+    _browser, back = sign_in_through(app, "alex")  # trusted, but not used this time
+    assert back.headers["Location"] == "/staff/sign-in/code"
+    browser, back = sign_in_through(app, "alex", mfa=True)
+    assert back.status_code == 303 and back.headers["Location"] == "/staff/"
+    assert browser.get("/staff/").status_code == 200 and sessions_of(database, member) == 1
+    assert events(database, member, "sign_in.succeeded")[-1].details == {
+        "factor": "provider_mfa",
+        "provider": "harbor",
+    }
+    # A system administrator always gives the portal's own.
+    make.staff(Role.SYSTEM_ADMIN, None, email=f"root@{DOMAIN}")
+    sso(trust_mfa=True, agency="")
+    _browser, back = sign_in_through(app, "root", mfa=True)
+    assert back.headers["Location"] == "/staff/sign-in/code"
+
+
+def test_a_session_is_checked_with_the_provider_within_the_hour(
+    app, make, agency_a, database, sso, identity_provider, frozen_clock
+):
+    member = case_manager(make, agency_a)
+    sso(trust_mfa=True)
+    browser, _back = sign_in_through(app, "alex", mfa=True)
+    for _ in range(2):  # 50 minutes of work: the check ran (a refresh grant) and held
+        frozen_clock.advance(timedelta(minutes=25))
+        assert browser.get("/staff/").status_code == 200
+    identity_provider.people(alex={"disabled": True})  # disabled at the provider now
+    frozen_clock.advance(timedelta(minutes=25))
+    assert browser.get("/staff/").status_code == 200  # not due yet
+    frozen_clock.advance(timedelta(minutes=25))  # within the hour of the last check
+    ended = browser.get("/staff/")
+    assert ended.status_code == 303 and ended.headers["Location"] == "/staff/sign-in"
+    assert sessions_of(database, member) == 0
+    assert events(database, member, "session.provider_check_failed")
+
+
+def test_a_provider_down_at_the_check_is_tried_again_until_the_hour_is_up(
+    app, make, agency_a, database, sso, identity_provider, frozen_clock
+):
+    member = case_manager(make, agency_a)
+    sso(trust_mfa=True)
+    browser, _back = sign_in_through(app, "alex", mfa=True)
+    identity_provider.stop()
+    try:
+        frozen_clock.advance(timedelta(minutes=25))
+        assert browser.get("/staff/").status_code == 200
+        frozen_clock.advance(timedelta(minutes=27))  # the check is tried, the provider is down
+        assert browser.get("/staff/").status_code == 200
+        frozen_clock.advance(timedelta(minutes=9))  # the hour is up
+        assert browser.get("/staff/").status_code == 303
+        assert sessions_of(database, member) == 0
+    finally:
+        identity_provider.start()
+
+
+@pytest.mark.real_commits
+def test_two_identities_claiming_one_account_at_once_bind_one(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = case_manager(make, agency_a)
+    database.session.commit()
+    identity_provider.people(
+        **{
+            name: {"email": f"alex@{DOMAIN}", "email_verified": True}
+            for name in ("p1", "p2", "p3", "p4")
+        }
+    )
+    ready = []
+    for name in ("p1", "p2", "p3", "p4"):
+        browser = app.test_client()
+        ready.append((browser, at_provider(browser, name)))
+    results = []
+
+    def finish(browser, url):
+        results.append(come_back(browser, url).status_code)
+
+    threads = [threading.Thread(target=finish, args=pair) for pair in ready]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [303, 403, 403, 403]
+    database.session.expire_all()
+    bound = database.session.get(StaffUser, member.id)
+    assert bound.sso_subject in {"p1", "p2", "p3", "p4"}
+    assert len(events(database, bound, "staff.sso_linked")) == 1
