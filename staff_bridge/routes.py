@@ -273,6 +273,16 @@ def resend_staff_invitation(member_id: str):
     return _member_action(member_id, staff.resend_invitation, _("A new link is on its way."))
 
 
+@bp.post("/team/<member_id>/unlink-work-account")
+@staff_only(Capability.MANAGE_STAFF)
+def unlink_work_account(member_id: str):
+    return _member_action(
+        member_id,
+        staff.unlink_work_account,
+        _("Work account unlinked. Their next sign-in with a work account links it again."),
+    )
+
+
 @bp.post("/team/<member_id>/reactivate")
 @staff_only(Capability.MANAGE_STAFF)
 def reactivate_staff_member(member_id: str):

@@ -187,3 +187,10 @@ def _refresh_token(state: dict) -> str | None:
 def sso_sign_in_providers():
     """The providers whose buttons the staff sign-in page shows."""
     return identity_providers.providers()
+
+
+@bp.app_template_global()
+def sso_provider_name(key: str | None) -> str:
+    """A provider's name for the pages (its key if it is no longer configured)."""
+    provider = identity_providers.provider(key or "")
+    return provider.name if provider is not None else (key or "")

@@ -430,3 +430,54 @@ def test_two_identities_claiming_one_account_at_once_bind_one(
     bound = database.session.get(StaffUser, member.id)
     assert bound.sso_subject in {"p1", "p2", "p3", "p4"}
     assert len(events(database, bound, "staff.sso_linked")) == 1
+
+
+def test_an_account_without_a_password_confirms_sensitive_steps_with_its_factor_alone(
+    app, make, agency_a, database, sso, frozen_clock
+):
+    agency_a.sso_create_accounts = True
+    database.session.commit()
+    browser, _back = sign_in_through(app, "newcomer")
+    page = browser.get("/staff/sign-in/set-up").get_data(as_text=True)
+    key = re.search(r'class="secret-key"[^>]*>([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    setup = re.search(r'name="setup" type="hidden" value="([^"]+)"', page).group(1)
+    browser.form("/staff/sign-in/set-up", {"setup": setup, "code": totp_now(key)})
+    account = browser.get("/staff/account").get_data(as_text=True)
+    assert "Harbor work account" in account and "Change your password" not in account
+    frozen_clock.advance(timedelta(minutes=6))  # the sign-in is no longer "recent"
+    settings = browser.get("/staff/account/second-factor").get_data(as_text=True)
+    assert 'name="password"' not in settings and 'name="code"' in settings
+    wrong = browser.form("/staff/account/second-factor/confirm", {"code": "000000"})
+    assert wrong.status_code == 200 and "That code is not right" in wrong.get_data(as_text=True)
+    frozen_clock.advance(timedelta(seconds=30))
+    done = browser.form("/staff/account/second-factor/confirm", {"code": totp_now(key)})
+    assert done.status_code == 303
+
+
+def test_an_administrator_unlinks_a_work_account_and_the_next_sign_in_links_again(
+    app, make, agency_a, database, sso, identity_provider
+):
+    member = case_manager(make, agency_a)
+    admin = make.staff(Role.AGENCY_ADMIN, agency_a)
+    browser, _back = sign_in_through(app, "alex")
+    browser.form("/staff/sign-in/code", {"code": totp_now()}, token_from="/privacy")
+    assert sessions_of(database, member) == 1
+    from tests.support import signed_in
+
+    team = signed_in(app, admin)
+    page = team.get(f"/staff/team/{member.public_id}").get_data(as_text=True)
+    assert "Signs in with" in page and "Harbor work account" in page
+    done = team.form(
+        f"/staff/team/{member.public_id}/unlink-work-account",
+        token_from=f"/staff/team/{member.public_id}",
+    )
+    assert done.status_code == 303
+    database.session.refresh(member)
+    assert member.sso_subject is None and sessions_of(database, member) == 0
+    assert events(database, member, "staff.sso_unlinked")
+    # Their new work account (a new subject at the provider) links by verified email.
+    identity_provider.people(alex2={"email": member.email})
+    _browser, back = sign_in_through(app, "alex2")
+    assert back.headers["Location"] == "/staff/sign-in/code"
+    database.session.refresh(member)
+    assert member.sso_subject == "alex2"

@@ -90,7 +90,7 @@ def can_sign_in(account) -> bool:
     return (
         account is not None
         and account.is_active
-        and (account.password_hash is not None or getattr(account, "sso_subject", None))
+        and (account.password_hash is not None or getattr(account, "sso_subject", None) is not None)
         and account.suspended_at is None
     )
 

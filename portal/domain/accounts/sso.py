@@ -122,9 +122,9 @@ def _first_sign_in(p: SsoProvider, issuer: str, subject: str, claims: dict) -> S
     if p.trust_email != "always" and claims.get("email_verified") is not True:
         return SsoOutcome(refusal="unverified")
     member = account_by_email("staff", email)
-    if member is None:
+    if not isinstance(member, StaffUser):
         return _create(p, issuer, subject, email, claims)
-    if not isinstance(member, StaffUser) or member.sso_subject is not None:
+    if member.sso_subject is not None:
         return SsoOutcome(member=member, refusal="bound_elsewhere")
     if not can_sign_in_or_invited(member):
         return SsoOutcome(member=member, refusal="inactive")

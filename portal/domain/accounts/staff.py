@@ -228,6 +228,24 @@ def reactivate_staff(actor: StaffUser, member: StaffUser) -> None:
     audit.record("staff.reactivated", member)
 
 
+def unlink_work_account(actor: StaffUser, member: StaffUser) -> None:
+    """Undo a colleague's binding to an identity at a single sign-on provider (their work
+    account was replaced, or linked by mistake): every session of theirs ends, and their next
+    sign-in through a provider links again by verified email."""
+    require(actor, Capability.MANAGE_STAFF)
+    if member.id == actor.id:
+        raise DomainError(_l("Ask another administrator to do this for your own account."))
+    if member.sso_subject is None:
+        raise DomainError(_l("This account is not linked to a work account."))
+    provider = member.sso_provider
+    member.sso_provider = member.sso_issuer = member.sso_subject = None
+    member.sso_linked_at = None
+    ended = sessions.end_all_for(member, "sso_unlinked")
+    audit.record(
+        "staff.sso_unlinked", member, details={"provider": provider, "sessions_ended": ended}
+    )
+
+
 def update_preferences(
     member: StaffUser, *, shown_to_clients: bool, allow_client_contact: bool | None = None
 ) -> None:
