@@ -481,3 +481,30 @@ def test_an_administrator_unlinks_a_work_account_and_the_next_sign_in_links_agai
     assert back.headers["Location"] == "/staff/sign-in/code"
     database.session.refresh(member)
     assert member.sso_subject == "alex2"
+
+
+def test_what_a_provider_says_about_a_new_person_is_checked_like_typed_input(
+    app, make, agency_a, database, sso, identity_provider
+):
+    agency_a.sso_create_accounts = True
+    database.session.commit()
+    identity_provider.people(
+        hostile={"name": "<script>alert(1)</script>\u202e\x00"},
+        broken={"email": f"two@at@{DOMAIN}"},
+    )
+    _browser, back = sign_in_through(app, "hostile")
+    assert back.headers["Location"] == "/staff/sign-in/set-up"
+    created = database.session.scalar(
+        select(StaffUser).where(StaffUser.email == f"hostile@{DOMAIN}")
+    )
+    assert "\x00" not in created.display_name  # clean_name's rules, as for a typed name
+    admin = make.staff(Role.AGENCY_ADMIN, agency_a)
+    from tests.support import signed_in
+
+    team = signed_in(app, admin).get("/staff/team").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in team
+    _browser, back = sign_in_through(app, "broken")  # not an email address: no account
+    assert back.status_code == 403
+    assert (
+        database.session.scalar(select(StaffUser).where(StaffUser.sso_subject == "broken")) is None
+    )

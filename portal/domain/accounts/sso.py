@@ -33,8 +33,10 @@ from sqlalchemy.exc import IntegrityError
 from portal.domain.accounts.identity_providers import serves
 from portal.domain.accounts.signin import account_by_email, can_sign_in, normalize_email
 from portal.domain.core import audit, clock
+from portal.domain.core.errors import DomainError
 from portal.domain.core.roles import Role
 from portal.domain.core.session import changed, dbs, will_write
+from portal.domain.core.validation import clean_email, clean_name
 from portal.domain.models import Agency, StaffUser
 from portal.settings import SsoProvider
 
@@ -170,7 +172,14 @@ def _create(p: SsoProvider, issuer: str, subject: str, email: str, claims: dict)
     agency = _agency_of(p)
     if agency is None or not agency.sso_create_accounts or not agency.is_active:
         return SsoOutcome(refusal="no_account")
-    name = " ".join(str(claims.get("name") or "").split())[:100] or email.split("@", 1)[0]
+    try:  # what the provider says is checked like what an administrator types
+        email = normalize_email(clean_email(email))
+    except DomainError:
+        return SsoOutcome(refusal="no_email")
+    try:
+        name = clean_name(str(claims.get("name") or ""), field="name", max_length=100)
+    except DomainError:
+        name = email.split("@", 1)[0]
     will_write()
     member = StaffUser(
         agency=agency,
