@@ -21,6 +21,7 @@ from portal.domain.core import audit
 from portal.domain.core.errors import Forbidden, NotFound, NotReady
 from portal.domain.core.session import will_write
 from portal.extensions import db, login_manager
+from portal.integrations.oidc import sign_in_origins
 from portal.integrations.storage import StorageUnavailable
 from portal.settings import current as current_settings
 
@@ -95,9 +96,8 @@ def _set_headers(response: Response) -> Response:
         settings = current_settings()
         leave_to = _origin(settings.quick_exit_url)
         if request.endpoint == "staff_bridge.sign_in":  # "Sign in with ..." leaves for these
-            leave_to = " ".join(
-                [leave_to, *(_origin(p.discovery_url) for p in settings.sso_providers)]
-            )
+            origins = [o for p in settings.sso_providers for o in sign_in_origins(p)]
+            leave_to = " ".join([leave_to, *origins])
         headers["Content-Security-Policy"] = content_security_policy(nonce(), leave_to=leave_to)
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"

@@ -42,9 +42,9 @@ class SettingsError(RuntimeError):
     """The environment describes a deployment the portal refuses to run."""
 
 
-# The multi-factor methods (RFC 8176 `amr` values) that count as a second factor when a
-# provider is trusted for it: one-time codes, hardware and software keys, biometrics, "mfa".
-DEFAULT_MFA_AMR = ("mfa", "otp", "hwk", "swk", "fpt", "face", "sc")
+# The `amr` values (RFC 8176) that say a provider trusted for it used more than one factor:
+# "mfa" only by default (a code, a key or a fingerprint alone may be the only factor used).
+DEFAULT_MFA_AMR = ("mfa",)
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,15 @@ class SsoProvider:
     mfa_amr: tuple[str, ...] = DEFAULT_MFA_AMR
     mfa_acr: tuple[str, ...] = ()
     scope: str = "openid email profile offline_access"
+    # The ID tokens' issuer; by default what the discovery URL names (OpenID Connect Discovery:
+    # the URL is the issuer followed by /.well-known/openid-configuration).
+    issuer: str = ""
+
+    @property
+    def expected_issuer(self) -> str:
+        if self.issuer:
+            return self.issuer
+        return self.discovery_url.split("/.well-known/openid-configuration", 1)[0]
 
     @classmethod
     def from_json(cls, item: dict) -> SsoProvider:
@@ -84,7 +93,8 @@ class SsoProvider:
         for name in ("domains", "mfa_amr", "mfa_acr"):
             if name in values:
                 values[name] = tuple(str(v).strip().lower() for v in values[name])
-        values["trust_mfa"] = bool(values.get("trust_mfa", False))
+        if not isinstance(values.get("trust_mfa", False), bool):
+            raise ValueError("trust_mfa is true or false")
         try:
             provider = cls(**values)
         except TypeError as exc:  # a required key is missing
@@ -95,6 +105,10 @@ class SsoProvider:
             raise ValueError("trust_email is verified or always")
         if not provider.domains:
             raise ValueError("a provider needs the email domains it may vouch for")
+        if "openid" not in provider.scope.split():
+            raise ValueError("a provider's scope includes openid")
+        if "/.well-known/openid-configuration" not in provider.discovery_url:
+            raise ValueError("discovery_url ends in /.well-known/openid-configuration")
         return provider
 
 
@@ -108,6 +122,10 @@ def _sso_providers(value: str) -> tuple[SsoProvider, ...]:
     providers = tuple(SsoProvider.from_json(item) for item in items)
     if len({p.key for p in providers}) != len(providers):
         raise ValueError("two providers share a key")
+    # An account is bound to (issuer, subject): two providers of one issuer could each sign in
+    # the other's people.
+    if len({p.expected_issuer for p in providers}) != len(providers):
+        raise ValueError("two providers share an issuer")
     return providers
 
 

@@ -203,9 +203,11 @@ def unless_confirmed(again: str):
     if recently_authenticated():
         return None
     form = ConfirmPasswordForm()
-    # A set-up form sent after the 5 minutes ran out carries no password: that is no wrong
-    # password to count, only the confirm page again.
-    if "password" in request.form and form.validate_on_submit() and reauthenticate(form):
+    # A set-up form sent after the 5 minutes ran out is no wrong password to count, only the
+    # confirm page again: only the confirm form itself (with a password, or without one for an
+    # account that has none) is checked.
+    confirming = "password" in request.form or "confirming" in request.form
+    if confirming and form.validate_on_submit() and reauthenticate(form):
         return redirect(url_for(again), code=303)
     return render_template(
         "staff_bridge/second_factor/confirm.html",

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import public
 from portal.domain.accounts import factors, identity_providers, sso
 from portal.domain.core import audit, clock, crypto
-from portal.domain.core.session import will_write
+from portal.domain.core.session import lock_row, will_write
 from portal.forms import ActionForm
 from portal.integrations import oidc
 from portal.security import safe_next
@@ -25,6 +26,7 @@ from portal.settings import current as current_settings
 from portal.web import (
     SSO,
     begin_second_step,
+    current_session_row,
     end_session,
     sign_in_rate_limit,
     start_session,
@@ -55,7 +57,10 @@ def _down(provider):
     )
 
 
-def _refused(provider, reason: str | None, status: int = 403):
+def _refused(provider, reason: str | None, status: int = 200):
+    """The "you are not signed in" page: 200 for a refusal the portal decided (like a refused
+    sign-in form, and so that its audit event is kept: an error answer rolls back), 400 for an
+    answer from the provider that does not hold."""
     message = sso.REFUSALS.get(reason or "") if reason else None
     return (
         render_template("staff_bridge/sso/refused.html", provider=provider, message=message),
@@ -129,9 +134,20 @@ def recheck_with_provider():
     if not isinstance(state, dict):
         return None
     now = clock.now()
-    due = _at(state.get("checked_at")) + current_settings().sso_recheck
-    if now < due - TRY_EARLY or now < _at(state.get("retry_at"), default=now - RETRY_AFTER):
+    recheck = current_settings().sso_recheck
+    due = _at(state.get("checked_at")) + recheck
+    early = min(TRY_EARLY, recheck / 2)
+    if now < due - early or now < _at(state.get("retry_at"), default=now - RETRY_AFTER):
         return None
+    # One request checks, the others of this session wait for it and use what it found
+    # (providers that rotate refresh tokens refuse one used twice).
+    row = current_session_row()
+    if row is not None:
+        lock_row(row)
+        fresh = (row.data or {}).get(SSO)
+        if fresh != state:
+            session[SSO] = fresh
+            return None
     provider = identity_providers.provider(state.get("provider") or "")
     refresh_token = _refresh_token(state)
     if provider is not None and refresh_token:
@@ -162,7 +178,7 @@ def recheck_with_provider():
         details={"provider": state.get("provider")},
     )
     end_session("provider_check")
-    session["signed_out"] = "provider_check"
+    flash(_("For your safety we signed you out. Sign in again with your work account."), "info")
     return redirect(url_for("staff_bridge.sign_in"), code=303)
 
 

@@ -3,7 +3,8 @@
 Each configured provider (`Settings.sso_providers`) is an Authlib client found by discovery.
 The authorization code flow with PKCE (S256), `state` and `nonce`; Authlib keeps them in this
 browser's server-side session and checks them on the way back, and checks the ID token's
-signature (the provider's published keys), issuer, audience, expiry and nonce. A provider
+signature (the provider's published keys), issuer (the one configured, which the provider's
+metadata must name too), audience (this client), expiry and nonce. A provider
 that cannot be reached (or answers nonsense) raises `ProviderDown`; a sign-in that does not
 hold (a wrong or replayed `state`, a code the provider refuses, a token that fails a check)
 raises `SignInFailed`. Neither says more to the person than that; the log says which.
@@ -12,6 +13,7 @@ raises `SignInFailed`. Neither says more to the person than that; the log says w
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -74,8 +76,18 @@ def finish(provider: SsoProvider) -> tuple[dict, str | None]:
     verified claims (with email and name from userinfo when the ID token has none) and the
     refresh token, if the provider gave one."""
     client = _client(provider)
+    issuer = provider.expected_issuer
+    # Authlib checks the audience only through `azp` when `aud` is another client: name it,
+    # and the issuer this provider was configured with (not whatever its metadata says).
+    checks = {
+        "iss": {"essential": True, "value": issuer},
+        "aud": {"essential": True, "value": provider.client_id},
+    }
     try:
-        token = client.authorize_access_token()
+        if client.load_server_metadata().get("issuer") != issuer:
+            log.warning("sso provider %s: its metadata names another issuer", provider.key)
+            raise SignInFailed("issuer")
+        token = client.authorize_access_token(claims_options=checks)
         if not token.get("userinfo"):
             raise SignInFailed("no id token")
         claims = dict(token["userinfo"])
@@ -90,6 +102,24 @@ def finish(provider: SsoProvider) -> tuple[dict, str | None]:
         log.info("sso sign-in refused by the check: %s", type(error).__name__)
         raise SignInFailed(type(error).__name__) from error
     return claims, token.get("refresh_token")
+
+
+def sign_in_origins(provider: SsoProvider) -> list[str]:
+    """Where "Sign in with ..." may take the browser (the staff sign-in page's CSP
+    form-action): the discovery URL's origin, and its sign-in page's once the metadata is
+    known (the same origin at Entra ID, Google, Okta and Keycloak). Never fetched here."""
+    urls = [provider.discovery_url]
+    app = current_app.extensions.get(EXTENSION)
+    client = app.create_client(provider.key) if app is not None else None
+    if client is not None and client.server_metadata.get("authorization_endpoint"):
+        urls.append(client.server_metadata["authorization_endpoint"])
+    origins = []
+    for url in urls:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme in ("http", "https") and origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def refresh(provider: SsoProvider, refresh_token: str) -> str | None:

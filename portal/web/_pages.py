@@ -117,20 +117,21 @@ def sign_in_page(kind: str, *, template: str, home: str, second_step: dict | Non
         if result.needs and second_step and result.needs[0] in second_step:
             begin_second_step(result.account, result.needs[0], form.next.data or "")
             return redirect(url_for(second_step[result.needs[0]]), code=303)
-        if result.refusal == "sso_required":
-            form.form_errors.append(
-                gettext(
-                    "Your agency signs in with work accounts, not with a portal password. "
-                    "Use the work-account button on this page."
-                )
-            )
-            return render_template(template, form=form, timed_out=timed_out)
         form.form_errors.append(
             gettext(
                 "The email or password is not right. After several tries you need to wait a few "
                 "minutes before you try again."
             )
         )
+        if kind == "staff" and current_settings().sso_providers:
+            # The one answer for every refusal says where work accounts sign in (an agency
+            # that requires it refuses passwords with this same answer: R17).
+            form.form_errors.append(
+                gettext(
+                    "If your agency signs in with work accounts, use the work-account button "
+                    "on this page instead of a password."
+                )
+            )
     return render_template(template, form=form, timed_out=timed_out)
 
 

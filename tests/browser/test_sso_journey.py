@@ -106,13 +106,13 @@ def test_an_admin_requires_sso_and_a_case_manager_signs_in_through_the_provider(
     expect(page.get_by_label("Staff must sign in with their work account")).to_be_checked()
     assert_accessible(page)
 
-    # --- the case manager's password is refused, with where to sign in -----------------------
+    # --- the case manager's password is refused (the one answer), with where to sign in ------
     device = phones.open(**size)
     device.goto(live_server.url + "/staff/sign-in")
     device.get_by_label("Email address").fill(case_manager["email"])
     device.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
     tap_and_load(device, device.get_by_role("button", name="Sign in", exact=True))
-    expect(device.get_by_text("Your agency signs in with work accounts")).to_be_visible()
+    expect(device.get_by_text("use the work-account button on this page")).to_be_visible()
     assert_accessible(device)
 
     # --- through the provider (its own page), then the portal's second factor ----------------

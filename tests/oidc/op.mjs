@@ -95,6 +95,7 @@ oidc.use(async (ctx, next) => {
   const wrong = person(claims.sub).id_token || {};
   const changed = { ...claims, amr: lastMethods.get(claims.sub) || ['pwd'] };
   if (wrong.aud) changed.aud = wrong.aud;
+  if (wrong.azp) changed.azp = wrong.azp;
   if (wrong.iss) changed.iss = wrong.iss;
   if (wrong.exp_offset) { changed.exp = Math.floor(Date.now() / 1000) + wrong.exp_offset; changed.iat = changed.exp - 600; }
   ctx.body.id_token = await new jose.SignJWT(changed)

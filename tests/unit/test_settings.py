@@ -124,3 +124,62 @@ def test_memory_rate_limits_are_refused_when_gunicorn_is_told_to_run_several_wor
     problems = from_env(environ, argv=["/srv/bin/gunicorn", "-w", "4", "wsgi:app"]).problems()
     assert any("rate-limit" in p for p in problems)
     assert from_env(environ, argv=["/srv/bin/gunicorn", "wsgi:app"]).problems() == []
+
+
+SSO = {
+    "key": "harbor",
+    "name": "Harbor work account",
+    "discovery_url": "https://login.example.org/harbor/v2.0/.well-known/openid-configuration",
+    "client_id": "portal",
+    "client_secret": "secret",
+    "domains": ["Harbor.org"],
+}
+
+
+def test_single_sign_on_providers_come_from_json():
+    import json
+
+    (provider,) = from_env({"STAFF_SSO_PROVIDERS": json.dumps([SSO])}).sso_providers
+    assert provider.domains == ("harbor.org",) and provider.trust_email == "verified"
+    assert provider.expected_issuer == "https://login.example.org/harbor/v2.0"
+    assert provider.mfa_amr == ("mfa",) and not provider.trust_mfa
+    assert from_env(GOOD).sso_recheck == timedelta(minutes=60)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"trust_mfa": "false"},  # a string is not a yes or a no
+        {"trust_email": "sometimes"},
+        {"domains": []},
+        {"scope": "email profile"},
+        {"key": "Harbor Work"},
+        {"discovery_url": "https://login.example.org/harbor"},
+        {"surprise": 1},
+        {"client_id": None, "client_secret": None},
+    ],
+)
+def test_an_unusable_provider_is_refused_at_start(change):
+    import json
+
+    provider = {k: v for k, v in {**SSO, **change}.items() if v is not None}
+    with pytest.raises(SettingsError, match="STAFF_SSO_PROVIDERS"):
+        from_env({"STAFF_SSO_PROVIDERS": json.dumps([provider])})
+
+
+def test_two_providers_may_not_share_a_key_or_an_issuer():
+    import json
+
+    twin = {**SSO, "key": "harbor-two"}
+    with pytest.raises(SettingsError):
+        from_env({"STAFF_SSO_PROVIDERS": json.dumps([SSO, twin])})  # one issuer
+    with pytest.raises(SettingsError):
+        from_env({"STAFF_SSO_PROVIDERS": json.dumps([SSO, {**SSO, "issuer": "https://x"}])})
+
+
+def test_production_refuses_a_provider_over_plain_http():
+    import json
+
+    plain = {**SSO, "discovery_url": "http://login.example.org/.well-known/openid-configuration"}
+    environ = {**GOOD, "STAFF_SSO_PROVIDERS": json.dumps([plain])}
+    assert any("harbor" in p for p in from_env(environ).problems())

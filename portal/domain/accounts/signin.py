@@ -99,9 +99,7 @@ def can_sign_in(account) -> bool:
 class SignInResult:
     account: Account | None = None
     ok: bool = False
-    # "credentials", "throttled", "sso_required" (staff whose agency signs in through its
-    # identity provider) or (second step) "code"
-    refusal: str | None = None
+    refusal: str | None = None  # "credentials", "throttled" or (second step) "code"
     needs: list[str] = field(default_factory=list)
 
 
@@ -126,7 +124,7 @@ def _step_password(result: SignInResult, password: str) -> bool:
     if passwords.verify(stored, password) and can_sign_in(account):
         return True
     result.refusal = "credentials"
-    if account is not None:
+    if account is not None and stored is not None:  # no password: nothing to guess
         count_failure(account)
     return False
 
@@ -156,12 +154,14 @@ def _step_rehash(result: SignInResult, password: str) -> bool:
 
 
 def _step_sso_only(result: SignInResult, password: str) -> bool:
-    """Staff whose agency requires single sign-on are refused a password sign-in, told where
-    to sign in instead: only after the right password, so the answer says nothing about an
-    account to someone who does not know it."""
+    """Staff whose agency requires single sign-on are refused a password sign-in before their
+    password is looked at (the same work, the same answer as any refusal, which says where
+    work accounts sign in): their password is no way in, so guessing it counts nothing and
+    can neither delay nor suspend their sign-in through the provider."""
     account = result.account
     if isinstance(account, StaffUser) and identity_providers.must_use_sso(account):
-        result.refusal = "sso_required"
+        passwords.verify(None, password)
+        result.refusal = "credentials"
         audit.record("sign_in.sso_required", account, outcome="failure")
         return False
     return True
@@ -195,8 +195,8 @@ def _signed_in(result: SignInResult) -> bool:
 SIGN_IN_STEPS = {
     "staff": [
         _step_throttle,
-        _step_password,
         _step_sso_only,
+        _step_password,
         _step_rehash,
         _step_second_factor,
         _step_success,

@@ -8,9 +8,10 @@ claims, which staff account that is:
   subject) for good, and only that identity finds it: the email the provider sends is never
   matched again, so someone who may change their own email there cannot take over another
   account.
-- **First sign-in:** the email must be in one of the provider's domains and, unless the
-  provider is configured to trust its email as it is, marked verified (`email_verified`); an
-  active account with that email and no binding yet is then bound.
+- **First sign-in:** the email (ASCII) must be in one of the provider's domains and, unless
+  the provider is configured to trust its email as it is, marked verified (`email_verified`);
+  an active account with that email and no binding yet is then bound. An email taken as it
+  is (not marked verified) never links an administrator and never makes an account.
 - **No account:** refused, unless the provider serves one agency whose administrators allow
   "create on first sign-in": the account is made with the least role (`Role.NO_ACCESS_YET`),
   which sees no client until an administrator gives it one.
@@ -106,8 +107,11 @@ def provider_mfa_counts(p: SsoProvider, claims: dict, member: StaffUser | None) 
     return bool(methods & set(p.mfa_amr)) or (bool(acr) and acr in p.mfa_acr)
 
 
+MAX_IDENTIFIER = 255  # the columns' width; longer is no identity this portal keeps
+
+
 def _bound(issuer: str, subject: str) -> SsoOutcome | None:
-    if not issuer or not subject:
+    if not issuer or not subject or max(len(issuer), len(subject)) > MAX_IDENTIFIER:
         return SsoOutcome(refusal="no_email")
     member = dbs().scalar(
         select(StaffUser).where(StaffUser.sso_issuer == issuer, StaffUser.sso_subject == subject)
@@ -116,15 +120,32 @@ def _bound(issuer: str, subject: str) -> SsoOutcome | None:
 
 
 def _first_sign_in(p: SsoProvider, issuer: str, subject: str, claims: dict) -> SsoOutcome:
-    email = normalize_email(str(claims.get("email") or ""))
-    if not email or len(email) > 254:
+    raw = str(claims.get("email") or "").strip()
+    # ASCII only: lower-casing maps some other letters onto ASCII ones (the Kelvin sign
+    # becomes "k"), which would match someone else's address.
+    if not raw or not raw.isascii() or len(raw) > 254:
         return SsoOutcome(refusal="no_email")
+    email = normalize_email(raw)
     if email_domain(email) not in p.domains:
         return SsoOutcome(refusal="domain")
-    if p.trust_email != "always" and claims.get("email_verified") is not True:
+    verified = claims.get("email_verified") is True
+    if p.trust_email != "always" and not verified:
         return SsoOutcome(refusal="unverified")
+    outcome = _link_or_create(p, issuer, subject, email, claims, verified)
+    if outcome.refusal is not None and not verified:
+        # An email taken as it is, unverified, may be someone else's: the refusal says no more
+        # about the account with it than that there is none for this person.
+        return SsoOutcome(member=outcome.member, refusal="no_account")
+    return outcome
+
+
+def _link_or_create(
+    p: SsoProvider, issuer: str, subject: str, email: str, claims: dict, verified: bool
+) -> SsoOutcome:
     member = account_by_email("staff", email)
     if not isinstance(member, StaffUser):
+        if not verified:  # never an account for an address nobody vouched for
+            return SsoOutcome(refusal="no_account")
         return _create(p, issuer, subject, email, claims)
     if member.sso_subject is not None:
         return SsoOutcome(member=member, refusal="bound_elsewhere")
@@ -132,6 +153,9 @@ def _first_sign_in(p: SsoProvider, issuer: str, subject: str, claims: dict) -> S
         return SsoOutcome(member=member, refusal="inactive")
     if p.agency and not serves(p, member.agency):
         return SsoOutcome(member=member, refusal="agency")
+    if not verified and member.role in (Role.SYSTEM_ADMIN, Role.AGENCY_ADMIN):
+        # An administrator's account is linked only by a verified email.
+        return SsoOutcome(member=member, refusal="unverified")
     return _link(p, member, issuer, subject)
 
 

@@ -195,6 +195,7 @@ def deactivate_staff(
         successor.id == member.id
         or not successor.is_active
         or successor.agency_id != member.agency_id
+        or not has_capability(successor.role, Capability.VIEW_CLIENTS)  # not "no clients yet"
     ):
         raise DomainError(
             _l("Choose an active colleague to take over open work."), field="successor"
