@@ -79,9 +79,11 @@ def sso_start(key: str):
     session[NEXT] = request.form.get("next", "")[:500]
     redirect_uri = current_settings().base_url + url_for("staff_bridge.sso_callback", key=key)
     try:
-        return oidc.authorize_redirect(provider, redirect_uri)
+        response = oidc.authorize_redirect(provider, redirect_uri)
     except oidc.ProviderDown:
         return _down(provider)
+    response.status_code = 303  # after a POST; and what went through counts no failure
+    return response
 
 
 @bp.get("/sso/<key>/callback")

@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain.core.roles import Role
 from portal.domain.models import AuditEvent, StaffUser, UserSession
@@ -56,7 +56,7 @@ def at_provider(browser, login: str, *, mfa: bool = False, next_url: str = "") -
     """Start "Sign in with Harbor work account" in `browser` and sign in at the provider as
     `login`: returns the address the provider sends the browser back to (not yet opened)."""
     started = browser.form("/staff/sso/harbor/start", {"next": next_url}, token_from="/privacy")
-    assert started.status_code == 302, started.status_code
+    assert started.status_code == 303, started.status_code
     url = started.headers["Location"]
     query = dict(p.split("=", 1) for p in urlsplit(url).query.split("&"))
     assert query["code_challenge_method"] == "S256" and query["state"] and query["nonce"]
@@ -584,3 +584,40 @@ def test_an_email_taken_as_it_is_never_links_an_administrator_nor_makes_an_accou
         database.session.scalar(select(StaffUser).where(StaffUser.email == f"newcomer@{DOMAIN}"))
         is None
     )
+
+
+def test_naughty_strings_from_a_provider_or_a_form_change_nothing_they_should_not(
+    app, make, agency_a, database, sso
+):
+    """The Big List of Naughty Strings as every claim a provider could send (the ID token's
+    signature is not what is tested here) and as the sign-in's `next`: never an error, never
+    an account or a binding from a string that is not a right email of the provider's
+    domains."""
+    import json
+
+    from portal.domain.accounts import sso as single_sign_on
+    from portal.settings import current as current_settings
+    from tests.support import shared_path
+
+    strings = json.loads(shared_path("data", "blns", "blns.json").read_text(encoding="utf-8"))
+    member = case_manager(make, agency_a)
+    agency_a.sso_create_accounts = True
+    database.session.commit()
+    before = database.session.scalar(select(func.count()).select_from(StaffUser))
+    with app.test_request_context():
+        (provider,) = current_settings().sso_providers
+        for text in strings:
+            for claims in (
+                {"iss": text, "sub": text, "email": text, "email_verified": True},
+                {"iss": "https://idp", "sub": "s", "email": f"{text}@{DOMAIN}", "name": text},
+                {"iss": "https://idp", "sub": text, "email": member.email, "amr": text},
+            ):
+                outcome = single_sign_on.sign_in(provider, claims)
+                assert outcome.refusal is not None or outcome.member is not None
+                database.session.rollback()
+    assert database.session.scalar(select(func.count()).select_from(StaffUser)) == before
+    browser = app.test_client()
+    token = browser.csrf_token("/staff/sign-in")
+    for text in strings[::7]:
+        started = browser.post("/staff/sso/harbor/start", data={"csrf_token": token, "next": text})
+        assert started.status_code == 303
