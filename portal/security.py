@@ -21,7 +21,7 @@ from portal.domain.core import audit
 from portal.domain.core.errors import Forbidden, NotFound, NotReady
 from portal.domain.core.session import will_write
 from portal.extensions import db, login_manager
-from portal.integrations.oidc import sign_in_origins
+from portal.integrations.oidc import sign_in_origin
 from portal.integrations.storage import StorageUnavailable
 from portal.settings import current as current_settings
 
@@ -52,8 +52,7 @@ def request_id() -> str:
 def content_security_policy(nonce: str, *, leave_to: str = "") -> str:
     """`leave_to`: the sites a form's answer may redirect to (browsers hold a form's redirect
     to form-action too): the one "Leave quickly" sends people to, and on the staff sign-in
-    page the single sign-on providers (the origin of their discovery URL, where their sign-in
-    page lives too at Entra ID, Google, Okta and Keycloak)."""
+    page the single sign-on providers' (`oidc.sign_in_origin`)."""
     return "; ".join(
         [
             "default-src 'self'",
@@ -96,8 +95,7 @@ def _set_headers(response: Response) -> Response:
         settings = current_settings()
         leave_to = _origin(settings.quick_exit_url)
         if request.endpoint == "staff_bridge.sign_in":  # "Sign in with ..." leaves for these
-            origins = [o for p in settings.sso_providers for o in sign_in_origins(p)]
-            leave_to = " ".join([leave_to, *origins])
+            leave_to = " ".join([leave_to, *(sign_in_origin(p) for p in settings.sso_providers)])
         headers["Content-Security-Policy"] = content_security_policy(nonce(), leave_to=leave_to)
     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"

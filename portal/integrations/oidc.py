@@ -104,22 +104,13 @@ def finish(provider: SsoProvider) -> tuple[dict, str | None]:
     return claims, token.get("refresh_token")
 
 
-def sign_in_origins(provider: SsoProvider) -> list[str]:
-    """Where "Sign in with ..." may take the browser (the staff sign-in page's CSP
-    form-action): the discovery URL's origin, and its sign-in page's once the metadata is
-    known (the same origin at Entra ID, Google, Okta and Keycloak). Never fetched here."""
-    urls = [provider.discovery_url]
-    app = current_app.extensions.get(EXTENSION)
-    client = app.create_client(provider.key) if app is not None else None
-    if client is not None and client.server_metadata.get("authorization_endpoint"):
-        urls.append(client.server_metadata["authorization_endpoint"])
-    origins = []
-    for url in urls:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if parts.scheme in ("http", "https") and origin not in origins:
-            origins.append(origin)
-    return origins
+def sign_in_origin(provider: SsoProvider) -> str:
+    """The origin "Sign in with ..." may send the browser to straight from the staff sign-in
+    form (its CSP form-action): the discovery URL's, where the sign-in page is too at Entra
+    ID, Google, Okta and Keycloak. A provider whose sign-in page is elsewhere gets one more
+    page (`staff_bridge.sso`)."""
+    parts = urlsplit(provider.discovery_url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def refresh(provider: SsoProvider, refresh_token: str) -> str | None:

@@ -621,3 +621,42 @@ def test_naughty_strings_from_a_provider_or_a_form_change_nothing_they_should_no
     for text in strings[::7]:
         started = browser.post("/staff/sso/harbor/start", data={"csrf_token": token, "next": text})
         assert started.status_code == 303
+
+
+def test_the_sign_in_form_may_leave_only_for_the_providers_own_page(
+    app, make, agency_a, database, sso, identity_provider
+):
+    page = app.test_client().get("/staff/sign-in")
+    assert (
+        f"form-action 'self' https://www.weather.gov {identity_provider.issuer}"
+        in (page.headers["Content-Security-Policy"])
+    )
+    # A provider whose sign-in page is on another host than its discovery URL (here the same
+    # server by name, not by address): one more page, with a link, which CSP leaves alone.
+    member = case_manager(make, agency_a)
+    identity_provider.people(
+        _sign_in_page_at=identity_provider.issuer.replace("127.0.0.1", "localhost")
+    )
+    sso()
+    browser = app.test_client()
+    started = browser.form("/staff/sso/harbor/start", {"next": ""}, token_from="/privacy")
+    text = started.get_data(as_text=True)
+    assert started.status_code == 200 and "Continue to Harbor work account" in text
+    link = re.search(r'href="(http://localhost:[^"]+)"', text).group(1).replace("&amp;", "&")
+    http = requests.Session()
+    url = link
+    for _ in range(10):
+        if url.startswith(BASE):
+            break
+        answer = http.get(url, allow_redirects=False, timeout=10)
+        if answer.status_code in (302, 303):
+            url = urljoin(url, answer.headers["Location"])
+            continue
+        action = re.search(r'<form method="post" action="([^"]+)"', answer.text).group(1)
+        answer = http.post(
+            urljoin(url, action), data={"login": "alex"}, allow_redirects=False, timeout=10
+        )
+        url = urljoin(url, answer.headers["Location"])
+    assert come_back(browser, url).headers["Location"] == "/staff/sign-in/code"
+    database.session.refresh(member)
+    assert member.sso_subject == "alex"

@@ -8,6 +8,8 @@
 //                     sign-ins: {"<login>": {"email", "email_verified", "name", "disabled",
 //                     "amr": [...], "id_token": {"aud"?, "iss"?, "exp_offset"?}}}.
 //                     A login not in the file is "<login>@harbor.example", verified.
+//                     "_sign_in_page_at": an origin its discovery document then names for
+//                     its sign-in page (another host than the discovery URL's).
 //                     "id_token" makes this provider sign an ID token that is wrong in that way
 //                     (another audience, another issuer, already expired), with its real key.
 import http from 'node:http';
@@ -90,6 +92,10 @@ oidc.proxy = false;
 // portal must refuse it for its claims, not for its signature.
 oidc.use(async (ctx, next) => {
   await next();
+  const sendTo = people()._sign_in_page_at; // a sign-in page on another host than discovery
+  if (ctx.path === '/.well-known/openid-configuration' && sendTo && ctx.body) {
+    ctx.body.authorization_endpoint = `${sendTo}/auth`;
+  }
   if (ctx.path !== '/token' || !ctx.body || !ctx.body.id_token) return;
   const claims = jose.decodeJwt(ctx.body.id_token);
   const wrong = person(claims.sub).id_token || {};
