@@ -116,8 +116,6 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
     from flask_migrate import downgrade, upgrade
 
     from portal import create_app
-    from portal.domain.core.roles import Role
-    from portal.domain.models import StaffUser
     from tests.support import make_settings
 
     app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'links.sqlite3'}"))
@@ -147,14 +145,17 @@ def test_migration_0014_moves_notification_links_into_their_ids(tmp_path):
                 ),
                 {"yes": True, "u": uuid.uuid4().hex},
             )
-        staff = StaffUser(  # staff_users is the same at 0013 as at head: the model serves
-            email="links@staff.test", display_name="Links", role=Role.CASE_MANAGER, agency_id=1
-        )
-        db.session.add(staff)
-        db.session.flush()
-        staff_id = staff.id  # read before the commit expires it (a reload joins agencies)
-        db.session.commit()
-        db.session.remove()
+            connection.execute(  # staff_users too gained columns after 0014 (0016)
+                text(
+                    "INSERT INTO staff_users (id, agency_id, display_name, role, "
+                    "shown_to_clients, allow_client_contact, public_id, created_at, email, "
+                    "failed_sign_ins, is_active, preferred_language) VALUES (1, 1, 'Links', "
+                    "'case_manager', :no, :no, :u, '2026-12-01T00:00:00+00:00', "
+                    "'links@staff.test', 0, :yes, 'en')"
+                ),
+                {"yes": True, "no": False, "u": uuid.uuid4().hex},
+            )
+        staff_id = 1
         with db.engine.begin() as connection:
             for number, link in written.items():
                 connection.execute(
