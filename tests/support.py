@@ -19,14 +19,21 @@ import pytest
 from bs4 import BeautifulSoup
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, func, select, text, update
 
 from portal import create_app
 from portal.domain.accounts.passwords import hash_password
 from portal.domain.core import clock, crypto
 from portal.domain.core.roles import Role
 from portal.domain.core.statuses import FactorKind
-from portal.domain.models import Agency, Client, ClientAccount, StaffFactor, StaffUser
+from portal.domain.models import (
+    Agency,
+    Client,
+    ClientAccount,
+    StaffFactor,
+    StaffUser,
+    UserSession,
+)
 from portal.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -423,6 +430,18 @@ def set_up_app(client, response):
     key = re.search(r'class="secret-key"[^>]*>([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     setup = re.search(r'name="setup" type="hidden" value="([^"]+)"', page).group(1)
     return client.form("/staff/sign-in/set-up", {"setup": setup, "code": totp_now(key)}), key
+
+
+def staff_sessions(database, member) -> int:
+    """How many signed-in sessions `member` (staff) has open now."""
+    database.session.expire_all()
+    return database.session.scalar(
+        select(func.count(UserSession.id)).where(
+            UserSession.account_kind == "staff",
+            UserSession.account_id == member.id,
+            UserSession.ended_at.is_(None),
+        )
+    )
 
 
 def signed_in(app, account, password: str = TEST_PASSWORD):

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from portal.domain.accounts import factors, passkeys
 from portal.domain.core.roles import Role
-from portal.domain.models import AuditEvent, StaffFactor, UserSession
+from portal.domain.models import AuditEvent, StaffFactor
 from tests.softkey import SoftPasskey, options_in
-from tests.support import TEST_PASSWORD, signed_in
+from tests.support import TEST_PASSWORD, signed_in, staff_sessions
 
 ORIGIN = "https://portal.test"  # the tests' BASE_URL: RP ID portal.test
 
@@ -36,18 +36,6 @@ def to_code_page(app, member):
 
 def passkey_step(browser, answer):
     return browser.form("/staff/sign-in/passkey", {"answer": answer}, token_from="/privacy")
-
-
-def signed_in_sessions(database, member) -> int:
-    return len(
-        database.session.scalars(
-            select(UserSession.id).where(
-                UserSession.account_kind == "staff",
-                UserSession.account_id == member.id,
-                UserSession.ended_at.is_(None),
-            )
-        ).all()
-    )
 
 
 def test_a_case_manager_adds_a_passkey_and_signs_in_with_it(
@@ -84,7 +72,7 @@ def test_a_passkey_of_one_account_is_refused_for_another(app, make, agency_a, da
     browser, page = to_code_page(app, other)
     refused = passkey_step(browser, device.get(options_in(page)))  # the owner's, validly signed
     assert refused.status_code == 200 and "did not work" in refused.get_data(as_text=True)
-    assert other.failed_sign_ins == 1 and signed_in_sessions(database, other) == 1  # one from above
+    assert other.failed_sign_ins == 1 and staff_sessions(database, other) == 1  # one from above
 
 
 def test_no_user_verification_another_origin_or_a_replay_is_refused(app, make, agency_a):

@@ -9,13 +9,13 @@ from types import SimpleNamespace
 
 import pyotp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.domain.accounts import factors
 from portal.domain.core import crypto
 from portal.domain.core.roles import Role
-from portal.domain.models import AuditEvent, RecoveryCode, StaffFactor, StaffUser, UserSession
-from tests.support import TEST_PASSWORD, TEST_TOTP_KEY, signed_in, totp_now
+from portal.domain.models import AuditEvent, RecoveryCode, StaffFactor, StaffUser
+from tests.support import TEST_PASSWORD, TEST_TOTP_KEY, signed_in, staff_sessions, totp_now
 
 WRONG = "That code is not right"
 
@@ -34,16 +34,6 @@ def events(database, member, action=None) -> list[AuditEvent]:
     if action is not None:
         query = query.where(AuditEvent.action == action)
     return list(database.session.scalars(query.order_by(AuditEvent.id)))
-
-
-def staff_sessions(database, member) -> int:
-    return database.session.scalar(
-        select(func.count(UserSession.id)).where(
-            UserSession.account_kind == "staff",
-            UserSession.account_id == member.id,
-            UserSession.ended_at.is_(None),
-        )
-    )
 
 
 def test_the_right_password_alone_starts_no_session(app, anonymous, case_manager_user, database):

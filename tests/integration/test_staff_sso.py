@@ -15,10 +15,10 @@ import requests
 from sqlalchemy import func, select
 
 from portal.domain.core.roles import Role
-from portal.domain.models import AuditEvent, StaffUser, UserSession
+from portal.domain.models import AuditEvent, StaffUser
 from portal.integrations import oidc
 from portal.settings import SsoProvider
-from tests.support import TEST_PASSWORD, totp_now
+from tests.support import TEST_PASSWORD, staff_sessions, totp_now
 
 BASE = "https://portal.test"
 DOMAIN = "harbor.example"
@@ -85,19 +85,6 @@ def sign_in_through(app, login: str, **kwargs):
     return browser, come_back(browser, at_provider(browser, login, **kwargs))
 
 
-def sessions_of(database, member) -> int:
-    database.session.expire_all()
-    return len(
-        database.session.scalars(
-            select(UserSession.id).where(
-                UserSession.account_kind == "staff",
-                UserSession.account_id == member.id,
-                UserSession.ended_at.is_(None),
-            )
-        ).all()
-    )
-
-
 def events(database, member, action: str) -> list[AuditEvent]:
     return database.session.scalars(
         select(AuditEvent).where(
@@ -116,10 +103,10 @@ def test_a_first_sign_in_links_by_verified_email_then_asks_the_portals_second_fa
     member = case_manager(make, agency_a)
     browser, back = sign_in_through(app, "alex", next_url="/staff/notifications")
     assert back.status_code == 303 and back.headers["Location"] == "/staff/sign-in/code"
-    assert sessions_of(database, member) == 0  # the provider alone is not enough here
+    assert staff_sessions(database, member) == 0  # the provider alone is not enough here
     done = browser.form("/staff/sign-in/code", {"code": totp_now()}, token_from="/privacy")
     assert done.status_code == 303 and done.headers["Location"] == "/staff/notifications"
-    assert browser.get("/staff/").status_code == 200 and sessions_of(database, member) == 1
+    assert browser.get("/staff/").status_code == 200 and staff_sessions(database, member) == 1
     database.session.refresh(member)
     assert (member.sso_issuer, member.sso_subject, member.sso_provider) == (
         identity_provider.issuer,
@@ -169,7 +156,7 @@ def test_a_wrong_state_and_a_replayed_code_sign_nobody_in(app, make, agency_a, d
     replayed = re.sub(r"state=[^&]+", f"state={state}", url)
     answer = come_back(other, replayed)
     assert answer.status_code == 400 and "did not work" in answer.get_data(as_text=True)
-    assert sessions_of(database, member) == 0
+    assert staff_sessions(database, member) == 0
 
 
 @pytest.mark.parametrize(
@@ -191,7 +178,7 @@ def test_an_id_token_signed_by_the_provider_but_not_for_this_sign_in_is_refused(
     _browser, back = sign_in_through(app, "alex")
     assert back.status_code == 400
     database.session.refresh(member)
-    assert member.sso_subject is None and sessions_of(database, member) == 0
+    assert member.sso_subject is None and staff_sessions(database, member) == 0
 
 
 def test_an_unverified_email_links_only_where_the_provider_is_trusted_as_it_is(
@@ -229,7 +216,7 @@ def test_deactivation_in_the_portal_wins_over_the_provider(app, make, agency_a, 
     database.session.commit()
     _browser, back = sign_in_through(app, "alex")
     assert back.status_code == 200 and "cannot be used" in back.get_data(as_text=True)
-    assert sessions_of(database, member) == 0
+    assert staff_sessions(database, member) == 0
     # Never bound and deactivated: refused too, and not bound.
     other = case_manager(make, agency_a, login="blake")
     other.is_active = False
@@ -251,7 +238,7 @@ def test_a_provider_that_is_down_gives_a_clear_page(
         answer = come_back(browser, url)
         assert answer.status_code == 503 and answer.headers["Retry-After"]
         assert "cannot be reached right now" in answer.get_data(as_text=True)
-        assert sessions_of(database, member) == 0
+        assert staff_sessions(database, member) == 0
         sso()  # a portal that never reached it: down at the first step
         started = browser.form("/staff/sso/harbor/start", {"next": ""}, token_from="/privacy")
         assert started.status_code == 503
@@ -292,7 +279,7 @@ def test_an_agency_that_requires_sso_refuses_password_sign_in_but_not_a_system_a
     assert answers[0] == answers[1]
     assert "use the work-account button" in text and "Sign in with Harbor work account" in text
     database.session.refresh(member)
-    assert member.failed_sign_ins == 0 and sessions_of(database, member) == 0
+    assert member.failed_sign_ins == 0 and staff_sessions(database, member) == 0
     assert len(events(database, member, "sign_in.sso_required")) == 2
     # Through the provider: fine.
     _browser, back = sign_in_through(app, "alex")
@@ -360,7 +347,7 @@ def test_the_providers_own_multi_factor_counts_only_where_trusted_and_used(
     assert back.headers["Location"] == "/staff/sign-in/code"
     browser, back = sign_in_through(app, "alex", mfa=True)
     assert back.status_code == 303 and back.headers["Location"] == "/staff/"
-    assert browser.get("/staff/").status_code == 200 and sessions_of(database, member) == 1
+    assert browser.get("/staff/").status_code == 200 and staff_sessions(database, member) == 1
     assert events(database, member, "sign_in.succeeded")[-1].details == {
         "factor": "provider_mfa",
         "provider": "harbor",
@@ -387,7 +374,7 @@ def test_a_session_is_checked_with_the_provider_within_the_hour(
     frozen_clock.advance(timedelta(minutes=25))  # within the hour of the last check
     ended = browser.get("/staff/")
     assert ended.status_code == 303 and ended.headers["Location"] == "/staff/sign-in"
-    assert sessions_of(database, member) == 0
+    assert staff_sessions(database, member) == 0
     assert "Sign in again with your work account" in browser.get("/staff/sign-in").get_data(
         as_text=True
     )
@@ -408,7 +395,7 @@ def test_a_provider_down_at_the_check_is_tried_again_until_the_hour_is_up(
         assert browser.get("/staff/").status_code == 200
         frozen_clock.advance(timedelta(minutes=9))  # the hour is up
         assert browser.get("/staff/").status_code == 303
-        assert sessions_of(database, member) == 0
+        assert staff_sessions(database, member) == 0
     finally:
         identity_provider.start()
 
@@ -485,7 +472,7 @@ def test_an_administrator_unlinks_a_work_account_and_the_next_sign_in_links_agai
     admin = make.staff(Role.AGENCY_ADMIN, agency_a)
     browser, _back = sign_in_through(app, "alex")
     browser.form("/staff/sign-in/code", {"code": totp_now()}, token_from="/privacy")
-    assert sessions_of(database, member) == 1
+    assert staff_sessions(database, member) == 1
     from tests.support import signed_in
 
     team = signed_in(app, admin)
@@ -497,7 +484,7 @@ def test_an_administrator_unlinks_a_work_account_and_the_next_sign_in_links_agai
     )
     assert done.status_code == 303
     database.session.refresh(member)
-    assert member.sso_subject is None and sessions_of(database, member) == 0
+    assert member.sso_subject is None and staff_sessions(database, member) == 0
     assert events(database, member, "staff.sso_unlinked")
     # Their new work account (a new subject at the provider) links by verified email.
     identity_provider.people(alex2={"email": member.email})
