@@ -339,6 +339,7 @@ def agency_settings():
             require_second_factor=bool(form.require_second_factor.data),
             require_sso=bool(form.require_sso.data),
             sso_create_accounts=bool(form.sso_create_accounts.data),
+            keep_session=current_session_row(),
         )
         if ok:
             flash(_("Settings saved."), "success")

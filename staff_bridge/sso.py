@@ -11,25 +11,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from cryptography.fernet import InvalidToken
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.access import public
-from portal.domain.accounts import factors, identity_providers, sso
+from portal.domain.accounts import factors, identity_providers, sso, sso_sessions
 from portal.domain.core import audit, clock, crypto
-from portal.domain.core.session import lock_row, will_write
 from portal.forms import ActionForm
 from portal.integrations import oidc
 from portal.security import safe_next
 from portal.settings import current as current_settings
 from portal.web import (
-    SSO,
     begin_second_step,
-    current_session_row,
     end_session,
-    sign_in_rate_limit,
+    per_ip_read_limit,
     start_session,
     writes,
 )
@@ -70,9 +66,15 @@ def _refused(provider, reason: str | None, status: int = 200):
     )
 
 
+# Starting a sign-in guesses nothing (and a refusal at the callback proves nothing about an
+# account): a plain limit per address on every start and answer, generous for a shelter's
+# shared Wi-Fi, against someone filling the session table.
+SSO_IP_LIMIT = "60 per minute"
+
+
 @bp.post("/sso/<key>/start")
 @public
-@sign_in_rate_limit
+@per_ip_read_limit(SSO_IP_LIMIT)
 def sso_start(key: str):
     provider = _provider_or_404(key)
     if not ActionForm().validate_on_submit():
@@ -84,6 +86,9 @@ def sso_start(key: str):
     except oidc.ProviderDown:
         return _down(provider)
     destination = response.headers["Location"]
+    scheme = urlsplit(destination).scheme
+    if scheme != "https" and (scheme != "http" or current_settings().is_production):
+        return _down(provider)  # its metadata names no sign-in page a browser should open
     if _origin(destination) != oidc.sign_in_origin(provider):
         # A sign-in page on another host than the discovery URL's, which the sign-in form's
         # CSP (form-action) does not name: one more tap, on a link, which CSP leaves alone.
@@ -102,7 +107,7 @@ def _origin(url: str) -> str:
 @bp.get("/sso/<key>/callback")
 @public
 @writes
-@sign_in_rate_limit
+@per_ip_read_limit(SSO_IP_LIMIT)
 def sso_callback(key: str):
     provider = _provider_or_404(key)
     try:
@@ -142,50 +147,31 @@ def recheck_with_provider():
     """A staff session begun through a provider is checked with it again within the hour
     (`SSO_RECHECK_MINUTES`): a refresh grant, which the provider refuses once the person is
     disabled there. Refused, not possible (no refresh token) or the provider unreachable
-    when the hour is up: the session ends, and they sign in again."""
+    when the hour is up: the session ends, and they sign in again.
+
+    Tried from 10 minutes before it is due, on pages (GET): a successful check answers with
+    the same page again, so its result is committed whatever the page would have answered
+    (an error answer rolls back, and a rotated refresh token must not be lost). A form sent
+    (POST) checks only once the check is overdue."""
     if not current_user.is_authenticated or current_user.kind != "staff":
         return None
-    state = session.get(SSO)
-    if not isinstance(state, dict):
+    read = getattr(session._get_current_object(), "sso_state", None)
+    state = sso_sessions.opened(read)
+    if state is None or session.row_id is None:
         return None
-    now = clock.now()
+    now, page = clock.now(), request.method in ("GET", "HEAD")
     recheck = current_settings().sso_recheck
-    due = _at(state.get("checked_at")) + recheck
-    early = min(TRY_EARLY, recheck / 2)
-    if now < due - early or now < _at(state.get("retry_at"), default=now - RETRY_AFTER):
+    due = (sso_sessions.at(state, "checked_at") or now - recheck) + recheck
+    retry_at = sso_sessions.at(state, "retry_at")
+    if now < due - min(TRY_EARLY, recheck / 2) or (retry_at is not None and now < retry_at):
         return None
-    # One request checks, the others of this session wait for it and use what it found
-    # (providers that rotate refresh tokens refuse one used twice).
-    row = current_session_row()
-    if row is not None:
-        lock_row(row)
-        fresh = (row.data or {}).get(SSO)
-        if fresh != state:
-            session[SSO] = fresh
-            return None
-    provider = identity_providers.provider(state.get("provider") or "")
-    refresh_token = _refresh_token(state)
-    if provider is not None and refresh_token:
-        try:
-            kept = oidc.refresh(provider, refresh_token)
-        except oidc.ProviderDown:
-            if now < due:
-                will_write()
-                session[SSO] = {**state, "retry_at": (now + RETRY_AFTER).isoformat()}
-                return None
-        except oidc.SignInFailed:
-            pass
-        else:
-            will_write()
-            session[SSO] = {
-                "provider": provider.key,
-                "refresh": crypto.encrypt_text(kept),
-                "checked_at": now.isoformat(),
-            }
-            return None
-    elif now < due:
+    if not page and now < due:
         return None
-    will_write()
+    outcome = _ask_provider(session.row_id, read, state, now, due)
+    if outcome == "checked" and page:
+        return redirect(request.full_path.rstrip("?"), code=303)
+    if outcome != "failed":
+        return None
     audit.record(
         "session.provider_check_failed",
         current_user._get_current_object(),
@@ -197,21 +183,32 @@ def recheck_with_provider():
     return redirect(url_for("staff_bridge.sign_in"), code=303)
 
 
-def _at(value, default: datetime | None = None) -> datetime:
+def _ask_provider(row_id: int, read: str, state: dict, now: datetime, due: datetime) -> str:
+    """Ask the provider (no write transaction open meanwhile) and write what it said if this
+    session's state is still what this request `read`. "checked" (written), "wait" (asked too
+    early to give up, or another request of the session checked first) or "failed"."""
+    provider = identity_providers.provider(state.get("provider") or "")
+    refresh_token = state.get("refresh")
+    if provider is None or not refresh_token:
+        return "wait" if now < due else "failed"
     try:
-        return datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return default if default is not None else datetime.min.replace(tzinfo=clock.now().tzinfo)
-
-
-def _refresh_token(state: dict) -> str | None:
-    sealed = state.get("refresh")
-    if not sealed:
-        return None
-    try:
-        return crypto.decrypt_text(sealed)
-    except InvalidToken:  # its key was rotated away: no token to use
-        return None
+        found = oidc.refresh(provider, refresh_token)
+    except oidc.ProviderDown:
+        if now >= due:
+            return "failed"
+        checked_at = sso_sessions.at(state, "checked_at") or now
+        later = sso_sessions.seal(
+            provider.key, refresh_token, checked_at=checked_at, retry_at=now + RETRY_AFTER
+        )
+        sso_sessions.replace(row_id, read, later)  # ask again in a minute
+        return "wait"
+    except oidc.SignInFailed:
+        # Refused: unless another request of this session checked meanwhile (with the same
+        # token, which a provider that rotates them then refuses here), its result stands.
+        return "wait" if sso_sessions.current(row_id) != read else "failed"
+    if sso_sessions.replace(row_id, read, sso_sessions.seal(provider.key, found, checked_at=now)):
+        return "checked"
+    return "wait"
 
 
 @bp.app_template_global()

@@ -1,5 +1,6 @@
 """Staff single sign-on (issue 19): an account's binding to one identity at an OpenID Connect
-provider (issuer, subject), and two agency settings: staff must sign in through the provider,
+provider (issuer, subject), a session's state with its provider (checked hourly), and two
+agency settings: staff must sign in through the provider,
 and a first sign-in there may create an account (with no client in view).
 
 Revision ID: 0016
@@ -28,6 +29,8 @@ def upgrade():
         batch.create_unique_constraint(
             op.f("uq_staff_users_sso_issuer"), ["sso_issuer", "sso_subject"]
         )
+    with op.batch_alter_table("user_sessions") as batch:
+        batch.add_column(sa.Column("sso_state", sa.Text(), nullable=True))
     with op.batch_alter_table("agencies") as batch:
         batch.add_column(
             sa.Column("require_sso", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -43,6 +46,8 @@ def downgrade():
     with op.batch_alter_table("agencies") as batch:
         batch.drop_column("sso_create_accounts")
         batch.drop_column("require_sso")
+    with op.batch_alter_table("user_sessions") as batch:
+        batch.drop_column("sso_state")
     with op.batch_alter_table("staff_users") as batch:
         batch.drop_constraint(op.f("uq_staff_users_sso_issuer"), type_="unique")
         batch.drop_column("sso_linked_at")

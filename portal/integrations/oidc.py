@@ -95,7 +95,7 @@ def finish(provider: SsoProvider) -> tuple[dict, str | None]:
             extra = client.userinfo(token=token)
             if extra.get("sub") == claims.get("sub"):
                 claims.update({k: extra[k] for k in USERINFO_CLAIMS if k in extra})
-    except requests.RequestException as error:
+    except (requests.RequestException, RuntimeError) as error:  # RuntimeError: no jwks_uri
         log.warning("sso provider %s unreachable: %s", provider.key, type(error).__name__)
         raise ProviderDown(provider.key) from error
     except (AuthlibBaseError, JoseError, ValueError, KeyError, TypeError) as error:

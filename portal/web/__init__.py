@@ -51,7 +51,6 @@ from portal.web._session import (
 )
 from portal.web._signed_in import (
     REAUTH_VALID_FOR,
-    SSO,
     current_session_row,
     discard_changes,
     end_session,
@@ -68,7 +67,6 @@ __all__ = [
     "NOTICES",
     "NOTICE_SECONDS",
     "REAUTH_VALID_FOR",
-    "SSO",
     "ServerSession",
     "ServerSessionInterface",
     "accepts_uploads",

@@ -57,6 +57,8 @@ class ServerSession(SessionMixin):
         # The cookie named a signed-in session that has ended since (timed out, or ended by
         # staff, a password change, a deactivation): the account kind it belonged to.
         self.ended_kind: str | None = None
+        # A session begun through a single sign-on provider: its row's sealed `sso_state`.
+        self.sso_state: str | None = None
 
     # --- loading ---------------------------------------------------------------------------
     @property
@@ -78,6 +80,7 @@ class ServerSession(SessionMixin):
             return
         self._data = dict(row.data or {})
         self.row_id, self.account_kind, self.account_id = row.id, row.account_kind, row.account_id
+        self.sso_state = row.sso_state
         self.rotate = row.rotate_pending
         self.idle_deadline = sessions.keep_alive(row)
         if self.idle_deadline is None:  # ended by another request a moment ago

@@ -11,16 +11,15 @@ from flask import has_request_context, request, session
 from flask_babel import gettext
 from flask_login import current_user
 
-from portal.domain.accounts import sessions
+from portal.domain.accounts import sessions, sso_sessions
 from portal.domain.accounts.signin import account_by_id, can_sign_in
-from portal.domain.core import clock
+from portal.domain.core import clock, crypto
 from portal.domain.core.session import will_write
 from portal.extensions import db, login_manager
 from portal.settings import current as current_settings
 from portal.web._session import ServerSession
 
 REAUTH_VALID_FOR = timedelta(minutes=5)
-SSO = "sso"  # the session's identity provider, when it began through one
 
 
 def recently_authenticated() -> bool:
@@ -77,13 +76,11 @@ def reauthenticate(form, *, always: bool = False) -> bool:
 
 def start_session(account, *, sso: dict | None = None) -> None:
     """Sign `account` in: a brand-new session id and row; the old one ends (no fixation).
-    `sso` (a sign-in through an identity provider: its key and refresh token) is kept for the
-    hourly check with the provider (`staff_bridge.sso`)."""
+    `sso` (a sign-in through an identity provider: its key and sealed refresh token) is kept
+    in the row for the hourly check with the provider (`staff_bridge.sso`)."""
     will_write()
     keep = {k: session[k] for k in ("lang",) if k in session}
     keep["authenticated_at"] = clock.now().isoformat()
-    if sso:
-        keep[SSO] = {**sso, "checked_at": clock.now().isoformat()}
     # A new CSRF token with the new session (Flask-WTF's key and form): none survives from
     # before sign-in, and the first page after it has nothing to write.
     keep["csrf_token"] = secrets.token_hex(20)
@@ -99,6 +96,11 @@ def start_session(account, *, sso: dict | None = None) -> None:
         ip=request.remote_addr,
         user_agent=request.user_agent.string,
     )
+    if sso:
+        refresh = sso.get("refresh")
+        session.sso_state = sso_sessions.begin(
+            row, sso["provider"], crypto.decrypt_text(refresh) if refresh else None
+        )
     session.clear()
     session.update(keep)
     session.row_id = row.id

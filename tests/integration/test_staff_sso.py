@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from portal.domain.core.roles import Role
 from portal.domain.models import AuditEvent, StaffUser
+from portal.extensions import limiter
 from portal.integrations import oidc
 from portal.settings import SsoProvider
 from tests.support import TEST_PASSWORD, staff_sessions, totp_now
@@ -365,9 +366,13 @@ def test_a_session_is_checked_with_the_provider_within_the_hour(
     member = case_manager(make, agency_a)
     sso(trust_mfa=True)
     browser, _back = sign_in_through(app, "alex", mfa=True)
-    for _ in range(2):  # 50 minutes of work: the check ran (a refresh grant) and held
-        frozen_clock.advance(timedelta(minutes=25))
-        assert browser.get("/staff/").status_code == 200
+    frozen_clock.advance(timedelta(minutes=25))
+    assert browser.get("/staff/notifications").status_code == 200  # not due
+    frozen_clock.advance(timedelta(minutes=25))  # 50 minutes: checked (a refresh grant), held
+    checked = browser.get("/staff/notifications?page=2")
+    assert checked.status_code == 303  # the same page again, the check's result committed
+    assert checked.headers["Location"] == "/staff/notifications?page=2"
+    assert browser.get("/staff/notifications").status_code == 200
     identity_provider.people(alex={"disabled": True})  # disabled at the provider now
     frozen_clock.advance(timedelta(minutes=25))
     assert browser.get("/staff/").status_code == 200  # not due yet
@@ -393,7 +398,12 @@ def test_a_provider_down_at_the_check_is_tried_again_until_the_hour_is_up(
         assert browser.get("/staff/").status_code == 200
         frozen_clock.advance(timedelta(minutes=27))  # the check is tried, the provider is down
         assert browser.get("/staff/").status_code == 200
-        frozen_clock.advance(timedelta(minutes=9))  # the hour is up
+        frozen_clock.advance(timedelta(minutes=4))  # a form before the hour: no check
+        saved = browser.form(
+            "/staff/account/preferences", {"shown_to_clients": "y"}, token_from="/staff/account"
+        )
+        assert saved.status_code == 303
+        frozen_clock.advance(timedelta(minutes=5))  # the hour is up
         assert browser.get("/staff/").status_code == 303
         assert staff_sessions(database, member) == 0
     finally:
@@ -574,7 +584,7 @@ def test_an_email_taken_as_it_is_never_links_an_administrator_nor_makes_an_accou
 
 
 def test_naughty_strings_from_a_provider_or_a_form_change_nothing_they_should_not(
-    app, make, agency_a, database, sso
+    app, make, agency_a, database, sso, monkeypatch
 ):
     """The Big List of Naughty Strings as every claim a provider could send (the ID token's
     signature is not what is tested here) and as the sign-in's `next`: never an error, never
@@ -587,6 +597,7 @@ def test_naughty_strings_from_a_provider_or_a_form_change_nothing_they_should_no
     from tests.support import shared_path
 
     strings = json.loads(shared_path("data", "blns", "blns.json").read_text(encoding="utf-8"))
+    monkeypatch.setattr(limiter, "enabled", False)  # the strings, not the per-address limit
     member = case_manager(make, agency_a)
     agency_a.sso_create_accounts = True
     database.session.commit()
@@ -647,3 +658,68 @@ def test_the_sign_in_form_may_leave_only_for_the_providers_own_page(
     assert come_back(browser, url).headers["Location"] == "/staff/sign-in/code"
     database.session.refresh(member)
     assert member.sso_subject == "alex"
+
+
+@pytest.mark.real_commits
+def test_one_session_checked_by_several_requests_at_once_stays_signed_in(
+    app, make, agency_a, database, sso, identity_provider, frozen_clock
+):
+    """Four pages of one session ask at the same moment, when the check is due: one asks the
+    provider and writes what it found; the others use it (the provider refuses the same
+    refresh token twice, and that must not sign the person out)."""
+    member = case_manager(make, agency_a)
+    sso(trust_mfa=True)  # reads the agency's name: before the test lets go of the database
+    database.session.commit()
+    browser, _back = sign_in_through(app, "alex", mfa=True)
+    cookie = browser.get_cookie("__Host-portal").value
+    tabs = []
+    for _ in range(4):
+        tab = app.test_client()
+        tab.set_cookie("__Host-portal", cookie)
+        tabs.append(tab)
+    for _ in range(2):  # 49 minutes of work (idle for less than 30 at a time)
+        frozen_clock.advance(timedelta(minutes=24.5))
+        assert browser.get("/staff/").status_code == 200
+    frozen_clock.advance(timedelta(minutes=6))  # 55 minutes: every tab finds the check due
+    results = []
+
+    def page(tab):
+        results.append(tab.get("/staff/notifications").status_code)
+
+    threads = [threading.Thread(target=page, args=(tab,)) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [200, 200, 200, 303]  # one checked; three used its result
+    assert browser.get("/staff/").status_code == 200
+    # The next hour's check works with what the first one kept.
+    for minutes in (24.5, 24.5, 6):
+        frozen_clock.advance(timedelta(minutes=minutes))
+        assert browser.get("/staff/").status_code in (200, 303)
+    assert browser.get("/staff/").status_code == 200
+    assert staff_sessions(database, member) == 1
+    assert not events(database, member, "session.provider_check_failed")
+
+
+def test_requiring_sso_ends_sessions_begun_with_a_password_but_the_administrators_own(
+    app, make, agency_a, database, sso
+):
+    member = case_manager(make, agency_a)
+    other = case_manager(make, agency_a, login="blake")
+    admin = make.staff(Role.AGENCY_ADMIN, agency_a)
+    from tests.support import signed_in
+
+    signed_in(app, member)
+    through_provider, _back = sign_in_through(app, "blake")
+    through_provider.form("/staff/sign-in/code", {"code": totp_now()}, token_from="/privacy")
+    assert staff_sessions(database, other) == 1
+    settings = signed_in(app, admin)
+    answer = settings.form(
+        "/staff/agency/settings",
+        {"default_roi_days": "365", "require_second_factor": "y", "require_sso": "y"},
+    )
+    assert answer.status_code == 303
+    assert staff_sessions(database, member) == 0  # began with a password: ended
+    assert staff_sessions(database, other) == 1  # began through the provider: kept
+    assert settings.get("/staff/agency/settings").status_code == 200  # the admin's own kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from portal.domain.accounts import identity_providers
+from portal.domain.accounts import identity_providers, sessions
 from portal.domain.accounts.signin import account_by_email
 from portal.domain.accounts.staff import create_staff_account, require
 from portal.domain.core import audit
@@ -92,6 +92,7 @@ def update_settings(
     require_second_factor: bool | None = None,
     require_sso: bool | None = None,
     sso_create_accounts: bool | None = None,
+    keep_session=None,
 ) -> None:
     """Agency administrators set their agency's defaults."""
     require(actor, Capability.MANAGE_AGENCY_SETTINGS)
@@ -101,7 +102,7 @@ def update_settings(
     text = (default_roi_days or "").strip()
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 3650:
         raise DomainError(_l("Enter a number of days from 1 to 3650."), field="default_roi_days")
-    changes: dict[str, list] = {}
+    changes: dict[str, list | int] = {}
     if agency.default_roi_days != int(text):
         changes["default_roi_days"] = [agency.default_roi_days, int(text)]
         agency.default_roi_days = int(text)
@@ -116,5 +117,10 @@ def update_settings(
         if wanted is not None and getattr(agency, name) != wanted:
             changes[name] = [getattr(agency, name), wanted]
             setattr(agency, name, wanted)
+    if changes.get("require_sso") == [False, True]:
+        # Sessions begun with a password end now (the administrator's own stays).
+        changes["password_sessions_ended"] = sessions.end_password_sessions(
+            agency, "sso_required", except_row=keep_session
+        )
     if changes:
         audit.record("agency.settings_changed", agency, details=changes)

@@ -295,6 +295,26 @@ def end_all_for(account, reason: str, *, except_row: UserSession | None = None) 
     return count
 
 
+def end_password_sessions(agency: Agency, reason: str, *, except_row=None) -> int:
+    """End the sessions of `agency`'s staff that did not begin through a single sign-on
+    provider (when the agency starts requiring one); `except_row` (the administrator's own)
+    stays."""
+    staff_ids = select(StaffUser.id).where(StaffUser.agency_id == agency.id)
+    query = update(UserSession).where(
+        UserSession.account_kind == "staff",
+        UserSession.account_id.in_(staff_ids),
+        UserSession.ended_at.is_(None),
+        UserSession.sso_state.is_(None),
+    )
+    if except_row is not None:
+        query = query.where(UserSession.id != except_row.id)
+    return changed(
+        query.values(ended_at=clock.now(), end_reason=reason).execution_options(
+            synchronize_session=False
+        )
+    )
+
+
 def end_one_for(account, session_public_id, reason: str = "ended_by_user") -> bool:
     try:
         session_public_id = UUID(str(session_public_id))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.domain.models.base import Base, PublicIdMixin
@@ -28,3 +28,8 @@ class UserSession(PublicIdMixin, Base):
     rotate_pending: Mapped[bool] = mapped_column(default=False)
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    # A staff session begun through a single sign-on provider (issue 19): the provider, its
+    # refresh token and when it was last checked, encrypted. A column of its own, written by a
+    # compare-and-set, so a request that saves the session's other data never writes it back
+    # stale.
+    sso_state: Mapped[str | None] = mapped_column(Text)
