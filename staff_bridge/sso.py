@@ -26,8 +26,8 @@ from portal.web import (
     begin_second_step,
     end_session,
     per_ip_read_limit,
+    reads_first,
     start_session,
-    writes,
 )
 from staff_bridge import bp
 
@@ -72,7 +72,10 @@ def _refused(provider, reason: str | None, status: int = 200):
 SSO_IP_LIMIT = "60 per minute"
 
 
+# Both read first: the provider is asked (discovery, the code, its keys) with no write
+# transaction open, which on SQLite would hold up every other writer meanwhile.
 @bp.post("/sso/<key>/start")
+@reads_first
 @public
 @per_ip_read_limit(SSO_IP_LIMIT)
 def sso_start(key: str):
@@ -106,7 +109,6 @@ def _origin(url: str) -> str:
 
 @bp.get("/sso/<key>/callback")
 @public
-@writes
 @per_ip_read_limit(SSO_IP_LIMIT)
 def sso_callback(key: str):
     provider = _provider_or_404(key)
