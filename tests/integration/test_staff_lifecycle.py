@@ -162,6 +162,26 @@ def test_changing_a_role_is_audited(agency_admin, case_manager_user, database):
     assert event.details == {"from": "case_manager", "to": "agency_admin"}
 
 
+def test_someone_on_a_care_team_is_not_set_back_to_no_clients_yet(
+    agency_admin, case_manager_user, make, agency_a, database
+):
+    from portal.domain.models import CareTeamMember
+
+    page = f"/staff/team/{case_manager_user.public_id}"
+    record = make.client(agency_a)
+    record.care_team.append(CareTeamMember(staff=case_manager_user, is_case_manager=True))
+    database.session.commit()
+    refused = agency_admin.form(f"{page}/role", {"role": "no_access_yet"}, token_from=page)
+    assert "on the care team of 1 client." in refused.get_data(as_text=True)
+    database.session.refresh(case_manager_user)
+    assert case_manager_user.role == Role.CASE_MANAGER
+    database.session.query(CareTeamMember).filter_by(staff_id=case_manager_user.id).delete()
+    database.session.commit()
+    agency_admin.form(f"{page}/role", {"role": "no_access_yet"}, token_from=page)
+    database.session.refresh(case_manager_user)
+    assert case_manager_user.role == Role.NO_ACCESS_YET
+
+
 def test_administrators_cannot_change_their_own_role(agency_admin, agency_admin_user):
     page = f"/staff/team/{agency_admin_user.public_id}"
     response = agency_admin.form(f"{page}/role", {"role": "case_manager"}, token_from=page)

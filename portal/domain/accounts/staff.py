@@ -10,6 +10,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import Select, func, select
 
 from portal.domain.accounts import factors, passwords, sessions
@@ -20,7 +21,7 @@ from portal.domain.core.roles import Capability, Role, has_capability
 from portal.domain.core.session import dbs
 from portal.domain.core.validation import clean_email, clean_name, parse_uuid
 from portal.domain.messaging import notifications
-from portal.domain.models import Agency, StaffUser
+from portal.domain.models import Agency, CareTeamMember, StaffUser
 from portal.settings import current as current_settings
 
 # What the staff notices this module sends say (declared in portal.domain.features).
@@ -173,6 +174,22 @@ def change_role(actor: StaffUser, member: StaffUser, role: str) -> None:
         )
     if member.role == role:
         return
+    if role == Role.NO_ACCESS_YET:
+        seats = dbs().scalar(
+            select(func.count(CareTeamMember.id)).where(CareTeamMember.staff_id == member.id)
+        )
+        if seats:
+            # Clients would still see them on their care team, and their work would wait.
+            raise DomainError(
+                ngettext(
+                    "They are on the care team of %(num)d client. Take them off that team "
+                    "first, or deactivate the account, which hands their work to a colleague.",
+                    "They are on the care team of %(num)d clients. Take them off those teams "
+                    "first, or deactivate the account, which hands their work to a colleague.",
+                    seats,
+                ),
+                field="role",
+            )
     old = member.role
     member.role = Role(role)
     sessions.require_rotation(member)
