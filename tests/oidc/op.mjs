@@ -7,7 +7,8 @@
 //   OP_ACCOUNTS       a JSON file read on every use, so a test can change a person between
 //                     sign-ins: {"<login>": {"email", "email_verified", "name", "disabled",
 //                     "amr": [...], "id_token": {"aud"?, "iss"?, "exp_offset"?}}}.
-//                     A login not in the file is "<login>@harbor.example", verified.
+//                     A login not in the file is "<login>@OP_EMAIL_DOMAIN" (harbor.example
+//                     unless set), verified.
 //                     "_sign_in_page_at": an origin its discovery document then names for
 //                     its sign-in page (another host than the discovery URL's).
 //                     "id_token" makes this provider sign an ID token that is wrong in that way
@@ -31,7 +32,10 @@ function people() {
 function person(login) {
   const known = people()[login] || {};
   return {
-    email: `${login}@harbor.example`, email_verified: true, name: `Staff ${login}`, ...known,
+    email: `${login}@${process.env.OP_EMAIL_DOMAIN || 'harbor.example'}`,
+    email_verified: true,
+    name: `Staff ${login}`,
+    ...known,
   };
 }
 
