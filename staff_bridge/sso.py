@@ -92,7 +92,7 @@ def sso_start(key: str):
     scheme = urlsplit(destination).scheme
     if scheme != "https" and (scheme != "http" or current_settings().is_production):
         return _down(provider)  # its metadata names no sign-in page a browser should open
-    if _origin(destination) != oidc.sign_in_origin(provider):
+    if oidc.origin_of(destination) != oidc.sign_in_origin(provider):
         # A sign-in page on another host than the discovery URL's, which the sign-in form's
         # CSP (form-action) does not name: one more tap, on a link, which CSP leaves alone.
         return render_template(
@@ -100,11 +100,6 @@ def sso_start(key: str):
         ), NO_STORE
     response.status_code = 303  # after a POST; and what went through counts no failure
     return response
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 @bp.get("/sso/<key>/callback")

@@ -109,11 +109,15 @@ def sign_in_origin(provider: SsoProvider) -> str:
     form (its CSP form-action): the discovery URL's, where the sign-in page is too at Entra
     ID, Google, Okta and Keycloak. A provider whose sign-in page is elsewhere gets one more
     page (`staff_bridge.sso`)."""
-    parts = urlsplit(provider.discovery_url)
+    return origin_of(provider.discovery_url)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def refresh(provider: SsoProvider, refresh_token: str) -> str | None:
+def refresh(provider: SsoProvider, refresh_token: str) -> str:
     """Ask the provider whether the person may still sign in: a refresh grant. Returns the
     refresh token to keep (the provider may rotate it); raises `SignInFailed` when the
     provider refuses (disabled there, signed out, consent revoked), `ProviderDown` when it

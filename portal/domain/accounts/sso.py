@@ -64,7 +64,6 @@ REFUSALS = {
 class SsoOutcome:
     member: StaffUser | None = None
     refusal: str | None = None  # a key of REFUSALS
-    created: bool = False
     provider_mfa: bool = False  # the provider's own multi-factor counts as the second factor
 
 
@@ -223,7 +222,7 @@ def _create(p: SsoProvider, issuer: str, subject: str, email: str, claims: dict)
         return _bound(issuer, subject) or SsoOutcome(refusal="no_account")
     details = {"provider": p.key, "role": str(member.role)}
     audit.record("staff.created_by_sso", member, actor=member, details=details)
-    return SsoOutcome(member=member, created=True)
+    return SsoOutcome(member=member)
 
 
 def _agency_of(p: SsoProvider) -> Agency | None:
