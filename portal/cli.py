@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(restore)
     app.cli.add_command(check_documents)
+    app.cli.add_command(retention_command)
     app.cli.add_command(dbroles.grant_app_role)
     app.cli.add_command(assets.collect_static)
 
@@ -354,3 +355,41 @@ def check_documents() -> None:
             click.echo(f"  {problem}")
         raise SystemExit(1)
     click.echo("everything matches")
+
+
+RETENTION_LINES = (
+    ("deleted_records", "deleted client records past their purge date"),
+    ("inactive_clients", "clients gone for RETENTION_INACTIVE_YEARS (the portal's data of them)"),
+    ("closed_accounts", "accounts closed for RETENTION_CLOSED_ACCOUNT_YEARS (sign-in data)"),
+    ("sent_mail", "sent email older than RETENTION_SENT_MAIL_DAYS"),
+    ("location_history", "where-to-find-me older than LOCATION_HISTORY_DAYS"),
+)
+
+
+@click.command("retention")
+@click.option("--purge", is_flag=True, help="Remove what is due (without it: a dry run).")
+@click.option("--confirm", is_flag=True, help="Purge even a kind over RETENTION_MAX_PER_RUN.")
+@with_appcontext
+def retention_command(purge: bool, confirm: bool) -> None:
+    """What the retention schedule removes now (README, "Retention"): counts per kind, never
+    values. A dry run unless --purge; the daily job purges by itself."""
+    from portal.domain import retention
+
+    context.set_context(context.ActionContext(request_id="cli-retention"))
+    report = retention.purge(confirm=confirm) if purge else retention.plan()
+    dbs().commit()
+    done = "removed" if purge and not report.dry_run else "due (dry run: nothing removed)"
+    click.echo(f"retention: {done}")
+    for kind, words in RETENTION_LINES:
+        click.echo(f"  {report.found[kind]:>6}  {words}")
+    if report.rows:
+        rows = ", ".join(f"{n} {table}" for table, n in sorted(report.rows.items()))
+        click.echo(f"  rows: {rows}")
+        click.echo(f"  stored files: {report.stored_files}")
+    if report.held:
+        click.echo(
+            "held: more than RETENTION_MAX_PER_RUN of "
+            + ", ".join(report.held)
+            + "; check the schedule, then run `flask retention --purge --confirm`"
+        )
+        raise SystemExit(2)

@@ -185,6 +185,12 @@ class Settings:
     reset_code_valid_for: timedelta = timedelta(hours=24)
     # Where-to-find-me history is pruned after this many days (issue 5).
     location_history_days: int = 90
+    # Retention (R64, issue 20; README "Retention"): what the daily purge keeps how long.
+    # Soft-deleted client records go at their purge date (7 years after deletion).
+    retention_inactive_years: int = 7  # what the portal holds of a client gone this long
+    retention_closed_account_years: int = 1  # a closed account's sign-in data
+    retention_sent_mail_days: int = 30  # sent email in the outbox (address, first name)
+    retention_max_per_run: int = 1000  # more than this of one kind waits for an operator
     # Messaging (issue 6): staff answer a client within this many business days (weekends and
     # the public holidays of HOLIDAY_CALENDAR, e.g. "US" or "US-CA", in the agency's time zone).
     response_target_business_days: int = 2
@@ -292,6 +298,12 @@ class Settings:
         found = []
         if self.env not in ENVIRONMENTS:
             found.append(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.retention_inactive_years < 7:
+            found.append("RETENTION_INACTIVE_YEARS must be 7 or more (signatures are kept 7 years)")
+        if min(self.retention_closed_account_years, self.retention_sent_mail_days - 1) < 0:
+            found.append("RETENTION_CLOSED_ACCOUNT_YEARS and RETENTION_SENT_MAIL_DAYS: too small")
+        if self.retention_max_per_run < 1:
+            found.append("RETENTION_MAX_PER_RUN must be at least 1")
         if not self.is_production:
             return found
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -384,6 +396,10 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "fresh_identity_check_within": ("FRESH_IDENTITY_CHECK_MINUTES", _minutes),
     "reset_code_valid_for": ("RESET_CODE_HOURS", lambda v: timedelta(hours=float(v))),
     "location_history_days": ("LOCATION_HISTORY_DAYS", int),
+    "retention_inactive_years": ("RETENTION_INACTIVE_YEARS", int),
+    "retention_closed_account_years": ("RETENTION_CLOSED_ACCOUNT_YEARS", int),
+    "retention_sent_mail_days": ("RETENTION_SENT_MAIL_DAYS", int),
+    "retention_max_per_run": ("RETENTION_MAX_PER_RUN", int),
     "response_target_business_days": ("RESPONSE_TARGET_BUSINESS_DAYS", int),
     "holiday_calendar": ("HOLIDAY_CALENDAR", str),
     "storage_backend": ("STORAGE_BACKEND", str),

@@ -22,7 +22,8 @@ from tests.support import (
     signed_in,
 )
 
-pytest_plugins = ["tests.components"]  # real servers for tests: SeaweedFS (S3), clamd
+# real servers for tests (SeaweedFS, clamd, ...); the security case (which marked tests passed)
+pytest_plugins = ["tests.components", "tests.security_case"]
 
 FROZEN_AT = datetime(2026, 3, 12, 17, 30, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ build cycles between features). A new feature is one entry (README, "Adding a fe
 
 from __future__ import annotations
 
-from portal.domain import documents, esign, messaging, selfservice
+from portal.domain import documents, esign, messaging, retention, selfservice
 from portal.domain.accounts import client_accounts, onboarding, sessions, staff
 from portal.domain.core import jobs, mail
 from portal.domain.core.feature import Feature
@@ -30,7 +30,6 @@ FEATURES: tuple[Feature, ...] = (
     Feature("hmis"),
     Feature(
         "selfservice",
-        jobs=(selfservice.prune_job,),
         review_kinds=selfservice.REVIEW_KINDS,
         notices=selfservice.NOTICES,
     ),
@@ -51,6 +50,7 @@ FEATURES: tuple[Feature, ...] = (
         notices={**esign.SIGNING_NOTICES, **esign.REVOCATION_NOTICES},
     ),
     Feature("directory"),
+    Feature("retention", jobs=(retention.purge_job,)),
 )
 
 

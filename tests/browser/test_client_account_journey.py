@@ -174,6 +174,7 @@ def client_sign_in(phone, live_server, people, t, password: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.requirement("R61")
 def test_a_client_joins_recovers_a_password_and_closes_the_account(live_server, phones, lang):
     started = time.perf_counter()
     t = translator(live_server.app, lang)
@@ -288,6 +289,7 @@ def seed_connected(live_server) -> dict:
     return people
 
 
+@pytest.mark.requirement("R26")
 def test_staff_deactivate_after_someone_else_got_in_and_reinstate_with_a_printed_code(
     live_server, phones
 ):

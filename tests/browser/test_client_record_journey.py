@@ -39,6 +39,7 @@ def nav(page, name):
     )
 
 
+@pytest.mark.requirement("R63")
 def test_an_imported_client_is_shared_with_a_colleague_of_another_agency(
     live_server, phones, export_zip
 ):

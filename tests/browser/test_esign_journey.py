@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 expect.set_options(timeout=PAGE_TIMEOUT_MS)
 
 
+@pytest.mark.requirement("R51", "R52", "R55")
 def test_a_client_signs_the_release_of_information_with_a_drawn_signature(live_server, phones):
     started = time.perf_counter()
     t = translator(live_server.app, "en")

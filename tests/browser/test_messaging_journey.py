@@ -131,6 +131,7 @@ def test_a_client_writes_the_case_manager_answers_the_client_reads(live_server, 
     print(f"\n[journey messaging] {time.perf_counter() - started:.1f} s")
 
 
+@pytest.mark.requirement("R34", "R35")
 def test_a_conversation_full_of_payloads_runs_no_script(live_server, phones):
     from sqlalchemy import select
 

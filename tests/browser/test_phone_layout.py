@@ -35,6 +35,7 @@ MEASURE = """() => {
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.requirement("R25")
 def test_the_first_screen_belongs_to_the_page(live_server, phones, lang):
     t = translator(live_server.app, lang)
     people = seed_connected(live_server)

@@ -61,6 +61,7 @@ def _wait_until_signed_out(live_server, email: str, seconds: float = 10) -> None
 
 
 @pytest.mark.parametrize("how", ["tap", "shift three times"])
+@pytest.mark.requirement("R25")
 def test_leave_quickly_ends_the_session_and_back_shows_no_client_data(live_server, phones, how):
     t = translator(live_server.app, "en")
     people = seed_connected(live_server)

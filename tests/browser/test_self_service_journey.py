@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 expect.set_options(timeout=PAGE_TIMEOUT_MS)
 
 
+@pytest.mark.requirement("R33")
 def test_a_client_updates_phone_and_location_and_sees_the_decisions(live_server, phones):
     started = time.perf_counter()
     t = translator(live_server.app, "en")

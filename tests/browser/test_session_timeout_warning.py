@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 expect.set_options(timeout=PAGE_TIMEOUT_MS)
 
 
+@pytest.mark.requirement("R24")
 def test_staff_are_warned_before_the_idle_timeout_and_can_stay_signed_in(live_server, phone):
     admin = live_server.create_agency_admin()
     phone.clock.install()

@@ -240,6 +240,7 @@ def test_password_toggle_is_hidden_without_javascript(live_server, phones):
     expect(toggle).to_be_hidden()
 
 
+@pytest.mark.requirement("R13")
 def test_password_toggle_shows_and_hides_the_password_with_javascript(live_server, phone):
     phone.goto(live_server.url + "/staff/sign-in")
     password = phone.get_by_label("Password", exact=True)

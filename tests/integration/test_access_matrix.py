@@ -185,11 +185,13 @@ def check(response, outcome, audience, label):
         assert code in (200, 303), f"{label}: expected success, got {code}"
 
 
+@pytest.mark.requirement("R31")
 def test_every_route_declares_who_may_call_it(app):
     undeclared = [rule.rule for rule, view in routes(app) if access_of(view) is None]
     assert not undeclared
 
 
+@pytest.mark.requirement("R12", "R30", "R31")
 def test_every_route_answers_every_role_as_the_capability_table_says(app, people, database):
     accounts, target = people
     clients = {}
@@ -237,6 +239,7 @@ def test_system_administrators_hold_no_caseload_capability():
     assert not any(has_capability(Role.SYSTEM_ADMIN, c) for c in caseload)
 
 
+@pytest.mark.requirement("R30", "R57")
 def test_denials_of_other_agencies_objects_are_audited(app, people, database):
     from sqlalchemy import select
 

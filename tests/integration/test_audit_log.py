@@ -11,6 +11,7 @@ from portal.domain.core import audit, context
 from portal.domain.models import AuditEvent
 
 
+@pytest.mark.requirement("R60")
 def test_the_database_refuses_to_update_or_delete_audit_events(make, database):
     member = make.staff()
     audit.record("test.event", member)
@@ -49,6 +50,7 @@ def test_a_tampered_event_breaks_the_chain(make, database):
         audit._fields_of = original
 
 
+@pytest.mark.requirement("R57")
 def test_events_carry_who_where_and_which_request(make, database):
     actor = make.staff()
     token = context.set_context(
@@ -71,6 +73,7 @@ def test_events_carry_who_where_and_which_request(make, database):
     )
 
 
+@pytest.mark.requirement("R57", "R59")
 def test_a_newline_in_a_value_stays_inside_one_log_record(make, database, caplog):
     member = make.staff()
     with caplog.at_level(logging.INFO, logger="portal.audit"):

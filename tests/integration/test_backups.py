@@ -238,6 +238,7 @@ def damaged_copy(source, tmp_path):
 # --- the round trip --------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R70")
 def test_a_backup_restores_into_an_empty_database_and_folder_and_everything_matches(
     source, installs
 ):
@@ -278,6 +279,7 @@ def test_a_backup_restores_into_an_empty_database_and_folder_and_everything_matc
     assert again.exit_code != 0 and "tables already" in again.output
 
 
+@pytest.mark.requirement("R70")
 def test_a_backup_of_an_s3_bucket_restores_into_a_new_bucket_and_everything_matches(
     seaweedfs, installs, tmp_path
 ):
@@ -307,6 +309,7 @@ def test_a_backup_of_an_s3_bucket_restores_into_a_new_bucket_and_everything_matc
 # --- the checks fail when they should --------------------------------------------------------
 
 
+@pytest.mark.requirement("R70")
 def test_a_flipped_byte_in_a_restored_object_is_named_and_the_check_exits_1(source, installs):
     install, folder, _output, facts = source
     target = installs("r70-flipped")

@@ -212,6 +212,7 @@ def test_the_small_forms(app, case_manager, naughty_strings):
     assert case_manager.get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R37")
 def test_every_string_through_the_domain_validators(app, naughty_strings):
     """The whole corpus against each validator: a value or a DomainError, nothing else."""
     with app.test_request_context():

@@ -33,6 +33,7 @@ class CountingStream(io.RawIOBase):
         return b"clean filler line\n" * (n // 18) + b"." * (n % 18)
 
 
+@pytest.mark.requirement("R49")
 def test_the_eicar_test_file_is_found(clamd):
     sample = shared_path("data", "uploads", "eicar", "eicar.com.txt").read_bytes()
     for data in (sample, clamd.eicar):
@@ -75,6 +76,7 @@ def test_unreachable_scanner(clamd):
     assert ping(clamd.address) is True
 
 
+@pytest.mark.requirement("R69")
 def test_a_server_that_never_answers_times_out(tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

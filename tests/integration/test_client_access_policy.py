@@ -111,6 +111,7 @@ def actor_for(relation):
 
 
 @pytest.mark.parametrize("relation", list(EXPECTED))
+@pytest.mark.requirement("R30")
 def test_each_relationship_gets_what_the_policy_says_on_every_client_route(setup, relation):
     cases, actors, _people = setup
     if relation == "owner":

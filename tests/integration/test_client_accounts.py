@@ -87,6 +87,7 @@ def actions(database, action):
 # --- sign-in ------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R17", "R57")
 def test_unknown_accounts_and_wrong_passwords_get_the_same_answer(anonymous, account, database):
     unknown = anonymous.form("/sign-in", {"email": "nobody@client.test", "password": NEW})
     wrong = anonymous.form("/sign-in", {"email": account.email, "password": NEW})
@@ -96,6 +97,7 @@ def test_unknown_accounts_and_wrong_passwords_get_the_same_answer(anonymous, acc
     assert len(actions(database, "sign_in.failed")) == 2
 
 
+@pytest.mark.requirement("R16")
 def test_five_failures_start_a_growing_delay_and_a_hundred_suspend(
     app, anonymous, account, frozen_clock, database
 ):
@@ -122,6 +124,7 @@ def ask_reset(browser, email):
     return browser.form("/forgot-password", {"email": email})
 
 
+@pytest.mark.requirement("R17", "R18")
 def test_forgot_password_answers_the_same_for_every_address(anonymous, account, database):
     known = ask_reset(anonymous, account.email)
     unknown = ask_reset(anonymous, "nobody@client.test")
@@ -147,6 +150,7 @@ def test_forgot_password_with_no_address_says_so_instead_of_check_your_email(
     assert database.session.scalar(select(func.count(OutboxMessage.id))) == 0
 
 
+@pytest.mark.requirement("R18")
 def test_a_reset_link_works_once_after_a_confirm_ends_sessions_and_signs_nobody_in(
     app, anonymous, account, database
 ):
@@ -166,6 +170,7 @@ def test_a_reset_link_works_once_after_a_confirm_ends_sessions_and_signs_nobody_
     assert signed_in(app, account, NEW).get("/home").status_code == 200
 
 
+@pytest.mark.requirement("R18")
 def test_a_reset_link_expires_after_24_hours_and_dies_with_a_password_change(
     app, anonymous, account, frozen_clock, database
 ):
@@ -181,6 +186,7 @@ def test_a_reset_link_expires_after_24_hours_and_dies_with_a_password_change(
     assert anonymous.get(second).status_code == 404
 
 
+@pytest.mark.requirement("R14")
 def test_a_reset_password_may_not_be_built_from_the_record(anonymous, account, database):
     ask_reset(anonymous, account.email)
     path = reset_path(database, account.email)
@@ -194,6 +200,7 @@ def test_a_reset_password_may_not_be_built_from_the_record(anonymous, account, d
 # --- printed reset codes ------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R57")
 def test_a_reset_code_needs_a_fresh_identity_check(case_manager, account, frozen_clock, database):
     record = connected_client(database, account)
     page = f"/staff/clients/{record.public_id}/portal/reset-code"
@@ -241,6 +248,7 @@ def test_a_reset_code_sets_a_password_once_and_a_new_code_cancels_the_old(
     assert signed_in(app, account, NEW).get("/home").status_code == 200
 
 
+@pytest.mark.requirement("R16")
 def test_a_reset_code_lifts_a_suspension(app, anonymous, case_manager, account, database):
     account = reloaded(database, account)
     account.failed_sign_ins, account.suspended_at = 100, account.created_at
@@ -262,6 +270,7 @@ def test_other_agencies_cannot_print_codes_or_deactivate(app, make, agency_b, ac
 # --- sessions -----------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R29")
 def test_clients_see_their_sessions_and_sign_out_everywhere_else(app, account, database):
     phone = signed_in(app, account)
     library_computer = signed_in(app, account)
@@ -273,6 +282,7 @@ def test_clients_see_their_sessions_and_sign_out_everywhere_else(app, account, d
     assert phone.get("/home").status_code == 200
 
 
+@pytest.mark.requirement("R29")
 def test_a_client_cannot_end_someone_elses_session(app, account, case_manager_user, database):
     staff_phone = signed_in(app, case_manager_user)
     staff_row = database.session.scalars(
@@ -283,6 +293,7 @@ def test_a_client_cannot_end_someone_elses_session(app, account, case_manager_us
     assert staff_phone.get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R27")
 def test_a_client_changes_their_password_and_other_sessions_end(app, account, database):
     other = signed_in(app, account)
     me = signed_in(app, account)
@@ -312,6 +323,7 @@ def test_the_device_description_is_short_and_plain():
 # --- privacy notice versions --------------------------------------------------------------
 
 
+@pytest.mark.requirement("R61")
 def test_a_new_privacy_notice_is_accepted_at_the_next_sign_in(app, account, database):
     account = reloaded(database, account)
     account.privacy_version = "2025-01"
@@ -335,6 +347,7 @@ def test_a_new_privacy_notice_is_accepted_at_the_next_sign_in(app, account, data
 # --- deactivation by staff ----------------------------------------------------------------
 
 
+@pytest.mark.requirement("R26")
 def test_staff_deactivate_with_a_reason_and_everything_stops_at_once(
     app, anonymous, case_manager, account, database
 ):
@@ -375,6 +388,7 @@ def test_staff_deactivate_with_a_reason_and_everything_stops_at_once(
     assert actions(database, "client_account.deactivated")[0].subject_id == str(record.public_id)
 
 
+@pytest.mark.requirement("R26")
 def test_deactivation_revokes_a_pending_invitation(case_manager, agency_a, database, make):
     """A record with an account never gets a new invitation; one issued before stops too."""
     from tests.integration.test_client_invitations import check_identity as check
@@ -483,6 +497,7 @@ def test_reinstatement_needs_an_identity_check_after_the_deactivation(
     assert not reloaded(database, account).is_active
 
 
+@pytest.mark.requirement("R21")
 def test_reinstatement_with_a_printed_code_wipes_the_old_password(
     app, anonymous, agency_admin, case_manager, account, database
 ):
@@ -595,6 +610,7 @@ def list_rows(page: str) -> list[tuple[str, str]]:
 # --- review follow-ups: re-authentication, codes after a reset, notices, safe channels ----
 
 
+@pytest.mark.requirement("R29")
 def test_ending_other_sessions_needs_the_password_after_five_minutes(
     app, account, frozen_clock, database
 ):
@@ -666,6 +682,7 @@ def test_refused_reset_codes_are_limited_per_address(anonymous, account, databas
     assert answers[:10] == [200] * 10 and answers[10] == 429
 
 
+@pytest.mark.requirement("R26", "R57")
 def test_the_care_team_hears_of_staff_deactivation_and_reinstatement(
     app, make, agency_a, agency_admin, account, case_manager_user, database
 ):

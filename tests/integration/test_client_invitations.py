@@ -75,6 +75,7 @@ def signed_in_again(browser, client):
 
 
 @pytest.mark.parametrize("quality", [2, 8, 9, 99])
+@pytest.mark.requirement("R8")
 def test_only_a_full_date_of_birth_allows_an_invitation(case_manager, client, database, quality):
     client.dob_quality = quality
     database.session.commit()
@@ -86,6 +87,7 @@ def test_only_a_full_date_of_birth_allows_an_invitation(case_manager, client, da
     assert database.session.scalar(select(ClientInvitation)) is None
 
 
+@pytest.mark.requirement("R9")
 def test_eighteen_today_in_the_agency_time_zone_is_old_enough_and_a_day_less_is_not(
     case_manager, client, agency_a, database
 ):
@@ -101,6 +103,7 @@ def test_eighteen_today_in_the_agency_time_zone_is_old_enough_and_a_day_less_is_
     assert invite(case_manager, client).status_code == 303
 
 
+@pytest.mark.requirement("R9")
 def test_born_on_29_february_turns_a_year_older_on_1_march_in_common_years():
     assert invitations.age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
     assert invitations.age_on(date(2008, 2, 29), date(2026, 3, 1)) == 18
@@ -136,6 +139,7 @@ def test_no_invitation_while_a_deactivated_account_awaits_reinstatement(
     )
 
 
+@pytest.mark.requirement("R65")
 def test_clients_served_only_by_victim_service_providers_are_never_invited(
     case_manager, client, agency_a, database
 ):
@@ -158,6 +162,7 @@ def test_clients_served_only_by_victim_service_providers_are_never_invited(
     ).get_data(as_text=True)
 
 
+@pytest.mark.requirement("R1", "R2", "R3", "R63")
 def test_an_emailed_invitation_stores_only_a_hash_and_mails_the_first_name_and_a_link(
     case_manager, client, database
 ):
@@ -176,6 +181,7 @@ def test_an_emailed_invitation_stores_only_a_hash_and_mails_the_first_name_and_a
     assert invitation.expires_at - invitation.created_at == timedelta(hours=72)
 
 
+@pytest.mark.requirement("R2")
 def test_a_printed_invitation_shows_a_grouped_code_once_and_stores_an_hmac(
     case_manager, client, database
 ):
@@ -199,6 +205,7 @@ def test_a_printed_invitation_shows_a_grouped_code_once_and_stores_an_hmac(
     assert invitation.code_expires_at - invitation.created_at == timedelta(days=7)
 
 
+@pytest.mark.requirement("R3")
 def test_a_new_invitation_revokes_the_earlier_one_and_cancel_revokes_it(
     case_manager, client, database
 ):
@@ -218,12 +225,14 @@ def test_a_new_invitation_revokes_the_earlier_one_and_cancel_revokes_it(
     ).all() == ["revoked", "cancelled"]
 
 
+@pytest.mark.requirement("R12")
 def test_only_the_owning_agency_invites(app, client, make, agency_b, database):
     other = signed_in(app, make.staff(Role.CASE_MANAGER, agency_b))
     assert other.get(f"/staff/clients/{client.public_id}/invite").status_code == 404
     assert other.get(f"/staff/clients/{client.public_id}/identity-check").status_code == 404
 
 
+@pytest.mark.requirement("R12")
 def test_the_twenty_first_invitation_in_an_hour_is_refused(case_manager, client):
     check_identity(case_manager, client)
     codes = [invite(case_manager, client).status_code for _ in range(21)]

@@ -81,6 +81,7 @@ def finish(browser, database):
     return browser.form("/invitation/password", {"password": PASSWORD})
 
 
+@pytest.mark.requirement("R3", "R4", "R7", "R10", "R61")
 def test_the_whole_redemption_creates_a_verified_account_and_signs_in(app, invited, database):
     client, _m, path = invited
     browser = app.test_client()
@@ -102,6 +103,7 @@ def test_the_whole_redemption_creates_a_verified_account_and_signs_in(app, invit
     assert UNUSABLE in browser.form(path, token_from="/privacy").get_data(as_text=True)  # used
 
 
+@pytest.mark.requirement("R6", "R7", "R57")
 def test_three_wrong_dates_lock_the_invitation_and_tell_the_care_team(app, invited, database):
     _client, manager, path = invited
     browser = app.test_client()
@@ -124,6 +126,7 @@ def test_three_wrong_dates_lock_the_invitation_and_tell_the_care_team(app, invit
     )
 
 
+@pytest.mark.requirement("R3", "R7")
 def test_unknown_expired_used_cancelled_and_locked_invitations_answer_alike(
     app, invited, frozen_clock, database
 ):
@@ -141,6 +144,7 @@ def test_unknown_expired_used_cancelled_and_locked_invitations_answer_alike(
     assert UNUSABLE in body(unknown)[1]
 
 
+@pytest.mark.requirement("R10", "R11", "R61")
 def test_steps_run_only_in_order(app, invited, database):
     _client, _m, path = invited
     fresh = app.test_client()
@@ -161,6 +165,7 @@ def test_steps_run_only_in_order(app, invited, database):
     assert database.session.scalar(select(func.count()).select_from(ClientAccount)) == 0
 
 
+@pytest.mark.requirement("R9")
 def test_an_under_18_client_is_refused_kindly_and_the_invitation_locks(
     app, invited, agency_a, database
 ):
@@ -191,6 +196,7 @@ def test_a_different_email_is_refused_with_its_own_three_tries(app, invited, dat
     assert database.session.scalar(select(ClientInvitation.status)) == "locked"
 
 
+@pytest.mark.requirement("R10")
 def test_five_wrong_codes_and_the_code_stops_working(app, invited, database):
     _client, _m, path = invited
     browser = app.test_client()
@@ -204,6 +210,7 @@ def test_five_wrong_codes_and_the_code_stops_working(app, invited, database):
     assert "no longer works" in page
 
 
+@pytest.mark.requirement("R4", "R10")
 def test_the_email_link_confirms_in_another_browser_only_after_a_press(app, invited, database):
     _client, _m, path = invited
     browser = app.test_client()
@@ -240,6 +247,7 @@ def test_a_printed_code_starts_the_same_redemption(app, record, database):
     assert finish(browser, database).status_code == 303
 
 
+@pytest.mark.requirement("R14")
 def test_passwords_built_from_the_record_are_refused(app, invited, database):
     _client, _m, path = invited
     browser = app.test_client()
@@ -273,6 +281,7 @@ def test_the_portal_shows_connected_after_redemption(app, invited, database):
 
 
 @pytest.mark.real_commits
+@pytest.mark.requirement("R3")
 def test_twenty_concurrent_redemptions_create_one_account(app, database, make_committed_invitation):
     from portal.domain.accounts import onboarding
 
@@ -301,6 +310,7 @@ def test_twenty_concurrent_redemptions_create_one_account(app, database, make_co
     assert database.session.scalar(select(func.count()).select_from(ClientAccount)) == 1
 
 
+@pytest.mark.requirement("R4", "R7")
 def test_an_unusable_link_says_so_at_once_with_the_ways_on(app, invited, database, frozen_clock):
     """Issue 17: a used, expired or mistyped link showed the welcome page, and only after
     "Continue" said it could not be used, with no way on."""

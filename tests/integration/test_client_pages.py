@@ -1,5 +1,6 @@
 """The client side of the foundation: start page, sign-in, layout, finishing on a shared phone."""
 
+import pytest
 from sqlalchemy.exc import OperationalError
 
 
@@ -13,6 +14,7 @@ def test_a_signed_in_client_sees_finish_and_log_out_on_every_page(client_user):
         assert "Finish and log out" in client_user.get(path).get_data(as_text=True)
 
 
+@pytest.mark.requirement("R25")
 def test_finish_and_log_out_ends_the_session_and_clears_the_browser(app, client_user):
     cookie = client_user.get_cookie("__Host-portal").value
     response = client_user.form("/sign-out", token_from="/home")
@@ -23,6 +25,7 @@ def test_finish_and_log_out_ends_the_session_and_clears_the_browser(app, client_
     assert replay.get("/home").status_code == 302
 
 
+@pytest.mark.requirement("R31")
 def test_clients_get_403_on_staff_pages_and_staff_on_client_pages(client_user, case_manager):
     assert client_user.get("/staff/").status_code == 403
     assert case_manager.get("/home").status_code == 403
@@ -59,6 +62,7 @@ def test_too_many_sign_ins_from_one_address_get_a_friendly_429(app, anonymous, m
     assert "Too many tries" in last.get_data(as_text=True) and last.headers["Retry-After"]
 
 
+@pytest.mark.requirement("R69")
 def test_a_database_outage_answers_503_with_retry_after(app, anonymous, monkeypatch):
     from portal.access import public
 

@@ -3,6 +3,7 @@
 import re
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.domain.core import crypto
@@ -48,6 +49,7 @@ def test_a_case_manager_creates_a_client_owned_by_their_agency(
     assert "Maria" not in str(event.details) and "ssn" in event.details["fields"]
 
 
+@pytest.mark.requirement("R63")
 def test_staff_see_only_the_last_four_of_an_ssn(case_manager, database):
     new_client(case_manager)
     client = database.session.scalar(select(Client).where(Client.last_name == "Lopez"))
@@ -59,6 +61,7 @@ def test_staff_see_only_the_last_four_of_an_ssn(case_manager, database):
     assert "4439" in text and "518" not in text
 
 
+@pytest.mark.requirement("R57")
 def test_viewing_a_record_is_audited(case_manager, make, agency_a, database):
     client = make.client(agency_a)
     case_manager.get(f"/staff/clients/{client.public_id}")
@@ -79,12 +82,14 @@ def test_an_invalid_ssn_warns_and_saves_only_after_confirmation(case_manager, da
     assert client.ssn_quality == 2  # an invalid SSN is "approximate or partial"
 
 
+@pytest.mark.requirement("R38")
 def test_an_unusable_ssn_is_refused_with_a_plain_message(case_manager, database):
     page = new_client(case_manager, ssn="12-AB")
     assert page.status_code == 200 and "Use X for digits" in page.get_data(as_text=True)
     assert database.session.scalar(select(Client).where(Client.last_name == "Lopez")) is None
 
 
+@pytest.mark.requirement("R38")
 def test_date_of_birth_rules(case_manager, frozen_clock, database):
     future = new_client(case_manager, dob_year=str(frozen_clock.now().year + 1))
     assert "in the past" in future.get_data(as_text=True)
@@ -96,6 +101,7 @@ def test_date_of_birth_rules(case_manager, frozen_clock, database):
     assert no_date.status_code == 303
 
 
+@pytest.mark.requirement("R38")
 def test_names_longer_than_fifty_characters_are_refused(case_manager, database):
     assert new_client(case_manager, first_name="x" * 50).status_code == 303
     page = new_client(case_manager, first_name="y" * 51, last_name="Other")
@@ -175,6 +181,7 @@ def test_deactivating_a_case_manager_hands_their_seats_to_the_successor(
     assert [(s.staff_id, s.is_case_manager) for s in seats] == [(agency_admin_user.id, True)]
 
 
+@pytest.mark.requirement("R51")
 def test_recording_a_paper_roi_uses_the_agencys_default_term(
     case_manager, make, agency_a, frozen_clock, database
 ):

@@ -1,5 +1,6 @@
 """The flask commands: demo data, the first system administrator, the worker."""
 
+import pytest
 from sqlalchemy import func, select
 
 from portal import create_app
@@ -8,6 +9,7 @@ from portal.domain.models import ClientAccount, OutboxMessage, StaffUser
 from tests.support import make_settings
 
 
+@pytest.mark.requirement("R21")
 def test_a_fresh_install_has_no_accounts_at_all(tmp_path):
     app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'fresh.sqlite3'}"))
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
@@ -20,6 +22,7 @@ def test_a_fresh_install_has_no_accounts_at_all(tmp_path):
         db.engine.dispose()
 
 
+@pytest.mark.requirement("R21")
 def test_demo_data_refuses_to_run_in_production(tmp_path):
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'prod.sqlite3'}").with_overrides(
         env="production",
@@ -63,6 +66,7 @@ def test_demo_data_creates_the_documented_sign_ins_and_can_run_twice(tmp_path):
         db.engine.dispose()
 
 
+@pytest.mark.requirement("R21")
 def test_create_system_admin_queues_a_set_password_link(tmp_path):
     app = create_app(make_settings(tmp_path, f"sqlite:///{tmp_path / 'admin.sqlite3'}"))
     runner = app.test_cli_runner()

@@ -226,6 +226,7 @@ def test_clients_staff_and_the_worker_at_once_lose_nothing(app, database, crowd,
     assert trouble == [], [r.getMessage() for r in trouble]
 
 
+@pytest.mark.requirement("R67")
 def test_a_double_tap_from_two_requests_at_once_stores_one_message(app, database, crowd):
     """The same form (one idempotency key) posted by two requests at the same moment."""
     person = crowd.clients[0]

@@ -159,6 +159,7 @@ def test_community_articles_fill_the_spotlight(app, agency_admin, me, database):
     assert "Solo en español" not in home and "Draft news" not in home
 
 
+@pytest.mark.requirement("R34")
 def test_naughty_strings_in_the_directory_forms(agency_admin, naughty_strings_list, database):
     from tests.integration.test_blns_forms import batches
 

@@ -281,6 +281,7 @@ def test_the_search_page_and_a_service_page(app, directory, me, database):
     assert "Weekday food pantry" in categories and "Night shelter" not in categories
 
 
+@pytest.mark.requirement("R34", "R36")
 def test_naughty_strings_as_search_terms(app, directory, me):
     strings = json.loads(shared_path("data", "blns", "blns.json").read_text(encoding="utf-8"))
     for text in strings:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -74,6 +75,7 @@ def shared(*parts) -> bytes:
 # --- the pipeline ------------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R47", "R50")
 def test_a_photo_is_stored_upright_without_its_metadata_and_waits_for_review(me, database):
     original = shared("malformed-images-pillow", "hopper_orientation_6.jpg")
     with Image.open(io.BytesIO(original)) as image:
@@ -96,6 +98,7 @@ def test_a_photo_is_stored_upright_without_its_metadata_and_waits_for_review(me,
     assert "My ID" in page and "Waiting for review" in page
 
 
+@pytest.mark.requirement("R50")
 def test_the_gps_tagged_photo_comes_back_without_gps(me, database):
     original = shared("malformed-images-pillow", "exif_gps.jpg")
     with Image.open(io.BytesIO(original)) as image:
@@ -189,6 +192,7 @@ OUTCOMES = {
 METADATA_KEYS = {"exif", "comment", "xmp", "icc_profile", "Description", "Comment", "profile"}
 
 
+@pytest.mark.requirement("R45", "R50")
 def test_every_shared_upload_gets_its_documented_outcome(me, database):
     root = shared_path(*UPLOADS)
     files = sorted(
@@ -219,6 +223,7 @@ def test_every_shared_upload_gets_its_documented_outcome(me, database):
                 assert marker not in data, (name, marker)
 
 
+@pytest.mark.requirement("R45")
 def test_names_that_hide_another_type_are_refused(me, database):
     jpeg = shared("magic-bytes-minimal", "jpeg.jpg")
     png = shared("magic-bytes-minimal", "png-transparent.png")
@@ -243,6 +248,7 @@ def test_names_that_hide_another_type_are_refused(me, database):
     assert docs(database, me.record) == []
 
 
+@pytest.mark.requirement("R47")
 def test_the_file_name_is_metadata_only_and_never_reaches_a_header(me, database):
     pdf = shared("magic-bytes-minimal", "pdf.pdf")
     # A browser sends " CR LF in a multipart file name as %22 %0D %0A (HTML's form encoding).
@@ -280,6 +286,7 @@ def big_png(width: int, height: int) -> bytes:
     )
 
 
+@pytest.mark.requirement("R46")
 def test_size_limits(app, me, database):
     response = upload(me, big_png(20_000, 20_000), "huge.png")
     assert response.status_code == 400 and "40 megapixels" in response.get_data(as_text=True)
@@ -293,6 +300,7 @@ def test_size_limits(app, me, database):
     assert docs(database, me.record) == []
 
 
+@pytest.mark.requirement("R46")
 def test_the_quota_per_client(app, me, database):
     pdf = shared("magic-bytes-minimal", "pdf.pdf")
     with settings_changed(app, client_quota_files=2):
@@ -303,6 +311,7 @@ def test_the_quota_per_client(app, me, database):
     assert len(docs(database, me.record)) == 2
 
 
+@pytest.mark.requirement("R67")
 def test_a_replayed_upload_stores_one_file(me, database):
     pdf = shared("magic-bytes-minimal", "pdf.pdf")
     for _ in range(3):
@@ -310,6 +319,7 @@ def test_a_replayed_upload_stores_one_file(me, database):
     assert len(docs(database, me.record)) == 1
 
 
+@pytest.mark.requirement("R66")
 def test_storage_down_saves_nothing_and_keeps_the_form(app, me, database):
     import socket
 
@@ -338,6 +348,7 @@ def test_storage_down_saves_nothing_and_keeps_the_form(app, me, database):
     assert docs(database, me.record) == []
 
 
+@pytest.mark.requirement("R66")
 def test_a_rolled_back_upload_leaves_no_object(app, me, database):
     pdf = shared("magic-bytes-minimal", "pdf.pdf")
     before = {o.key for o in get_store().older_than(clock.now() + timedelta(days=1))}
@@ -377,6 +388,7 @@ def test_the_sweeper_deletes_objects_no_row_references(app, make, me, database, 
 # --- downloads and the access policy -----------------------------------------------------------
 
 
+@pytest.mark.requirement("R48")
 def test_downloads_are_attachments_with_safe_headers(me, make, database):
     document = make.document(me.record, account=me.account)
     response = me.get(f"/documents/{document.public_id}/download")
@@ -388,6 +400,7 @@ def test_downloads_are_attachments_with_safe_headers(me, make, database):
     assert response.headers["Content-Disposition"].startswith('attachment; filename="pay-stub.pdf"')
 
 
+@pytest.mark.requirement("R49")
 def test_a_file_still_being_checked_is_not_served(me, make, case_manager, database):
     document = make.document(me.record, scan_status="pending")
     assert me.get(f"/documents/{document.public_id}/download").status_code == 409
@@ -397,6 +410,7 @@ def test_a_file_still_being_checked_is_not_served(me, make, case_manager, databa
     assert "Could not be accepted" in me.get("/documents").get_data(as_text=True)
 
 
+@pytest.mark.requirement("R30", "R48")
 def test_nobody_outside_the_policy_lists_downloads_or_guesses_documents(
     app, me, make, agency_a, agency_b, database
 ):
@@ -434,6 +448,7 @@ def test_nobody_outside_the_policy_lists_downloads_or_guesses_documents(
 # --- requests, review, staff uploads -----------------------------------------------------------
 
 
+@pytest.mark.requirement("R48")
 def test_a_document_request_is_answered_by_an_upload_then_reviewed(me, case_manager, database):
     record = me.record
     asked = case_manager.form(
@@ -624,6 +639,7 @@ def test_a_lost_object_is_recorded_and_answers_404(me, make, case_manager_user, 
     )
 
 
+@pytest.mark.requirement("R46")
 def test_the_quota_counts_what_the_client_sent_and_is_kept(app, me, make, case_manager, database):
     pdf = shared("magic-bytes-minimal", "pdf.pdf")
     make.document(me.record)  # a staff copy: not the client's quota

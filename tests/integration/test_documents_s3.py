@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from portal.domain import documents
@@ -31,6 +32,7 @@ def run_jobs(database) -> None:
     database.session.expire_all()
 
 
+@pytest.mark.requirement("R26", "R48")
 def test_documents_live_in_s3_encrypted_verified_and_served_for_60_seconds(
     app, me, seaweedfs, database
 ):
@@ -70,6 +72,7 @@ def test_documents_live_in_s3_encrypted_verified_and_served_for_60_seconds(
             assert refused.code == 403
 
 
+@pytest.mark.requirement("R66")
 def test_the_sweeper_removes_orphans_from_s3(app, make, me, seaweedfs, database, frozen_clock):
     clock.freeze(datetime.now(UTC))
     with settings_changed(app, **seaweedfs.settings_overrides()):
@@ -93,6 +96,7 @@ def test_the_sweeper_removes_orphans_from_s3(app, make, me, seaweedfs, database,
         assert get_store().head(kept.storage_key) is not None
 
 
+@pytest.mark.requirement("R49", "R57")
 def test_clamd_quarantines_eicar_and_clears_a_clean_file(
     app, me, clamd, case_manager_user, database
 ):
@@ -123,6 +127,7 @@ def test_clamd_quarantines_eicar_and_clears_a_clean_file(
         )
 
 
+@pytest.mark.requirement("R49")
 def test_a_scanner_that_is_down_keeps_files_pending(app, me, clamd, database, frozen_clock):
     clock.freeze(datetime.now(UTC))
     with settings_changed(app, **clamd.settings_overrides()):
@@ -139,6 +144,7 @@ def test_a_scanner_that_is_down_keeps_files_pending(app, me, clamd, database, fr
         assert me.get(f"/documents/{document.public_id}/download").status_code == 200
 
 
+@pytest.mark.requirement("R66")
 def test_a_store_killed_mid_upload_leaves_no_row_and_no_object(
     app, me, seaweedfs_instance, tmp_path, database
 ):

@@ -32,6 +32,7 @@ def signing(app, me, case_manager_user, **overrides):
         return request, esign.sign(me.account, request, **values)
 
 
+@pytest.mark.requirement("R53", "R55")
 def test_a_signed_roi_is_evidence_a_sealed_pdf_and_a_consent(app, me, case_manager_user, database):
     request, signature = signing(app, me, case_manager_user)
     assert request.status == "signed" and signature.typed_name == "José Nguyễn"
@@ -74,6 +75,7 @@ def test_a_signed_roi_is_evidence_a_sealed_pdf_and_a_consent(app, me, case_manag
         ({"typed_name": "ﷺ"}, "typed_name"),
     ],
 )
+@pytest.mark.requirement("R52", "R54")
 def test_signing_refuses_without_intent_name_or_a_fresh_password(
     app, me, case_manager_user, database, overrides, field
 ):
@@ -82,6 +84,7 @@ def test_signing_refuses_without_intent_name_or_a_fresh_password(
     assert field in {refused.value.field, *(e.field for e in refused.value.more)}
 
 
+@pytest.mark.requirement("R51")
 def test_signing_needs_the_disclosure_first(app, me, case_manager_user, database):
     with app.test_request_context():
         request = esign.request_signature(case_manager_user, me.record)
@@ -100,6 +103,7 @@ def test_signing_needs_the_disclosure_first(app, me, case_manager_user, database
             esign.accept_disclosure(me.account, agrees="yes", word="not-the-word")
 
 
+@pytest.mark.requirement("R53")
 def test_the_verify_command_names_what_does_not_match(app, me, case_manager_user, database):
     _request, signature = signing(app, me, case_manager_user)
     runner = app.test_cli_runner()
@@ -112,6 +116,7 @@ def test_the_verify_command_names_what_does_not_match(app, me, case_manager_user
     assert lost.exit_code == 1 and "missing from document storage" in lost.output
 
 
+@pytest.mark.requirement("R56")
 def test_a_signed_roi_opens_the_record_to_a_partner_and_revoking_closes_it(
     app, me, make, agency_b, case_manager_user, database
 ):
@@ -143,6 +148,7 @@ def test_a_signed_roi_opens_the_record_to_a_partner_and_revoking_closes_it(
     assert partner_browser.get(record).status_code == 404
 
 
+@pytest.mark.requirement("R53")
 def test_a_new_template_version_leaves_signatures_on_theirs(app, me, case_manager_user, database):
     from portal.domain.models import TemplateVersion
 
@@ -167,6 +173,7 @@ def test_a_new_template_version_leaves_signatures_on_theirs(app, me, case_manage
         assert esign.verify(signature) == []  # the signed text is still the one signed
 
 
+@pytest.mark.requirement("R51")
 def test_stopping_electronic_signing_asks_for_the_disclosure_again(
     app, me, case_manager_user, database
 ):
@@ -208,6 +215,7 @@ def test_an_ending_roi_asks_for_renewal_once(app, me, case_manager_user, databas
         assert [r.id for r in esign.open_requests(me.record)] == [open_requests[0].id]
 
 
+@pytest.mark.requirement("R51", "R52", "R54", "R55")
 def test_signing_over_http_needs_consent_an_unticked_box_ticked_and_a_name(
     app, me, case_manager_user, database
 ):

@@ -103,6 +103,7 @@ def test_an_administrator_publishes_a_document_and_a_client_signs_it(
     assert "Quiet hours" in text and "Ana Doe" in text
 
 
+@pytest.mark.requirement("R53")
 def test_a_new_version_is_signed_from_then_on_and_the_old_signature_keeps_its_own(
     app, agency_admin, case_manager_user, me, database
 ):
@@ -184,6 +185,7 @@ def test_the_agency_replaces_the_roi_text_and_its_term(
     assert "from 1 to 3650" in bad_term.get_data(as_text=True)
 
 
+@pytest.mark.requirement("R35")
 def test_markdown_is_sanitised_and_the_preview_publishes_nothing(agency_admin, database):
     hostile = (
         "## Rules\n\n<script>alert(1)</script>\n\n[click](javascript:alert(1))\n\n"
@@ -235,6 +237,7 @@ def test_a_wrong_template_is_refused_and_nothing_is_written(
     assert template_named(database, "Program rules") is None
 
 
+@pytest.mark.requirement("R31")
 def test_only_administrators_of_the_agency_manage_its_templates(
     app, agency_admin, other_agency_admin, case_manager, database
 ):
@@ -325,6 +328,7 @@ def naughty_strings():
     return json.loads(shared_path("data", "blns", "blns.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.requirement("R34")
 def test_naughty_strings_through_the_template_and_sign_forms(
     app, agency_admin, case_manager_user, me, naughty_strings, database
 ):
@@ -396,6 +400,7 @@ def test_naughty_names_signed_extract_exactly_from_the_pdf(
         assert re.sub(r"\s+", " ", name) in flat, name
 
 
+@pytest.mark.requirement("R53")
 def test_a_new_roi_term_is_the_term_the_signed_text_states(
     app, agency_admin, case_manager_user, me, database
 ):

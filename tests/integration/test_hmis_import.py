@@ -533,6 +533,7 @@ def test_an_unexpected_failure_while_writing_leaves_nothing_behind(database, mak
     )
 
 
+@pytest.mark.requirement("R58")
 def test_the_audit_event_carries_counts_and_no_values(database, make):
     folder = export_folder(2026)
     agency = make.agency()

@@ -108,6 +108,7 @@ def test_a_broken_upload_imports_nothing_and_says_why(agency_admin, database):
     assert database.session.scalar(select(func.count()).select_from(Client)) == 0
 
 
+@pytest.mark.requirement("R31")
 def test_case_managers_cannot_import(app, make, agency_a):
     from tests.support import signed_in
 

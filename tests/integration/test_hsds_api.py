@@ -147,6 +147,7 @@ def test_search_filters_and_paging(api):
     assert api.get("/api/hsds/services/00000000-0000-4000-8000-000000000000").status_code == 404
 
 
+@pytest.mark.requirement("R36")
 def test_naughty_search_terms(api, monkeypatch):
     from portal.extensions import limiter
 

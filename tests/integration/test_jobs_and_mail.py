@@ -66,6 +66,7 @@ def test_a_job_that_keeps_failing_stops_at_its_attempt_limit(frozen_clock, datab
         jobs.HANDLERS.pop("test.broken")
 
 
+@pytest.mark.requirement("R68")
 def test_backoff_runs_from_one_minute_doubling_to_one_hour(app):
     with app.app_context():
         assert [jobs.backoff(n) for n in (1, 2, 3, 7, 8, 20)] == [
@@ -114,6 +115,7 @@ def test_recurring_jobs_schedule_their_next_run(frozen_clock, database):
     assert len(pending) == 1 and pending[0].run_at == frozen_clock.now() + timedelta(hours=1)
 
 
+@pytest.mark.requirement("R68")
 def test_an_email_is_only_sent_if_the_change_commits(app, database):
     mail.queue("staff_notification", to="rolled@back.test", language="en", params={"name": "R"})
     database.session.rollback()
@@ -158,6 +160,7 @@ def smtp_settings(app, smtp_server, monkeypatch):
     return smtp_server
 
 
+@pytest.mark.requirement("R68")
 def test_smtp_down_keeps_mail_queued_and_delivers_it_once_when_smtp_returns(
     app, frozen_clock, smtp_settings, database
 ):
@@ -185,6 +188,7 @@ def test_smtp_down_keeps_mail_queued_and_delivers_it_once_when_smtp_returns(
     assert "Sol" in received.get_body(("plain",)).get_content()
 
 
+@pytest.mark.requirement("R68")
 def test_a_retried_send_after_a_crash_reuses_the_same_message_id(app, smtp_settings, database):
     """A worker killed after SMTP accepted but before it recorded "sent" sends again with the
     same Message-ID, so the receiving side can drop the duplicate."""
@@ -200,6 +204,7 @@ def test_a_retried_send_after_a_crash_reuses_the_same_message_id(app, smtp_setti
     assert len(smtp_settings.messages) == 2 and len(ids) == 1
 
 
+@pytest.mark.requirement("R37")
 def test_header_injection_in_an_address_is_refused(database):
     from portal.domain.core.errors import DomainError
 

@@ -5,6 +5,7 @@ mail's token lives only in its encrypted, wiped-after-sending parameters (R2).""
 import json
 import uuid
 
+import pytest
 from sqlalchemy import select, text
 
 from portal import links
@@ -25,6 +26,7 @@ def _newest_mail(database, template):
     ).first()
 
 
+@pytest.mark.requirement("R2")
 def test_a_reset_mail_stores_its_token_encrypted_and_no_link(app, database, case_manager_user):
     recovery.request_reset("staff", case_manager_user.email)
     database.session.flush()
@@ -40,6 +42,7 @@ def test_a_reset_mail_stores_its_token_encrypted_and_no_link(app, database, case
     assert secret["token"] not in message.secret_params  # encrypted at rest
 
 
+@pytest.mark.requirement("R2")
 def test_the_token_is_wiped_once_the_mail_is_sent(app, database, case_manager_user):
     recovery.request_reset("staff", case_manager_user.email)
     database.session.flush()
@@ -61,6 +64,7 @@ def test_a_mail_queued_by_the_previous_release_is_sent_with_its_link(app, databa
     assert old in render(message, message.params).get_content()
 
 
+@pytest.mark.requirement("R5")
 def test_every_mail_that_shows_a_link_gets_one_built_from_a_route(app):
     ids = {
         "token": "t" * 43,

@@ -21,6 +21,7 @@ from tests.support import PROJECT_ROOT, build_app, production_environment
 SENTINEL = "SENTINELtoken0123456789abcdefghijklmnopqrstu"
 
 
+@pytest.mark.requirement("R58")
 def test_every_route_with_a_token_is_cut_and_no_other_path_is(app):
     """The pattern covers every route whose path carries a token, and leaves every other
     route's path as it is (a log keeps which page was asked for)."""
@@ -57,6 +58,7 @@ def _wait_for(port: int, process: subprocess.Popen, seconds: float = 60) -> None
     raise AssertionError("gunicorn did not listen")
 
 
+@pytest.mark.requirement("R2", "R58")
 def test_gunicorn_with_the_repos_config_logs_token_links_without_their_tokens(tmp_path):
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("runs once, in the SQLite stage: it is about the server's logs")
@@ -115,6 +117,7 @@ def test_gunicorn_with_the_repos_config_logs_token_links_without_their_tokens(tm
     assert all(re.search(r" \d+ms cpu=\d+ms$", line) for line in lines), lines
 
 
+@pytest.mark.requirement("R58")
 def test_gunicorns_error_messages_name_a_request_without_its_token(tmp_path):
     """A worker's error while handling a request names the request's URI: cut as well."""
     from gunicorn.config import Config

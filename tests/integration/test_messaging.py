@@ -143,6 +143,7 @@ def test_every_way_into_a_conversation_opens_at_the_newest_message(
     assert page.select_one("#newest .message-body").get_text(strip=True) == "Yes, come at 9."
 
 
+@pytest.mark.requirement("R67")
 def test_a_replayed_submit_stores_one_message(team, case_manager_user, database):
     write(team, case_manager_user, "Only once", key="same-key")
     write(team, case_manager_user, "Only once", key="same-key")
@@ -204,6 +205,7 @@ def test_with_two_people_to_write_to_the_page_still_asks_to_choose(team, make, a
 # --- who reads what --------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R30")
 def test_agencies_never_read_each_others_conversations(
     app, team, make, agency_a, agency_b, case_manager_user, database
 ):
@@ -318,6 +320,7 @@ def notices(database, address):
     ).all()
 
 
+@pytest.mark.requirement("R63")
 def test_the_client_email_says_only_that_there_is_a_message_at_most_hourly(
     team, case_manager, case_manager_user, frozen_clock, database
 ):
@@ -390,6 +393,7 @@ def sanitizer_inputs() -> list[str]:
     return [p["input"] for p in pairs] + [d["payload"] for d in dompurify]
 
 
+@pytest.mark.requirement("R35")
 def test_every_payload_renders_without_script_capable_markup(app):
     strings = xss_corpus() + sanitizer_inputs()
     assert len(strings) > 1000
@@ -411,6 +415,7 @@ def batches(strings, limit=messaging.MAX_BODY):
         yield batch
 
 
+@pytest.mark.requirement("R35", "R36")
 def test_payloads_and_naughty_strings_round_trip_through_a_conversation(
     team, case_manager_user, database
 ):

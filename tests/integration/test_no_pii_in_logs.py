@@ -4,6 +4,7 @@ import json
 import logging
 import re
 
+import pytest
 from sqlalchemy import select
 
 from portal.domain.core import jobs
@@ -17,6 +18,7 @@ PASSWORD = "SENTINEL-XYZ-secret-words-here"
 DOB = "1911-11-11"
 
 
+@pytest.mark.requirement("R2", "R58")
 def test_no_secret_or_pii_value_reaches_the_logs_or_the_audit_table(
     app, agency_admin, agency_admin_user, caplog, database
 ):

@@ -59,6 +59,7 @@ def test_nobody_can_mark_someone_elses_notification(
     assert note.read_at is None
 
 
+@pytest.mark.requirement("R63")
 def test_a_notification_can_also_send_an_email_without_its_content(
     case_manager_user, known_kind, database
 ):

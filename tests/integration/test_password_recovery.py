@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.domain.models import AuditEvent, OutboxMessage
@@ -23,6 +24,7 @@ def ask(client, email):
     return client.form("/staff/forgot-password", {"email": email})
 
 
+@pytest.mark.requirement("R17", "R18")
 def test_known_and_unknown_addresses_get_the_same_answer(anonymous, case_manager_user, database):
     known = ask(anonymous, case_manager_user.email)
     unknown = ask(anonymous, "nobody@staff.test")
@@ -33,6 +35,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(anonymous, case_manager
     assert templates == [case_manager_user.email]
 
 
+@pytest.mark.requirement("R18")
 def test_a_reset_link_sets_a_new_password_once_ends_sessions_and_signs_nobody_in(
     app, anonymous, case_manager_user, database
 ):
@@ -52,6 +55,7 @@ def test_a_reset_link_sets_a_new_password_once_ends_sessions_and_signs_nobody_in
     assert "password_changed" in notices
 
 
+@pytest.mark.requirement("R16")
 def test_a_reset_lifts_a_suspension(app, anonymous, case_manager_user, frozen_clock, database):
     case_manager_user.failed_sign_ins = 100
     case_manager_user.suspended_at = frozen_clock.now()
@@ -61,6 +65,7 @@ def test_a_reset_lifts_a_suspension(app, anonymous, case_manager_user, frozen_cl
     assert signed_in(app, case_manager_user, NEW).get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R18")
 def test_reset_links_expire_after_24_hours_and_die_when_the_password_changes(
     app, anonymous, case_manager, case_manager_user, frozen_clock, database
 ):
@@ -75,6 +80,7 @@ def test_reset_links_expire_after_24_hours_and_die_when_the_password_changes(
     assert anonymous.get(second).status_code == 404
 
 
+@pytest.mark.requirement("R18", "R57")
 def test_at_most_three_reset_emails_per_account_per_hour(anonymous, case_manager_user, database):
     for _ in range(5):
         ask(anonymous, case_manager_user.email)
@@ -94,6 +100,7 @@ def test_a_newer_reset_link_revokes_the_older(anonymous, case_manager_user, data
     assert anonymous.get(first).status_code == 404
 
 
+@pytest.mark.requirement("R18", "R27")
 def test_changing_the_password_needs_the_current_one(case_manager, case_manager_user, database):
     page = case_manager.form(
         "/staff/account", {"current_password": "not it at all", "new_password": NEW}
@@ -104,6 +111,7 @@ def test_changing_the_password_needs_the_current_one(case_manager, case_manager_
     assert case_manager_user.password_hash == old_hash
 
 
+@pytest.mark.requirement("R22")
 def test_changing_the_password_ends_other_sessions_and_gives_this_one_a_new_id(
     app, case_manager_user, database
 ):

@@ -90,6 +90,7 @@ def signer(tmp_path_factory):
     return pdf.make_local_certificate(tmp_path_factory.mktemp("esign"))
 
 
+@pytest.mark.requirement("R55")
 def test_a_sealed_pdf_verifies_and_any_change_is_named(fonts, signer, tmp_path_factory):
     sealed = pdf.seal(pdf.render("<html><body><p>Release of Information</p></body></html>"), signer)
     result = pdf.verify(sealed, [signer.cert_path])

@@ -68,6 +68,7 @@ def test_a_tampered_or_foreign_anonymous_cookie_is_ignored(app, database):
     assert session_rows(database) == 0
 
 
+@pytest.mark.requirement("R22")
 def test_an_invitation_being_redeemed_binds_a_row_to_the_browser(app, database, make):
     """State bound to this browser (which invitation, which step) lives in a row."""
     from portal.domain.core.roles import Role
@@ -148,12 +149,14 @@ def test_a_signed_in_page_writes_its_activity_at_most_once_a_minute(
     assert row.last_seen_at == clock.now()
 
 
+@pytest.mark.requirement("R24")
 def test_the_timeout_warning_gets_the_real_deadline(app, frozen_clock, client_user):
     frozen_clock.advance(timedelta(seconds=40))  # activity written 40 s ago: 15 min - 40 s
     page = client_user.get("/home").get_data(as_text=True)
     assert 'data-idle-seconds="860"' in page
 
 
+@pytest.mark.requirement("R24")
 def test_stay_signed_in_restarts_the_idle_timeout_at_once(app, frozen_clock, client_user):
     frozen_clock.advance(timedelta(seconds=30))
     assert client_user.form("/session/keep-alive", {}, token_from="/home").status_code == 204
@@ -225,6 +228,7 @@ def test_work_that_committed_answers_as_a_success_even_if_a_step_after_fails(
     assert any("after commit failed" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.requirement("R40")
 def test_an_error_after_a_failed_flush_shows_the_friendly_page(app, client_user, monkeypatch):
     """The handler rolls back before it renders: no PendingRollbackError, no bare page."""
 
@@ -258,6 +262,7 @@ def _unreachable_app(tmp_path):
     return app
 
 
+@pytest.mark.requirement("R40", "R69")
 def test_a_database_that_is_gone_answers_503_with_the_friendly_page(tmp_path):
     app = _unreachable_app(tmp_path)
     browser = app.test_client()
@@ -312,6 +317,7 @@ def locked_sqlite(tmp_path):
         db.engine.dispose()
 
 
+@pytest.mark.requirement("R69")
 def test_a_busy_sqlite_answers_503_to_a_writer_and_keeps_serving_readers(locked_sqlite):
     _app, browser, holder = locked_sqlite
     token = browser.csrf_token("/home")
@@ -329,6 +335,7 @@ def test_a_busy_sqlite_answers_503_to_a_writer_and_keeps_serving_readers(locked_
     assert holder.execute("SELECT count(*) FROM contact_events").fetchone()[0] == 1
 
 
+@pytest.mark.requirement("R41")
 def test_a_reading_request_that_writes_undeclared_is_a_bug_in_tests(app, client_user, monkeypatch):
     """The guard that found every GET that writes: in tests it raises (a 500 here), so a page
     that would fail under load on SQLite fails in the suite instead."""

@@ -41,6 +41,7 @@ def assert_baseline_headers(response):
 @pytest.mark.parametrize(
     "path,status", [("/", 200), ("/staff/", 302), ("/no-such-page", 404), ("/health", 500)]
 )
+@pytest.mark.requirement("R4", "R42", "R43")
 def test_every_status_carries_the_security_headers(failing_app, anonymous, path, status):
     response = anonymous.get(path)
     assert response.status_code == status
@@ -49,10 +50,12 @@ def test_every_status_carries_the_security_headers(failing_app, anonymous, path,
         assert response.headers["Content-Type"] == "text/html; charset=utf-8"
 
 
+@pytest.mark.requirement("R25", "R42", "R43")
 def test_signed_in_pages_are_never_cached(case_manager):
     assert_baseline_headers(case_manager.get("/staff/"))
 
 
+@pytest.mark.requirement("R40")
 def test_the_500_page_shows_a_reference_and_no_traceback(failing_app, anonymous):
     response = anonymous.get("/health")
     body = response.get_data(as_text=True)
@@ -60,16 +63,19 @@ def test_the_500_page_shows_a_reference_and_no_traceback(failing_app, anonymous)
     assert response.headers["X-Request-ID"] in body
 
 
+@pytest.mark.requirement("R42")
 def test_each_response_gets_its_own_nonce(anonymous):
     first = anonymous.get("/").headers["Content-Security-Policy"]
     second = anonymous.get("/").headers["Content-Security-Policy"]
     assert first != second
 
 
+@pytest.mark.requirement("R43")
 def test_trace_is_not_allowed(anonymous):
     assert anonymous.open("/", method="TRACE").status_code == 405
 
 
+@pytest.mark.requirement("R41")
 def test_a_post_without_a_csrf_token_is_refused(anonymous, case_manager_user):
     response = anonymous.post(
         "/staff/sign-in", data={"email": case_manager_user.email, "password": "x" * 20}
@@ -77,6 +83,7 @@ def test_a_post_without_a_csrf_token_is_refused(anonymous, case_manager_user):
     assert response.status_code == 400
 
 
+@pytest.mark.requirement("R41")
 def test_a_cross_site_post_is_refused_even_with_a_token(anonymous, case_manager_user):
     token = anonymous.csrf_token("/staff/sign-in")
     response = anonymous.post(
@@ -91,6 +98,7 @@ def test_a_cross_site_post_is_refused_even_with_a_token(anonymous, case_manager_
     assert response.status_code == 403
 
 
+@pytest.mark.requirement("R23")
 def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_ends_with_the_browser(
     anonymous, case_manager_user
 ):
@@ -124,6 +132,7 @@ def test_session_cookie_is_host_prefixed_secure_httponly_lax_and_ends_with_the_b
         " /staff/",
     ],
 )
+@pytest.mark.requirement("R39")
 def test_next_only_follows_relative_paths(anonymous, case_manager_user, target):
     anonymous.get(f"/staff/sign-in?next={target}")
     response = anonymous.form(
@@ -140,6 +149,7 @@ def test_next_only_follows_relative_paths(anonymous, case_manager_user, target):
     )
 
 
+@pytest.mark.requirement("R39")
 def test_next_keeps_a_same_site_path(anonymous, case_manager_user):
     response = anonymous.form(
         "/staff/sign-in",

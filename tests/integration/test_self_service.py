@@ -73,6 +73,7 @@ def fresh(database, obj):
 # --- staged, not applied ------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R33", "R38")
 def test_contact_details_wait_for_review_and_change_nothing_yet(me, database):
     before = (me.record.email, me.record.address_line1)
     done = send_contact(
@@ -101,6 +102,7 @@ def test_contact_details_wait_for_review_and_change_nothing_yet(me, database):
     assert "new.me@example.org" not in stored  # encrypted at rest
 
 
+@pytest.mark.requirement("R38")
 def test_bad_input_is_refused_with_every_error_and_nothing_written(me, database):
     refused = send_contact(
         me, phone_1_number="12", phone_1_kind="mobile", email="not an email", postal_code="9"
@@ -130,6 +132,7 @@ def test_a_newer_submission_supersedes_the_pending_one(me, database):
 # --- staff decide -------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R33")
 def test_accepting_changes_the_record_and_marks_the_portal_value(me, case_manager, database):
     send_contact(me, **PHONE, email="new.me@example.org")
     queue = case_manager.get("/staff/review").get_data(as_text=True)
@@ -151,6 +154,7 @@ def test_accepting_changes_the_record_and_marks_the_portal_value(me, case_manage
     assert me.get("/updates").get_data(as_text=True).count("</svg> accepted") == 2
 
 
+@pytest.mark.requirement("R33")
 def test_rejecting_needs_a_reason_the_client_then_sees(me, case_manager, database):
     send_contact(me, email="new.me@example.org")
     item = items(database, me.record)[0]
@@ -167,6 +171,7 @@ def test_rejecting_needs_a_reason_the_client_then_sees(me, case_manager, databas
     assert "written below" not in page
 
 
+@pytest.mark.requirement("R33")
 def test_staff_edit_then_accept(me, case_manager, database):
     send_contact(me, email="new.me@exmaple.org")
     item = items(database, me.record)[0]
@@ -260,6 +265,7 @@ def test_two_staff_deciding_at_once_exactly_one_wins(app, database):
 # --- who sees what -------------------------------------------------------------------------
 
 
+@pytest.mark.requirement("R30")
 def test_other_agencies_never_see_the_items(me, app, make, agency_b, database):
     send_contact(me, email="new.me@example.org")
     item = items(database, me.record)[0]
@@ -365,6 +371,7 @@ def test_staff_ask_and_the_client_acting_completes_the_request(me, case_manager,
     assert "Your care team asks you to" not in me.get("/home").get_data(as_text=True)
 
 
+@pytest.mark.requirement("R62")
 def test_asking_for_the_record(me, case_manager, case_manager_user, database):
     refused = me.form("/record-request", {})
     assert "Choose at least one part" in refused.get_data(as_text=True)
@@ -382,6 +389,7 @@ def test_asking_for_the_record(me, case_manager, case_manager_user, database):
     assert "done on" in me.get("/updates").get_data(as_text=True)
 
 
+@pytest.mark.requirement("R62")
 def test_corrections_only_for_what_the_client_gave(me, case_manager, database):
     page = me.get("/correction").get_data(as_text=True)
     assert "nothing to correct here" in page
@@ -474,6 +482,7 @@ def test_language_and_notifications_change_at_once(me, database):
     assert refused.status_code == 200 and fresh(database, me.account).preferred_language == "es"
 
 
+@pytest.mark.requirement("R10", "R27")
 def test_the_sign_in_email_changes_after_the_password_and_a_code(me, app, database):
     from portal.domain.models import OutboxMessage
 
@@ -556,6 +565,7 @@ def test_a_staff_edit_takes_the_portal_marker_away(me, case_manager, database):
     assert "email" not in selfservice.correctable(fresh(database, me.record))
 
 
+@pytest.mark.requirement("R62")
 def test_a_correction_about_the_location_is_for_the_care_team_only(
     me, app, make, agency_a, case_manager, database
 ):
@@ -569,6 +579,7 @@ def test_a_correction_about_the_location_is_for_the_care_team_only(
     assert case_manager.get(f"/staff/review/{correction.public_id}").status_code == 200
 
 
+@pytest.mark.requirement("R17")
 def test_an_email_another_account_uses_gets_the_same_answer_and_no_code(
     me, make, agency_a, database
 ):

@@ -13,6 +13,7 @@ from tests.support import signed_in, statements_run
 COOKIE = "__Host-portal"
 
 
+@pytest.mark.requirement("R22")
 def test_the_cookie_holds_a_random_id_and_the_database_only_its_hash(case_manager, database):
     raw = case_manager.get_cookie(COOKIE).value
     assert len(raw) >= 43  # 256 bits in base64url
@@ -83,6 +84,7 @@ def test_an_id_without_a_mark_still_finds_its_session_and_account(app, database,
     assert "Old Cookie" in browser.get("/staff/account").get_data(as_text=True)
 
 
+@pytest.mark.requirement("R22")
 def test_a_planted_session_id_is_never_adopted(app, case_manager_user):
     client = app.test_client()
     client.set_cookie(COOKIE, "attacker-chosen-session-id-0123456789abcdef")
@@ -93,6 +95,7 @@ def test_a_planted_session_id_is_never_adopted(app, case_manager_user):
     assert client.get_cookie(COOKIE).value != "attacker-chosen-session-id-0123456789abcdef"
 
 
+@pytest.mark.requirement("R22")
 def test_signing_in_ends_the_anonymous_session_it_came_from(app, anonymous, case_manager_user):
     anonymous.get("/staff/sign-in")
     before = anonymous.get_cookie(COOKIE).value
@@ -105,6 +108,7 @@ def test_signing_in_ends_the_anonymous_session_it_came_from(app, anonymous, case
     assert stale.get("/staff/").status_code == 302
 
 
+@pytest.mark.requirement("R24")
 def test_staff_idle_timeout_is_thirty_minutes(frozen_clock, case_manager):
     frozen_clock.advance(timedelta(minutes=29, seconds=59))
     assert case_manager.get("/staff/").status_code == 200
@@ -113,6 +117,7 @@ def test_staff_idle_timeout_is_thirty_minutes(frozen_clock, case_manager):
     assert response.status_code == 302 and "/staff/sign-in" in response.headers["Location"]
 
 
+@pytest.mark.requirement("R24")
 def test_staff_absolute_timeout_is_twelve_hours_even_with_activity(frozen_clock, case_manager):
     for _ in range(24):  # 24 x 29 min = 11 h 36 min
         frozen_clock.advance(timedelta(minutes=29))
@@ -121,6 +126,7 @@ def test_staff_absolute_timeout_is_twelve_hours_even_with_activity(frozen_clock,
     assert case_manager.get("/staff/").status_code == 302
 
 
+@pytest.mark.requirement("R24")
 def test_client_idle_timeout_is_fifteen_minutes_and_absolute_four_hours(frozen_clock, client_user):
     frozen_clock.advance(timedelta(minutes=14))
     assert client_user.get("/home").status_code == 200
@@ -128,6 +134,7 @@ def test_client_idle_timeout_is_fifteen_minutes_and_absolute_four_hours(frozen_c
     assert client_user.get("/home").status_code == 302
 
 
+@pytest.mark.requirement("R24")
 def test_client_absolute_timeout_is_four_hours(frozen_clock, client_user):
     for _ in range(17):
         frozen_clock.advance(timedelta(minutes=14))
@@ -143,6 +150,7 @@ def test_after_a_timeout_the_sign_in_page_says_why(frozen_clock, client_user):
     assert "For your safety we signed you out" in page.get_data(as_text=True)
 
 
+@pytest.mark.requirement("R29")
 def test_staff_can_list_their_sessions_and_end_another_one(app, case_manager_user):
     phone = signed_in(app, case_manager_user)
     laptop = signed_in(app, case_manager_user)
@@ -155,6 +163,7 @@ def test_staff_can_list_their_sessions_and_end_another_one(app, case_manager_use
     assert laptop.get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R29")
 def test_ending_one_session_by_id_only_touches_the_owners_sessions(
     app, make, case_manager_user, agency_a, database
 ):
@@ -170,6 +179,7 @@ def test_ending_one_session_by_id_only_touches_the_owners_sessions(
     assert colleague.get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R22")
 def test_a_role_change_gives_the_session_a_new_id(
     app, agency_admin, agency_admin_user, make, agency_a
 ):
@@ -253,6 +263,7 @@ def test_a_staff_form_sent_after_the_session_was_ended_elsewhere_asks_to_sign_in
     assert laptop.get("/staff/").status_code == 200  # the phone's form did nothing
 
 
+@pytest.mark.requirement("R41")
 def test_a_live_session_with_a_wrong_token_is_still_refused_as_before(me, database):
     sent = me.post("/check-in", data={"csrf_token": "not-the-token"})
     assert sent.status_code == 400

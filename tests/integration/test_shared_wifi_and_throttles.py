@@ -67,6 +67,7 @@ def test_two_hundred_clients_sign_in_from_one_shelter_address_without_a_refusal(
     assert answers.count(303) == 200 and answers.count(200) == 20
 
 
+@pytest.mark.requirement("R16")
 def test_a_guesser_on_one_address_is_stopped_there_and_others_keep_signing_in(app, make):
     accounts_ = [make.client_account() for _ in range(3)]
     guesser = _browser(app, {"REMOTE_ADDR": "198.51.100.9"})
@@ -79,6 +80,7 @@ def test_a_guesser_on_one_address_is_stopped_there_and_others_keep_signing_in(ap
     assert _sign_in(elsewhere, accounts_[1].email, TEST_PASSWORD).status_code == 303
 
 
+@pytest.mark.requirement("R16")
 def test_guessing_one_account_from_many_addresses_is_stopped_by_its_own_throttle(
     app, make, database
 ):
@@ -134,6 +136,7 @@ def test_changing_the_password_while_throttled_is_refused_even_with_the_right_on
     assert len(_actions(database, "password_change.throttled")) == 2
 
 
+@pytest.mark.requirement("R57")
 def test_wrong_current_passwords_count_and_soon_stop_being_checked(app, make, agency_a, database):
     """From an unlocked session: after 5 wrong answers the account waits, like sign-in."""
     for _kind, account, browser, page in _people(app, make, agency_a):
@@ -159,6 +162,7 @@ def test_wrong_current_passwords_count_and_soon_stop_being_checked(app, make, ag
         ("staff", "/staff/account/sessions/end", {"session": "others"}, "/staff/account/sessions"),
     ],
 )
+@pytest.mark.requirement("R27")
 def test_every_re_authentication_refuses_a_throttled_account(
     app, make, agency_a, database, frozen_clock, kind, path, data, token_from
 ):
@@ -174,6 +178,7 @@ def test_every_re_authentication_refuses_a_throttled_account(
     assert database.session.get(type(account), account.id).is_active  # nothing happened
 
 
+@pytest.mark.requirement("R17")
 def test_a_suspended_or_throttled_account_is_refused_before_the_password_is_looked_at(
     make, database, monkeypatch
 ):

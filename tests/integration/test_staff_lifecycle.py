@@ -37,6 +37,7 @@ def token_of(link: str) -> str:
     return link.rsplit("/", 1)[1]
 
 
+@pytest.mark.requirement("R2", "R21")
 def test_inviting_creates_a_passwordless_account_and_queues_the_email(
     agency_admin, agency_admin_user, database
 ):
@@ -61,6 +62,7 @@ def test_inviting_creates_a_passwordless_account_and_queues_the_email(
     assert stored.token_hash == tokens.hash_token(token_of(link))
 
 
+@pytest.mark.requirement("R5")
 def test_invitation_links_use_the_configured_origin_not_the_host_header(agency_admin, database):
     cookie = agency_admin.get_cookie("__Host-portal").value
     agency_admin.set_cookie("__Host-portal", cookie, domain="evil.example")
@@ -74,12 +76,14 @@ def test_invitation_links_use_the_configured_origin_not_the_host_header(agency_a
     assert link_in_outbox(database, "hal@agency.test").startswith("https://portal.test/")
 
 
+@pytest.mark.requirement("R1")
 def test_tokens_are_long_random_and_unrelated_to_the_account():
     seen = {tokens.new_token() for _ in range(10_000)}
     assert len(seen) == 10_000
     assert all(len(t) >= 43 for t in seen)
 
 
+@pytest.mark.requirement("R3", "R4")
 def test_the_set_password_link_works_once_and_a_get_consumes_nothing(app, agency_admin, database):
     invite(agency_admin)
     path = link_in_outbox(database, "riley@agency.test").replace("https://portal.test", "")
@@ -96,6 +100,7 @@ def test_the_set_password_link_works_once_and_a_get_consumes_nothing(app, agency
     assert signed_in(app, member, NEW_PASSWORD).get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R3")
 def test_the_link_expires_after_24_hours(app, frozen_clock, agency_admin, database):
     invite(agency_admin)
     path = link_in_outbox(database, "riley@agency.test").replace("https://portal.test", "")
@@ -103,6 +108,7 @@ def test_the_link_expires_after_24_hours(app, frozen_clock, agency_admin, databa
     assert app.test_client().get(path).status_code == 404
 
 
+@pytest.mark.requirement("R3")
 def test_resending_revokes_the_earlier_link(app, agency_admin, database):
     invite(agency_admin)
     first = link_in_outbox(database, "riley@agency.test").replace("https://portal.test", "")
@@ -126,6 +132,7 @@ def test_resending_revokes_the_earlier_link(app, agency_admin, database):
         ("rileyrivera2026riley", "name, email"),
     ],
 )
+@pytest.mark.requirement("R13", "R14")
 def test_weak_passwords_are_refused_with_a_reason(app, agency_admin, database, password, reason):
     invite(agency_admin)
     path = link_in_outbox(database, "riley@agency.test").replace("https://portal.test", "")
@@ -188,6 +195,7 @@ def test_administrators_cannot_change_their_own_role(agency_admin, agency_admin_
     assert "cannot change your own role" in response.get_data(as_text=True)
 
 
+@pytest.mark.requirement("R57")
 def test_deactivation_ends_every_session_at_once_and_revokes_links(
     app, agency_admin, agency_admin_user, case_manager_user, make, agency_a, database
 ):
@@ -247,6 +255,7 @@ def test_deactivation_hooks_hand_open_work_to_the_successor(
     assert handed == [(case_manager_user.id, agency_admin_user.id)]
 
 
+@pytest.mark.requirement("R21")
 def test_reactivation_sends_a_fresh_link_and_the_old_password_no_longer_works(
     app, agency_admin, agency_admin_user, case_manager_user, database
 ):

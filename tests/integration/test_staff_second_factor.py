@@ -36,6 +36,7 @@ def events(database, member, action=None) -> list[AuditEvent]:
     return list(database.session.scalars(query.order_by(AuditEvent.id)))
 
 
+@pytest.mark.requirement("R20")
 def test_the_right_password_alone_starts_no_session(app, anonymous, case_manager_user, database):
     response = password_step(anonymous, case_manager_user)
     assert response.status_code == 303 and response.headers["Location"] == "/staff/sign-in/code"
@@ -46,6 +47,7 @@ def test_the_right_password_alone_starts_no_session(app, anonymous, case_manager
     assert "sign_in.password_accepted" in actions and "sign_in.succeeded" not in actions
 
 
+@pytest.mark.requirement("R57")
 def test_the_app_code_signs_in_and_the_audit_says_which_factor(
     app, anonymous, case_manager_user, database
 ):
@@ -126,6 +128,7 @@ def _setup_key(database, member) -> str:
     return crypto.decrypt_text(factor.secret_encrypted)
 
 
+@pytest.mark.requirement("R20")
 def test_someone_without_a_factor_sets_up_an_app_before_anything_else(
     app, anonymous, make, agency_a, database
 ):
@@ -157,6 +160,7 @@ def test_someone_without_a_factor_sets_up_an_app_before_anything_else(
     assert factors.has_factor(member)
 
 
+@pytest.mark.requirement("R20")
 def test_an_agency_may_let_case_managers_in_without_one_but_never_administrators(
     app, make, agency_a, database
 ):
@@ -179,6 +183,7 @@ def test_the_agency_setting_is_saved_and_audited(app, agency_admin, agency_a, da
     assert event.details == {"require_second_factor": [True, False]}
 
 
+@pytest.mark.requirement("R29")
 def test_ending_other_sessions_asks_for_a_code_too(app, case_manager_user, frozen_clock, database):
     browser = signed_in(app, case_manager_user)
     signed_in(app, case_manager_user)

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from portal.domain.accounts import passwords
@@ -15,6 +16,7 @@ def sign_in(client, email, password):
     return second_step(client, None, response)
 
 
+@pytest.mark.requirement("R22")
 def test_staff_sign_in_lands_on_home_with_a_new_session_id(app, anonymous, case_manager_user):
     anonymous.get("/staff/sign-in")
     before = anonymous.get_cookie("portal_session") or anonymous.get_cookie("__Host-portal")
@@ -26,6 +28,7 @@ def test_staff_sign_in_lands_on_home_with_a_new_session_id(app, anonymous, case_
     assert anonymous.get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R17")
 def test_unknown_email_and_wrong_password_get_the_same_answer(
     anonymous, case_manager_user, database
 ):
@@ -40,6 +43,7 @@ def test_unknown_email_and_wrong_password_get_the_same_answer(
     )
 
 
+@pytest.mark.requirement("R16")
 def test_five_failures_bring_a_growing_delay_and_a_success_resets_the_counter(
     anonymous, case_manager_user, frozen_clock, database
 ):
@@ -59,6 +63,7 @@ def test_five_failures_bring_a_growing_delay_and_a_success_resets_the_counter(
     assert case_manager_user.failed_sign_ins == 0
 
 
+@pytest.mark.requirement("R16", "R57")
 def test_the_hundredth_failure_suspends_the_account(
     anonymous, case_manager_user, frozen_clock, database
 ):
@@ -73,6 +78,7 @@ def test_the_hundredth_failure_suspends_the_account(
     assert "account.suspended" in actions
 
 
+@pytest.mark.requirement("R25")
 def test_sign_out_is_a_post_that_ends_the_server_session(app, case_manager, database):
     cookie = case_manager.get_cookie("__Host-portal").value
     response = case_manager.form("/staff/sign-out", token_from="/staff/")
@@ -84,5 +90,6 @@ def test_sign_out_is_a_post_that_ends_the_server_session(app, case_manager, data
     assert database.session.scalars(select(UserSession.end_reason)).all().count("signed_out") == 1
 
 
+@pytest.mark.requirement("R25", "R41")
 def test_sign_out_by_get_is_not_allowed(case_manager):
     assert case_manager.get("/staff/sign-out").status_code == 405

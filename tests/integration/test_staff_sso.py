@@ -98,6 +98,7 @@ def case_manager(make, agency, login: str = "alex", **kwargs) -> StaffUser:
     return make.staff(Role.CASE_MANAGER, agency, email=f"{login}@{DOMAIN}", **kwargs)
 
 
+@pytest.mark.requirement("R20")
 def test_a_first_sign_in_links_by_verified_email_then_asks_the_portals_second_factor(
     app, make, agency_a, database, sso, identity_provider
 ):
@@ -337,6 +338,7 @@ def test_no_account_is_made_unless_the_agency_allows_it_and_then_it_sees_no_clie
     assert len(events(database, created, "staff.created_by_sso")) == 1
 
 
+@pytest.mark.requirement("R20")
 def test_the_providers_own_multi_factor_counts_only_where_trusted_and_used(
     app, make, agency_a, database, sso
 ):
@@ -504,6 +506,7 @@ def test_an_administrator_unlinks_a_work_account_and_the_next_sign_in_links_agai
     assert member.sso_subject == "alex2"
 
 
+@pytest.mark.requirement("R34")
 def test_what_a_provider_says_about_a_new_person_is_checked_like_typed_input(
     app, make, agency_a, database, sso, identity_provider
 ):

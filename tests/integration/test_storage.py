@@ -109,6 +109,7 @@ def test_s3_put_open_head_delete_round_trip(s3_store, uploads):
     s3_store.check()
 
 
+@pytest.mark.requirement("R66")
 def test_s3_wrong_sha256_is_refused_by_the_server_and_leaves_nothing(s3_store, seaweedfs, uploads):
     path, _ = write_file(uploads, b"%PDF-1.7 the real bytes")
     key = new_key()
@@ -123,6 +124,7 @@ def test_s3_wrong_sha256_is_refused_by_the_server_and_leaves_nothing(s3_store, s
     assert listing.get("KeyCount", 0) == 0
 
 
+@pytest.mark.requirement("R48")
 def test_s3_objects_are_encrypted_at_rest_with_our_checksum(s3_store, seaweedfs, uploads):
     path, digest = write_file(uploads, b"hello")
     key = new_key()
@@ -135,6 +137,7 @@ def test_s3_objects_are_encrypted_at_rest_with_our_checksum(s3_store, seaweedfs,
     s3_store.delete(key)
 
 
+@pytest.mark.requirement("R48")
 def test_s3_bucket_is_private(s3_store, seaweedfs, uploads):
     path, digest = write_file(uploads, b"secret")
     key = new_key()
@@ -145,6 +148,7 @@ def test_s3_bucket_is_private(s3_store, seaweedfs, uploads):
     s3_store.delete(key)
 
 
+@pytest.mark.requirement("R26", "R47")
 def test_s3_presigned_get_serves_the_file_as_an_attachment(s3_store, uploads):
     data = b"%PDF-1.7 presigned"
     path, digest = write_file(uploads, data)
@@ -168,6 +172,7 @@ def test_s3_presigned_get_serves_the_file_as_an_attachment(s3_store, uploads):
     s3_store.delete(key)
 
 
+@pytest.mark.requirement("R48")
 def test_s3_presigned_get_refuses_tampering_and_expiry(s3_store, uploads):
     path, digest = write_file(uploads, b"data")
     key = new_key()
@@ -344,6 +349,7 @@ def test_local_objects_appear_whole_or_not_at_all(local_store, uploads):
 
 
 @pytest.mark.parametrize("which", ["local", "s3"])
+@pytest.mark.requirement("R55")
 def test_stores_are_write_once(which, request, uploads):
     """R55: an object is never replaced; the second put fails and the first bytes stay."""
     store = request.getfixturevalue("local_store" if which == "local" else "s3_store")
@@ -476,6 +482,7 @@ def _parts(header: str) -> tuple[str, str]:
         ("semi;colon%.txt", "semi_colon.txt", "semi;colon%.txt"),
     ],
 )
+@pytest.mark.requirement("R47")
 def test_content_disposition(filename, fallback, decoded):
     header = content_disposition(filename)
     assert "\r" not in header and "\n" not in header

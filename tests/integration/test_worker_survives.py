@@ -135,6 +135,7 @@ def test_the_worker_outlives_postgresql_cutting_its_connection_mid_job(
     assert states == ["done"] * 4
 
 
+@pytest.mark.requirement("R68")
 def test_a_job_held_by_a_worker_that_died_is_taken_again_after_its_lease(
     database, frozen_clock, counting_job
 ):

@@ -58,6 +58,7 @@ def pids(stack) -> dict[str, int | None]:
     }
 
 
+@pytest.mark.requirement("R69")
 def test_redis_down_sessions_and_the_account_throttle_hold_and_per_address_limits_fall_back(
     stack, mailbox
 ):
@@ -95,6 +96,7 @@ def test_redis_down_sessions_and_the_account_throttle_hold_and_per_address_limit
         assert signed_in.get("/staff/").status_code == 200
 
 
+@pytest.mark.requirement("R69")
 def test_postgresql_restarted_503_while_down_then_nodes_and_workers_recover_alone(stack, mailbox):
     """R69: the database (and with it the session store) gone: every page answers 503 with
     Retry-After, nothing is served as signed in, nothing is half-written; back up, the same
@@ -129,6 +131,7 @@ def test_postgresql_restarted_503_while_down_then_nodes_and_workers_recover_alon
     assert pids(stack) == before  # nothing was restarted to recover
 
 
+@pytest.mark.requirement("R68")
 def test_smtp_down_mail_waits_in_the_outbox_and_goes_out_once_it_is_back(stack, mailbox):
     """R68: the mail server away for a while: the message waits (retried with the backoff,
     shortened here), nothing is lost, and it is delivered once when the server is back."""
@@ -231,6 +234,7 @@ def documents_titled(stack, titles) -> dict[str, tuple[str, str, str]]:
     return {title: v[0] for title, v in found.items()}
 
 
+@pytest.mark.requirement("R66")
 def test_seaweedfs_killed_during_uploads_no_row_without_its_object_and_uploads_work_after(
     stack, clients
 ):
@@ -302,6 +306,7 @@ def _s3_answers(stack) -> bool:
     return True
 
 
+@pytest.mark.requirement("R49")
 def test_clamd_down_files_stay_pending_and_are_scanned_when_it_returns(stack, clients):
     _app, accounts = clients
     email, password = accounts[10]

@@ -8,6 +8,7 @@ import io
 import re
 
 import psycopg
+import pytest
 
 from portal import create_app
 from portal.domain import documents, esign
@@ -61,6 +62,7 @@ def counts(stack) -> tuple[int, int]:
         ).fetchone()
 
 
+@pytest.mark.requirement("R70")
 def test_a_backup_of_the_running_stack_restores_and_every_file_and_seal_checks(stack):
     signed_roi_and_an_upload(stack)
     document_count, signature_count = counts(stack)

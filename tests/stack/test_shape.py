@@ -58,6 +58,7 @@ def test_the_portal_runs_with_every_production_check_passing(stack):
         }
 
 
+@pytest.mark.requirement("R43")
 def test_tls_with_http2_and_plain_http_only_redirects(stack, cert):
     context = ssl.create_default_context(cafile=cert)
     context.set_alpn_protocols(["h2", "http/1.1"])
@@ -95,6 +96,7 @@ def test_static_files_have_hashed_names_a_year_long_life_and_gzip(stack):
         assert again.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.requirement("R46")
 def test_the_body_limit_is_upload_max_mb_plus_the_form(stack):
     limit_mb = int(stack.portal_environment().get("UPLOAD_MAX_MB", "25"))
     with browser(stack) as http_client:
@@ -179,6 +181,7 @@ def _node_post(stack, n, path, address, cookie, form):
         conn.close()
 
 
+@pytest.mark.requirement("R60")
 def test_the_app_role_may_only_insert_and_select_the_audit_table(stack):
     """R60: the nodes connect as a role that cannot change or remove what was recorded."""
     url = stack.database_url().replace("postgresql+psycopg://", "postgresql://")
@@ -230,6 +233,7 @@ def test_readiness_is_not_public(stack):
         assert someone.get("/sign-in").status_code == 200
 
 
+@pytest.mark.requirement("R2", "R58")
 def test_logs_hold_no_token_after_following_every_kind_of_link(stack, mailbox, admin):
     """A set-password link (made by the admin fixture), a staff and a client reset link from
     the mail, and client invitation and e-mail-confirmation links: then nginx's access and

@@ -12,6 +12,7 @@ def test_a_frozen_clock_stands_still_and_advances_on_request():
     assert clock.now() == datetime(2026, 3, 8, 10, 30, tzinfo=UTC)
 
 
+@pytest.mark.requirement("R9")
 def test_today_is_the_agencys_local_date():
     clock.freeze(datetime(2026, 3, 13, 5, 0, tzinfo=UTC))  # 22:00 on the 12th in Los Angeles
     assert clock.local_today("America/Los_Angeles") == date(2026, 3, 12)

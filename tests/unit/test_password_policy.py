@@ -13,10 +13,12 @@ from portal.domain.accounts import passwords
         "a" * 3 + "b7#Kq9!zLm2@Wp",
     ],
 )
+@pytest.mark.requirement("R13")
 def test_good_passwords_pass(password):
     assert passwords.problems(password, ["Riley Rivera", "riley@agency.test"]) == []
 
 
+@pytest.mark.requirement("R13")
 def test_length_counts_code_points_after_nfkc():
     assert (
         passwords.problems("ﬁ" * 7 + "x") != []
@@ -26,11 +28,13 @@ def test_length_counts_code_points_after_nfkc():
     )
 
 
+@pytest.mark.requirement("R13")
 def test_fourteen_is_refused_and_fifteen_is_enough():
     assert passwords.problems("mqz7 vbt2 kwp9x"[:14])
     assert passwords.problems("mqz7 vbt2 kwp9x") == []
 
 
+@pytest.mark.requirement("R13")
 def test_long_passwords_up_to_256_are_accepted():
     assert passwords.problems("river stone " * 10 + "lamp") == []  # 124 characters
     assert passwords.problems("q" * 257)
@@ -46,6 +50,7 @@ def test_long_passwords_up_to_256_are_accepted():
         "1qaz2wsx3edc4rfv",
     ],
 )
+@pytest.mark.requirement("R14")
 def test_common_and_repeated_passwords_are_refused(password):
     assert passwords.problems(password)
 
@@ -59,5 +64,6 @@ def test_common_and_repeated_passwords_are_refused(password):
         "Harbor Outreach Harbor",
     ],
 )
+@pytest.mark.requirement("R14")
 def test_passwords_built_from_context_words_are_refused(password):
     assert passwords.problems(password, ["Riley Rivera", "riley@agency.test", "Harbor Outreach"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from portal.domain.core import sanitiser
 
 
@@ -15,6 +17,7 @@ def test_a_document_keeps_its_headings_and_lists_and_drops_the_rest():
     assert sanitiser.clean(html, sanitiser.DOCUMENT) == "<h2>Rules</h2><ul><li><a>x</a></li></ul>1"
 
 
+@pytest.mark.requirement("R35")
 def test_a_message_shows_markup_it_does_not_allow_as_text():
     html = '<p>Hi <b>there</b> <a href="https://example.org" onclick="x()">link</a></p>'
     assert sanitiser.clean(html, sanitiser.MESSAGE) == (
@@ -22,6 +25,7 @@ def test_a_message_shows_markup_it_does_not_allow_as_text():
     )
 
 
+@pytest.mark.requirement("R35")
 def test_only_the_allowed_schemes_become_links():
     linked = sanitiser.linkify("see https://example.org or mail a@example.org")
     assert 'href="https://example.org" rel="nofollow noopener noreferrer"' in linked

@@ -41,6 +41,7 @@ def test_a_complete_production_environment_has_no_problems():
         ({"CLAMD_ADDRESS": ""}, "malware scanner"),
     ],
 )
+@pytest.mark.requirement("R15", "R40")
 def test_production_refuses_unsafe_settings(change, problem):
     env = {**GOOD, **change}
     problems = from_env(env).problems()
@@ -87,6 +88,7 @@ def test_timeouts_are_per_account_kind_and_configurable():
     assert settings.timeouts("staff") == (timedelta(minutes=30), timedelta(hours=12))
 
 
+@pytest.mark.requirement("R23")
 def test_the_cookie_is_host_prefixed_behind_tls_and_can_be_named_per_deployment():
     assert Settings(base_url="https://p.example").cookie_name == "__Host-portal"
     assert (

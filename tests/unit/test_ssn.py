@@ -229,6 +229,7 @@ def test_invalid_rules_only_judges_nine_ascii_digits(digits):
         "1" * 10_000,
     ],
 )
+@pytest.mark.requirement("R38")
 def test_unusable_formats_are_refused_on_the_ssn_field(raw):
     with pytest.raises(DomainError) as refused:
         parse_ssn(raw)

@@ -26,6 +26,7 @@ from portal.domain.documents._downloads import (
 )
 from portal.domain.documents._jobs import (
     NOTICES,
+    delete_stored_after_commit,
     mark_missing,
     rescan_pending_job,
     scan_job,
@@ -125,6 +126,7 @@ __all__ = [
     "client_state",
     "client_upload",
     "copy_to",
+    "delete_stored_after_commit",
     "document_of_item",
     "download_for_client",
     "download_for_staff",

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.domain.core import audit, clock, jobs
 from portal.domain.core.roles import Capability, roles_with
-from portal.domain.core.session import dbs, will_write
+from portal.domain.core.session import after_commit, dbs, will_write
 from portal.domain.core.statuses import DocumentReview, ScanStatus
 from portal.domain.documents._pipeline import ORPHAN_AGE, _store
 from portal.domain.documents._review import _reopen_task, _to_review
@@ -150,6 +150,21 @@ def rescan_pending_job(payload: dict) -> None:
     )  # unscanned: before a scanner
     for document_id in dbs().scalars(select(Document.id).where(waiting).limit(500)):
         jobs.enqueue("documents.scan", {"document": document_id}, unique_key=f"scan:{document_id}")
+
+
+def delete_stored_after_commit(keys: list[str]) -> None:
+    """Delete these stored files once the transaction that deleted their rows commits (never
+    before: a rollback must leave every row its file). A file that cannot be deleted then is an
+    orphan, which `sweep_orphans` removes the next day."""
+    if not keys:
+        return
+
+    def remove() -> None:
+        store = _store()
+        for key in keys:
+            store.delete(key)
+
+    after_commit(remove)
 
 
 def sweep_orphans() -> int:

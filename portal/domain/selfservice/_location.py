@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, literal, select, union_all, update
 
-from portal.domain.core import clock, crypto, jobs
+from portal.domain.core import clock, crypto
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import changed, dbs, read
 from portal.domain.core.statuses import ReviewStatus
@@ -180,8 +180,3 @@ def prune_locations() -> int:
         )
     )
     return removed
-
-
-@jobs.handler("locations.prune", every=timedelta(days=1))
-def prune_job(payload: dict) -> None:
-    prune_locations()

@@ -1,0 +1,40 @@
+"""Retention (R64, issue 20): what the portal keeps, how long, and the daily purge.
+
+HMIS-2004 asks that personal data not in use be disposed of 7 years after it was created or
+last changed. The schedule (settings, README "Retention"):
+
+- **Deleted client records** go, with everything hanging off them, at their purge date (set to
+  7 years after the deletion when staff delete the record).
+- **Clients gone for `retention_inactive_years`** (7 by default; never less, since signed
+  documents are kept 7 years): nothing from them or about them in the portal for that long (no
+  contact, sign-in, message, upload or update). What the portal collected goes: messages,
+  documents (and their stored files), signatures, updates sent for review, where-to-find-me,
+  requests, invitations, the portal account. The record mirrored from the HMIS stays (the HMIS
+  is its system of record, and the next import would bring it back), with its enrollments,
+  care team, consents, phones and contacts.
+- **Closed portal accounts** (`retention_closed_account_years`, 1): the sign-in data of an
+  account closed that long (email, password hash, name, pending email) is wiped and the account
+  let go of the record, so staff can invite the client again; the row stays as a stub for what
+  it signed or wrote.
+- **Sent email** (`retention_sent_mail_days`, 30): the outbox row (address, first name).
+- **Where-to-find-me history** (`location_history_days`, 90): as before (issue 5).
+
+The purge first counts what it would remove (a dry run), and records the counts; a kind over
+`retention_max_per_run` holds the whole run for an operator (`flask retention --purge
+--confirm`), so a wrong clock or a mistyped setting cannot empty the database. Reports hold
+counts, never values; every purged record leaves an audit event (the audit log is never
+purged). Stored files are deleted after the commit; one that fails is left to the daily orphan
+sweeper (files no row references).
+"""
+
+from portal.domain.retention._purge import (
+    HMIS_PARTS,
+    KINDS,
+    PURGED_EMAIL_DOMAIN,
+    Report,
+    plan,
+    purge,
+    purge_job,
+)
+
+__all__ = ["HMIS_PARTS", "KINDS", "PURGED_EMAIL_DOMAIN", "Report", "plan", "purge", "purge_job"]
