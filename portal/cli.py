@@ -388,7 +388,7 @@ def retention_command(purge: bool, confirm: bool) -> None:
         click.echo(f"  stored files: {report.stored_files}")
     if report.held:
         click.echo(
-            "held: more than RETENTION_MAX_PER_RUN of "
+            "held for an operator (more than RETENTION_MAX_PER_RUN due, nothing of it removed): "
             + ", ".join(report.held)
             + "; check the schedule, then run `flask retention --purge --confirm`"
         )

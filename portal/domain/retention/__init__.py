@@ -3,8 +3,8 @@
 HMIS-2004 asks that personal data not in use be disposed of 7 years after it was created or
 last changed. The schedule (settings, README "Retention"):
 
-- **Deleted client records** go, with everything hanging off them, at their purge date (set to
-  7 years after the deletion when staff delete the record).
+- **Deleted client records** (the HMIS deleted them: an import read `DateDeleted`) go, with
+  everything hanging off them, at their purge date (7 years after the deletion).
 - **Clients gone for `retention_inactive_years`** (7 by default; never less, since signed
   documents are kept 7 years): nothing from them or about them in the portal for that long (no
   contact, sign-in, message, upload or update). What the portal collected goes: messages,
@@ -19,15 +19,17 @@ last changed. The schedule (settings, README "Retention"):
 - **Sent email** (`retention_sent_mail_days`, 30): the outbox row (address, first name).
 - **Where-to-find-me history** (`location_history_days`, 90): as before (issue 5).
 
-The purge first counts what it would remove (a dry run), and records the counts; a kind over
-`retention_max_per_run` holds the whole run for an operator (`flask retention --purge
---confirm`), so a wrong clock or a mistyped setting cannot empty the database. Reports hold
+The purge first counts what it would remove (a dry run), and records the counts; a kind of
+whole records (deleted, gone, closed) with more than `retention_max_per_run` due waits for an
+operator (`flask retention --purge --confirm`), so a wrong clock or a mistyped setting cannot
+empty the database; the rest of the run goes ahead. Reports hold
 counts, never values; every purged record leaves an audit event (the audit log is never
 purged). Stored files are deleted after the commit; one that fails is left to the daily orphan
 sweeper (files no row references).
 """
 
 from portal.domain.retention._purge import (
+    GUARDED,
     HMIS_PARTS,
     KINDS,
     PURGED_EMAIL_DOMAIN,
@@ -37,4 +39,13 @@ from portal.domain.retention._purge import (
     purge_job,
 )
 
-__all__ = ["HMIS_PARTS", "KINDS", "PURGED_EMAIL_DOMAIN", "Report", "plan", "purge", "purge_job"]
+__all__ = [
+    "GUARDED",
+    "HMIS_PARTS",
+    "KINDS",
+    "PURGED_EMAIL_DOMAIN",
+    "Report",
+    "plan",
+    "purge",
+    "purge_job",
+]

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     delete,
     func,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 
 from portal.domain import documents, selfservice
 from portal.domain.core import audit, clock, jobs
-from portal.domain.core.session import changed, dbs
+from portal.domain.core.session import changed, dbs, will_write
 from portal.domain.core.statuses import OutboxStatus
 from portal.domain.models import (
     AccountToken,
@@ -54,6 +55,8 @@ KINDS = (
     "sent_mail",
     "location_history",
 )
+# Whole records: more of one of these than `retention_max_per_run` waits for an operator.
+GUARDED = ("deleted_records", "inactive_clients", "closed_accounts")
 
 
 @dataclass
@@ -206,10 +209,22 @@ def _end_sign_in(account_ids) -> None:
         )
 
 
-def _purge_clients(client_ids: list[int], reason: str, report: Report) -> None:
-    keep = frozenset() if reason == "deleted_record" else HMIS_PARTS
+def _still_due(model, row_id: int, due) -> bool:
+    """Lock the row, then ask again: of two purges at once (the daily job and an operator's
+    command), the second finds nothing left to do instead of doing it twice."""
+    will_write()
+    locked = dbs().scalar(select(model.id).where(model.id == row_id).with_for_update())
+    return locked is not None and _count(due.where(model.id == row_id)) > 0
+
+
+def _purge_clients(client_ids: list[int], kind: str, report: Report) -> None:
+    reason = kind.removesuffix("s")
+    keep = frozenset() if kind == "deleted_records" else HMIS_PARTS
     clients = _table("clients")
     for client_id in client_ids:
+        if not _still_due(Client, client_id, _due()[kind]):
+            continue
+        report.found[kind] += 1
         public_id = dbs().scalar(select(Client.public_id).where(Client.id == client_id))
         where = clients.c.id == client_id
         if reason == "deleted_record":
@@ -228,9 +243,11 @@ def _purge_clients(client_ids: list[int], reason: str, report: Report) -> None:
 
 def _wipe_closed_accounts(account_ids: list[int], report: Report) -> None:
     for account_id in account_ids:
-        account = dbs().get(ClientAccount, account_id)
-        if account is None:
+        if not _still_due(ClientAccount, account_id, _closed_accounts()):
             continue
+        report.found["closed_accounts"] += 1
+        account = dbs().get(ClientAccount, account_id)
+        assert account is not None
         _end_sign_in(select(literal(account_id)))
         account.email = f"closed-{account.public_id}@{PURGED_EMAIL_DOMAIN}"
         account.password_hash = None
@@ -245,7 +262,7 @@ def _wipe_closed_accounts(account_ids: list[int], report: Report) -> None:
 # --- the run -------------------------------------------------------------------------------
 
 
-def _due() -> dict[str, object]:
+def _due() -> dict[str, Select]:
     return {
         "deleted_records": _deleted_records(),
         "inactive_clients": _inactive_clients(),
@@ -261,35 +278,36 @@ def plan() -> Report:
     for kind, statement in _due().items():
         report.found[kind] = _count(statement)
     limit = current_settings().retention_max_per_run
-    report.held = [kind for kind, count in report.found.items() if count > limit]
+    report.held = [kind for kind in GUARDED if report.found[kind] > limit]
     return report
 
 
 def purge(*, confirm: bool = False) -> Report:
-    """Count first; then, unless a kind is over the per-run limit (and `confirm` is not
-    given), remove what is due. Both are audited, counts only."""
+    """Count first (the dry run, audited); then remove what is due, but for a kind of whole
+    records over the per-run limit, which waits for an operator's `confirm`. The routine kinds
+    (sent mail, location history) are never held. The report is audited, counts only."""
     planned = plan()
     audit.record("retention.planned", ("system", "retention"), details=planned.details())
-    if planned.held and not confirm:
-        log.warning("retention purge held for an operator", extra={"held": planned.held})
-        audit.record(
-            "retention.held", ("system", "retention"), outcome="held", details=planned.details()
-        )
-        return planned
-    report = Report(dry_run=False)
-    due = {kind: list(dbs().scalars(statement)) for kind, statement in _due().items()}
+    held = [] if confirm else planned.held
+    if held:
+        log.warning("retention purge held for an operator", extra={"held": held})
+    report = Report(dry_run=False, held=held)
+    due = {kind: list(dbs().scalars(_due()[kind])) for kind in GUARDED if kind not in held}
     for kind in ("deleted_records", "inactive_clients"):
-        report.found[kind] = len(due[kind])
-        _purge_clients(due[kind], kind.removesuffix("s"), report)
-    report.found["closed_accounts"] = len(due["closed_accounts"])
-    _wipe_closed_accounts(due["closed_accounts"], report)
+        _purge_clients(due.get(kind, []), kind, report)
+    _wipe_closed_accounts(due.get("closed_accounts", []), report)
     report.found["sent_mail"] = report.rows["outbox_messages"] = changed(
-        delete(OutboxMessage).where(OutboxMessage.id.in_(due["sent_mail"] or [-1]))
+        delete(OutboxMessage).where(OutboxMessage.id.in_(_sent_mail().scalar_subquery()))
     )
     report.found["location_history"] = selfservice.prune_locations()
     report.rows["client_locations"] += report.found["location_history"]
-    audit.record("retention.purged", ("system", "retention"), details=report.details())
-    log.info("retention purge done", extra={"found": report.found})
+    audit.record(
+        "retention.purged",
+        ("system", "retention"),
+        outcome="held" if held else "success",
+        details=report.details(),
+    )
+    log.info("retention purge done", extra={"found": report.found, "held": held})
     return report
 
 
