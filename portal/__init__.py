@@ -172,6 +172,7 @@ def _init_web(app: Flask) -> None:
             "csp_nonce": security.nonce(),
             "request_id": security.request_id(),
             "idle_seconds": web.idle_seconds(),
+            "here": web.here,
         }
 
 

@@ -12,8 +12,8 @@ from portal.access import client_only
 from portal.client import bp
 from portal.domain import documents
 from portal.domain.records import access_policy
-from portal.forms import DocumentForm
-from portal.web import accepts_uploads, attempt, writes
+from portal.forms import ConfirmPasswordForm, DocumentForm
+from portal.web import accepts_uploads, attempt, reauthenticate, recently_authenticated, writes
 
 
 def _page(form: DocumentForm, status: int = 200):
@@ -73,6 +73,26 @@ def documents_page():
 @writes  # audited: every view writes its event
 @client_only
 def download_document(document_id: str):
+    document = documents.client_document(current_user, document_id)  # theirs, or 404
+    if documents.needs_fresh_password(document) and not recently_authenticated():
+        return redirect(url_for("client.confirm_download", document_id=document_id), 303)
     way = downloads.how()
     document = documents.download_for_client(current_user, document_id, way)
     return downloads.send_document(document, way)
+
+
+@bp.route("/documents/<document_id>/open", methods=["GET", "POST"])
+@client_only
+def confirm_download(document_id: str):
+    """An identity or medical document: the password again unless typed in the last 5 minutes
+    (R27), so nobody picking up a phone left signed in can open it."""
+    document = documents.client_document(current_user, document_id)
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit() and reauthenticate(form):
+        return redirect(url_for("client.download_document", document_id=document_id), 303)
+    return render_template(
+        "client/documents/confirm.html",
+        form=form,
+        document=document,
+        category=documents.CATEGORY_LABELS.get(document.category, ""),
+    )

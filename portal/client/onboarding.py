@@ -31,6 +31,11 @@ CODE_UNUSABLE = _l(
     "does not work, it may have expired or been used: ask your case manager for a new one."
 )
 
+WRONG_DOB = _l(
+    "This date of birth does not match our record. Check it and try again. After 3 wrong "
+    "tries this invitation stops working, and your case manager can give you a new one."
+)
+
 
 def _unusable():
     return render_template("client/invitation/unusable.html")
@@ -109,7 +114,7 @@ def invitation_dob(invitation):
     if form.validate_on_submit():
         try:
             dob = date_from_parts(form.day.data, form.month.data, form.year.data, field="day")
-            left = onboarding.check_dob(invitation, dob)
+            onboarding.check_dob(invitation, dob)
         except DomainError as refusal:
             if invitation.status == InvitationStatus.LOCKED:  # under 18: kind and neutral
                 session.pop(KEY, None)
@@ -118,18 +123,14 @@ def invitation_dob(invitation):
                 )
             form.day.errors = [str(refusal.message)]
         else:
-            if invitation.status == InvitationStatus.LOCKED:
-                session.pop(KEY, None)
-                return render_template("client/invitation/locked.html")
-            if invitation.step == "dob_ok":
+            if invitation.step == "dob_ok" and invitation.status != InvitationStatus.LOCKED:
                 rotate_session_id()
                 return redirect(url_for("client.invitation_email"), code=303)
-            form.day.errors = [
-                _(
-                    "This date of birth does not match our record. You have %(count)s tries left.",
-                    count=left,
-                )
-            ]
+            # Every wrong date gets this one answer, the one that locks included (R7): a count
+            # of tries left would tell someone holding a leaked link how close they are. The
+            # next try then finds the invitation unusable, like any other, and the care team
+            # has been told (R6).
+            form.day.errors = [str(WRONG_DOB)]
     return render_template("client/invitation/dob.html", form=form)
 
 

@@ -88,6 +88,13 @@ def resources():
     ]
     if not form.radius.data:
         form.radius.data = "10"
+    # The phone's location is used to about 1 km (R63): a finer value sent in the address is
+    # rounded before anything on the page (its form, its page links) repeats it.
+    args = request.args.to_dict()
+    for name in ("lat", "lon"):
+        field = getattr(form, name)
+        if field.data:
+            field.data = args[name] = search.coarse_coordinate(field.data)
     asked = any(request.args.get(k) for k in ("q", "category", "open_now", "language", "zip"))
     asked = asked or bool(request.args.get("lat"))
     page, place, status = None, None, 200
@@ -127,6 +134,7 @@ def resources():
             page=page,
             place=place,
             asked=asked,
+            args=args,
             **_helpers(),
         ),
         status,

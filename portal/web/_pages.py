@@ -4,6 +4,7 @@ limits by address and by staff member."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import Response, request, session
 from flask_login import current_user
@@ -11,6 +12,7 @@ from flask_login import current_user
 from portal.domain.accounts import sessions
 from portal.domain.accounts.signin import password_stamp
 from portal.domain.core import clock
+from portal.domain.directory import coarse_coordinate
 from portal.settings import current as current_settings
 from portal.web._requests import _did_not_go_through, attempt
 from portal.web._signed_in import current_session_row, end_session, rotate_session_id, start_session
@@ -240,3 +242,16 @@ def per_ip_read_limit(limit: str):
     from portal.extensions import limiter
 
     return limiter.limit(limit)
+
+
+def here() -> str:
+    """This page's address for a form to come back to (the language switch's `next`): after
+    a GET with its query, where a location shared for a search is kept to 2 decimals (R63),
+    so no finer value the address carried is written into the page."""
+    if request.method != "GET" or not request.args:
+        return request.path
+    args = [
+        (key, coarse_coordinate(value) if key in ("lat", "lon") else value)
+        for key, value in request.args.items(multi=True)
+    ]
+    return f"{request.path}?{urlencode(args)}"

@@ -123,8 +123,9 @@ def redeem(phone, live_server, people, t) -> None:
     fill_date_of_birth(phone, t, DOB.replace(year=1991))
     expect(phone.locator(".field-error")).to_contain_text(
         t(
-            "This date of birth does not match our record. You have %(count)s tries left.",
-            count=2,
+            "This date of birth does not match our record. Check it and try again. After 3 "
+            "wrong tries this invitation stops working, and your case manager can give you a "
+            "new one."
         )
     )
     assert_accessible(phone)

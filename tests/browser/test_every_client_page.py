@@ -36,7 +36,7 @@ from tests.browser.test_client_account_journey import (
 )
 from tests.browser.test_find_help_journey import seed_directory
 from tests.browser.test_staff_journey import tap_and_load
-from tests.support import PROJECT_ROOT
+from tests.support import PROJECT_ROOT, Factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -114,8 +114,14 @@ def seed_records(app, people: dict, suffix: str) -> dict:
             casey, [client], category="photo_id", title="Photo ID", due_on=None, note=None
         )
         signing = esign.request_signature(casey, client)
+        photo_id = Factories(db.session).document(client)  # opens with the password (R27)
+        photo_id.category = "photo_id"
         db.session.commit()
-        facts = {"conversation": str(conversation.public_id), "signing": str(signing.public_id)}
+        facts = {
+            "conversation": str(conversation.public_id),
+            "signing": str(signing.public_id),
+            "photo_id": str(photo_id.public_id),
+        }
         db.session.remove()
     return facts
 
@@ -156,6 +162,7 @@ def old_privacy_version(app, email: str) -> None:
         db.session.remove()
 
 
+@pytest.mark.requirement("R27", "R28")
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_every_client_page_in_every_state_fits_a_phone(live_server, phones, lang):
     started = time.perf_counter()
@@ -198,6 +205,7 @@ def test_every_client_page_in_every_state_fits_a_phone(live_server, phones, lang
     phone.locator(MAIN_SUBMIT).first.tap()  # sent by the upload enhancement: no new page
     expect(phone.locator(".error-summary")).to_be_visible()
     walk.measure()
+    walk.visit(f"/documents/{facts['photo_id']}/open")  # the password again (R27)
     walk.visit("/resources")
     walk.visit("/resources?q=legal#results")
     walk.visit("/resources?zip=12")
@@ -261,6 +269,18 @@ def test_every_client_page_in_every_state_fits_a_phone(live_server, phones, lang
     phone.goto(live_server.url + "/sign-in")
     client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)
     walk.measure()
+
+    # Shared phones (R28): after every page and form above, the browser keeps nothing of
+    # them: no web storage, no IndexedDB, no cookie a script can read.
+    kept = phone.evaluate(
+        """async () => ({
+            local: localStorage.length,
+            session: sessionStorage.length,
+            indexed: (await indexedDB.databases()).length,
+            cookies: document.cookie,
+        })"""
+    )
+    assert kept == {"local": 0, "session": 0, "indexed": 0, "cookies": ""}
 
     missing = client_pages() - measured_endpoints(app)
     assert not missing, f"client pages not measured on a phone: {sorted(missing)}"

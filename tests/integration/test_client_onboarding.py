@@ -12,6 +12,7 @@ from portal.domain.core import crypto
 from portal.domain.core.roles import Role
 from portal.domain.models import (
     AuditEvent,
+    CareTeamMember,
     ClientAccount,
     ClientInvitation,
     OutboxMessage,
@@ -103,18 +104,49 @@ def test_the_whole_redemption_creates_a_verified_account_and_signs_in(app, invit
     assert UNUSABLE in browser.form(path, token_from="/privacy").get_data(as_text=True)  # used
 
 
+def another_invitation(make, staff, client, manager, database):
+    """One more emailed invitation by `manager` (signed in as `staff`), for a client like
+    `client`: (its link's path, the record)."""
+    other = make.client(client.owning_agency, email="robin@example.org", dob=date(1990, 6, 1))
+    database.session.add(CareTeamMember(client=other, staff=manager, is_case_manager=True))
+    database.session.commit()
+    staff.form(
+        f"/staff/clients/{other.public_id}/identity-check",
+        {"name_confirmed": "y", "facts": ["dob", "photo"]},
+    )
+    staff.form(f"/staff/clients/{other.public_id}/invite", {"delivery": "email"})
+    message = database.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.template == "client_invitation")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    return link_in(message).replace("https://portal.test", ""), other
+
+
+def _main(response):
+    """Status and the page's own content, without the per-response nonce and CSRF token."""
+    html = response.get_data(as_text=True).split("<main", 1)[1].split("</main>")[0]
+    html = re.sub(r'name="csrf_token"[^>]*value="[^"]*"', "", html)
+    return response.status_code, re.sub(r'nonce="[^"]*"', "", html)
+
+
 @pytest.mark.requirement("R6", "R7", "R57")
 def test_three_wrong_dates_lock_the_invitation_and_tell_the_care_team(app, invited, database):
     _client, manager, path = invited
     browser = app.test_client()
     browser.form(path, token_from=path)
-    first = dob(browser, year="1991").get_data(as_text=True)
-    assert "2 tries left" in first
-    dob(browser, year="1992")
-    third = dob(browser, year="1993").get_data(as_text=True)
-    assert "talk to your case manager" in third.lower()
+    answers = [_main(dob(browser, year="1991")) for _ in range(3)]  # the form keeps what was typed
+    # One answer for every wrong date, the one that locks included: no count of tries left
+    # tells someone holding a leaked link how close they are (issue 20).
+    assert answers[0] == answers[1] == answers[2] and answers[0][0] == 200
+    assert "does not match our record" in answers[0][1] and "tries left" not in answers[0][1]
     assert database.session.scalar(select(ClientInvitation.status)) == "locked"
-    # The right date afterwards is refused like any unusable invitation.
+    # The right date afterwards (sent from the page of the last try) finds it unusable, like
+    # any other unusable invitation.
+    again = browser.form(
+        "/invitation/date-of-birth", {"day": "1", "month": "6", "year": "1990"}, token_from="/"
+    )
+    assert UNUSABLE in again.get_data(as_text=True)
     browser.form(path, token_from=path)
     assert UNUSABLE in browser.form(path, token_from="/").get_data(as_text=True)
     note = database.session.scalar(
@@ -128,20 +160,81 @@ def test_three_wrong_dates_lock_the_invitation_and_tell_the_care_team(app, invit
 
 @pytest.mark.requirement("R3", "R7")
 def test_unknown_expired_used_cancelled_and_locked_invitations_answer_alike(
-    app, invited, frozen_clock, database
+    app, make, record, invited, frozen_clock, database
 ):
-    _client, _m, path = invited
-    unknown = app.test_client().form("/invitation/not-a-real-token", token_from="/")
+    client, manager, path = invited
+    staff = signed_in(app, manager)
+
+    def invite_another():
+        return another_invitation(make, staff, client, manager, database)
+
+    answers = {"unknown": app.test_client().form("/invitation/not-a-real-token", token_from="/")}
+    used_path, _used = invite_another()
+    used = app.test_client()
+    used.form(used_path, token_from=used_path)
+    finish(used, database)
+    answers["used"] = app.test_client().form(used_path, token_from="/")
+    locked_path, _locked = invite_another()
+    locker = app.test_client()
+    locker.form(locked_path, token_from=locked_path)
+    for year in ("1991", "1992", "1993"):
+        dob(locker, year=year)
+    answers["locked"] = app.test_client().form(locked_path, token_from="/")
+    cancelled_path, cancelled = invite_another()
+    staff.form(f"/staff/clients/{cancelled.public_id}/invite/cancel", token_from="/staff/")
+    answers["cancelled"] = app.test_client().form(cancelled_path, token_from="/")
     frozen_clock.advance(timedelta(hours=72, seconds=1))
-    expired = app.test_client().form(path, token_from="/")
+    answers["expired"] = app.test_client().form(path, token_from="/")
+    bodies = {kind: _main(response) for kind, response in answers.items()}
+    assert len(set(bodies.values())) == 1, {k: v[0] for k, v in bodies.items()}
+    assert UNUSABLE in bodies["unknown"][1]
 
-    def body(response):
-        return response.status_code, response.get_data(as_text=True).split("<main", 1)[1].split(
-            "</main>"
-        )[0]
 
-    assert body(unknown) == body(expired)
-    assert UNUSABLE in body(unknown)[1]
+@pytest.mark.requirement("R6")
+def test_one_address_gets_ten_wrong_tries_per_15_minutes_at_each_invitation_step(
+    app, invited, database
+):
+    _client, _manager, path = invited
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    token = guesser.csrf_token("/invitation-code")
+    for n in range(10):  # mistyped codes
+        answer = guesser.post("/invitation-code", data={"csrf_token": token, "code": f"X{n}"})
+        assert answer.status_code == 400
+    stopped = guesser.post("/invitation-code", data={"csrf_token": token, "code": "XXXX"})
+    assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) > 60
+    for n in range(10):  # made-up links
+        assert guesser.form(f"/invitation/made-up-{n}", token_from="/").status_code == 200
+    assert guesser.form(path, token_from="/").status_code == 429  # even a real link now
+    elsewhere = app.test_client()  # another address is not affected
+    assert elsewhere.form(path, token_from=path).status_code == 303
+
+
+@pytest.mark.requirement("R6")
+def test_the_date_of_birth_step_is_limited_per_address_too(app, make, invited, database):
+    """Three wrong dates lock one invitation; ten from one address in 15 minutes stop that
+    address at every invitation (someone holding many leaked links)."""
+    client, manager, path = invited
+    staff = signed_in(app, manager)
+    paths = [path] + [
+        another_invitation(make, staff, client, manager, database)[0] for _ in range(4)
+    ]
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "198.51.100.8"
+    answers = []
+    for link in paths[:4]:
+        assert guesser.form(link, token_from=link).status_code == 303
+        answers += [
+            dob(guesser, year=str(1980 + n)).status_code
+            for n in range(3 if link != paths[3] else 1)
+        ]
+    assert answers == [200] * 10
+    assert guesser.form(paths[4], token_from=paths[4]).status_code == 303
+    assert dob(guesser).status_code == 429  # the 11th, with the right date at a live invitation
+    statuses = database.session.scalars(
+        select(ClientInvitation.status).order_by(ClientInvitation.id)
+    )
+    assert list(statuses) == ["locked", "locked", "locked", "pending", "pending"]
 
 
 @pytest.mark.requirement("R10", "R11", "R61")

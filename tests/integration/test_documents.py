@@ -18,6 +18,7 @@ from portal.domain import documents
 from portal.domain.core import clock
 from portal.domain.core.roles import Role
 from portal.domain.models import (
+    AuditEvent,
     CareTeamMember,
     ClientTask,
     Consent,
@@ -25,7 +26,7 @@ from portal.domain.models import (
     ReviewItem,
 )
 from portal.integrations.storage import get_store
-from tests.support import shared_path, signed_in
+from tests.support import TEST_PASSWORD, shared_path, signed_in
 
 UPLOADS = ("data", "uploads")
 
@@ -710,3 +711,38 @@ def test_with_two_requests_of_one_kind_the_client_is_asked_which(me, case_manage
     assert other.status_code == 303
     assert _task_states(database) == {"Pay stubs": "open", "Benefits letter": "done"}
     assert len(docs(database, me.record)) == 2
+
+
+@pytest.mark.requirement("R27")
+def test_an_identity_document_opens_only_with_the_password_typed_in_the_last_5_minutes(
+    frozen_clock, me, make, database, case_manager
+):
+    photo_id = make.document(me.record, account=me.account)
+    photo_id.category = "photo_id"
+    pay_stub = make.document(me.record, account=me.account)
+    database.session.commit()
+    download = f"/documents/{photo_id.public_id}/download"
+    assert me.get(download).status_code == 200  # the password was typed at sign-in
+    frozen_clock.advance(timedelta(minutes=5, seconds=1))  # the phone left signed in
+    asked = me.get(download)
+    assert asked.status_code == 303
+    assert asked.headers["Location"] == f"/documents/{photo_id.public_id}/open"
+    page = me.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Type your password to open it" in page and 'autocomplete="current-password"' in page
+    wrong = me.form(asked.headers["Location"], {"password": "not my password at all"})
+    assert wrong.status_code == 200 and "Your password is not right" in wrong.get_data(as_text=True)
+    assert me.get(download).status_code == 303  # still asked
+    right = me.form(asked.headers["Location"], {"password": TEST_PASSWORD})
+    assert right.status_code == 303 and right.headers["Location"] == download
+    assert me.get(download).status_code == 200
+    served = database.session.scalars(
+        select(AuditEvent.details).where(AuditEvent.action == "document.downloaded")
+    ).all()
+    assert [d["document"] for d in served] == [str(photo_id.public_id)] * 2  # no download asked
+    frozen_clock.advance(timedelta(minutes=6))
+    assert me.get(f"/documents/{pay_stub.public_id}/download").status_code == 200  # not asked
+    # Staff reviewing it are not asked (their work; agency computers; audited).
+    assert case_manager.get(f"/staff/documents/{photo_id.public_id}/download").status_code == 200
+    # Another client's document is not theirs to be asked about.
+    other = make.document(make.client(me.record.owning_agency))
+    assert me.get(f"/documents/{other.public_id}/open").status_code == 404

@@ -132,7 +132,8 @@ def _step_password(result: SignInResult, password: str) -> bool:
 def count_failure(account, action: str = "sign_in.failed") -> None:
     """One more wrong password (or code) for the account: the delay grows after 5, suspension
     at 100. The row is read again under a lock first, so failures at the same moment are each
-    counted (PostgreSQL; SQLite's writers take turns)."""
+    counted (PostgreSQL; SQLite's writers take turns). The events name the account tried as
+    their actor (nobody is signed in yet), as a success does: its role and agency (R57)."""
     lock_row(account)
     account.failed_sign_ins += 1
     details = {"failures": account.failed_sign_ins}
@@ -140,8 +141,10 @@ def count_failure(account, action: str = "sign_in.failed") -> None:
         account.throttled_until = clock.now() + _delay_for(account.failed_sign_ins)
     if account.failed_sign_ins >= SUSPEND_AFTER_FAILURES and account.suspended_at is None:
         account.suspended_at = clock.now()
-        audit.record("account.suspended", account, outcome="failure", details=details)
-    audit.record(action, account, outcome="failure", details=details)
+        audit.record(
+            "account.suspended", account, outcome="failure", details=details, actor=account
+        )
+    audit.record(action, account, outcome="failure", details=details, actor=account)
 
 
 def _step_rehash(result: SignInResult, password: str) -> bool:

@@ -15,6 +15,7 @@ from portal.domain.directory._index import (
 )
 from portal.domain.directory._places import (
     PlaceUnknown,
+    coarse_coordinate,
     place_from_device,
     place_from_zip,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "Result",
     "ServiceDetails",
     "categories_of",
+    "coarse_coordinate",
     "directions_link",
     "directory_of",
     "fold",

@@ -29,6 +29,16 @@ def place_from_zip(value: str) -> Place:
     return Place(float(found[0]["lat"]), float(found[0]["long"]), code[:5])
 
 
+def coarse_coordinate(value: str) -> str:
+    """A coordinate as the search keeps it (2 decimals, about 1 km); anything that is not a
+    number stays as it is, to be refused by `place_from_device`."""
+    try:
+        number = round(float(value), 2)
+    except (TypeError, ValueError):
+        return value
+    return f"{number:.2f}" if number == number else value  # NaN is refused later
+
+
 def place_from_device(latitude: str, longitude: str) -> Place:
     """The phone's location, shared for this search only (rounded to about 1 km)."""
     try:

@@ -20,9 +20,11 @@ reason the client sees. Staff uploads to a record are accepted at once.
 """
 
 from portal.domain.documents._downloads import (
+    FRESH_PASSWORD_CATEGORIES,
     download_for_client,
     download_for_staff,
     downloadable,
+    needs_fresh_password,
 )
 from portal.domain.documents._jobs import (
     NOTICES,
@@ -99,6 +101,7 @@ __all__ = [
     "DAMAGED_PDF",
     "DANGEROUS",
     "EXTENSIONS",
+    "FRESH_PASSWORD_CATEGORIES",
     "HEIF_BRANDS",
     "MAX_PAGE_POINTS",
     "MAX_PIXELS",
@@ -133,6 +136,7 @@ __all__ = [
     "downloadable",
     "mark_missing",
     "max_upload_mb",
+    "needs_fresh_password",
     "new_storage_key",
     "open_document_tasks",
     "open_task",
