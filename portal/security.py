@@ -192,14 +192,36 @@ def _without_database() -> None:
         forget()
 
 
+# The free-text fields of the portal's forms (a message, a correction, where to find me, a
+# staff note): what someone wrote is given back on the 503 page, not lost (R69).
+TYPED_TEXT_FIELDS = ("body", "text", "place", "times", "note", "reason", "description")
+
+
+def typed_text() -> list[str]:
+    """What the person wrote in this POST's free-text fields, to copy from the 503 page. It
+    goes back only to the page of the browser that sent it (R28: nothing is stored)."""
+    if request.method != "POST":
+        return []
+    try:
+        return [
+            value[:20_000]
+            for name in TYPED_TEXT_FIELDS
+            for value in request.form.getlist(name)
+            if value.strip()
+        ][:5]
+    except Exception:  # a body that cannot be read again: nothing to give back
+        return []
+
+
 def unavailable_response(exc: BaseException) -> Response:
-    """503 with Retry-After and the friendly page: nothing was saved, try again shortly."""
+    """503 with Retry-After and the friendly page: nothing was saved, try again shortly; what
+    was written in the form is on the page to copy."""
     log.error(
         "database unavailable",
         extra={"request_id": request_id(), "error": type(exc).__name__},
     )
     _rollback_quietly()
-    body, _ = error_page(503)
+    body, _ = error_page(503, typed=typed_text())
     return Response(body, 503, headers={"Retry-After": "30"}, mimetype="text/html")
 
 

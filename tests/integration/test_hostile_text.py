@@ -103,8 +103,6 @@ def hostile(app, make, agency_a, database):
     administrator = signed_in(app, admin)
 
     def sent(response, what):
-        if response.status_code != 303:
-            print(re.findall(r'(?s)<div class="error-summary.*?</div>|class="[^"]*error[^"]*"[^>]*>[^<]*', response.get_data(as_text=True)))
         assert response.status_code == 303, f"{what}: {response.status_code}"
 
     # Where to find me: the first accepted (so the record shows it), a second one waiting.
@@ -280,8 +278,6 @@ def sweep(app, browser, audience: str, target, more=()) -> dict[str, str]:
 
 
 def no_markup(pages: dict[str, str], who: str) -> None:
-    for url, text in sorted(pages.items()):
-        print("PAGE", who, url, "403" if "403" in text[:3000] else "", [n for n, v in (("S", SHOWN_SCRIPT), ("I", SHOWN_IMG), ("T", TEMPLATE), ("J", JS_URL)) if v in text])
     found = {url: raw for url, text in pages.items() if (raw := raw_payloads(text))}
     assert found == {}, f"{who}: payloads as markup on {found}"
 
@@ -336,30 +332,40 @@ def test_every_client_page_shows_hostile_text_escaped(app, hostile, database):
     pages = sweep(app, hostile.me, "client", hostile.target)
     assert len(pages) > 15, f"only {len(pages)} pages"
     no_markup(pages, "client")
-    shows(pages, "/home", SHOWN_SCRIPT)  # the greeting, the request's title
+    shows(pages, "/home", SHOWN_SCRIPT, TEMPLATE, JS_URL)  # the greeting, the place waiting
     shows(pages, "/updates", SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE)  # corrections, staff's note
-    shows(pages, "/where", SHOWN_IMG)  # the place, in the form
-    shows(pages, "/documents", SHOWN_SCRIPT, SHOWN_IMG)
+    shows(pages, "/where", SHOWN_IMG, TEMPLATE, JS_URL)  # the place waiting, in the form
+    shows(pages, "/contact", SHOWN_SCRIPT, JS_URL)  # the record's address
+    shows(pages, "/documents", SHOWN_SCRIPT, SHOWN_IMG)  # a title, a file name
+    shows(pages, "/messages/new", SHOWN_SCRIPT)  # the case manager's name
     conversation = f"/messages/{hostile.target.conversation.public_id}"
     shows(pages, conversation, SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE, JS_URL)
-    shows(pages, "/messages", SHOWN_SCRIPT)  # the staff member's name
 
 
 @pytest.mark.requirement("R34")
-def test_hostile_text_typed_into_a_refused_form_comes_back_escaped(hostile):
-    """A form refused for another reason shows what was typed again, as a value."""
+def test_hostile_text_typed_into_a_form_or_an_address_comes_back_escaped(app, hostile):
+    """What a page shows back of the request itself: a refused form's values, a search."""
     refused = hostile.me.form("/correction", {"text": CORRECTION})  # no field chosen
-    assert refused.status_code in (200, 400)
-    text = refused.get_data(as_text=True)
-    assert raw_payloads(text) == [] and SHOWN_SCRIPT in text and SHOWN_IMG in text
-    search = hostile.staff.get("/staff/clients", query_string={"q": SCRIPT + IMG})
-    text = search.get_data(as_text=True)
-    assert search.status_code == 200 and raw_payloads(text) == [] and SHOWN_SCRIPT in text
+    assert refused.status_code == 200 and "There is a problem" in refused.get_data(as_text=True)
+    shows({"refused": refused.get_data(as_text=True)}, "refused", SHOWN_SCRIPT, SHOWN_IMG)
+    reflected = {
+        "staff search": hostile.staff.get("/staff/clients", query_string={"q": SCRIPT + IMG}),
+        "resources": hostile.me.get("/resources", query_string={"q": SCRIPT + IMG}),
+        "client sign-in": app.test_client().get("/sign-in", query_string={"next": JS_URL}),
+        "staff sign-in": app.test_client().get("/staff/sign-in", query_string={"next": JS_URL}),
+    }
+    pages = {}
+    for name, response in reflected.items():
+        assert response.status_code == 200, name
+        pages[name] = response.get_data(as_text=True)
+    no_markup(pages, "reflected")
+    shows(pages, "staff search", SHOWN_SCRIPT, SHOWN_IMG)
+    shows(pages, "resources", SHOWN_SCRIPT, SHOWN_IMG)
 
 
-HEADERS = [
+# The header lines an outbox mail has (Content-Language may be there too), each once.
+HEADERS = {
     "Auto-Submitted",
-    "Content-Language",
     "Content-Transfer-Encoding",
     "Content-Type",
     "Date",
@@ -368,7 +374,7 @@ HEADERS = [
     "Message-ID",
     "Subject",
     "To",
-]
+}
 
 
 @pytest.mark.requirement("R34")
@@ -396,7 +402,9 @@ def test_mails_to_hostile_names_stay_plain_text_with_their_usual_headers(app, ho
         raw = (folder / f"{message.public_id.hex}.eml").read_bytes()
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         assert [part.get_content_type() for part in mail.walk()] == ["text/plain"]
-        assert sorted(mail.keys()) == HEADERS, raw.decode()
+        keys = mail.keys()
+        assert HEADERS <= set(keys) <= HEADERS | {"Content-Language"}, keys
+        assert len(keys) == len(set(keys)), keys
         assert mail["To"] == message.to_address and "evil" not in mail["Subject"]
         body = mail.get_content()
         assert SCRIPT in body, message.template  # the name as typed, in plain text
