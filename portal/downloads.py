@@ -13,7 +13,10 @@ from portal.extensions import db
 from portal.integrations.storage import ObjectMissing, content_disposition, get_store
 from portal.settings import current as current_settings
 
-SANDBOX = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+SANDBOX = (
+    "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def how() -> str:

@@ -12,6 +12,7 @@ from portal.access import client_only
 from portal.client import bp
 from portal.domain import esign
 from portal.domain.core.errors import NotReady
+from portal.domain.core.statuses import SignatureStatus
 from portal.forms import ActionForm, DeclineForm, EsignConsentForm, RevokeForm, SignForm
 from portal.security import safe_next
 from portal.web import attempt, reauthenticate, recently_authenticated
@@ -43,7 +44,9 @@ def esign_sample():
     data = esign.sample_pdf(current_user, current_user.preferred_language)
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'inline; filename="sample.pdf"'
-    response.headers["Content-Security-Policy"] = "sandbox"
+    # A PDF the browser's own viewer shows: nothing more than the sandbox restricts it, but no
+    # page may frame it and it may set no base.
+    response.headers["Content-Security-Policy"] = "sandbox; frame-ancestors 'none'; base-uri 'none'"
     return response
 
 
@@ -51,6 +54,11 @@ def esign_sample():
 @client_only
 def sign_document(request_id: str):
     signing = esign.client_request(current_user, request_id)
+    if signing.status == SignatureStatus.SIGNED:
+        # Signed already (a double tap, a replayed submit, an old link): the answer the
+        # signing got, not a refusal; nothing is signed twice (R67).
+        flash(_("Signed. Your copy is in Documents."), "success")
+        return redirect(url_for("client.documents_page"), 303)
     if esign.current_consent(current_user) is None:
         if request.method == "POST":  # R51: no signature without consent to electronic records
             raise NotReady(_("First read how signing on your phone works, and agree to it."))
@@ -75,7 +83,7 @@ def sign_document(request_id: str):
                 "password_typed_at": session.get("authenticated_at", ""),
             },
         )
-        if ok:
+        if ok or signing.status == SignatureStatus.SIGNED:  # or by the same tap a moment ago
             flash(_("Signed. Your copy is in Documents."), "success")
             return redirect(url_for("client.documents_page"), 303)
     status = 400 if request.method == "POST" else 200  # R52: a refused signature is a 400

@@ -19,16 +19,16 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from portal.access import access_of
 from portal.domain import esign
-from portal.domain.core import crypto, jobs
+from portal.domain.core import jobs
 from portal.domain.core.roles import Role
 from portal.domain.models import (
     CareTeamMember,
     Conversation,
-    Document,
     OutboxMessage,
     ReviewItem,
     Signature,
@@ -62,7 +62,7 @@ REPLY = f"Reply {IMG} {SCRIPT} {JS_URL}"
 PLACE = f"{IMG} bridge"
 TIMES = f"{SCRIPT} mornings"
 CORRECTION = f"{SCRIPT} {IMG} {TEMPLATE}"
-DECLINE = f"{IMG} {SCRIPT}"
+DECLINE = f"Not now {IMG} {SCRIPT}"
 REQUEST_TITLE = f"{SCRIPT} stub"
 REQUEST_NOTE = f"{IMG} note"
 DOCUMENT_TITLE = SCRIPT
@@ -70,6 +70,11 @@ DOCUMENT_FILE = f"{IMG}.pdf"
 UPLOAD_FILE = "<img src=x onerror=alert(1)>.pdf"  # a browser sends a quote as %22
 TYPED_NAME = SCRIPT
 REJECT_NOTE = f"{SCRIPT} {IMG} not found"
+
+
+def escaped(value: str) -> str:
+    """A value as an autoescaped template shows it."""
+    return str(escape(value))
 
 
 def raw_payloads(text: str) -> list[str]:
@@ -156,14 +161,7 @@ def hostile(app, make, agency_a, database):
         ),
         "reply",
     )
-    # A document asked for by staff, one the client uploads, one stored with a raw name.
-    sent(
-        staff.form(
-            f"/staff/clients/{record.public_id}/documents/request",
-            {"category": "income", "title": REQUEST_TITLE, "note": REQUEST_NOTE},
-        ),
-        "document request",
-    )
+    # A document the client uploads, one stored with a raw name, one asked for by staff.
     pdf = shared_path("data", "uploads", "magic-bytes-minimal", "pdf.pdf").read_bytes()
     sent(
         me.form(
@@ -179,6 +177,13 @@ def hostile(app, make, agency_a, database):
         "upload",
     )
     stored = make.document(record, content=pdf, file_name=DOCUMENT_FILE, account=account)
+    sent(
+        staff.form(
+            f"/staff/clients/{record.public_id}/documents/request",
+            {"category": "income", "title": REQUEST_TITLE, "note": REQUEST_NOTE},
+        ),
+        "document request",
+    )
     # A signed ROI with a hostile typed name, then a second request the client declines.
     with app.test_request_context():
         signing = esign.request_signature(manager, record)
@@ -237,9 +242,6 @@ def hostile(app, make, agency_a, database):
             item.kind: item
             for item in session.scalars(select(ReviewItem).where(ReviewItem.status == "pending"))
         },
-        uploaded=session.scalar(
-            select(Document).where(Document.client_id == record.id, Document.title.is_not(None))
-        ),
     )
 
 
@@ -308,9 +310,13 @@ def test_every_staff_page_shows_hostile_text_escaped(app, hostile, database):
             "/staff/messages/bulk",
         ):
             shows(pages, url, SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE)
-        shows(pages, f"{record}/documents", SHOWN_SCRIPT, SHOWN_IMG)  # title, file name
-        shows(pages, f"/staff/review/{item['correction'].public_id}", SHOWN_SCRIPT, SHOWN_IMG)
-        shows(pages, f"/staff/signatures/{hostile.target.signature.public_id}/verify", SHOWN_SCRIPT)
+        # Each value the client typed, exactly as escaping makes it.
+        shows(pages, record, escaped(DECLINE))
+        shows(pages, f"{record}/documents", escaped(DOCUMENT_FILE), escaped(DOCUMENT_TITLE))
+        shows(pages, f"{record}/documents", escaped(REQUEST_TITLE))  # staff's own words
+        shows(pages, f"/staff/review/{item['correction'].public_id}", escaped(CORRECTION))
+        verify = f"/staff/signatures/{hostile.target.signature.public_id}/verify"
+        shows(pages, verify, escaped(TYPED_NAME))
     # Staff names: the team pages (administrators), the header (each their own).
     admin = seen["admin"]
     shows(admin, "/staff/team", SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE)
@@ -319,9 +325,10 @@ def test_every_staff_page_shows_hostile_text_escaped(app, hostile, database):
     # What only the care team sees: where to find the client, the conversation.
     manager = seen["case manager"]
     shows(manager, "/staff/", SHOWN_SCRIPT)
-    shows(manager, record, "bridge", "mornings")  # the accepted place and times
-    shows(manager, f"/staff/review/{item['location'].public_id}", SHOWN_IMG, TEMPLATE, JS_URL)
-    shows(manager, f"/staff/review/{item['location_correction'].public_id}", SHOWN_SCRIPT)
+    shows(manager, record, escaped(PLACE), escaped(TIMES))  # the accepted place
+    waiting = f"/staff/review/{item['location'].public_id}"
+    shows(manager, waiting, escaped(f"{JS_URL} {TEMPLATE}"), escaped(IMG))
+    shows(manager, f"/staff/review/{item['location_correction'].public_id}", escaped(CORRECTION))
     shows(manager, "/staff/inbox?view=all", SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE)
     conversation = f"/staff/conversations/{hostile.target.conversation.public_id}"
     shows(manager, conversation, SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE, JS_URL)
@@ -333,10 +340,12 @@ def test_every_client_page_shows_hostile_text_escaped(app, hostile, database):
     assert len(pages) > 15, f"only {len(pages)} pages"
     no_markup(pages, "client")
     shows(pages, "/home", SHOWN_SCRIPT, TEMPLATE, JS_URL)  # the greeting, the place waiting
-    shows(pages, "/updates", SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE)  # corrections, staff's note
+    shows(pages, "/home", escaped(REQUEST_TITLE))  # what staff asked for
+    shows(pages, "/updates", escaped(CORRECTION), escaped(REJECT_NOTE))
     shows(pages, "/where", SHOWN_IMG, TEMPLATE, JS_URL)  # the place waiting, in the form
     shows(pages, "/contact", SHOWN_SCRIPT, JS_URL)  # the record's address
-    shows(pages, "/documents", SHOWN_SCRIPT, SHOWN_IMG)  # a title, a file name
+    shows(pages, "/documents", escaped(DOCUMENT_TITLE), escaped(DOCUMENT_FILE))
+    shows(pages, "/documents", escaped(REQUEST_TITLE), escaped(REQUEST_NOTE))  # staff's
     shows(pages, "/messages/new", SHOWN_SCRIPT)  # the case manager's name
     conversation = f"/messages/{hostile.target.conversation.public_id}"
     shows(pages, conversation, SHOWN_SCRIPT, SHOWN_IMG, TEMPLATE, JS_URL)
@@ -386,7 +395,7 @@ def test_mails_to_hostile_names_stay_plain_text_with_their_usual_headers(app, ho
     app.test_client().form("/forgot-password", {"email": hostile.account.email})
     invited = hostile.administrator.form(
         "/staff/team/invite",
-        {"display_name": f"{IMG} {SCRIPT}", "email": "new.hire@agency.test", "role": "case_manager"},
+        {"display_name": f"{IMG} {SCRIPT}", "email": "hire@agency.test", "role": "case_manager"},
     )
     assert invited.status_code == 303
     jobs.run_pending(limit=100)  # the reply's notice, then every mail delivered (to files)

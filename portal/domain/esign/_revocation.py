@@ -1,4 +1,5 @@
-"""Taking the permission back: an ROI revoked, partner agencies told."""
+"""Taking the permission back: an ROI revoked (a new signed event; the original stays), the
+owning agency's care team told, partner agencies' access ended."""
 
 from __future__ import annotations
 

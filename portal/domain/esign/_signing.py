@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal.domain.core import audit, clock, context
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability
-from portal.domain.core.session import dbs
+from portal.domain.core.session import dbs, lock_row
 from portal.domain.core.statuses import SignatureStatus
 from portal.domain.core.validation import clean_text, parse_uuid
 from portal.domain.documents import store_generated
@@ -181,6 +181,9 @@ def sign(
 
     if request.client_id != client_of(account).id:
         raise NotFound(("signature_request", str(request.public_id)))
+    # Of two signings at once (a double tap), the second waits here for the first to commit
+    # and then finds the request signed: one signature, never a unique-key failure (R67).
+    lock_row(request)
     if request.status != SignatureStatus.REQUESTED:
         raise DomainError(_l("This document is not waiting for your signature any more."))
     consent = current_consent(account)
