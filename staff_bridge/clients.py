@@ -91,13 +91,7 @@ def _client_form(form: ClientForm) -> ClientForm:
     return form
 
 
-def _fields(form: ClientForm, kept_ssn: tuple[str, str] = ("", "")) -> clients.ClientFields:
-    """`kept_ssn`: (the masked SSN the edit form showed, the stored one). Sent back as shown,
-    the stored number is kept: the form never holds the full number (R63)."""
-    ssn = form.ssn.data or ""
-    shown, stored = kept_ssn
-    if shown and ssn.strip() == shown:
-        ssn = stored
+def _fields(form: ClientForm) -> clients.ClientFields:
     return clients.ClientFields(
         first_name=form.first_name.data or "",
         middle_name=form.middle_name.data or "",
@@ -108,7 +102,7 @@ def _fields(form: ClientForm, kept_ssn: tuple[str, str] = ("", "")) -> clients.C
             form.dob_day.data, form.dob_month.data, form.dob_year.data, field="dob"
         ),
         dob_quality=form.dob_quality.data or "",
-        ssn=ssn,
+        ssn=form.ssn.data or "",
         ssn_quality=form.ssn_quality.data or "",
         ssn_confirmed=bool(form.ssn_confirmed.data),
         email=form.email.data or "",
@@ -136,14 +130,12 @@ def new_client():
 @staff_only(Capability.EDIT_CLIENTS)
 def edit_client(client_id: str):
     client = access_policy.get_client(current_user, client_id, "edit")
-    current = clients.fields_of(client)
-    shown_ssn = clients.masked_ssn(client)  # staff see the last four only (R63)
     if request.method == "GET":
+        current = clients.fields_of(client)
         form = _client_form(
             ClientForm(
                 data={
                     **current.__dict__,
-                    "ssn": shown_ssn,
                     "dob_day": str(current.dob.day) if current.dob else "",
                     "dob_month": str(current.dob.month) if current.dob else "",
                     "dob_year": str(current.dob.year) if current.dob else "",
@@ -152,22 +144,14 @@ def edit_client(client_id: str):
         )
     else:
         form = _client_form(ClientForm())
-    return _editor(
-        form,
-        client,
-        _("Changes saved."),
-        clients.update_client,
-        current_user,
-        client,
-        kept_ssn=(shown_ssn, current.ssn),
-    )
+    return _editor(form, client, _("Changes saved."), clients.update_client, current_user, client)
 
 
-def _editor(form, client, success: str, action, *args, kept_ssn: tuple[str, str] = ("", "")):
+def _editor(form, client, success: str, action, *args):
     """The create and edit page: save, or show the form again with errors or SSN warnings."""
     warnings: tuple[str, ...] = ()
     if form.validate_on_submit():
-        ok, result, warnings = _attempt_save(form, action, *args, kept_ssn=kept_ssn)
+        ok, result, warnings = _attempt_save(form, action, *args)
         if ok:
             flash(success, "success")
             saved = client or result
@@ -180,11 +164,11 @@ def _editor(form, client, success: str, action, *args, kept_ssn: tuple[str, str]
     )
 
 
-def _attempt_save(form, action, *args, kept_ssn: tuple[str, str] = ("", "")):
+def _attempt_save(form, action, *args):
     """(ok, result, ssn_warnings): a refused SSN pattern comes back as warnings to confirm."""
     try:
         ok, result = attempt(
-            form, lambda: action(*args, _fields(form, kept_ssn)), field_map={"dob": "dob_day"}
+            form, lambda: action(*args, _fields(form)), field_map={"dob": "dob_day"}
         )
         return ok, result, ()
     except clients.SsnNeedsConfirmation as needs:

@@ -40,7 +40,7 @@ REQUIREMENTS: dict[str, str] = {
     "R4": "Invitation page: no-referrer, a GET never consumes",
     "R5": "Links from the configured origin, never Host",
     "R6": "3 wrong dates of birth lock an invitation; per-address limit",
-    "R7": "Every refused invitation answers the same",
+    "R7": "Refused invitations answer alike; no count of tries left",
     "R8": "Invite only with a full date of birth (DQ 1)",
     "R9": "18+ on the server, in the agency's time zone",
     "R10": "Email verification; email change re-authenticates and tells the old address",
@@ -109,6 +109,7 @@ REQUIREMENTS: dict[str, str] = {
 # What cannot be tested here, per requirement (in the README's table and its security notes).
 # A requirement with marked tests may have a note too, for the part no test can reach.
 NOT_TESTED_HERE: dict[str, str] = {
+    "R7": "the answers' timing is not measured (no password is hashed on these steps)",
     "R17": "timing is measured by `benchmarks/uniform_answers.py` (figures, not a timed test)",
     "R40": "the ZAP scan needs ZAP or the internet; the route sweep of R44 stands in",
     "R43": "TLS versions: nginx's, checked on the stack; HSTS preload cannot be tested here",

@@ -32,8 +32,14 @@ CODE_UNUSABLE = _l(
 )
 
 WRONG_DOB = _l(
-    "This date of birth does not match our record. Check it and try again. After 3 wrong "
-    "tries this invitation stops working, and your case manager can give you a new one."
+    "This date of birth does not match our record. Check it and try again. After %(count)s "
+    "wrong tries this invitation stops working, and your case manager can give you a new one.",
+    count=onboarding.DOB_TRIES,
+)
+WRONG_EMAIL = _l(
+    "This email is not the one on your record. Check it and try again. After %(count)s wrong "
+    "tries this invitation stops working, and your case manager can give you a new one.",
+    count=onboarding.EMAIL_TRIES,
 )
 
 
@@ -140,18 +146,11 @@ def invitation_dob(invitation):
 def invitation_email(invitation):
     form = EmailForm()
     if form.validate_on_submit():
-        left = onboarding.submit_email(invitation, form.email.data or "")
-        if invitation.status == InvitationStatus.LOCKED:
-            session.pop(KEY, None)
-            return render_template("client/invitation/locked.html")
-        if invitation.step == "email_sent":
+        onboarding.submit_email(invitation, form.email.data or "")
+        if invitation.step == "email_sent" and invitation.status != InvitationStatus.LOCKED:
             return redirect(url_for("client.invitation_verify"), code=303)
-        form.email.errors = [
-            _(
-                "This email is not the one on your record. You have %(count)s tries left.",
-                count=left,
-            )
-        ]
+        # Like a wrong date of birth: one answer, the one that locks included (R7).
+        form.email.errors = [str(WRONG_EMAIL)]
     return render_template("client/invitation/email.html", form=form)
 
 

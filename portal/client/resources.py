@@ -91,6 +91,7 @@ def resources():
     # The phone's location is used to about 1 km (R63): a finer value sent in the address is
     # rounded before anything on the page (its form, its page links) repeats it.
     args = request.args.to_dict()
+    device = bool(form.lat.data or form.lon.data)
     for name in ("lat", "lon"):
         field = getattr(form, name)
         if field.data:
@@ -100,12 +101,11 @@ def resources():
     page, place, status = None, None, 200
     if asked:
         try:
-            if form.lat.data and form.lon.data:
-                place = search.place_from_device(form.lat.data, form.lon.data)
+            if device:
+                place = search.place_from_device(form.lat.data or "", form.lon.data or "")
             elif form.zip.data:
                 place = search.place_from_zip(form.zip.data)
         except search.PlaceUnknown as unknown:
-            device = bool(form.lat.data)
             form.zip.errors = [str(DEVICE_PROBLEM if device else ZIP_PROBLEMS[str(unknown)])]
             status = 400
         radius = int(form.radius.data) if form.radius.data in {str(r) for r in search.RADII} else 10

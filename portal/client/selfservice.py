@@ -149,6 +149,9 @@ def where_to_find_me():
         if ok:
             flash(_("Thank you. Only your care team will see where to find you."), "success")
             return redirect(url_for("client.home"), code=303)
+    if form.is_submitted():  # shown again: the point as it would be kept, nothing finer (R63)
+        form.latitude.data = selfservice.coordinate_as_kept(form.latitude.data)
+        form.longitude.data = selfservice.coordinate_as_kept(form.longitude.data)
     shared = selfservice.last_location(client)
     if not form.is_submitted() and shared is not None:
         form.place_kind.data = shared.details.get("place_kind")

@@ -30,6 +30,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("hmis"),
     Feature(
         "selfservice",
+        jobs=(selfservice.prune_job,),
         review_kinds=selfservice.REVIEW_KINDS,
         notices=selfservice.NOTICES,
     ),

@@ -123,9 +123,10 @@ def redeem(phone, live_server, people, t) -> None:
     fill_date_of_birth(phone, t, DOB.replace(year=1991))
     expect(phone.locator(".field-error")).to_contain_text(
         t(
-            "This date of birth does not match our record. Check it and try again. After 3 "
-            "wrong tries this invitation stops working, and your case manager can give you a "
-            "new one."
+            "This date of birth does not match our record. Check it and try again. After "
+            "%(count)s wrong tries this invitation stops working, and your case manager can give "
+            "you a new one.",
+            count=3,
         )
     )
     assert_accessible(phone)

@@ -19,9 +19,13 @@ from portal.domain.models import (
     Client,
     ClientAccount,
     ClientLocation,
+    ClientPhone,
+    Consent,
     ContactEvent,
     Conversation,
     Document,
+    EsignConsent,
+    IdentityCheck,
     Message,
     OutboxMessage,
     ReviewItem,
@@ -40,11 +44,16 @@ def _count(database, model, *where) -> int:
     return database.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def _client_with_portal_data(make: Factories, database, agency, staff) -> Client:
+def _client_with_portal_data(
+    make: Factories, database, agency, staff, source: str = "hmis_import"
+) -> Client:
     """A client who used the portal: an account, a message, a document (stored), an update
-    waiting for review, a shared place, a care team and a contact (made at the clock's time)."""
+    waiting for review, a shared place, a phone given through the portal and one the agency
+    keeps, a paper consent and an e-signed one, a care team and a contact (made at the clock's
+    time). `source`: mirrored from the HMIS, or made by staff in the portal."""
     account = make.client_account(agency)
     client = database.session.get(Client, account.client_id)
+    client.source = source
     conversation = make.conversation(client)
     database.session.add(
         Message(
@@ -65,6 +74,19 @@ def _client_with_portal_data(make: Factories, database, agency, staff) -> Client
                 shared_at=clock.now(),
             ),
             CareTeamMember(client_id=client.id, staff_id=staff.id, is_case_manager=True),
+            ClientPhone(client_id=client.id, number="+15555550100", kind="mobile", source="portal"),
+            ClientPhone(client_id=client.id, number="+15555550101", kind="home", source="agency"),
+            *(
+                Consent(
+                    client_id=client.id,
+                    recorded_by_agency_id=agency.id,
+                    permission=True,
+                    starts_on=clock.now().date(),
+                    ends_on=clock.now().date() + timedelta(days=365),
+                    source=kind,
+                )
+                for kind in ("paper", "electronic")
+            ),
             ContactEvent(client_id=client.id, kind="check_in"),
             UserSession(
                 sid_hash=f"{account.id:064d}",
@@ -79,6 +101,17 @@ def _client_with_portal_data(make: Factories, database, agency, staff) -> Client
     account.last_sign_in_at = client.last_contact_at = clock.now()
     database.session.commit()
     return client
+
+
+def _events(database, action: str, after: int) -> list[AuditEvent]:
+    """This test's events of `action` (the audit log outlives every other test's rows)."""
+    return database.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action, AuditEvent.id > after)
+    ).all()
+
+
+def _last_event(database) -> int:
+    return database.session.scalar(select(func.max(AuditEvent.id))) or 0
 
 
 def _exists(key: str) -> bool:
@@ -96,6 +129,34 @@ def long_ago(frozen_clock):
     clock.freeze(FROZEN_AT)
 
 
+# Every table the purge of a whole record reaches (through its foreign keys): a new table
+# that holds a client's rows must be added here, deliberately.
+WHOLE_RECORD_TABLES = {
+    "account_tokens",
+    "care_team_members",
+    "client_accounts",
+    "client_invitations",
+    "client_locations",
+    "client_phones",
+    "client_tasks",
+    "clients",
+    "consent_revocations",
+    "consents",
+    "contact_events",
+    "conversations",
+    "documents",
+    "enrollments",
+    "esign_consents",
+    "identity_checks",
+    "messages",
+    "record_requests",
+    "review_items",
+    "signature_requests",
+    "signatures",
+    "user_sessions",
+}
+
+
 def test_a_deleted_record_goes_at_its_purge_date_with_its_files_and_leaves_an_audit_stub(
     make, database, agency_a, case_manager_user, frozen_clock
 ):
@@ -107,6 +168,7 @@ def test_a_deleted_record_goes_at_its_purge_date_with_its_files_and_leaves_an_au
     database.session.commit()
     key = database.session.scalar(select(Document.storage_key).where(Document.client_id == gone.id))
     gone_id, gone_public, kept_id = gone.id, str(gone.public_id), kept.id
+    before = _last_event(database)
     clock.freeze(FROZEN_AT)
 
     planned = retention.plan()
@@ -118,21 +180,21 @@ def test_a_deleted_record_goes_at_its_purge_date_with_its_files_and_leaves_an_au
     assert report.found["deleted_records"] == 1 and report.stored_files == 1
     assert report.rows["clients"] == 1 and report.rows["messages"] == 1
     assert report.rows["care_team_members"] == 1 and report.rows["client_accounts"] == 1
+    assert report.rows["consents"] == 2 and report.rows["client_phones"] == 2
+    assert set(report.rows) - {"outbox_messages"} == WHOLE_RECORD_TABLES
     for model in (Client, CareTeamMember, ContactEvent, ReviewItem, Document, Conversation):
         column = model.id if model is Client else model.client_id
         assert _count(database, model, column == gone_id) == 0, model
         assert _count(database, model, column == kept_id) == 1, model
     assert _count(database, UserSession, UserSession.account_kind == "client") == 1
     assert not _exists(key)
-    stub = database.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "client.purged")
-    ).one()
-    assert stub.subject_id == gone_public and stub.details == {"reason": "deleted_record"}
-    summary = database.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "retention.purged")
-    ).one()
+    [stub] = _events(database, "client.purged", before)
+    assert stub.subject_id == gone_public
+    assert stub.details == {"reason": "deleted_record", "whole_record": True}
+    [summary] = _events(database, "retention.purged", before)
     assert summary.details["deleted_records"] == 1 and summary.details["stored_files"] == 1
     assert "library" not in str(summary.details)  # counts, never values
+    assert len(_events(database, "retention.planned", before)) == 1  # the dry run, first
 
 
 def test_a_client_gone_seven_years_loses_what_the_portal_holds_but_keeps_the_hmis_record(
@@ -141,7 +203,8 @@ def test_a_client_gone_seven_years_loses_what_the_portal_holds_but_keeps_the_hmi
     clock.freeze(LONG_AGO)
     gone = _client_with_portal_data(make, database, agency_a, case_manager_user)
     written_to = _client_with_portal_data(make, database, agency_a, case_manager_user)
-    gone_id, written_id = gone.id, written_to.id
+    invited = _client_with_portal_data(make, database, agency_a, case_manager_user)
+    gone_id, written_id, invited_id = gone.id, written_to.id, invited.id
     keys = set(database.session.scalars(select(Document.storage_key)))
     clock.freeze(FROZEN_AT - timedelta(days=30))
     conversation = database.session.scalars(
@@ -156,6 +219,14 @@ def test_a_client_gone_seven_years_loses_what_the_portal_holds_but_keeps_the_hmi
             idempotency_key="recent",
         )
     )
+    database.session.add(  # checked who they are last month, to invite them again: not gone
+        IdentityCheck(
+            client_id=invited_id,
+            staff_id=case_manager_user.id,
+            agency_id=agency_a.id,
+            facts={"facts": ["dob", "photo"]},
+        )
+    )
     database.session.commit()
     clock.freeze(FROZEN_AT)
 
@@ -166,18 +237,71 @@ def test_a_client_gone_seven_years_loses_what_the_portal_holds_but_keeps_the_hmi
     assert database.session.get(Client, gone_id) is not None  # the HMIS's record stays
     for model in (CareTeamMember, ContactEvent):
         assert _count(database, model, model.client_id == gone_id) == 1, model
+    # What the portal collected goes with the rest; the agency's phone and the paper consent
+    # are the record's.
+    assert database.session.scalars(
+        select(ClientPhone.source).where(ClientPhone.client_id == gone_id)
+    ).all() == ["agency"]
+    assert database.session.scalars(
+        select(Consent.source).where(Consent.client_id == gone_id)
+    ).all() == ["paper"]
     for model in (ReviewItem, Document, Conversation):
         assert _count(database, model, model.client_id == gone_id) == 0, model
-        assert _count(database, model, model.client_id == written_id) >= 1, model
-    assert _count(database, ClientLocation) == 0  # both: history goes after 90 days anyway
-    assert report.found["location_history"] == 1  # the one the purge of `gone` did not take
+        for other in (written_id, invited_id):
+            assert _count(database, model, model.client_id == other) >= 1, model
+    assert _count(database, ClientLocation) == 0  # all: history goes after 90 days anyway
+    assert report.found["location_history"] == 2  # the ones the purge of `gone` did not take
     assert _count(database, ClientAccount, ClientAccount.client_id == gone_id) == 0
-    assert [k for k in keys if _exists(k)] == [
-        database.session.scalar(
-            select(Document.storage_key).where(Document.client_id == written_id)
-        )
-    ]
+    gone_keys = {k for k in keys if not _exists(k)}
+    assert len(gone_keys) == 1 and len(keys) == 3
     assert retention.plan().found["inactive_clients"] == 0  # nothing left to find
+
+
+def test_a_record_staff_made_in_the_portal_goes_whole_when_its_client_is_gone_seven_years(
+    make, database, agency_a, case_manager_user, frozen_clock
+):
+    clock.freeze(LONG_AGO)
+    made_here = _client_with_portal_data(
+        make, database, agency_a, case_manager_user, source="staff"
+    )
+    made_id, public_id = made_here.id, str(made_here.public_id)
+    untouched = make.client(agency_a, source="hmis_import")  # nothing of the portal's: stays
+    untouched_id = untouched.id
+    before = _last_event(database)
+    clock.freeze(FROZEN_AT)
+
+    report = retention.purge()
+    database.session.commit()
+    assert report.found["inactive_clients"] == 1
+    assert database.session.get(Client, made_id) is None  # the portal was its only keeper
+    assert database.session.get(Client, untouched_id) is not None
+    [stub] = _events(database, "client.purged", before)
+    assert stub.subject_id == public_id
+    assert stub.details == {"reason": "inactive_client", "whole_record": True}
+
+
+def test_a_clock_far_ahead_holds_every_record_for_an_operator(
+    make, database, agency_a, case_manager_user, frozen_clock
+):
+    """The clock says 2034: everything would look 8 years old."""
+    _client_with_portal_data(make, database, agency_a, case_manager_user)
+    retention.purge()  # today: nothing due; the audit log has today's events
+    database.session.commit()
+    clock.freeze(FROZEN_AT + timedelta(days=8 * 365))
+    held = retention.purge()
+    database.session.commit()
+    assert held.held == ["inactive_clients"] and held.found["inactive_clients"] == 0
+    assert _count(database, Document) == 1
+    confirmed = retention.purge(confirm=True)
+    database.session.commit()
+    assert confirmed.found["inactive_clients"] == 1 and _count(database, Document) == 0
+    summary = database.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "retention.purged")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).one()
+    assert summary.details["confirmed_over_hold"] == ["inactive_clients"]
 
 
 def test_a_closed_account_loses_its_sign_in_data_after_a_year_and_the_client_can_be_invited(
@@ -188,14 +312,34 @@ def test_a_closed_account_loses_its_sign_in_data_after_a_year_and_the_client_can
     closed_long_ago.is_active = closed_lately.is_active = False
     closed_long_ago.deactivated_at = FROZEN_AT - timedelta(days=400)
     closed_lately.deactivated_at = FROZEN_AT - timedelta(days=300)
-    database.session.add(
-        AccountToken(
-            token_hash="a" * 64,
-            purpose="password_reset",
-            account_kind="client",
-            account_id=closed_long_ago.id,
-            expires_at=FROZEN_AT,
-        )
+    closed_long_ago.pending_email = "new.me@example.org"
+    database.session.add_all(
+        [
+            AccountToken(
+                token_hash="a" * 64,
+                purpose="password_reset",
+                account_kind="client",
+                account_id=closed_long_ago.id,
+                expires_at=FROZEN_AT,
+            ),
+            UserSession(  # ended at the closing, still in the table
+                sid_hash="b" * 64,
+                account_kind="client",
+                account_id=closed_long_ago.id,
+                created_at=FROZEN_AT - timedelta(days=401),
+                last_seen_at=FROZEN_AT - timedelta(days=400),
+                expires_at=FROZEN_AT + timedelta(days=1),
+            ),
+            EsignConsent(
+                account_id=closed_long_ago.id,
+                disclosure_version=1,
+                language="en",
+                disclosure_sha256="c" * 64,
+                accepted_at=FROZEN_AT - timedelta(days=500),
+                ip="203.0.113.9",
+                user_agent="Phone browser",
+            ),
+        ]
     )
     database.session.commit()
     client_id, old_email = closed_long_ago.client_id, closed_long_ago.email
@@ -208,7 +352,13 @@ def test_a_closed_account_loses_its_sign_in_data_after_a_year_and_the_client_can
         closed_long_ago.email
     )
     assert closed_long_ago.password_hash is None and closed_long_ago.client_id is None
-    assert _count(database, AccountToken, AccountToken.account_id == closed_long_ago.id) == 0
+    assert closed_long_ago.first_name == "" and closed_long_ago.pending_email is None
+    for model in (AccountToken, UserSession):
+        assert _count(database, model, model.account_id == closed_long_ago.id) == 0, model
+    consent = database.session.scalars(
+        select(EsignConsent).where(EsignConsent.account_id == closed_long_ago.id)
+    ).one()  # what it agreed to stays (its signatures point to it), not where from
+    assert consent.ip is None and consent.user_agent is None
     assert _count(database, ClientAccount, ClientAccount.client_id == client_id) == 0
     database.session.refresh(closed_lately)
     assert closed_lately.password_hash is not None
@@ -246,6 +396,7 @@ def test_too_much_at_once_waits_for_an_operator(
     for _ in range(2):
         _client_with_portal_data(make, database, agency_a, case_manager_user)
     clock.freeze(FROZEN_AT)
+    before = _last_event(database)
     original = app.extensions["portal.settings"]
     app.extensions["portal.settings"] = original.with_overrides(retention_max_per_run=1)
     try:
@@ -254,9 +405,7 @@ def test_too_much_at_once_waits_for_an_operator(
         assert held.held == ["inactive_clients"] and held.found["inactive_clients"] == 0
         assert _count(database, Document) == 2  # none of those removed
         assert held.found["location_history"] == 2  # the routine kinds go ahead
-        summary = database.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "retention.purged")
-        ).one()
+        [summary] = _events(database, "retention.purged", before)
         assert summary.outcome == "held" and summary.details["held"] == ["inactive_clients"]
         runner = app.test_cli_runner()
         refused = runner.invoke(args=["retention", "--purge"])
@@ -290,12 +439,13 @@ def test_the_daily_job_purges(make, database, agency_a, case_manager_user, froze
     clock.freeze(LONG_AGO)
     _client_with_portal_data(make, database, agency_a, case_manager_user)
     clock.freeze(FROZEN_AT)
+    before = _last_event(database)
     jobs.enqueue("retention.purge", {})
     database.session.commit()
     assert jobs.run_pending() == 1
     database.session.expire_all()
     assert _count(database, Document) == 0
-    assert _count(database, AuditEvent, AuditEvent.action == "retention.purged") == 1
+    assert len(_events(database, "retention.purged", before)) == 1
 
 
 def test_the_schedule_refuses_less_than_seven_years_for_clients_gone():

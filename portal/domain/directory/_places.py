@@ -31,12 +31,13 @@ def place_from_zip(value: str) -> Place:
 
 def coarse_coordinate(value: str) -> str:
     """A coordinate as the search keeps it (2 decimals, about 1 km); anything that is not a
-    number stays as it is, to be refused by `place_from_device`."""
+    number becomes empty (never repeated as sent: `37,7749295` holds the same digits), and
+    `place_from_device` refuses it."""
     try:
         number = round(float(value), 2)
     except (TypeError, ValueError):
-        return value
-    return f"{number:.2f}" if number == number else value  # NaN is refused later
+        return ""
+    return f"{number:.2f}" if number == number else ""  # NaN
 
 
 def place_from_device(latitude: str, longitude: str) -> Place:

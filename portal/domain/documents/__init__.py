@@ -20,11 +20,9 @@ reason the client sees. Staff uploads to a record are accepted at once.
 """
 
 from portal.domain.documents._downloads import (
-    FRESH_PASSWORD_CATEGORIES,
     download_for_client,
     download_for_staff,
     downloadable,
-    needs_fresh_password,
 )
 from portal.domain.documents._jobs import (
     NOTICES,
@@ -101,7 +99,6 @@ __all__ = [
     "DAMAGED_PDF",
     "DANGEROUS",
     "EXTENSIONS",
-    "FRESH_PASSWORD_CATEGORIES",
     "HEIF_BRANDS",
     "MAX_PAGE_POINTS",
     "MAX_PIXELS",
@@ -136,7 +133,6 @@ __all__ = [
     "downloadable",
     "mark_missing",
     "max_upload_mb",
-    "needs_fresh_password",
     "new_storage_key",
     "open_document_tasks",
     "open_task",

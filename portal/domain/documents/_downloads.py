@@ -16,19 +16,6 @@ from portal.settings import current as current_settings
 # --- downloads ---------------------------------------------------------------------------------
 
 
-# Downloads that need the password typed in the last 5 minutes (R27): what someone picking up
-# an unattended phone could steal an identity with, or learn someone's health from. Staff,
-# whose work is reviewing these on agency computers, are not asked (every download of theirs
-# is audited).
-FRESH_PASSWORD_CATEGORIES = frozenset(
-    {"photo_id", "birth_certificate", "social_security", "medical"}
-)
-
-
-def needs_fresh_password(document: Document) -> bool:
-    return document.category in FRESH_PASSWORD_CATEGORIES
-
-
 def downloadable(document: Document) -> bool:
     return document.scan_status == ScanStatus.CLEAN or (
         document.scan_status == ScanStatus.UNSCANNED and current_settings().accepts_unscanned_files

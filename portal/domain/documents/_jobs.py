@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -21,6 +22,8 @@ from portal.domain.models import (
     StaffUser,
 )
 from portal.settings import current as current_settings
+
+log = logging.getLogger("portal.documents")
 
 # What the staff notices this module sends say (declared in portal.domain.features).
 NOTICES = {
@@ -162,7 +165,12 @@ def delete_stored_after_commit(keys: list[str]) -> None:
     def remove() -> None:
         store = _store()
         for key in keys:
-            store.delete(key)
+            try:
+                store.delete(key)
+            except Exception as exc:  # the store is away: the sweeper's, tomorrow
+                log.warning(
+                    "a stored file was left to the sweeper", extra={"error": type(exc).__name__}
+                )
 
     after_commit(remove)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,14 +27,16 @@ from portal.domain.core.session import changed, dbs, will_write
 from portal.domain.core.statuses import OutboxStatus
 from portal.domain.models import (
     AccountToken,
+    AuditEvent,
     Client,
     ClientAccount,
     ClientLocation,
+    ClientPhone,
+    Consent,
     Conversation,
-    Document,
+    EsignConsent,
     Message,
     OutboxMessage,
-    ReviewItem,
     UserSession,
 )
 from portal.domain.models.base import Base
@@ -102,39 +104,59 @@ def _deleted_records():
     )
 
 
+def _client_tables() -> list[Table]:
+    """Every table whose rows belong to one client (a `client_id` referencing clients)."""
+    return [
+        table
+        for table in Base.metadata.sorted_tables
+        if "client_id" in table.c
+        and any(key.column.table.name == "clients" for key in table.c.client_id.foreign_keys)
+    ]
+
+
 def _last_activity():
-    """Per client, the latest moment anything came from them or was done about them in the
-    portal."""
+    """Per client, the latest moment anything came from them or was done about them: the
+    record itself, every row of theirs in any table (an invitation, an identity check, a
+    request, a signature...), every message in their conversations, a sign-in."""
     account = ClientAccount
-    moments = union_all(
+    moments = [
         select(Client.id.label("client_id"), Client.created_at.label("at")),
-        select(Client.id, Client.last_contact_at).where(Client.last_contact_at.is_not(None)),
         select(Client.id, Client.updated_at),
-        select(account.client_id, account.created_at).where(account.client_id.is_not(None)),
+        select(Client.id, Client.last_contact_at).where(Client.last_contact_at.is_not(None)),
         select(account.client_id, account.last_sign_in_at).where(
             account.client_id.is_not(None), account.last_sign_in_at.is_not(None)
         ),
         select(Conversation.client_id, Message.created_at).join(
             Message, Message.conversation_id == Conversation.id
         ),
-        select(Document.client_id, Document.created_at),
-        select(ReviewItem.client_id, ReviewItem.created_at),
-    ).subquery()
-    return select(moments.c.client_id, func.max(moments.c.at).label("at")).group_by(
-        moments.c.client_id
-    )
+        select(account.client_id, EsignConsent.created_at).join(
+            EsignConsent, EsignConsent.account_id == account.id
+        ),
+    ]
+    for table in _client_tables():
+        if "created_at" in table.c:
+            moments.append(select(table.c.client_id, table.c.created_at))
+    every = union_all(*moments).subquery()
+    return select(every.c.client_id, func.max(every.c.at).label("at")).group_by(every.c.client_id)
 
 
-def _has_portal_data(client_id) -> ColumnElement[bool]:
+def _holds_portal_data(client_id) -> ColumnElement[bool]:
+    """Something of the client's the portal collected (what the inactive purge removes)."""
+    tables = [t for t in _client_tables() if t.name not in HMIS_PARTS]
     return or_(
-        select(ClientAccount.id).where(ClientAccount.client_id == client_id).exists(),
-        select(Conversation.id).where(Conversation.client_id == client_id).exists(),
-        select(Document.id).where(Document.client_id == client_id).exists(),
-        select(ReviewItem.id).where(ReviewItem.client_id == client_id).exists(),
+        *(select(t.c.client_id).where(t.c.client_id == client_id).exists() for t in tables),
+        select(Consent.id)
+        .where(Consent.client_id == client_id, Consent.source == "electronic")
+        .exists(),
+        select(ClientPhone.id)
+        .where(ClientPhone.client_id == client_id, ClientPhone.source == "portal")
+        .exists(),
     )
 
 
 def _inactive_clients():
+    """Gone for `retention_inactive_years`: a record staff made in the portal (it is the
+    portal's), or one mirrored from the HMIS that holds something the portal collected."""
     last = _last_activity().subquery()
     return (
         select(Client.id)
@@ -142,7 +164,7 @@ def _inactive_clients():
         .where(
             Client.deleted_at.is_(None),
             last.c.at < _cutoff(current_settings().retention_inactive_years),
-            _has_portal_data(Client.id),
+            or_(Client.source == "staff", _holds_portal_data(Client.id)),
         )
     )
 
@@ -197,14 +219,14 @@ def _delete_rows(table: Table, where, keep: frozenset[str], report: Report) -> N
         report.stored_files += len(keys)
         documents.delete_stored_after_commit(keys)
     if table.name == "client_accounts":
-        _end_sign_in(ids)
+        _end_sign_in(ids, report)
     report.rows[table.name] += changed(delete(table).where(where))
 
 
-def _end_sign_in(account_ids) -> None:
+def _end_sign_in(account_ids, report: Report) -> None:
     """Sessions and tokens name their account by kind and id (no foreign key)."""
     for model in (UserSession, AccountToken):
-        dbs().execute(
+        report.rows[model.__tablename__] += changed(
             delete(model).where(model.account_kind == "client", model.account_id.in_(account_ids))
         )
 
@@ -218,26 +240,36 @@ def _still_due(model, row_id: int, due) -> bool:
 
 
 def _purge_clients(client_ids: list[int], kind: str, report: Report) -> None:
+    """Each client in turn, locked and asked again. A deleted record, or a record staff made
+    in the portal, goes whole; a record mirrored from the HMIS keeps its HMIS parts and loses
+    what the portal collected (the e-signed consents and the phones given through the portal
+    with it)."""
     reason = kind.removesuffix("s")
-    keep = frozenset() if kind == "deleted_records" else HMIS_PARTS
     clients = _table("clients")
     for client_id in client_ids:
         if not _still_due(Client, client_id, _due()[kind]):
             continue
         report.found[kind] += 1
-        public_id = dbs().scalar(select(Client.public_id).where(Client.id == client_id))
-        where = clients.c.id == client_id
-        if reason == "deleted_record":
-            _delete_rows(clients, where, keep, report)
-        else:  # the portal's data only: every table hanging off the record but the HMIS's own
-            for child in Base.metadata.sorted_tables:
-                for key in child.foreign_keys:
-                    if key.column.table is clients and child.name not in keep:
-                        _delete_rows(child, key.parent == client_id, keep, report)
+        public_id, source = (
+            dbs()
+            .execute(select(Client.public_id, Client.source).where(Client.id == client_id))
+            .one()
+        )
+        whole = kind == "deleted_records" or source == "staff"
+        if whole:
+            _delete_rows(clients, clients.c.id == client_id, frozenset(), report)
+        else:
+            for model, collected in ((Consent, "electronic"), (ClientPhone, "portal")):
+                report.rows[model.__tablename__] += changed(
+                    delete(model).where(model.client_id == client_id, model.source == collected)
+                )
+            for child in _client_tables():
+                if child.name not in HMIS_PARTS:
+                    _delete_rows(child, child.c.client_id == client_id, HMIS_PARTS, report)
         audit.record(
             "client.purged",
             ("client", str(public_id)),
-            details={"reason": reason},
+            details={"reason": reason, "whole_record": whole},
         )
 
 
@@ -248,18 +280,33 @@ def _wipe_closed_accounts(account_ids: list[int], report: Report) -> None:
         report.found["closed_accounts"] += 1
         account = dbs().get(ClientAccount, account_id)
         assert account is not None
-        _end_sign_in(select(literal(account_id)))
+        _end_sign_in(select(literal(account_id)), report)
         account.email = f"closed-{account.public_id}@{PURGED_EMAIL_DOMAIN}"
         account.password_hash = None
         account.first_name = ""
         account.client_id = None
         account.pending_email = account.pending_email_code_hmac = None
         account.pending_email_expires_at = None
+        # What it agreed to sign electronically stays (its signatures point to it), without
+        # the address and browser it agreed from.
+        dbs().execute(
+            update(EsignConsent)
+            .where(EsignConsent.account_id == account_id)
+            .values(ip=None, user_agent=None)
+        )
         report.rows["client_accounts"] += 1
         audit.record("account.purged", account, details={"reason": "closed_account"})
 
 
 # --- the run -------------------------------------------------------------------------------
+
+# Before whole records go, the clock is checked twice: against the database server's own clock
+# (another machine, usually), and against the audit log, where people's work leaves events
+# every day. A clock ahead of the database's, or a newest event (other than this purge's own)
+# this far behind it, means the clock jumped ahead or the portal was off that long: everything
+# would look old, so whole records wait for an operator.
+CLOCK_AHEAD = timedelta(days=1)
+QUIET_FOR = timedelta(days=30)
 
 
 def _due() -> dict[str, Select]:
@@ -272,40 +319,83 @@ def _due() -> dict[str, Select]:
     }
 
 
+def _ordered(statement: Select) -> Select:
+    """By id: two purges at once lock rows in the same order (no deadlock on PostgreSQL)."""
+    return statement.order_by(statement.selected_columns[0])
+
+
+def _population(kind: str) -> int:
+    model = ClientAccount if kind == "closed_accounts" else Client
+    return dbs().scalar(select(func.count()).select_from(model)) or 0
+
+
+def _clock_jumped() -> bool:
+    now = clock.now()
+    server = dbs().scalar(select(func.current_timestamp()))
+    if isinstance(server, datetime):
+        if server.tzinfo is None:  # SQLite: UTC without a zone
+            server = server.replace(tzinfo=UTC)
+        if now - server > CLOCK_AHEAD:
+            return True
+    newest = dbs().scalar(
+        select(AuditEvent.occurred_at)
+        .where(AuditEvent.subject_id != "retention")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return newest is not None and now - newest > QUIET_FOR
+
+
 def plan() -> Report:
-    """The dry run: what a purge now would remove, counted, nothing changed."""
+    """The dry run: what a purge now would remove, counted, nothing changed; and which kinds
+    of whole records would wait for an operator: more than `retention_max_per_run`, more than
+    half of all of them (beyond 10), or any at all when the clock looks wrong."""
     report = Report(dry_run=True)
     for kind, statement in _due().items():
         report.found[kind] = _count(statement)
     limit = current_settings().retention_max_per_run
-    report.held = [kind for kind in GUARDED if report.found[kind] > limit]
+    jumped = _clock_jumped()
+    report.held = [
+        kind
+        for kind in GUARDED
+        if report.found[kind] > limit
+        or (report.found[kind] > 10 and report.found[kind] * 2 > _population(kind))
+        or (jumped and report.found[kind])
+    ]
     return report
 
 
 def purge(*, confirm: bool = False) -> Report:
-    """Count first (the dry run, audited); then remove what is due, but for a kind of whole
-    records over the per-run limit, which waits for an operator's `confirm`. The routine kinds
-    (sent mail, location history) are never held. The report is audited, counts only."""
+    """Count first (the dry run, audited); then remove what is due, except a kind of whole
+    records the dry run holds, which waits for an operator's `confirm` (recorded). The routine
+    kinds (sent mail, location history) are never held. The report is audited, counts only."""
     planned = plan()
     audit.record("retention.planned", ("system", "retention"), details=planned.details())
     held = [] if confirm else planned.held
     if held:
         log.warning("retention purge held for an operator", extra={"held": held})
     report = Report(dry_run=False, held=held)
-    due = {kind: list(dbs().scalars(_due()[kind])) for kind in GUARDED if kind not in held}
+    due = {
+        kind: list(dbs().scalars(_ordered(_due()[kind]))) for kind in GUARDED if kind not in held
+    }
     for kind in ("deleted_records", "inactive_clients"):
         _purge_clients(due.get(kind, []), kind, report)
     _wipe_closed_accounts(due.get("closed_accounts", []), report)
     report.found["sent_mail"] = report.rows["outbox_messages"] = changed(
         delete(OutboxMessage).where(OutboxMessage.id.in_(_sent_mail().scalar_subquery()))
     )
+    # Also its own daily job (`locations.prune`), so that where people sleep is pruned even on
+    # a day this purge fails; here for the report.
     report.found["location_history"] = selfservice.prune_locations()
     report.rows["client_locations"] += report.found["location_history"]
+    details = report.details()
+    if confirm and planned.held:
+        details["confirmed_over_hold"] = planned.held
     audit.record(
         "retention.purged",
         ("system", "retention"),
         outcome="held" if held else "success",
-        details=report.details(),
+        details=details,
     )
     log.info("retention purge done", extra={"found": report.found, "held": held})
     return report

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, literal, select, union_all, update
 
-from portal.domain.core import clock, crypto
+from portal.domain.core import clock, crypto, jobs
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import changed, dbs, read
 from portal.domain.core.statuses import ReviewStatus
@@ -42,6 +42,13 @@ def _coordinate(value, low: float, high: float) -> float | None:
     if not (low <= number <= high) or number != number:  # NaN
         return None
     return round(number, 3)  # about 100 m: the care team needs the area, not the doorway
+
+
+def coordinate_as_kept(value) -> str:
+    """A coordinate as it would be kept (3 decimals), for a form shown again after a refusal;
+    empty when it is not one. A finer value sent is never repeated in a page (R63)."""
+    number = _coordinate(value, -180, 180)
+    return "" if number is None else f"{number:.3f}"
 
 
 def submit_location(
@@ -180,3 +187,8 @@ def prune_locations() -> int:
         )
     )
     return removed
+
+
+@jobs.handler("locations.prune", every=timedelta(days=1))
+def prune_job(payload: dict) -> None:
+    prune_locations()

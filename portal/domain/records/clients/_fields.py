@@ -103,11 +103,14 @@ def _apply(client: Client, fields: ClientFields, today: date) -> list[str]:
     values["phone"] = phone or None
     values.update(_address(fields))
     quality = int(fields.ssn_quality) if (fields.ssn_quality or "").isdigit() else None
+    current_ssn = crypto.decrypt_text(client.ssn_encrypted) if client.ssn_encrypted else None
+    typed = fields.ssn or ""
+    if current_ssn and typed.strip() == ssn.masked(current_ssn):
+        typed = current_ssn  # the form showed the last four (R63) and it came back as shown
     # "Client prefers not to answer" is a refusal: every digit becomes X (product rules).
-    parsed = ssn.parse_ssn(fields.ssn, quality=quality, consent_refused=quality == 9)
+    parsed = ssn.parse_ssn(typed, quality=quality, consent_refused=quality == 9)
     if parsed.warnings and not fields.ssn_confirmed:
         raise SsnNeedsConfirmation(parsed.warnings)
-    current_ssn = crypto.decrypt_text(client.ssn_encrypted) if client.ssn_encrypted else None
     changed = [name for name, value in values.items() if getattr(client, name) != value]
     for name in changed:
         setattr(client, name, values[name])
@@ -188,7 +191,8 @@ def fields_of(client: Client) -> ClientFields:
         name_quality=str(client.name_quality),
         dob=client.dob,
         dob_quality=str(client.dob_quality),
-        ssn=crypto.decrypt_text(client.ssn_encrypted) if client.ssn_encrypted else "",
+        # A form shows the last four only (R63); sent back as shown, the number is kept.
+        ssn=ssn.masked(crypto.decrypt_text(client.ssn_encrypted)) if client.ssn_encrypted else "",
         ssn_quality=str(client.ssn_quality),
         email=client.email or "",
         phone=client.phone or "",
