@@ -1,5 +1,6 @@
 """The worker: retries with backoff, recurring jobs, the outbox, SMTP outages, two workers."""
 
+import dataclasses
 import threading
 import time
 from datetime import timedelta
@@ -113,6 +114,28 @@ def test_recurring_jobs_schedule_their_next_run(frozen_clock, database):
         select(Job).where(Job.kind == "sessions.sweep", Job.status == "queued")
     ).all()
     assert len(pending) == 1 and pending[0].run_at == frozen_clock.now() + timedelta(hours=1)
+
+
+def test_a_recurring_job_that_failed_for_good_is_still_due_at_its_next_time(
+    frozen_clock, database, monkeypatch
+):
+    """The retention purge failing eight times (a bug, a lock) must not stop it, or the
+    location pruning, for good: the next day's run is queued all the same."""
+    handler = jobs.HANDLERS["sessions.sweep"]
+
+    def broken(payload):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(jobs.HANDLERS, "sessions.sweep", dataclasses.replace(handler, func=broken))
+    job = jobs.enqueue("sessions.sweep", unique_key="recurring:sessions.sweep")
+    job.attempts = job.max_attempts - 1  # its last try
+    database.session.commit()
+    assert jobs.run_pending() == 1
+    rows = database.session.scalars(
+        select(Job).where(Job.kind == "sessions.sweep").order_by(Job.id)
+    ).all()
+    assert [r.status for r in rows] == ["failed", "queued"]
+    assert rows[1].run_at == frozen_clock.now() + handler.every
 
 
 @pytest.mark.requirement("R68")

@@ -233,6 +233,11 @@ def run_one(worker: str | None = None) -> bool:
             log.error(
                 "job failed for good", extra={"job_id": job.id, "kind": job.kind, "error": error}
             )
+            if h is not None and h.every is not None:  # a daily job is still due tomorrow
+                enqueue(
+                    job.kind, {}, run_at=clock.now() + h.every, unique_key=f"recurring:{job.kind}"
+                )
+                session.commit()
         else:
             _finish(
                 job.id,
