@@ -18,6 +18,7 @@ from portal.domain.core import clock, jobs
 from portal.domain.models import AuditEvent, ReviewItem, StaffNotification
 from portal.integrations.storage import get_store
 from tests.integration.test_documents import docs, settings_changed, shared, upload
+from tests.support import TEST_PASSWORD
 
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Pages 2 0 R>>endobj\n2 0 obj<</Kids[3 0 R]/Count 1>>endobj\n"
@@ -141,6 +142,10 @@ def test_a_scanner_that_is_down_keeps_files_pending(app, me, clamd, database, fr
         run_jobs(database)
         [document] = docs(database, me.record)
         assert document.scan_status == "clean"
+        # Five minutes on, the password again before a file opens (R27), then the file.
+        opening = f"/documents/{document.public_id}/open"
+        assert me.get(f"/documents/{document.public_id}/download").headers["Location"] == opening
+        assert me.form(opening, {"password": TEST_PASSWORD}).status_code == 303
         assert me.get(f"/documents/{document.public_id}/download").status_code == 200
 
 
