@@ -84,9 +84,10 @@ def render(message, params: dict) -> EmailMessage:
     email["Message-ID"] = (
         f"<{message.public_id.hex}@{urlsplit(settings.base_url).hostname or 'portal'}>"
     )
-    email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(body)
+    # After set_content, which clears every Content-* header set before it.
+    email["Content-Language"] = message.language
     return email
 
 
