@@ -368,7 +368,7 @@ RETENTION_LINES = (
 
 @click.command("retention")
 @click.option("--purge", is_flag=True, help="Remove what is due (without it: a dry run).")
-@click.option("--confirm", is_flag=True, help="Purge even a kind over RETENTION_MAX_PER_RUN.")
+@click.option("--confirm", is_flag=True, help="Purge even a kind the checks held for an operator.")
 @with_appcontext
 def retention_command(purge: bool, confirm: bool) -> None:
     """What the retention schedule removes now (README, "Retention"): counts per kind, never
@@ -388,7 +388,8 @@ def retention_command(purge: bool, confirm: bool) -> None:
         click.echo(f"  stored files: {report.stored_files}")
     if report.held:
         click.echo(
-            "held for an operator (more than RETENTION_MAX_PER_RUN due, nothing of it removed): "
+            "held for an operator (too many due at once, or the clock looks wrong; nothing of it "
+            "removed): "
             + ", ".join(report.held)
             + "; check the schedule, then run `flask retention --purge --confirm`"
         )

@@ -70,7 +70,7 @@ class Report:
     found: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     rows: Counter = field(default_factory=Counter)
     stored_files: int = 0
-    held: list[str] = field(default_factory=list)  # kinds over the per-run limit
+    held: list[str] = field(default_factory=list)  # kinds waiting for an operator
 
     def details(self) -> dict:
         return {
@@ -98,10 +98,18 @@ def _cutoff(years: int) -> datetime:
 # --- who is due ----------------------------------------------------------------------------
 
 
-def _deleted_records():
-    return select(Client.id).where(
-        Client.deleted_at.is_not(None), Client.purge_after <= clock.now().date()
+def _deleted_records(only: int | None = None) -> Select:
+    return _one_of(
+        select(Client.id).where(
+            Client.deleted_at.is_not(None), Client.purge_after <= clock.now().date()
+        ),
+        only,
     )
+
+
+def _one_of(statement: Select, only: int | None) -> Select:
+    """`statement` (whose first column is an id) for that one id, or for all."""
+    return statement if only is None else statement.where(statement.selected_columns[0] == only)
 
 
 def _client_tables() -> list[Table]:
@@ -114,10 +122,11 @@ def _client_tables() -> list[Table]:
     ]
 
 
-def _last_activity():
-    """Per client, the latest moment anything came from them or was done about them: the
-    record itself, every row of theirs in any table (an invitation, an identity check, a
-    request, a signature...), every message in their conversations, a sign-in."""
+def _last_activity(only: int | None = None):
+    """Per client (or for the one client `only`, reading only their rows), the latest moment
+    anything came from them or was done about them: the record itself, every row of theirs in
+    any table (an invitation, an identity check, a request, a signature...), every message in
+    their conversations, a sign-in."""
     account = ClientAccount
     moments = [
         select(Client.id.label("client_id"), Client.created_at.label("at")),
@@ -136,7 +145,7 @@ def _last_activity():
     for table in _client_tables():
         if "created_at" in table.c:
             moments.append(select(table.c.client_id, table.c.created_at))
-    every = union_all(*moments).subquery()
+    every = union_all(*(_one_of(moment, only) for moment in moments)).subquery()
     return select(every.c.client_id, func.max(every.c.at).label("at")).group_by(every.c.client_id)
 
 
@@ -154,11 +163,11 @@ def _holds_portal_data(client_id) -> ColumnElement[bool]:
     )
 
 
-def _inactive_clients():
+def _inactive_clients(only: int | None = None) -> Select:
     """Gone for `retention_inactive_years`: a record staff made in the portal (it is the
     portal's), or one mirrored from the HMIS that holds something the portal collected."""
-    last = _last_activity().subquery()
-    return (
+    last = _last_activity(only).subquery()
+    statement = (
         select(Client.id)
         .join(last, last.c.client_id == Client.id)
         .where(
@@ -167,13 +176,18 @@ def _inactive_clients():
             or_(Client.source == "staff", _holds_portal_data(Client.id)),
         )
     )
+    return _one_of(statement, only)
 
 
-def _closed_accounts():
-    return select(ClientAccount.id).where(
-        ClientAccount.is_active.is_(False),
-        ClientAccount.deactivated_at < _cutoff(current_settings().retention_closed_account_years),
-        ClientAccount.email.not_like(f"%@{PURGED_EMAIL_DOMAIN}"),
+def _closed_accounts(only: int | None = None) -> Select:
+    cutoff = _cutoff(current_settings().retention_closed_account_years)
+    return _one_of(
+        select(ClientAccount.id).where(
+            ClientAccount.is_active.is_(False),
+            ClientAccount.deactivated_at < cutoff,
+            ClientAccount.email.not_like(f"%@{PURGED_EMAIL_DOMAIN}"),
+        ),
+        only,
     )
 
 
@@ -231,12 +245,13 @@ def _end_sign_in(account_ids, report: Report) -> None:
         )
 
 
-def _still_due(model, row_id: int, due) -> bool:
-    """Lock the row, then ask again: of two purges at once (the daily job and an operator's
-    command), the second finds nothing left to do instead of doing it twice."""
+def _still_due(model, row_id: int, due: Select) -> bool:
+    """Lock the row, then ask again (`due`: the kind's statement for this one row): of two
+    purges at once (the daily job and an operator's command), the second finds nothing left
+    to do instead of doing it twice."""
     will_write()
     locked = dbs().scalar(select(model.id).where(model.id == row_id).with_for_update())
-    return locked is not None and _count(due.where(model.id == row_id)) > 0
+    return locked is not None and _count(due) > 0
 
 
 def _purge_clients(client_ids: list[int], kind: str, report: Report) -> None:
@@ -247,7 +262,8 @@ def _purge_clients(client_ids: list[int], kind: str, report: Report) -> None:
     reason = kind.removesuffix("s")
     clients = _table("clients")
     for client_id in client_ids:
-        if not _still_due(Client, client_id, _due()[kind]):
+        due = _deleted_records if kind == "deleted_records" else _inactive_clients
+        if not _still_due(Client, client_id, due(client_id)):
             continue
         report.found[kind] += 1
         public_id, source = (
@@ -275,7 +291,7 @@ def _purge_clients(client_ids: list[int], kind: str, report: Report) -> None:
 
 def _wipe_closed_accounts(account_ids: list[int], report: Report) -> None:
     for account_id in account_ids:
-        if not _still_due(ClientAccount, account_id, _closed_accounts()):
+        if not _still_due(ClientAccount, account_id, _closed_accounts(account_id)):
             continue
         report.found["closed_accounts"] += 1
         account = dbs().get(ClientAccount, account_id)
