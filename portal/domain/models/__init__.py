@@ -40,6 +40,14 @@ from portal.domain.models.esign import (
     TemplateVersion,
 )
 from portal.domain.models.factors import RecoveryCode, StaffFactor
+from portal.domain.models.hmis_bridge import (
+    HmisContact,
+    HmisEntry,
+    HmisExport,
+    HmisImportRun,
+    HmisLivingSituation,
+    HmisUser,
+)
 from portal.domain.models.invitations import ClientInvitation, IdentityCheck
 from portal.domain.models.jobs import Job
 from portal.domain.models.messaging import Conversation, Message
@@ -79,6 +87,12 @@ __all__ = [
     "Document",
     "Enrollment",
     "EsignConsent",
+    "HmisContact",
+    "HmisEntry",
+    "HmisExport",
+    "HmisImportRun",
+    "HmisLivingSituation",
+    "HmisUser",
     "HsdsAddress",
     "HsdsAttribute",
     "HsdsLanguage",

@@ -27,5 +27,9 @@ class Agency(PublicIdMixin, CreatedAtMixin, Base):
     require_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
     sso_create_accounts: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    # The HMIS user id an export names for a change no mapped staff member accepted (a
+    # check-in, or staff with no HMIS user of their email): one of the imported User.csv.
+    hmis_user_id: Mapped[str | None] = mapped_column(String(32))
+
     def today(self):
         return clock.local_today(self.timezone)

@@ -83,6 +83,9 @@ class Client(PublicIdMixin, CreatedAtMixin, Base):
     # Fields whose value came from the portal: {"email": {"at": iso, "item": uuid}, ...}
     portal_fields: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     last_contact_at: Mapped[datetime | None] = mapped_column(index=True)
+    # What that last contact was: a portal contact (check_in, portal_update, message) or one
+    # the HMIS recorded (hmis_cls, hmis_service, hmis_event: issue 21).
+    last_contact_kind: Mapped[str | None] = mapped_column(String(16))
     # Where the record came from: "hmis_import" or "staff".
     source: Mapped[str] = mapped_column(String(16), default="staff")
     imported_at: Mapped[datetime | None]

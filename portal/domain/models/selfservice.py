@@ -44,6 +44,8 @@ class ReviewItem(PublicIdMixin, CreatedAtMixin, Base):
     edited: Mapped[bool] = mapped_column(default=False)  # staff changed it before accepting
     reject_reason: Mapped[str | None] = mapped_column(String(24))
     reject_note: Mapped[str | None] = mapped_column(String(500))
+    # An HMIS import changed the same part of the record while this waited (issue 21).
+    hmis_changed_at: Mapped[datetime | None]
 
     client: Mapped[Client] = relationship(lazy="joined")
     decided_by: Mapped[StaffUser | None] = relationship(lazy="joined")

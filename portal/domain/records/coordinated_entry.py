@@ -18,12 +18,25 @@ WARN_AFTER_DAYS = 60
 AT_RISK_AFTER_DAYS = 90
 
 
-def record_contact(client: Client, kind: str) -> None:
+def record_contact(client: Client, kind: str) -> ContactEvent:
     """A contact with the care team through the portal (a check-in, a message, an update):
     what "last contact" counts."""
     now = clock.now()
-    dbs().add(ContactEvent(client_id=client.id, kind=kind, created_at=now))
+    event = ContactEvent(client_id=client.id, kind=kind, created_at=now)
+    dbs().add(event)
     client.last_contact_at = now
+    client.last_contact_kind = kind
+    return event
+
+
+def record_hmis_contact(client: Client, moment: datetime, kind: str) -> bool:
+    """A contact the HMIS recorded (kind hmis_cls, hmis_service, hmis_event), at `moment`:
+    the client's last contact when it is later than the one known. True when it was."""
+    if client.last_contact_at is not None and client.last_contact_at >= moment:
+        return False
+    client.last_contact_at = moment
+    client.last_contact_kind = kind
+    return True
 
 
 @dataclass

@@ -29,6 +29,7 @@ from portal.domain.models import (
 from portal.domain.records.access_policy import client_of
 from portal.domain.records.coordinated_entry import record_contact
 from portal.domain.selfservice._tasks import complete_tasks
+from portal.domain.selfservice._to_hmis import record_for_hmis
 from portal.domain.selfservice._vocabulary import (
     ADDRESS_FIELDS,
     CONTACT_METHODS,
@@ -47,7 +48,9 @@ from portal.domain.selfservice.review import (
 
 def check_in(account) -> None:
     client = client_of(account)
-    record_contact(client, "check_in")
+    event = record_contact(client, "check_in")
+    dbs().flush()  # the event's id, for the HMIS worklist
+    record_for_hmis(client, "check_in", {}, occurred_at=event.created_at, contact_event=event)
     audit.record("client.checked_in", client, actor=account)
 
 

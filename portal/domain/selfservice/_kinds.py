@@ -148,6 +148,7 @@ REVIEW_KINDS["phones"] = ReviewKind(
     describe=lambda v: (
         [(_l("Phone"), describe_phone(p)) for p in v.get("phones", [])] or [(_l("Phone"), "–")]
     ),
+    to_hmis=True,
 )
 REVIEW_KINDS["contact_email"] = ReviewKind(
     label=FIELD_LABELS["email"],
@@ -155,6 +156,7 @@ REVIEW_KINDS["contact_email"] = ReviewKind(
     snapshot=lambda client: {"email": client.email},
     describe=lambda v: [(_l("Email"), v.get("email") or "–")],
     clean=_clean_email_edit,
+    to_hmis=True,
 )
 REVIEW_KINDS["address"] = ReviewKind(
     label=FIELD_LABELS["address"],
@@ -162,6 +164,7 @@ REVIEW_KINDS["address"] = ReviewKind(
     snapshot=_address_of,
     describe=lambda v: [(_l("Address"), describe_address(v))],
     clean=_clean_address_edit,
+    to_hmis=True,
 )
 REVIEW_KINDS["preferred_contact"] = ReviewKind(
     label=FIELD_LABELS["preferred_contact"],
@@ -169,6 +172,7 @@ REVIEW_KINDS["preferred_contact"] = ReviewKind(
     snapshot=lambda client: {"method": client.preferred_contact},
     describe=lambda v: [(_l("Best way"), str(CONTACT_METHODS.get(v.get("method") or "", "–")))],
     clean=_clean_method_edit,
+    to_hmis=True,
 )
 REVIEW_KINDS["location"] = ReviewKind(
     label=FIELD_LABELS["location"],
@@ -176,6 +180,7 @@ REVIEW_KINDS["location"] = ReviewKind(
     snapshot=_last_accepted_location,
     describe=describe_location,
     care_team_only=True,
+    to_hmis=True,
 )
 
 
@@ -193,6 +198,7 @@ REVIEW_KINDS["correction"] = ReviewKind(
     snapshot=lambda client: {},
     describe=_describe_correction,
     changes_record=False,
+    to_hmis=True,
 )
 # A correction about where to find someone may itself say where they are: care team only,
 # pruned like locations.
@@ -203,4 +209,5 @@ REVIEW_KINDS["location_correction"] = ReviewKind(
     describe=_describe_correction,
     care_team_only=True,
     changes_record=False,
+    to_hmis=True,
 )

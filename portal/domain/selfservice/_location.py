@@ -20,6 +20,7 @@ from portal.domain.models import (
     CareTeamMember,
     Client,
     ClientLocation,
+    HmisEntry,
     ReviewItem,
 )
 from portal.domain.records.access_policy import client_of
@@ -166,7 +167,8 @@ def location_for_staff(actor, client: Client) -> SharedLocation | None:
 
 def prune_locations() -> int:
     """Delete location history older than `location_history_days`, and wipe the payload of
-    location review items as old (their status stays for the record of decisions)."""
+    location review items and the values of location entries for the HMIS as old (their
+    status stays for the record of decisions)."""
     cutoff = clock.now() - timedelta(days=current_settings().location_history_days)
     removed = changed(delete(ClientLocation).where(ClientLocation.shared_at < cutoff))
     location_kinds = ("location", "location_correction")
@@ -185,6 +187,12 @@ def prune_locations() -> int:
         .values(
             status=ReviewStatus.WITHDRAWN, decided_at=clock.now(), version=ReviewItem.version + 1
         )
+    )
+    # Where someone was, waiting to be entered in the HMIS, is kept no longer either.
+    dbs().execute(
+        update(HmisEntry)
+        .where(HmisEntry.kind.in_(location_kinds), HmisEntry.occurred_at < cutoff)
+        .values(values_encrypted=None)
     )
     return removed
 

@@ -30,6 +30,7 @@ from portal.domain.core.statuses import ReviewStatus
 from portal.domain.core.validation import clean_text
 from portal.domain.models import CareTeamMember, Client, ClientAccount, ReviewItem
 from portal.domain.models.clients import CLIENT_LISTED
+from portal.domain.selfservice._to_hmis import record_for_hmis
 
 REJECT_REASONS = {
     "could_not_confirm": _l("We could not confirm this information."),
@@ -52,6 +53,7 @@ class ReviewKind:
     supersedes: bool = True  # False: each submission stands alone (documents)
     reasons: dict | None = None  # reject reasons of this kind (default REJECT_REASONS)
     on_reject: Callable[[ReviewItem, dict], None] | None = None  # follow a rejection through
+    to_hmis: bool = False  # an accepted one waits to be entered in the HMIS (issue 21)
 
     @property
     def reject_reasons(self) -> dict:
@@ -305,15 +307,30 @@ def _decide(actor, item: ReviewItem, version: int, status: str, **values) -> Non
     dbs().refresh(item)
 
 
-def accept(actor, item: ReviewItem, version: int, *, edited: dict | None = None) -> None:
+def accept(
+    actor, item: ReviewItem, version: int, *, edited: dict | None = None, hmis_note: str = ""
+) -> None:
+    """Accept (after staff edits, if any). `hmis_note`: for a correction, what staff will
+    change in the HMIS (shown on the worklist, never to the client)."""
     kind = KINDS[item.kind]
     payload = payload_of(item)
     if edited is not None:
         payload = kind.clean(edited)  # raises DomainError for bad edits, before anything
+    note = clean_text(hmis_note, field="hmis_note", max_length=500, required=False)
     _decide(actor, item, version, "accepted", edited=edited is not None)
     if edited is not None:
         item.payload_encrypted = crypto.encrypt_json(payload)
     kind.apply(item.client, payload, item)
+    if kind.to_hmis:
+        values = {**payload, "staff_note": note} if not kind.changes_record else payload
+        record_for_hmis(
+            item.client,
+            item.kind,
+            values,
+            occurred_at=item.created_at,
+            accepted_by_id=actor.id,
+            review_item=item,
+        )
     audit.record(
         "review.accepted",
         item.client,
