@@ -71,9 +71,12 @@ def test_leave_quickly_ends_the_session_and_back_shows_no_client_data(live_serve
     _neutral_site(phone, away)
     phone.goto(live_server.url + "/sign-in")
     client_sign_in(phone, live_server, people, t, FIRST_PASSWORD)
+    earlier_url = phone.url  # page A, before the private page
     tap_and_load(phone, phone.get_by_role("link", name="Messages", exact=True))
     expect(phone.get_by_role("heading", level=1)).to_be_visible()
-    private_url = phone.url
+    private_url = phone.url  # page P, the one left quickly
+    assert private_url != earlier_url
+    entries = phone.evaluate("history.length")  # the tab's history, ending in P
 
     if how == "tap":
         phone.get_by_role("button", name="Leave quickly").tap()
@@ -88,10 +91,18 @@ def test_leave_quickly_ends_the_session_and_back_shows_no_client_data(live_serve
         p for p in phones.problems if not p.startswith(f"request failed: {live_server.url}/leave ")
     ]
 
-    # The page left was replaced (location.replace): Back goes to the page before it, and
-    # whatever portal page that is, it is asked for again and finds no session.
-    phone.go_back()
+    # The page left was replaced (location.replace), not added to: the history did not grow,
+    # and Back asks for the page before it (A), never P again. Either way the portal page asked
+    # for finds no session (the sign-in page, whose address differs from P's with or without
+    # replace: hence the checks on the history and on what Back asked for).
+    assert phone.evaluate("history.length") == entries, "the private page is still in history"
+    back = phone.go_back()
     phone.wait_for_load_state()
+    assert back is not None, "Back went nowhere"
+    asked = back.request
+    while asked.redirected_from is not None:
+        asked = asked.redirected_from
+    assert asked.url == earlier_url, f"Back asked for {asked.url}, not the page before"
     assert phone.url != private_url
     expect(phone.get_by_label(t("Email address"))).to_be_visible()  # the sign-in page
     assert people["client_email"] not in phone.content()

@@ -431,3 +431,41 @@ def test_a_mistyped_code_can_be_typed_again(app, record, database):
     assert wrong.status_code == 400 and "Check it against your sheet" in page
     assert 'name="code"' in page and 'value="ABCDE-FGH23"' in page  # there to correct
     assert browser.form("/invitation-code", {"code": code}).status_code == 303
+
+
+ASK_STAFF = "ask your case manager for a new invitation"
+
+
+def _ways_on(page: str) -> str:
+    """The page's own content, checked to offer every way on: type the code, sign in, ask."""
+    main = page.split("<main", 1)[1].split("</main>")[0]
+    assert 'href="/sign-in"' in main, "no way to sign in"
+    assert ASK_STAFF in main, "no word on asking staff"
+    return main
+
+
+def test_a_refused_code_or_a_used_link_offers_typing_again_signing_in_and_asking_staff(
+    app, invited, database
+):
+    """Issue 17: a used, expired or mistyped link or code says so at once and offers to type
+    the code again, sign in, or ask staff for a new one (the code page offered no sign-in)."""
+    asked = app.test_client().get("/invitation-code").get_data(as_text=True)
+    assert 'href="/sign-in"' not in asked.split("<main", 1)[1]  # only once a code is refused
+
+    wrong = app.test_client().form("/invitation-code", {"code": "ABCDE-FGH23"})
+    assert wrong.status_code == 400
+    main = _ways_on(wrong.get_data(as_text=True))
+    retype = re.search(r'<form method="post"[^>]*>.*?</form>', main, re.S)
+    assert retype and 'name="code"' in retype.group(0) and 'type="submit"' in retype.group(0)
+    assert 'href="/invitation-code"' not in main  # the form is here, not a link to it
+
+    _client, _m, path = invited
+    browser = app.test_client()
+    assert browser.form(path, token_from=path).status_code == 303
+    assert finish(browser, database).status_code == 303
+    assert database.session.scalar(select(ClientInvitation.status)) == "used"
+    used = app.test_client().get(path)  # the redeemed link, opened again: said at once
+    assert used.status_code == 200
+    main = _ways_on(used.get_data(as_text=True))
+    assert UNUSABLE in main and "Your invitation to the portal" not in main
+    assert 'href="/invitation-code"' in main  # to type a code on paper
