@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(restore)
     app.cli.add_command(check_documents)
     app.cli.add_command(retention_command)
+    app.cli.add_command(export_hmis)
     app.cli.add_command(dbroles.grant_app_role)
     app.cli.add_command(assets.collect_static)
 
@@ -173,16 +174,19 @@ def create_system_admin(email: str, name: str) -> None:
 @click.option("--agency", "agency_name", required=True, help="The agency that owns new clients.")
 @with_appcontext
 def import_hmis(source: str, agency_name: str) -> None:
-    """Import a HUD HMIS CSV export (a folder or a .zip) for an agency; all or nothing."""
+    """Import a HUD HMIS CSV export (a folder or a .zip) for an agency; all or nothing. The
+    run is recorded either way (the import page lists it)."""
     from pathlib import Path
 
     from portal.domain.accounts.agencies import agency_by_name
     from portal.domain.hmis import importer as hmis_import
+    from portal.domain.hmis import runs
 
     context.set_context(context.ActionContext(request_id="cli"))
     agency = agency_by_name(agency_name)
     if agency is None:
         raise click.ClickException(f"No agency is called {agency_name!r}.")
+    sha256 = runs.sha256_of(Path(source))
     report = hmis_import.import_export(Path(source), agency=agency)
     for name, file in report.files.items():
         click.echo(
@@ -196,11 +200,13 @@ def import_hmis(source: str, agency_name: str) -> None:
         click.echo("ignored: " + ", ".join(report.ignored_files))
     if not report.ok:
         db.session.rollback()
+    runs.record_run(agency, "command", Path(source).name, sha256, report)
+    db.session.commit()
+    if not report.ok:
         about = f" ({report.fatal_file})" if report.fatal_file else ""
         raise click.ClickException(
             f"Nothing was imported: {report.fatal or 'row problems above'}{about}."
         )
-    db.session.commit()
     click.echo("Imported.")
 
 
@@ -394,3 +400,44 @@ def retention_command(purge: bool, confirm: bool) -> None:
             + "; check the schedule, then run `flask retention --purge --confirm`"
         )
         raise SystemExit(2)
+
+
+@click.command("export-hmis")
+@click.option("--agency", "agency_name", required=True, help="The agency whose clients it holds.")
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the zip."
+)
+@with_appcontext
+def export_hmis(agency_name: str, out: str) -> None:
+    """Make a HUD CSV delta export of what is waiting for the HMIS and write it as a zip (it
+    holds personal data: the file is made readable by its owner only)."""
+    import os
+    from pathlib import Path
+
+    from portal.domain.accounts.agencies import agency_by_name
+    from portal.domain.core.errors import DomainError
+    from portal.domain.hmis import export as hmis_export
+
+    context.set_context(context.ActionContext(request_id="cli"))
+    agency = agency_by_name(agency_name)
+    if agency is None:
+        raise click.ClickException(f"No agency is called {agency_name!r}.")
+    target = Path(out)
+    if target.exists():
+        raise click.ClickException(f"{out} exists already: name a new file.")
+    try:
+        made = hmis_export.make_export(agency, None, through="command")
+    except DomainError as refusal:
+        raise click.ClickException(str(refusal)) from None
+    content = hmis_export.content_of(made, None, through="command")
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
+    db.session.commit()
+    counts = made.counts
+    click.echo(f"Export {made.sequence} ({made.hud_export_id}): {counts['entries']} changes.")
+    for name, rows in counts["rows"].items():
+        click.echo(f"  {name:28} {rows:6} rows")
+    for reason, number in counts["not_exportable"].items():
+        if number:
+            click.echo(f"  not exportable yet, {reason}: {number}")

@@ -191,6 +191,15 @@ class Settings:
     retention_closed_account_years: int = 1  # a closed account's sign-in data
     retention_sent_mail_days: int = 30  # sent email in the outbox (address, first name)
     retention_max_per_run: int = 1000  # more than this of one kind waits for an operator
+    # HUD CSV exports to the HMIS (issue 21): kept this many days, then only their counts;
+    # a daily export into an S3 prefix ("s3://bucket/prefix/") for the HMIS to pick up.
+    hmis_export_keep_days: int = 30
+    hmis_export_drop: str = ""
+    # HMIS exports to import (issue 21): a folder, or an "s3://bucket/prefix/" URL (with the
+    # document store's S3 connection settings), looked at every 15 minutes for .zip files;
+    # each content is imported once, for the agency named. Empty: nothing is watched.
+    hmis_import_watch: str = ""
+    hmis_import_watch_agency: str = ""
     # Messaging (issue 6): staff answer a client within this many business days (weekends and
     # the public holidays of HOLIDAY_CALENDAR, e.g. "US" or "US-CA", in the agency's time zone).
     response_target_business_days: int = 2
@@ -304,6 +313,14 @@ class Settings:
             found.append("RETENTION_CLOSED_ACCOUNT_YEARS and RETENTION_SENT_MAIL_DAYS: too small")
         if self.retention_max_per_run < 1:
             found.append("RETENTION_MAX_PER_RUN must be at least 1")
+        if self.hmis_export_keep_days < 1:
+            found.append("HMIS_EXPORT_KEEP_DAYS must be at least 1")
+        if self.hmis_export_drop and not self.hmis_export_drop.startswith("s3://"):
+            found.append("HMIS_EXPORT_DROP must be an s3://bucket/prefix/ URL, or empty")
+        if bool(self.hmis_import_watch) != bool(self.hmis_import_watch_agency.strip()):
+            found.append("HMIS_IMPORT_WATCH and HMIS_IMPORT_WATCH_AGENCY are set together or not")
+        if self.hmis_import_watch.startswith("s3://") and not self.hmis_import_watch[5:].strip("/"):
+            found.append("HMIS_IMPORT_WATCH must name a bucket: s3://bucket/prefix/")
         if not self.is_production:
             return found
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -400,6 +417,10 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "retention_closed_account_years": ("RETENTION_CLOSED_ACCOUNT_YEARS", int),
     "retention_sent_mail_days": ("RETENTION_SENT_MAIL_DAYS", int),
     "retention_max_per_run": ("RETENTION_MAX_PER_RUN", int),
+    "hmis_export_keep_days": ("HMIS_EXPORT_KEEP_DAYS", int),
+    "hmis_export_drop": ("HMIS_EXPORT_DROP", str),
+    "hmis_import_watch": ("HMIS_IMPORT_WATCH", str),
+    "hmis_import_watch_agency": ("HMIS_IMPORT_WATCH_AGENCY", str),
     "response_target_business_days": ("RESPONSE_TARGET_BUSINESS_DAYS", int),
     "holiday_calendar": ("HOLIDAY_CALENDAR", str),
     "storage_backend": ("STORAGE_BACKEND", str),

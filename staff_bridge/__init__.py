@@ -30,6 +30,7 @@ def _staff_navigation():
         "review_count": counts.reviews,
         "inbox_counts": counts.inbox,
         "record_request_count": counts.record_requests,
+        "to_enter_count": counts.to_enter,
         "can": (lambda cap: has_capability(staff.role, Capability(cap)))
         if staff
         else (lambda cap: False),
@@ -42,6 +43,7 @@ from staff_bridge import (  # noqa: E402,F401 - routes register
     directory,
     documents,
     esign,
+    hmis_bridge,
     imports,
     invitations,
     messages,

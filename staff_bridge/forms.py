@@ -122,6 +122,7 @@ class AgencySettingsForm(PortalForm):
     sso_create_accounts = BooleanField(
         _l("Make an account at a colleague's first sign-in with their work account")
     )
+    hmis_user_id = StringField(_l("HMIS user ID for exports (optional)"))
 
 
 class SecondFactorForm(PortalForm):
@@ -175,10 +176,24 @@ class ReviewFilterForm(PortalForm):
     older_than = SelectField(_l("Waiting for"), validate_choice=False)
 
 
+class WorklistFilterForm(PortalForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    kind = SelectField(_l("Kind"), validate_choice=False)
+    accepted_by = SelectField(_l("Accepted by"), validate_choice=False)
+    older_than = SelectField(_l("Waiting for"), validate_choice=False)
+    show = SelectField(_l("Show"), validate_choice=False)
+
+
 class ReviewDecisionForm(PortalForm):
     version = HiddenField()
     reason = RadioField(_l("Why not? The client sees this."), validate_choice=False)
     note = TextAreaField(_l("A note for the client (needed for 'another reason')"))
+    # Accepting a correction: what staff will change in the HMIS (the worklist shows it).
+    hmis_note = TextAreaField(
+        _l("What to change in the HMIS (optional; the client does not see this)")
+    )
     # Edit then accept (the kinds that allow it)
     email = StringField(_l("Contact email"))
     address_line1 = StringField(_l("Address line 1"))

@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.access import staff_only
 from portal.domain.core.roles import Capability
 from portal.domain.hmis import importer as hmis_import
+from portal.domain.hmis import runs
 from portal.web import discard_changes
 from staff_bridge import bp
 from staff_bridge.forms import ImportForm
@@ -56,7 +57,10 @@ REASONS = {
     "unreadable_zip": _l("The .zip file cannot be opened"),
     "file_too_large": _l("A file in the export is too large"),
     "duplicate_file": _l("A file appears twice in the export"),
-    "missing_file": _l("A required file is missing (Export.csv and Client.csv are needed)"),
+    "missing_file": _l(
+        "A required file is missing (Export.csv is needed, and Client.csv unless the export "
+        "is a delta refresh)"
+    ),
     "invalid_export_csv": _l(
         "Export.csv cannot be read: it must hold one row with an ExportID and a CSVVersion. "
         "Export again from the HMIS."
@@ -65,17 +69,29 @@ REASONS = {
         "Export.csv names an HMIS CSV version the portal cannot read. Export again in the "
         "FY2024 or FY2026 layout."
     ),
+    "invalid_export_directive": _l(
+        "Export.csv's ExportDirective is not one HUD allows (1 delta refresh, 2 full refresh, "
+        "3 other). Export again from the HMIS."
+    ),
+    # a recorded run whose import stopped on an unexpected error
+    "import_error": _l("The import stopped on an unexpected error. Nothing was imported."),
 }
 # A fatal code about one file, said with the file's name and what to do about it.
 ABOUT_A_FILE = {
     "missing_file": _l(
         "%(file)s is not in the .zip. Export again from the HMIS as a HUD HMIS CSV export: "
-        "it needs Export.csv and Client.csv."
+        "it needs Export.csv, and Client.csv unless it is a delta export."
     ),
     "duplicate_file": _l(
         "%(file)s is in the .zip twice. Export again from the HMIS, or zip only one copy."
     ),
     "file_too_large": _l("%(file)s is too large for one import. Export fewer clients at a time."),
+}
+# How an import came in, as the list of recent imports says it.
+THROUGH = {
+    "upload": _l("Uploaded"),
+    "watch": _l("Landing place"),
+    "command": _l("Command"),
 }
 
 
@@ -95,15 +111,22 @@ def import_hmis():
         if upload is None or not upload.filename:
             form.export.errors = [str(_l("Choose the export's .zip file."))]
         else:
+            sha256 = runs.sha256_of(upload.stream)
             report = hmis_import.import_export(
                 upload.stream, agency=current_user.agency, actor=current_user
             )
             if not report.ok:
                 discard_changes()  # all or nothing, whatever the service left pending
+            # The run is recorded either way, in the request's transaction.
+            runs.record_run(
+                current_user.agency, "upload", upload.filename, sha256, report, current_user
+            )
     return render_template(
         "staff_bridge/import_hmis.html",
         form=form,
         report=report,
         reasons=REASONS,
         about_a_file=ABOUT_A_FILE,
+        runs=runs.recent_runs(current_user),
+        through=THROUGH,
     )

@@ -121,7 +121,9 @@ def decide_review_item(item_id: str):
     version = small_int(form.version.data) or -1
     action = request.form.get("action", "")
     if action == "accept":
-        ok, _r = attempt(form, review.accept, current_user, item, version)
+        ok, _r = attempt(
+            form, review.accept, current_user, item, version, hmis_note=form.hmis_note.data or ""
+        )
         message = (
             _("Accepted. The record is updated.")
             if review.KINDS[item.kind].changes_record

@@ -330,6 +330,7 @@ def agency_settings():
         form.require_second_factor.data = current_user.agency.require_second_factor
         form.require_sso.data = current_user.agency.require_sso
         form.sso_create_accounts.data = current_user.agency.sso_create_accounts
+        form.hmis_user_id.data = current_user.agency.hmis_user_id or ""
     if form.validate_on_submit():
         ok, _r = attempt(
             form,
@@ -339,6 +340,7 @@ def agency_settings():
             require_second_factor=bool(form.require_second_factor.data),
             require_sso=bool(form.require_sso.data),
             sso_create_accounts=bool(form.sso_create_accounts.data),
+            hmis_user_id=form.hmis_user_id.data or "",
             keep_session=current_session_row(),
         )
         if ok:

@@ -15,6 +15,8 @@ from portal.domain import documents, esign, messaging, retention, selfservice
 from portal.domain.accounts import client_accounts, onboarding, sessions, staff
 from portal.domain.core import jobs, mail
 from portal.domain.core.feature import Feature
+from portal.domain.hmis import export as hmis_export
+from portal.domain.hmis import watch
 from portal.domain.messaging import notifications
 from portal.domain.records import clients
 from portal.domain.selfservice import review
@@ -27,7 +29,10 @@ FEATURES: tuple[Feature, ...] = (
         notices={**onboarding.NOTICES, **staff.NOTICES, **client_accounts.NOTICES},
     ),
     Feature("records", staff_deactivated=(clients.free_care_team_seats,)),
-    Feature("hmis"),
+    Feature(
+        "hmis",
+        jobs=(watch.watch_job, hmis_export.expire_job, hmis_export.drop_job),
+    ),
     Feature(
         "selfservice",
         jobs=(selfservice.prune_job,),

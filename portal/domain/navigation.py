@@ -1,6 +1,7 @@
 """What the staff navigation counts on every staff page, in one statement built once.
 
-Unread notifications, changes waiting for review, record requests to fulfil and the inbox's four
+Unread notifications, changes waiting for review, record requests to fulfil, changes to enter
+in the HMIS and the inbox's four
 views: each count by its own module's rule (`review.queue_criteria`, `messaging.inbox_criteria`,
 ...), with the staff member's agency, id and day as bound parameters. Four statements that
 were rebuilt on every page cost more than the rest of a page (measured on PostgreSQL: 7.5 of
@@ -17,7 +18,15 @@ from portal.domain import messaging, selfservice
 from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import read
 from portal.domain.core.statuses import RecordRequestStatus, ReviewStatus
-from portal.domain.models import Client, Conversation, RecordRequest, ReviewItem, StaffNotification
+from portal.domain.hmis import worklist
+from portal.domain.models import (
+    Client,
+    Conversation,
+    HmisEntry,
+    RecordRequest,
+    ReviewItem,
+    StaffNotification,
+)
 from portal.domain.records.access_policy import today_for
 from portal.domain.selfservice import review
 
@@ -50,6 +59,12 @@ def _statement():
         )
         .scalar_subquery()
     )
+    to_enter = (
+        select(func.count(HmisEntry.id))
+        .join(Client, Client.id == HmisEntry.client_id)
+        .where(worklist.worklist_criteria(_AGENCY, _STAFF, _TODAY), HmisEntry.entered_at.is_(None))
+        .scalar_subquery()
+    )
     inbox = (
         select(*messaging.inbox_count_columns(_STAFF))
         .select_from(Conversation)
@@ -60,6 +75,7 @@ def _statement():
         notifications.label("notifications"),
         reviews.label("reviews"),
         record_requests.label("record_requests"),
+        to_enter.label("to_enter"),
         inbox.c.unread,
         inbox.c.awaiting,
         inbox.c.mine,
@@ -76,6 +92,7 @@ class StaffCounts:
     notifications: int = 0
     reviews: int = 0
     record_requests: int = 0
+    to_enter: int = 0  # changes to enter in the HMIS (the worklist)
     inbox: dict[str, int] = field(default_factory=lambda: dict.fromkeys(INBOX_VIEWS, 0))
 
 
@@ -98,6 +115,7 @@ def staff_counts(staff) -> StaffCounts:
         notifications=row.notifications or 0,
         reviews=(row.reviews or 0) if can(Capability.REVIEW_CHANGES) else 0,
         record_requests=row.record_requests or 0,
+        to_enter=(row.to_enter or 0) if worklist.may_see(staff) else 0,
         inbox={view: (getattr(row, view) or 0) if inbox_visible else 0 for view in INBOX_VIEWS},
     )
 

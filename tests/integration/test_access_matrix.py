@@ -5,12 +5,15 @@ answer 404, and anonymous visitors are sent to the right sign-in page.
 """
 
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from portal.access import access_of
+from portal.domain.core import clock
 from portal.domain.core.roles import Role, has_capability
+from portal.domain.models import HmisUser
 from portal.extensions import limiter
 from tests.support import signed_in
 
@@ -114,6 +117,38 @@ def people(app, make, agency_a, agency_b):
         )
         make.session.add(target.article)
         make.session.commit()
+        # A change of the client's to enter in the HMIS (a check-in), and an export of agency A.
+        from portal.domain import selfservice
+        from portal.domain.hmis import export as hmis_export
+        from portal.domain.models import Enrollment, HmisEntry, Organization, Project
+
+        organization = Organization(
+            hud_organization_id="matrix-org", name="Org", agency_id=agency_a.id
+        )
+        make.session.add(organization)
+        make.session.flush()
+        project = Project(
+            hud_project_id="matrix-prj", organization_id=organization.id, name="SO", project_type=4
+        )
+        make.session.add(project)
+        make.session.flush()
+        make.session.add(
+            Enrollment(
+                hud_enrollment_id="matrix-enr",
+                client_id=own_record.id,
+                project_id=project.id,
+                entry_date=date(2020, 1, 1),
+            )
+        )
+        make.session.add(HmisUser(hud_user_id="7", imported_at=clock.now()))
+        agency_a.hmis_user_id = "7"
+        selfservice.check_in(accounts["client"])
+        target.hmis_export = hmis_export.make_export(agency_a, accounts["agency_admin_a"])
+        selfservice.check_in(accounts["client"])  # one waiting for the worklist
+        target.hmis_entry = make.session.scalar(
+            select(HmisEntry).where(HmisEntry.export_id.is_(None))
+        )
+        make.session.commit()
     return accounts, target
 
 
@@ -150,6 +185,10 @@ def url_for_rule(rule, target):
         values["admin_id"] = str(target.admin.public_id)
     if "factor_id" in rule.arguments:
         values["factor_id"] = str(target.factor.public_id)
+    if "entry_id" in rule.arguments:
+        values["entry_id"] = str(target.hmis_entry.public_id)
+    if "export_id" in rule.arguments:
+        values["export_id"] = str(target.hmis_export.public_id)
     if "token" in rule.arguments:
         values["token"] = "not-a-real-token"
     return rule.build(values, append_unknown=False)[1]

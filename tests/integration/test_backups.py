@@ -11,15 +11,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, inspect, select
 
 from portal import create_app
 from portal.domain import documents, esign
@@ -27,7 +24,7 @@ from portal.domain.core.roles import Role
 from portal.domain.models import CareTeamMember, Document, Signature
 from portal.extensions import db
 from portal.integrations.storage import get_store
-from tests.support import Factories, database_url_for_tests, make_settings, missing
+from tests.support import Factories, make_settings
 
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Pages 2 0 R>>endobj\n2 0 obj<</Kids[3 0 R]/Count 1>>endobj\n"
@@ -40,46 +37,6 @@ UPLOAD_NAME, PHOTO_NAME = "zq-pay-stub.pdf", "zq-photo-id.png"
 
 
 # --- databases and installs ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def new_database(tmp_path_factory):
-    """Factory: the URL of a new, empty database; PostgreSQL ones are dropped at the end."""
-    base = database_url_for_tests(tmp_path_factory.mktemp("r70-db"))
-    if base.startswith("sqlite"):
-        folder = tmp_path_factory.mktemp("r70-sqlite")
-        yield lambda: f"sqlite:///{folder / uuid.uuid4().hex}.sqlite3"
-        return
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"portal_r70_{uuid.uuid4().hex[:12]}"
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
-            missing("pg", f"cannot create a database: {type(exc).__name__}")
-        made.append(name)
-        return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    # Every install's engine is disposed by then (`installs` ends first). A plain DROP, not
-    # WITH (FORCE): FORCE refuses, for a role that is not a superuser, when an autovacuum
-    # worker happens to be in the database (its backend has no role the test role is a member
-    # of), while a plain DROP stops autovacuum itself. A connection still closing gets a few
-    # seconds.
-    with admin.connect() as conn:
-        for name in made:
-            for attempt in range(20):
-                try:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-                    break
-                except OperationalError:
-                    if attempt == 19:
-                        raise
-                    time.sleep(0.5)
-    admin.dispose()
 
 
 class Install:

@@ -292,9 +292,15 @@ def test_the_client_forms(case_manager, make, agency_a, naughty_strings, databas
 
 
 def test_the_agency_settings_form(agency_admin, agency_admin_user, naughty_strings, database):
-    outcomes = feed(agency_admin, "/staff/agency/settings", ["default_roi_days"], naughty_strings)
+    outcomes = feed(
+        agency_admin,
+        "/staff/agency/settings",
+        ["default_roi_days", "hmis_user_id"],
+        naughty_strings,
+    )
     database.session.refresh(agency_admin_user.agency)
     assert 1 <= agency_admin_user.agency.default_roi_days <= 3650 and set(outcomes) <= {200, 303}
+    assert agency_admin_user.agency.hmis_user_id is None  # no string names an imported user
 
 
 def test_the_client_account_forms(app, make, agency_a, naughty_strings, no_rate_limits, database):

@@ -13,7 +13,7 @@ from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability, Role
 from portal.domain.core.session import dbs
 from portal.domain.core.validation import clean_email, clean_name, clean_text, clean_timezone
-from portal.domain.models import Agency, StaffUser
+from portal.domain.models import Agency, HmisUser, StaffUser
 
 US_TIMEZONES = (
     "America/New_York",
@@ -85,6 +85,22 @@ def agency_by_name(name: str) -> Agency | None:
     )
 
 
+def _hmis_user(value: str) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    known = dbs().scalar(select(HmisUser.hud_user_id).where(HmisUser.hud_user_id == text))
+    if known is None:
+        raise DomainError(
+            _l(
+                "No HMIS user has this ID in the HMIS users the portal imported. Import the "
+                "HMIS export with its User.csv first, or leave this empty."
+            ),
+            field="hmis_user_id",
+        )
+    return known
+
+
 def update_settings(
     actor: StaffUser,
     *,
@@ -92,9 +108,11 @@ def update_settings(
     require_second_factor: bool | None = None,
     require_sso: bool | None = None,
     sso_create_accounts: bool | None = None,
+    hmis_user_id: str | None = None,
     keep_session=None,
 ) -> None:
-    """Agency administrators set their agency's defaults."""
+    """Agency administrators set their agency's defaults. `hmis_user_id` (None: unchanged;
+    blank: none) must be a user of the HMIS's User.csv the portal imported."""
     require(actor, Capability.MANAGE_AGENCY_SETTINGS)
     agency = actor.agency
     if agency is None:  # a system administrator: they hold no agency's settings
@@ -117,6 +135,11 @@ def update_settings(
         if wanted is not None and getattr(agency, name) != wanted:
             changes[name] = [getattr(agency, name), wanted]
             setattr(agency, name, wanted)
+    if hmis_user_id is not None:
+        wanted_user = _hmis_user(hmis_user_id)
+        if agency.hmis_user_id != wanted_user:
+            changes["hmis_user_id"] = [agency.hmis_user_id, wanted_user]
+            agency.hmis_user_id = wanted_user
     if changes.get("require_sso") == [False, True]:
         # Sessions begun with a password end now (the administrator's own stays).
         changes["password_sessions_ended"] = sessions.end_password_sessions(

@@ -48,6 +48,14 @@ def decrypt_text(token: str) -> str:
     return _current().decrypt(token.encode()).decode()
 
 
+def encrypt_bytes(value: bytes) -> bytes:
+    return _current().encrypt(value)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _current().decrypt(token)
+
+
 def keyed_hash(purpose: str, value: str) -> str:
     """HMAC-SHA256 of a short secret (a printed code) under a key derived from SECRET_KEY,
     so a database dump alone cannot be brute-forced."""

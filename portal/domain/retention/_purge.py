@@ -46,7 +46,15 @@ log = logging.getLogger("portal.retention")
 
 # The mirrored HMIS record's own parts: kept when only the portal's data of a client goes.
 HMIS_PARTS = frozenset(
-    {"enrollments", "care_team_members", "consents", "client_phones", "contact_events"}
+    {
+        "enrollments",
+        "care_team_members",
+        "consents",
+        "client_phones",
+        "contact_events",
+        "hmis_living_situations",
+        "hmis_contacts",
+    }
 )
 PURGED_EMAIL_DOMAIN = "purged.invalid"  # RFC 2606: can never be a real address
 

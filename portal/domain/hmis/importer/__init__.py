@@ -2,12 +2,20 @@
 
 What is imported: Organization.csv, Project.csv, Client.csv, Enrollment.csv and Exit.csv,
 upserted by their HUD ids (OrganizationID, ProjectID, PersonalID, EnrollmentID; an Exit puts
-its ExitID, ExitDate and Destination on its enrollment). Export.csv says which layout it is
-(`CSVVersion` "2024 v..." or "2026 v..."; anything else is fatal) and which export every row
-belongs to (`ExportID`, checked on every row). Export.csv and Client.csv are required; the
-other four are optional, and every other file is listed in `ImportReport.ignored_files`
-unread. Only the columns used must exist, so each layout's demographic columns are ignored.
-File names match without regard to case; in a zip, folders are ignored.
+its ExitID, ExitDate and Destination on its enrollment); and the HMIS's own contacts and users
+(issue 21): CurrentLivingSituation.csv whole (`HmisLivingSituation`, by CurrentLivingSitID),
+Services.csv and Event.csv as dated contacts (`HmisContact`, by ServicesID / EventID: the
+date and RecordType / Event), User.csv whole (`HmisUser`, by UserID). Export.csv says which
+layout it is (`CSVVersion` "2024 v..." or "2026 v..."; anything else is fatal), which export
+every row belongs to (`ExportID`, checked on every row), and whether it is a delta or a full
+refresh (`ExportDirective`, HUD list 1.2: 1 delta refresh, 2 full refresh, 3 other; on the
+report as `directive`; a value outside the list is fatal, a missing column or blank value
+means "not said"). Export.csv is required; Client.csv too unless the export is a delta
+refresh (a delta carries only what changed, say a few CurrentLivingSituation rows for clients
+imported before); the others are optional, and every other file is listed in
+`ImportReport.ignored_files` unread. Only the columns used must exist, so each layout's
+demographic columns are ignored. File names match without regard to case; in a zip, folders
+are ignored.
 
 Two phases. First every row of every file is read, parsed and checked (value lists, dates,
 lengths, duplicate ids, and every reference: a project's organization, an enrollment's client
@@ -18,6 +26,43 @@ inside a savepoint (`begin_nested`), so an unexpected exception leaves nothing b
 the caller commits. One bad row anywhere changes nothing at all, and the report then carries
 only the errors. Reports name files, row numbers, column names and codes: never a cell value,
 as cells hold PII. One audit event ("hmis.imported") carries the counts per file.
+
+The contact files (CurrentLivingSituation, Services, Event) follow the Exit rules: the
+EnrollmentID must exist (in the files or the database) and its client must be the row's
+PersonalID ("personal_id_mismatch"); rows on another agency's projects are skipped, as a
+stored row on another agency's enrollment is never changed. Every column kept is checked: HUD
+list codes against the fiscal year's list (CurrentLivingSituation 4.12, CLSSubsidyType 3.12.A,
+the five follow-up questions 1.8, RecordType 1.4, Event 4.20.2), dates (a contact's date may
+not be after the agency's today: "out_of_range"), timestamps, lengths (LocationDetails 250,
+VerifiedBy 100, ids 32; User names 50, phone 20, extension 5, email 320). Of Services.csv and
+Event.csv only the columns a contact keeps are read. HUD's "null unless" rules between
+columns are not checked: the values are kept as the HMIS gave them. An InformationDate before
+the entry date is kept (the FY2026 sample has two, a day early). A deleted row deletes the
+stored one (counted updated) and a new deleted one is skipped; a row older than the stored one
+(DateUpdated) is skipped; a contact of a client deleted in the portal, or deleted by this
+import, is skipped ("deleted_in_portal", "references_deleted_row"). LocationDetails is stored
+encrypted (it says where someone sleeps); text is cleaned as staff input is. User.csv rows
+belong to no agency (users are the HMIS's, named by the id every row carries); emails are kept
+in lower case.
+
+After the rows are written, in the same savepoint:
+- Last contact: each contact row written (new, updated or unchanged; not deleted) is a
+  contact at the start of its day (InformationDate, DateProvided, EventDate) in the importing
+  agency's time zone, kind hmis_cls, hmis_service or hmis_event
+  (`coordinated_entry.record_hmis_contact`): it moves `Client.last_contact_at` forward only, so
+  a later portal contact stays the last one, and a contact deleted later does not take it
+  back. It is a fact about the person, so it is recorded for a client another agency owns too
+  (the enrollment is the importing agency's).
+- Review items the HMIS made stale get `hmis_changed_at` (the staff review page says to check
+  the HMIS before accepting). CurrentLivingSituation.csv flags pending "location" and
+  "location_correction" items of the row's client when a row it created or changed has an
+  InformationDate on or after the day the client sent the item (in the item's agency's time
+  zone): the HMIS recorded where the person lives since the client said where to find them; an
+  older situation is no news. Client.csv flags pending "correction" items (any field) of a
+  client whose row it changed: a correction asks to change the HMIS record (names, birth
+  date, SSN ...), and the HMIS has just changed it. The other kinds (email, phones, address,
+  best way) are about values no imported file carries, and Organization, Project, Enrollment,
+  Exit, Services, Event and User rows match no review kind: they flag nothing.
 
 Stored rows are loaded up front, one query per table (by the HUD ids the files name or point
 at), never one per row. A row whose values all equal what is stored is counted unchanged and
@@ -77,21 +122,29 @@ file_too_large) also puts that file in `files`, with the code as its error on ro
 from portal.domain.hmis.importer._codes import (
     CLIENT,
     COLUMNS,
+    DELTA_REFRESH,
     EARLIEST_DOB,
     ENROLLMENT,
     ERROR_CODES,
+    EVENT,
     EXIT,
     EXPORT,
     FATAL_CODES,
+    FULL_REFRESH,
     HANDLED_FILES,
     ID_LENGTH,
+    LIVING_SITUATION,
+    LOCATION_DETAILS_LENGTH,
     MAX_FILE_BYTES,
     NAME_LENGTH,
     ORGANIZATION,
     PROJECT,
     REQUIRED_FILES,
+    SERVICES,
     SKIP_REASONS,
     TITLE_LENGTH,
+    USER,
+    VERIFIED_BY_LENGTH,
     WARNING_CODES,
 )
 from portal.domain.hmis.importer._reading import (
@@ -108,21 +161,29 @@ from portal.domain.hmis.importer._run import (
 __all__ = [
     "CLIENT",
     "COLUMNS",
+    "DELTA_REFRESH",
     "EARLIEST_DOB",
     "ENROLLMENT",
     "ERROR_CODES",
+    "EVENT",
     "EXIT",
     "EXPORT",
     "FATAL_CODES",
+    "FULL_REFRESH",
     "HANDLED_FILES",
     "ID_LENGTH",
+    "LIVING_SITUATION",
+    "LOCATION_DETAILS_LENGTH",
     "MAX_FILE_BYTES",
     "NAME_LENGTH",
     "ORGANIZATION",
     "PROJECT",
     "REQUIRED_FILES",
+    "SERVICES",
     "SKIP_REASONS",
     "TITLE_LENGTH",
+    "USER",
+    "VERIFIED_BY_LENGTH",
     "WARNING_CODES",
     "FileReport",
     "ImportReport",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from portal.domain.core.errors import DomainError
 from portal.domain.core.validation import clean_text
 from portal.domain.hmis import hud_lists
-from portal.domain.hmis.importer._codes import _DATE, _INTEGER, _TIMESTAMP, ID_LENGTH
+from portal.domain.hmis.importer._codes import _DATE, _INTEGER, _LOAD_CHUNK, _TIMESTAMP, ID_LENGTH
 from portal.domain.hmis.importer._report import FileReport
 
 # --- phase 1: parse and check --------------------------------------------------------------
@@ -117,3 +118,22 @@ class _Row:
 _NEW = "new"  # a row of the file that will be created
 _GONE = "gone"  # a row of the file that will not be created (deleted, or skipped)
 _BROKEN = "broken"  # a row of the file that failed a check (already reported)
+
+
+def _assign(obj: Any, values: Mapping[str, Any], *, created: bool = False) -> bool:
+    """Set only the attributes whose value differs, so an unchanged row is not touched.
+
+    A new object gets every value, None too, so all new rows insert the same columns and
+    the inserts go out in batches."""
+    changed = False
+    for name, value in values.items():
+        if created or getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _LOAD_CHUNK):
+        yield ordered[start : start + _LOAD_CHUNK]

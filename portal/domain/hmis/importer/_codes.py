@@ -13,12 +13,31 @@ PROJECT = "Project.csv"
 CLIENT = "Client.csv"
 ENROLLMENT = "Enrollment.csv"
 EXIT = "Exit.csv"
-HANDLED_FILES = (EXPORT, ORGANIZATION, PROJECT, CLIENT, ENROLLMENT, EXIT)
+LIVING_SITUATION = "CurrentLivingSituation.csv"
+SERVICES = "Services.csv"
+EVENT = "Event.csv"
+USER = "User.csv"
+HANDLED_FILES = (
+    EXPORT,
+    ORGANIZATION,
+    PROJECT,
+    CLIENT,
+    ENROLLMENT,
+    EXIT,
+    LIVING_SITUATION,
+    SERVICES,
+    EVENT,
+    USER,
+)
+# What a full refresh needs; a delta refresh (ExportDirective 1) needs only Export.csv.
 REQUIRED_FILES = (EXPORT, CLIENT)
+# Export.csv's ExportDirective (HUD list 1.2: 1 delta refresh, 2 full refresh, 3 other).
+DELTA_REFRESH = 1
+FULL_REFRESH = 2
 
 # The columns the import reads; any other column is ignored.
 COLUMNS: Mapping[str, tuple[str, ...]] = {
-    EXPORT: ("ExportID", "CSVVersion"),
+    EXPORT: ("ExportID", "CSVVersion"),  # and ExportDirective when the header has it
     ORGANIZATION: (
         "OrganizationID",
         "OrganizationName",
@@ -70,6 +89,56 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "DateDeleted",
         "ExportID",
     ),
+    LIVING_SITUATION: (
+        "CurrentLivingSitID",
+        "EnrollmentID",
+        "PersonalID",
+        "InformationDate",
+        "CurrentLivingSituation",
+        "CLSSubsidyType",
+        "VerifiedBy",
+        "LeaveSituation14Days",
+        "SubsequentResidence",
+        "ResourcesToObtain",
+        "LeaseOwn60Day",
+        "MovedTwoOrMore",
+        "LocationDetails",
+        "DateCreated",
+        "DateUpdated",
+        "UserID",
+        "DateDeleted",
+        "ExportID",
+    ),
+    SERVICES: (
+        "ServicesID",
+        "EnrollmentID",
+        "PersonalID",
+        "DateProvided",
+        "RecordType",
+        "DateDeleted",
+        "ExportID",
+    ),
+    EVENT: (
+        "EventID",
+        "EnrollmentID",
+        "PersonalID",
+        "EventDate",
+        "Event",
+        "DateDeleted",
+        "ExportID",
+    ),
+    USER: (
+        "UserID",
+        "UserFirstName",
+        "UserLastName",
+        "UserPhone",
+        "UserExtension",
+        "UserEmail",
+        "DateCreated",
+        "DateUpdated",
+        "DateDeleted",
+        "ExportID",
+    ),
 }
 
 # The HUD id of each handled file's rows.
@@ -79,6 +148,10 @@ _ID_COLUMNS = {
     CLIENT: "PersonalID",
     ENROLLMENT: "EnrollmentID",
     EXIT: "ExitID",
+    LIVING_SITUATION: "CurrentLivingSitID",
+    SERVICES: "ServicesID",
+    EVENT: "EventID",
+    USER: "UserID",
 }
 
 # Every code a report can carry, for the pages and commands that turn them into words.
@@ -134,6 +207,7 @@ FATAL_CODES = frozenset(
         "duplicate_file",
         "missing_file",
         "invalid_export_csv",
+        "invalid_export_directive",
         "unsupported_version",
     }
 )
@@ -142,6 +216,12 @@ MAX_FILE_BYTES = 512 * 1024 * 1024  # per handled file in a zip: refuses zip bom
 ID_LENGTH = 32  # HUD S32
 NAME_LENGTH = 50  # HUD S50 for each part of a client's name
 TITLE_LENGTH = 200  # HUD S200 for organization and project names
+LOCATION_DETAILS_LENGTH = 250  # HUD S250 (4.12.4)
+VERIFIED_BY_LENGTH = 100  # HUD S100 (4.12.3)
+# HUD says S10, digits only; HMIS software exports punctuation too: the column's 20 is the limit.
+PHONE_LENGTH = 20
+EXTENSION_LENGTH = 5  # HUD S5
+EMAIL_LENGTH = 320  # HUD S320
 EARLIEST_DOB = date(1900, 1, 1)
 _LOAD_CHUNK = 5000  # ids per IN (...) when loading existing rows
 

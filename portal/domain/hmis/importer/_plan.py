@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +12,17 @@ from portal.domain.core import clock, crypto
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs
 from portal.domain.hmis import hud_lists
-from portal.domain.hmis.importer._cells import _BROKEN, _GONE, _NEW, _Cells, _Row
+from portal.domain.hmis.importer._cells import (
+    _BROKEN,
+    _GONE,
+    _NEW,
+    _assign,
+    _Cells,
+    _chunks,
+    _Row,
+)
 from portal.domain.hmis.importer._codes import (
     _ID_COLUMNS,
-    _LOAD_CHUNK,
     CLIENT,
     EARLIEST_DOB,
     ENROLLMENT,
@@ -26,6 +33,7 @@ from portal.domain.hmis.importer._codes import (
     PROJECT,
     TITLE_LENGTH,
 )
+from portal.domain.hmis.importer._contacts import _Contacts
 from portal.domain.hmis.importer._reading import _Table
 from portal.domain.hmis.importer._report import FileReport
 from portal.domain.models import Agency, Base, Client, Enrollment, Organization, Project
@@ -57,6 +65,9 @@ class _Plan:
         self.enrollments: dict[str, Enrollment] = {}
         self.enrollment_person: dict[str, str] = {}  # stored EnrollmentID -> its PersonalID
         self.live_exits: dict[str, _Row] = {}  # EnrollmentID -> its exit row, not deleted
+        self.changed_clients: list[Client] = []  # stored clients a Client.csv row changed
+        # CurrentLivingSituation.csv, Services.csv, Event.csv and User.csv
+        self.contacts = _Contacts(self)
 
     def parse(self, tables: Mapping[str, _Table]) -> None:
         parsers = {
@@ -65,6 +76,7 @@ class _Plan:
             CLIENT: self._client,
             ENROLLMENT: self._enrollment,
             EXIT: self._exit,
+            **self.contacts.parsers(),
         }
         for name, table in tables.items():
             report, column = self.reports[name], _ID_COLUMNS[name]
@@ -216,6 +228,7 @@ class _Plan:
             for row in self.rows[name].values():
                 if not row.failed:
                     resolve(row)
+        self.contacts.resolve()
         for report in self.reports.values():  # a skipped row's warnings do not matter
             skipped = {number for number, _ in report.skipped}
             report.warnings[:] = [w for w in report.warnings if w[0] not in skipped]
@@ -241,7 +254,7 @@ class _Plan:
                 Client,
                 Client.personal_id,
                 self.clients,
-                _ids(rows[CLIENT], rows[ENROLLMENT], "client"),
+                _ids(rows[CLIENT], rows[ENROLLMENT], "client") | self.contacts.referenced("client"),
             ),
         )
         for model, column, found, ids in wanted:
@@ -249,6 +262,7 @@ class _Plan:
                 for obj in dbs().scalars(select(model).where(column.in_(chunk))):
                     found[getattr(obj, column.key)] = obj
         enrollment_ids = _ids(rows[ENROLLMENT], rows[EXIT], "enrollment")
+        enrollment_ids |= self.contacts.referenced("enrollment")
         for chunk in _chunks(enrollment_ids):
             query = (
                 select(Enrollment, Client.personal_id)
@@ -258,6 +272,7 @@ class _Plan:
             for enrollment, personal_id in dbs().execute(query):
                 self.enrollments[enrollment.hud_enrollment_id] = enrollment
                 self.enrollment_person[enrollment.hud_enrollment_id] = personal_id
+        self.contacts.load()
 
     def _after(self, name: str, hud_id: str, stored: Mapping[str, Any]) -> Any:
         """What `hud_id` stands for after the import: the stored object, _NEW, _GONE or
@@ -362,14 +377,7 @@ class _Plan:
         if enrollment is _BROKEN:
             row.failed = True
             return
-        # The enrollment as it will be: the file's row when it is written, else the stored one.
-        file_row = self.rows[ENROLLMENT].get(enrollment_id)
-        if file_row is not None and (file_row.skip is None or enrollment is _GONE):
-            person, entry = file_row.refs["client"], file_row.values["entry_date"]
-            agency_id = self._project_agency(file_row.refs["project"])
-        else:
-            person, entry = self.enrollment_person[enrollment_id], enrollment.entry_date
-            agency_id = enrollment.project.organization.agency_id
+        person, entry, agency_id = self._enrollment_after(enrollment_id, enrollment)
         if row.refs["client"] != person:
             self._error(EXIT, row, "PersonalID", "personal_id_mismatch")
         elif row.values["exit_date"] < entry:
@@ -385,6 +393,19 @@ class _Plan:
         ):
             self._skip(EXIT, row, "deleted_in_hmis")
 
+    def _enrollment_after(self, enrollment_id: str, enrollment: Any) -> tuple[str, Any, int | None]:
+        """(PersonalID, EntryDate, agency) of an enrollment as it will be: the file's row when
+        it is written, else the stored one (`enrollment` as `_after` gave it, not None)."""
+        file_row = self.rows[ENROLLMENT].get(enrollment_id)
+        if file_row is not None and (file_row.skip is None or enrollment is _GONE):
+            agency_id = self._project_agency(file_row.refs["project"])
+            return file_row.refs["client"], file_row.values["entry_date"], agency_id
+        return (
+            self.enrollment_person[enrollment_id],
+            enrollment.entry_date,
+            enrollment.project.organization.agency_id,
+        )
+
     # -- phase 2: write ------------------------------------------------------------------
 
     def write(self) -> None:
@@ -398,6 +419,7 @@ class _Plan:
         self._write_enrollments(now)
         self._write_exits(now)
         session.flush()
+        self.contacts.write(now)
 
     def _to_write(self, name: str) -> Iterator[_Row]:
         return (row for row in self.rows[name].values() if row.skip is None and not row.failed)
@@ -473,6 +495,8 @@ class _Plan:
                 changed = True
             if changed:
                 client.imported_at = now
+                if not created:
+                    self.changed_clients.append(client)
             self._count(CLIENT, created, changed)
 
     def _write_enrollments(self, now: datetime) -> None:
@@ -508,25 +532,6 @@ class _Plan:
             self._count(EXIT, created, changed)
 
 
-def _assign(obj: Any, values: Mapping[str, Any], *, created: bool = False) -> bool:
-    """Set only the attributes whose value differs, so an unchanged row is not touched.
-
-    A new object gets every value, None too, so all new rows insert the same columns and
-    the inserts go out in batches."""
-    changed = False
-    for name, value in values.items():
-        if created or getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
-
-
 def _ids(rows: Mapping[str, _Row], referring: Mapping[str, _Row], ref: str) -> set[str]:
     """The ids of a file's rows and the ids other rows point at."""
     return set(rows) | {row.refs[ref] for row in referring.values() if row.refs[ref]}
-
-
-def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), _LOAD_CHUNK):
-        yield ordered[start : start + _LOAD_CHUNK]

@@ -14,9 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from portal.domain.hmis import hud_lists
 from portal.domain.hmis.importer._codes import (
+    _INTEGER,
     _VERSION,
     COLUMNS,
+    DELTA_REFRESH,
     EXPORT,
     HANDLED_FILES,
     MAX_FILE_BYTES,
@@ -81,7 +84,8 @@ _CANONICAL = {name.lower(): name for name in HANDLED_FILES}
 
 
 def _pick_files(available: list[tuple[str, Opener]], report: ImportReport) -> dict[str, Opener]:
-    """The handled files by their HUD name (matched without regard to case)."""
+    """The handled files by their HUD name (matched without regard to case). Export.csv must
+    be there; whether Client.csv must be too, its ExportDirective says (`_require_files`)."""
     files: dict[str, Opener] = {}
     for name, opener in available:
         canonical = _CANONICAL.get(name.lower())
@@ -91,16 +95,26 @@ def _pick_files(available: list[tuple[str, Opener]], report: ImportReport) -> di
             raise _Fatal("duplicate_file", canonical)
         else:
             files[canonical] = opener
-    for name in REQUIRED_FILES:
-        if name not in files:
-            raise _Fatal("missing_file", name)
+    if EXPORT not in files:
+        raise _Fatal("missing_file", EXPORT)
     return files
 
 
+def _require_files(files: dict[str, Opener], directive: int | None) -> None:
+    """A delta refresh needs only Export.csv; a full refresh (or an export that does not say)
+    needs Client.csv too."""
+    if directive == DELTA_REFRESH:
+        return
+    for name in REQUIRED_FILES:
+        if name not in files:
+            raise _Fatal("missing_file", name)
+
+
 def _read_export(opener: Opener, report: ImportReport) -> tuple[int, str]:
-    """(fiscal year of the layout, ExportID every row must carry)."""
+    """(fiscal year of the layout, ExportID every row must carry); the directive goes on the
+    report (None when Export.csv has no ExportDirective column, or leaves it blank)."""
     probe = FileReport(EXPORT)
-    rows = _read_csv(opener, COLUMNS[EXPORT], probe).rows
+    rows = _read_csv(opener, COLUMNS[EXPORT], probe, optional=("ExportDirective",)).rows
     if probe.errors or len(rows) != 1 or not rows[0][1]["ExportID"]:
         raise _Fatal("invalid_export_csv")
     cells = rows[0][1]
@@ -108,6 +122,11 @@ def _read_export(opener: Opener, report: ImportReport) -> tuple[int, str]:
     if match is None:
         raise _Fatal("unsupported_version")
     report.csv_version = cells["CSVVersion"]
+    directive = cells["ExportDirective"]
+    if directive:
+        if not _INTEGER.fullmatch(directive) or int(directive) not in hud_lists.EXPORT_DIRECTIVE:
+            raise _Fatal("invalid_export_directive")
+        report.directive = int(directive)
     return int(match.group(1)), cells["ExportID"]
 
 
@@ -131,8 +150,15 @@ def _check_header(header: list[str], columns: tuple[str, ...], report: FileRepor
 
 
 def _read_csv(
-    opener: Opener, columns: tuple[str, ...], report: FileReport, id_column: str = ""
+    opener: Opener,
+    columns: tuple[str, ...],
+    report: FileReport,
+    id_column: str = "",
+    *,
+    optional: tuple[str, ...] = (),
 ) -> _Table:
+    """The file's rows, the used `columns` of each; an `optional` column is read when the
+    header has it (once), else every row's value for it is empty."""
     table = _Table()
     number = 0
     try:
@@ -143,6 +169,9 @@ def _read_csv(
             if report.errors:
                 return _Table(readable=False)
             index = {name: header.index(name) for name in columns}
+            present = {name: header.index(name) for name in optional if header.count(name) == 1}
+            index.update(present)
+            absent = dict.fromkeys(set(optional) - present.keys(), "")
             for number, cells in enumerate(reader, start=1):
                 if not cells:
                     continue  # a blank line
@@ -151,7 +180,8 @@ def _read_csv(
                     if id_column and index[id_column] < len(cells):
                         table.broken_ids.add(cells[index[id_column]].strip())
                     continue
-                table.rows.append((number, {name: cells[i].strip() for name, i in index.items()}))
+                row = {name: cells[i].strip() for name, i in index.items()}
+                table.rows.append((number, {**row, **absent}))
     except UnicodeDecodeError:
         report.errors.append((0, "", "not_utf8"))
         return _Table(readable=False)

@@ -30,6 +30,9 @@ class FileReport:
 @dataclass
 class ImportReport:
     csv_version: str = ""
+    # Export.csv's ExportDirective (HUD list 1.2: 1 delta refresh, 2 full refresh, 3 other);
+    # None when Export.csv does not say.
+    directive: int | None = None
     files: dict[str, FileReport] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     fatal: str | None = None
@@ -38,6 +41,10 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return self.fatal is None and not any(f.errors for f in self.files.values())
+
+    @property
+    def is_delta(self) -> bool:
+        return self.directive == 1
 
     def totals(self) -> dict[str, int]:
         """Rows new, updated and unchanged over every file."""

@@ -8,7 +8,13 @@ from portal.domain.core import audit
 from portal.domain.core.session import dbs
 from portal.domain.hmis.importer._codes import _ID_COLUMNS, COLUMNS, EXPORT, HANDLED_FILES
 from portal.domain.hmis.importer._plan import _Plan
-from portal.domain.hmis.importer._reading import _export_files, _pick_files, _read_csv, _read_export
+from portal.domain.hmis.importer._reading import (
+    _export_files,
+    _pick_files,
+    _read_csv,
+    _read_export,
+    _require_files,
+)
 from portal.domain.hmis.importer._report import FileReport, ImportReport, _Fatal
 from portal.domain.models import Agency
 
@@ -21,6 +27,7 @@ def import_export(source: Any, *, agency: Agency, actor: Any = None) -> ImportRe
         with _export_files(source) as available:
             files = _pick_files(available, report)
             fiscal_year, export_id = _read_export(files[EXPORT], report)
+            _require_files(files, report.directive)
             tables = {}
             for name in HANDLED_FILES[1:]:
                 if name in files:
@@ -31,6 +38,7 @@ def import_export(source: Any, *, agency: Agency, actor: Any = None) -> ImportRe
     except _Fatal as fatal:
         failed = ImportReport(
             csv_version=report.csv_version,
+            directive=report.directive,
             fatal=fatal.code,
             fatal_file=fatal.file,
             ignored_files=report.ignored_files,  # what the zip held instead, to say so
@@ -56,6 +64,7 @@ def import_export(source: Any, *, agency: Agency, actor: Any = None) -> ImportRe
             actor=actor,
             details={
                 "csv_version": report.csv_version,
+                "directive": report.directive,
                 **{name: file_report.counts() for name, file_report in report.files.items()},
                 "ignored_files": len(report.ignored_files),
             },
