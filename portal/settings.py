@@ -315,7 +315,9 @@ class Settings:
             found.append("RETENTION_MAX_PER_RUN must be at least 1")
         if self.hmis_export_keep_days < 1:
             found.append("HMIS_EXPORT_KEEP_DAYS must be at least 1")
-        if self.hmis_export_drop and not self.hmis_export_drop.startswith("s3://"):
+        if self.hmis_export_drop and not (
+            self.hmis_export_drop.startswith("s3://") and self.hmis_export_drop[5:].strip("/")
+        ):
             found.append("HMIS_EXPORT_DROP must be an s3://bucket/prefix/ URL, or empty")
         if bool(self.hmis_import_watch) != bool(self.hmis_import_watch_agency.strip()):
             found.append("HMIS_IMPORT_WATCH and HMIS_IMPORT_WATCH_AGENCY are set together or not")

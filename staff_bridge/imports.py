@@ -76,7 +76,9 @@ REASONS = {
     # a recorded run whose import stopped on an unexpected error
     "import_error": _l("The import stopped on an unexpected error. Nothing was imported."),
 }
-# A fatal code about one file, said with the file's name and what to do about it.
+# A code about one whole file, said with the file's name and what to do about it: the fatal
+# codes about one file, and the errors the report puts on row 0 (the file itself or its
+# header line), which name the column when there is one (%(column)s).
 ABOUT_A_FILE = {
     "missing_file": _l(
         "%(file)s is not in the .zip. Export again from the HMIS as a HUD HMIS CSV export: "
@@ -86,6 +88,19 @@ ABOUT_A_FILE = {
         "%(file)s is in the .zip twice. Export again from the HMIS, or zip only one copy."
     ),
     "file_too_large": _l("%(file)s is too large for one import. Export fewer clients at a time."),
+    "missing_column": _l(
+        "%(file)s: the column %(column)s is missing. Export again from the HMIS in the HUD "
+        "CSV layout."
+    ),
+    "duplicate_column": _l(
+        "%(file)s: the column %(column)s appears twice. Export again from the HMIS in the HUD "
+        "CSV layout."
+    ),
+    "empty_file": _l("%(file)s is empty. Export again from the HMIS."),
+    "not_utf8": _l(
+        "%(file)s is not UTF-8 text. Export again from the HMIS, with UTF-8 as the encoding."
+    ),
+    "unreadable_csv": _l("%(file)s cannot be read as CSV. Export again from the HMIS."),
 }
 # How an import came in, as the list of recent imports says it.
 THROUGH = {

@@ -252,10 +252,29 @@ def coordinated_entry_view():
     return render_template("staff_bridge/coordinated_entry.html", report=report)
 
 
+CE_COLUMNS = (
+    "PersonalID",
+    "FirstName",
+    "LastName",
+    "LastContact",
+    "LastContactKind",
+    "DaysSinceContact",
+)
+
+
 def _csv(report) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["PersonalID", "FirstName", "LastName", "LastContact", "DaysSinceContact"])
+    writer.writerow(
+        [
+            "PersonalID",
+            "FirstName",
+            "LastName",
+            "LastContact",
+            "LastContactKind",
+            "DaysSinceContact",
+        ]
+    )
 
     def names(client) -> list[str]:
         return [
@@ -266,11 +285,10 @@ def _csv(report) -> Response:
 
     zone = ZoneInfo(current_user.agency.timezone)
     for row in report.rows:
-        writer.writerow(
-            [*names(row.client), row.last_contact.astimezone(zone).date().isoformat(), row.days]
-        )
-    for client in report.never:  # no contact recorded: both columns empty
-        writer.writerow([*names(client), "", ""])
+        day = row.last_contact.astimezone(zone).date().isoformat()
+        writer.writerow([*names(row.client), day, row.client.last_contact_kind or "", row.days])
+    for client in report.never:  # no contact recorded: the last three columns empty
+        writer.writerow([*names(client), "", "", ""])
     stamp = clock.now().date().isoformat()
     return Response(
         buffer.getvalue(),

@@ -187,6 +187,7 @@ def test_a_check_in_and_each_accepted_change_wait_to_be_entered(
     assert 'data-waiting="3"' in home
 
 
+@pytest.mark.requirement("R33")
 def test_a_rejected_change_is_not_to_enter(me, case_manager, database):
     item = share_place(me, database)
     decide(case_manager, item, "reject", reason="could_not_confirm")
@@ -245,6 +246,7 @@ def test_done_marks_are_audited_and_can_be_undone_within_a_day(
     assert "Undo" not in case_manager.get("/staff/hmis/worklist?show=done").get_data(as_text=True)
 
 
+@pytest.mark.requirement("R30")
 def test_the_worklist_is_scoped_by_agency_and_by_the_access_policy(
     app, make, me, case_manager, other_agency_admin, agency_a, database
 ):
@@ -400,6 +402,7 @@ def test_a_change_with_no_open_enrollment_waits_and_says_why(
     assert entry.export_id is not None
 
 
+@pytest.mark.requirement("R27")
 def test_an_export_is_downloaded_only_after_the_password_and_code_again(
     frozen_clock, me, case_manager, agency_admin, database, hmis_user
 ):
@@ -430,6 +433,7 @@ def test_an_export_is_downloaded_only_after_the_password_and_code_again(
     assert case_manager.get(page).status_code == 403
 
 
+@pytest.mark.requirement("R30")
 def test_another_agency_cannot_see_or_download_an_export(
     me, case_manager, agency_admin, other_agency_admin, database, hmis_user
 ):
@@ -570,3 +574,15 @@ def test_the_agency_names_its_hmis_user_from_the_imported_users(
     agency_admin.form(page, {"default_roi_days": "365", "hmis_user_id": ""})
     database.session.refresh(agency_a)
     assert agency_a.hmis_user_id is None
+
+
+def test_the_export_settings_are_checked():
+    from portal.settings import Settings
+
+    message = "HMIS_EXPORT_DROP must be an s3://bucket/prefix/ URL, or empty"
+    for wrong in ("s3://", "s3:///", "/srv/drop", "https://bucket/x"):
+        assert message in Settings(hmis_export_drop=wrong).problems(), wrong
+    assert message not in Settings(hmis_export_drop="s3://hmis/in/").problems()
+    assert (
+        "HMIS_EXPORT_KEEP_DAYS must be at least 1" in Settings(hmis_export_keep_days=0).problems()
+    )

@@ -840,6 +840,7 @@ def test_the_command_records_a_run(app, agency_a, database, tmp_path):
     assert stored[0].sha256 != stored[1].sha256
 
 
+@pytest.mark.requirement("R58")
 def test_a_run_keeps_codes_and_counts_never_a_value(database, make, tmp_path):
     folder = copy_of(export_folder(2026), tmp_path)
     secret = "Sentinel Zyxwvut bridge"

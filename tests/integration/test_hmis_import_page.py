@@ -1,5 +1,6 @@
 """The staff upload and the flask command around the import service."""
 
+import csv
 import io
 import zipfile
 
@@ -125,3 +126,36 @@ def test_the_flask_command_imports_all_or_nothing(app, agency_a, database):
     assert result.exit_code == 0, result.output
     assert "Imported." in result.output
     assert database.session.scalar(select(func.count()).select_from(Client)) == 514
+
+
+def test_a_problem_with_a_whole_file_is_a_sentence_naming_the_file(agency_admin, database):
+    """Issue 17: an empty Client.csv said "Row 0, : The file is empty", a header without
+    FirstName "Row 0, FirstName: A column is missing"."""
+    folder = shared_path("data", "hmis", "greenriver-fy2026-export")
+    sample = {file.name: file.read_bytes() for file in folder.glob("*.csv")}
+    lines = list(csv.reader(io.StringIO(sample["Client.csv"].decode("utf-8-sig"))))
+    dropped = lines[0].index("FirstName")
+    without = io.StringIO()
+    csv.writer(without, lineterminator="\r\n").writerows(
+        [cell for n, cell in enumerate(line) if n != dropped] for line in lines
+    )
+
+    for client_csv, said in (
+        (b"", "Client.csv is empty. Export again from the HMIS."),
+        (
+            without.getvalue().encode("utf-8"),
+            "Client.csv: the column FirstName is missing. Export again from the HMIS in the "
+            "HUD CSV layout.",
+        ),
+    ):
+        response = agency_admin.form(
+            "/staff/imports/hmis",
+            {"export": (io.BytesIO(_zip({**sample, "Client.csv": client_csv})), "export.zip")},
+            content_type="multipart/form-data",
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Nothing was imported." in page
+        assert said in page, page[page.find("<h2>") : page.find("<form")]
+        assert "Row 0" not in page
+        assert "A column is missing" not in page and "The file is empty" not in page
+    assert database.session.scalar(select(func.count()).select_from(Client)) == 0

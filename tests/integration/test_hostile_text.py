@@ -24,11 +24,14 @@ from sqlalchemy import select
 
 from portal.access import access_of
 from portal.domain import esign
-from portal.domain.core import jobs
+from portal.domain.core import clock, jobs
 from portal.domain.core.roles import Role
 from portal.domain.models import (
     CareTeamMember,
     Conversation,
+    HmisEntry,
+    HmisExport,
+    HmisUser,
     OutboxMessage,
     ReviewItem,
     Signature,
@@ -214,8 +217,18 @@ def hostile(app, make, agency_a, database):
         waiting = esign.request_signature(admin, record)  # one left open
         session.commit()
 
+    # The accepted place waits to be entered in the HMIS; an export carries it (issue 21).
+    from tests.integration.test_hmis_bridge_out import enroll
+
+    enroll(database, record, agency_a)
+    session.add(HmisUser(hud_user_id="29", first_name=SCRIPT, imported_at=clock.now()))
+    agency_a.hmis_user_id = "29"
+    session.commit()
+    sent(administrator.form("/staff/hmis/exports", {}), "export")
     session.expire_all()
     target = SimpleNamespace(
+        hmis_entry=session.scalar(select(HmisEntry).where(HmisEntry.client_id == record.id)),
+        hmis_export=session.scalar(select(HmisExport)),
         public_id=colleague.public_id,  # member_id: a colleague with a hostile name
         client=record,
         conversation=conversation,
@@ -326,6 +339,9 @@ def test_every_staff_page_shows_hostile_text_escaped(app, hostile, database):
     manager = seen["case manager"]
     shows(manager, "/staff/", SHOWN_SCRIPT)
     shows(manager, record, escaped(PLACE), escaped(TIMES))  # the accepted place
+    shows(manager, "/staff/hmis/worklist", escaped(PLACE), escaped(TIMES), SHOWN_SCRIPT)
+    export = f"/staff/hmis/exports/{hostile.target.hmis_export.public_id}"
+    shows(admin, export, SHOWN_IMG)  # who made it
     waiting = f"/staff/review/{item['location'].public_id}"
     shows(manager, waiting, escaped(f"{JS_URL} {TEMPLATE}"), escaped(IMG))
     shows(manager, f"/staff/review/{item['location_correction'].public_id}", escaped(CORRECTION))

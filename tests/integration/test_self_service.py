@@ -448,14 +448,18 @@ def test_coordinated_entry_lists_60_and_90_days_and_exports_csv(
     risk = make.client(agency_a, last_name="=Risk")
     recent.last_contact_at = now - timedelta(days=10)
     warn.last_contact_at = now - timedelta(days=61)
+    warn.last_contact_kind = "hmis_service"
     risk.last_contact_at = now - timedelta(days=95)
+    risk.last_contact_kind = "check_in"
     never = make.client(agency_a, last_name="Nevercontacted")
     never.last_contact_at = None
     database.session.commit()
     page = case_manager.get("/staff/coordinated-entry").get_data(as_text=True)
     at_risk, over_60 = page.split("Over 60 days", 1)
-    over_60, no_contact = over_60.split("No contact recorded in the portal", 1)
+    over_60, no_contact = over_60.split("No contact recorded", 1)
     assert "=Risk" in at_risk and "Warning" in over_60 and "Recent" not in page
+    # Issue 21: which contact it was, and whose
+    assert "Check-in (Portal)" in at_risk and "Service (HMIS)" in over_60
     # Issue 17: the clients with no contact at all are named, not only counted.
     assert "Nevercontacted" in no_contact and "Nevercontacted" not in at_risk + over_60
     export = case_manager.get("/staff/coordinated-entry?format=csv")
@@ -466,7 +470,8 @@ def test_coordinated_entry_lists_60_and_90_days_and_exports_csv(
         "Warning",
         "Nevercontacted",
     ]
-    assert rows[-1][3:] == ["", ""]  # no last contact, no days
+    assert [r[4] for r in rows[1:]] == ["check_in", "hmis_service", ""]
+    assert rows[-1][3:] == ["", "", ""]  # no last contact, no kind, no days
 
 
 # --- account preferences change at once -------------------------------------------------------

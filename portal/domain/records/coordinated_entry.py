@@ -1,11 +1,15 @@
 """Coordinated entry keeps a household on the community queue only while there is contact
-within 90 days: a check-in, a portal update or a message. This lists, per agency, the clients
-whose last contact is over 60 days old (a warning) and over 90 days old (at risk)."""
+within 90 days: a check-in, a portal update or a message, or a contact the HMIS recorded (a
+current living situation, a service, an event: issue 21). This lists, per agency, the clients
+whose last contact is over 60 days old (a warning) and over 90 days old (at risk), and says
+what that last contact was."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
 
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import Forbidden
@@ -13,6 +17,17 @@ from portal.domain.core.roles import Capability, has_capability
 from portal.domain.core.session import dbs
 from portal.domain.models import Client, ContactEvent
 from portal.domain.records.access_policy import visible_clients
+
+# What a last contact was (Client.last_contact_kind), in words; "where" says which system saw it.
+CONTACT_KINDS = {
+    "check_in": (_l("Check-in"), "portal"),
+    "message": (_l("Message"), "portal"),
+    "portal_update": (_l("Update through the portal"), "portal"),
+    "hmis_cls": (_l("Current living situation"), "hmis"),
+    "hmis_service": (_l("Service"), "hmis"),
+    "hmis_event": (_l("Event"), "hmis"),
+}
+CONTACT_SOURCES = {"portal": _l("Portal"), "hmis": _l("HMIS")}
 
 WARN_AFTER_DAYS = 60
 AT_RISK_AFTER_DAYS = 90
@@ -39,11 +54,23 @@ def record_hmis_contact(client: Client, moment: datetime, kind: str) -> bool:
     return True
 
 
+def contact_words(kind: str | None) -> str:
+    """ "Check-in (Portal)", "Service (HMIS)"... for a last contact's kind; "" if unknown."""
+    if kind not in CONTACT_KINDS:
+        return ""
+    words, source = CONTACT_KINDS[kind]
+    return f"{words} ({CONTACT_SOURCES[source]})"
+
+
 @dataclass
 class Row:
     client: Client
     last_contact: datetime
     days: int
+
+    @property
+    def what(self) -> str:
+        return contact_words(self.client.last_contact_kind)
 
 
 @dataclass
