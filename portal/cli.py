@@ -430,10 +430,16 @@ def export_hmis(agency_name: str, out: str) -> None:
     except DomainError as refusal:
         raise click.ClickException(str(refusal)) from None
     content = hmis_export.content_of(made, None, through="command")
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(content)
-    db.session.commit()
+    db.session.commit()  # first: the changes are this export's, whatever happens to the file
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content)
+    except OSError as exc:
+        raise click.ClickException(
+            f"Export {made.sequence} is made, but {out} could not be written "
+            f"({type(exc).__name__}): download it from HMIS exports in the staff bridge."
+        ) from None
     counts = made.counts
     click.echo(f"Export {made.sequence} ({made.hud_export_id}): {counts['entries']} changes.")
     for name, rows in counts["rows"].items():

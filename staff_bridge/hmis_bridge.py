@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.access import staff_only
@@ -182,7 +183,11 @@ def confirm_hmis_export(export_id: str):
     if form.validate_on_submit():
         marked = hmis_export.confirm_imported(current_user, export)
         flash(
-            _("Done: %(num)d changes are marked as entered in the HMIS.", num=marked),
+            ngettext(
+                "Done: %(num)d change is marked as entered in the HMIS.",
+                "Done: %(num)d changes are marked as entered in the HMIS.",
+                marked,
+            ),
             "success",
         )
     return redirect(url_for("staff_bridge.hmis_export_page", export_id=export.public_id), code=303)

@@ -26,6 +26,7 @@ def upgrade():
     op.create_table(
         "hmis_users",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("agency_id", sa.Integer(), nullable=False),
         sa.Column("hud_user_id", sa.String(length=32), nullable=False),
         sa.Column("first_name", sa.String(length=50), nullable=True),
         sa.Column("last_name", sa.String(length=50), nullable=True),
@@ -35,8 +36,11 @@ def upgrade():
         sa.Column("hud_date_created", sa.DateTime(timezone=True), nullable=True),
         sa.Column("hud_date_updated", sa.DateTime(timezone=True), nullable=True),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"], ["agencies.id"], name=op.f("fk_hmis_users_agency_id_agencies")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hmis_users")),
-        sa.UniqueConstraint("hud_user_id", name=op.f("uq_hmis_users_hud_user_id")),
+        sa.UniqueConstraint("agency_id", "hud_user_id", name=op.f("uq_hmis_users_agency_id")),
     )
     with op.batch_alter_table("hmis_users", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_hmis_users_email"), ["email"], unique=False)

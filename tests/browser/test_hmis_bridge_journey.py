@@ -87,14 +87,13 @@ def seed_for_export(live_server, people: dict) -> dict:
             entry_date=agency.today() - timedelta(days=30),
             relationship_to_hoh=1,
         )
-        user = db.session.scalar(db.select(HmisUser).where(HmisUser.hud_user_id == HMIS_USER_ID))
-        if user is None:  # the database lives for the whole session: another test may add it
-            user = HmisUser(
-                hud_user_id=HMIS_USER_ID,
-                first_name="Intake",
-                last_name="Desk",
-                imported_at=clock.now(),
-            )
+        user = HmisUser(  # as the agency's import of the HMIS's User.csv brings it
+            agency_id=agency.id,
+            hud_user_id=HMIS_USER_ID,
+            first_name="Intake",
+            last_name="Desk",
+            imported_at=clock.now(),
+        )
         agency.hmis_user_id = HMIS_USER_ID
         db.session.add_all([enrollment, user])
         db.session.commit()

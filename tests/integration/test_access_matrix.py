@@ -140,7 +140,7 @@ def people(app, make, agency_a, agency_b):
                 entry_date=date(2020, 1, 1),
             )
         )
-        make.session.add(HmisUser(hud_user_id="7", imported_at=clock.now()))
+        make.session.add(HmisUser(agency_id=agency_a.id, hud_user_id="7", imported_at=clock.now()))
         agency_a.hmis_user_id = "7"
         selfservice.check_in(accounts["client"])
         target.hmis_export = hmis_export.make_export(agency_a, accounts["agency_admin_a"])

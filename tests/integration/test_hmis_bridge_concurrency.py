@@ -48,7 +48,12 @@ def agency_with_clients(app, database):
     tag = uuid.uuid4().hex[:6]
     agency = Agency(name=f"Bridge {tag}", timezone="America/Los_Angeles", hmis_user_id="29")
     session.add(agency)
-    session.add(HmisUser(hud_user_id="29", first_name="Intake", imported_at=clock.now()))
+    session.flush()
+    session.add(
+        HmisUser(
+            agency_id=agency.id, hud_user_id="29", first_name="Intake", imported_at=clock.now()
+        )
+    )
     staff = []
     for n, role in enumerate((Role.AGENCY_ADMIN, Role.AGENCY_ADMIN, Role.CASE_MANAGER)):
         member = StaffUser(
@@ -209,4 +214,52 @@ def test_two_marks_of_one_change_at_once_count_once(app, database, agency_with_c
         .where(AuditEvent.details["entry"].as_string() == str(entry_id))
     )
     assert events == 1
+    database.session.remove()
+
+
+def test_marks_by_hand_during_exports_never_put_a_change_in_both(
+    app, database, agency_with_clients
+):
+    """Staff mark changes done by hand while an administrator makes exports: each change is
+    either in an export or marked by hand, never both (the HMIS would have it twice)."""
+    people = agency_with_clients
+    for person in people.clients:
+        browser = signed_in(app, person)
+        for _ in range(3):
+            assert browser.form("/check-in", token_from="/home").status_code == 303
+    ids = database.session.scalars(
+        select(HmisEntry.public_id).join(Client).where(Client.owning_agency_id == people.agency_id)
+    ).all()
+    database.session.remove()
+    admin = signed_in(app, people.staff[0])
+    marker = signed_in(app, people.staff[2])
+    token = marker.csrf_token("/staff/hmis/worklist")
+    start = threading.Barrier(2)
+    statuses: Counter = Counter()
+
+    def export():
+        start.wait()
+        for _ in range(3):
+            statuses[
+                admin.form("/staff/hmis/exports", token_from="/staff/hmis/exports").status_code
+            ] += 1
+
+    def mark():
+        start.wait()
+        for public_id in ids:
+            path = f"/staff/hmis/worklist/{public_id}/entered"
+            statuses[marker.post(path, data={"csrf_token": token}).status_code] += 1
+
+    threads = [threading.Thread(target=export), threading.Thread(target=mark)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert set(statuses) <= {200, 303}, statuses
+    rows = database.session.scalars(
+        select(HmisEntry).join(Client).where(Client.owning_agency_id == people.agency_id)
+    ).all()
+    assert len(rows) == len(ids)
+    assert not [row for row in rows if row.export_id is not None and row.entered_at is not None]
+    assert all(row.export_id is not None or row.entered_at is not None for row in rows)
     database.session.remove()

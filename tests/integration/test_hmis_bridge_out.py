@@ -85,6 +85,7 @@ def enroll(database, client, agency, *, project_type=4, entry=date(2020, 1, 1), 
 def hmis_user(database, case_manager_user, agency_a):
     """The case manager is HMIS user 27 (by email); the agency's default is user 29."""
     mapped = HmisUser(
+        agency_id=agency_a.id,
         hud_user_id="27",
         first_name="Casey",
         last_name="Case",
@@ -92,7 +93,11 @@ def hmis_user(database, case_manager_user, agency_a):
         imported_at=clock.now(),
     )
     default = HmisUser(
-        hud_user_id="29", first_name="Intake", last_name="Desk", imported_at=clock.now()
+        agency_id=agency_a.id,
+        hud_user_id="29",
+        first_name="Intake",
+        last_name="Desk",
+        imported_at=clock.now(),
     )
     database.session.add_all([mapped, default])
     agency_a.hmis_user_id = "29"
@@ -586,3 +591,110 @@ def test_the_export_settings_are_checked():
     assert (
         "HMIS_EXPORT_KEEP_DAYS must be at least 1" in Settings(hmis_export_keep_days=0).problems()
     )
+
+
+def test_another_agencys_import_neither_changes_nor_removes_our_hmis_users(
+    agency_a, agency_b, database, hmis_user, case_manager_user, tmp_path
+):
+    """Users belong to the agency whose import brought them: agency B's User.csv giving user
+    27 another email and deleting user 29 leaves agency A's exports named as before."""
+    from portal.domain.hmis.importer import import_export
+
+    columns = hmis_export.COLUMNS
+    export_row = dict.fromkeys(columns["Export.csv"], "")
+    export_row.update(ExportID="B1", CSVVersion="2026 v1.0", ExportDirective="1")
+    users = [
+        {**dict.fromkeys(columns["User.csv"], ""), "UserID": "27", "UserEmail": "b@b.test"},
+        {**dict.fromkeys(columns["User.csv"], ""), "UserID": "29"},
+    ]
+    users[1]["DateDeleted"] = "2026-01-01 00:00:00"
+    for row in users:
+        row["ExportID"] = "B1"
+    path = tmp_path / "b.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, rows in (("Export.csv", [export_row]), ("User.csv", users)):
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=columns[name])
+            writer.writeheader()
+            writer.writerows(rows)
+            archive.writestr(name, out.getvalue())
+    report = import_export(path, agency=agency_b)
+    assert report.ok, report
+    database.session.commit()
+    mine = {
+        user.hud_user_id: user.email
+        for user in database.session.scalars(
+            select(HmisUser).where(HmisUser.agency_id == agency_a.id)
+        )
+    }
+    assert mine == {"27": case_manager_user.email.lower(), "29": None}
+    theirs = database.session.scalars(
+        select(HmisUser.hud_user_id).where(HmisUser.agency_id == agency_b.id)
+    ).all()
+    assert theirs == ["27"]  # a new user deleted in the HMIS is not made
+
+
+def test_a_deleted_clients_changes_are_not_exported(
+    me, case_manager, agency_admin, database, hmis_user
+):
+    accepted_place_and_check_in(me, case_manager, database)
+    record = database.session.get(Client, me.record.id)
+    record.mark_deleted(clock.now())
+    database.session.commit()
+    refused = agency_admin.form("/staff/hmis/exports", {})
+    assert "there is nothing to export" in refused.get_data(as_text=True)
+    assert all(row.export_id is None for row in entries(database, me.record))
+
+
+def test_a_change_in_an_export_is_done_when_the_export_is_confirmed_not_by_hand(
+    me, case_manager, agency_admin, database, hmis_user
+):
+    accepted_place_and_check_in(me, case_manager, database)
+    agency_admin.form("/staff/hmis/exports", {})
+    check_in = entries(database, me.record)[0]
+    page = case_manager.get("/staff/hmis/worklist").get_data(as_text=True)
+    assert "Once the HMIS has imported export 1, confirm it on its page." in page
+    assert "Done in the HMIS" not in page
+    refused = case_manager.form(f"/staff/hmis/worklist/{check_in.public_id}/entered", {})
+    assert refused.status_code == 303
+    assert entries(database, me.record)[0].entered_at is None
+    # confirmed: done, and not to be taken back one by one
+    export = database.session.scalars(select(HmisExport)).one()
+    agency_admin.form(f"/staff/hmis/exports/{export.public_id}/confirm", {})
+    undo = case_manager.form(f"/staff/hmis/worklist/{check_in.public_id}/undo", {})
+    assert undo.status_code == 303
+    assert entries(database, me.record)[0].entered_at is not None
+
+
+def test_an_export_for_the_drop_is_kept_until_it_is_delivered(
+    frozen_clock, me, case_manager, agency_a, database, hmis_user
+):
+    accepted_place_and_check_in(me, case_manager, database)
+    made = hmis_export.make_export(agency_a, None, through="job")
+    database.session.commit()
+    frozen_clock.advance(timedelta(days=31))
+    assert hmis_export.expire_exports() == 0  # not delivered: its changes are in it
+    made.dropped_at = clock.now()
+    database.session.commit()
+    assert hmis_export.expire_exports() == 1
+
+
+def test_the_portals_own_place_coming_back_from_the_hmis_flags_nothing(
+    me, case_manager, agency_a, database, hmis_user, tmp_path
+):
+    """The export's rows imported back (the HMIS re-exports what it took) are not the HMIS
+    changing where the client is: a newer place waiting for review is not flagged."""
+    from portal.domain.hmis.importer import import_export
+
+    accepted_place_and_check_in(me, case_manager, database)
+    made = hmis_export.make_export(agency_a, None, through="command")
+    database.session.commit()
+    share_place(me, database, place="The new spot")
+    waiting = pending(database, me.record, "location")
+    path = tmp_path / "back.zip"
+    path.write_bytes(crypto.decrypt_bytes(made.content_encrypted))
+    report = import_export(path, agency=agency_a)
+    assert report.ok and report.files["CurrentLivingSituation.csv"].imported == 2
+    database.session.commit()
+    database.session.refresh(waiting)
+    assert waiting.hmis_changed_at is None

@@ -78,19 +78,25 @@ def puts(monkeypatch):
 
 @pytest.fixture
 def hmis_user(database):
-    """The HMIS's default user 29, imported from its User.csv."""
-    user = HmisUser(
-        hud_user_id="29", first_name="Intake", last_name="Desk", imported_at=clock.now()
-    )
-    database.session.add(user)
-    database.session.commit()
-    return user
+    """Each agency `agency_with_a_check_in` makes gets the HMIS's default user 29, as its
+    import of the HMIS's User.csv would bring it."""
+    return "29"
 
 
 def agency_with_a_check_in(make, database) -> int:
     """An agency whose default HMIS user is 29 and one of whose clients, enrolled in an open
     street-outreach project, checked in: one change waits to be exported."""
     agency = make.agency()
+    database.session.flush()
+    database.session.add(
+        HmisUser(
+            agency_id=agency.id,
+            hud_user_id="29",
+            first_name="Intake",
+            last_name="Desk",
+            imported_at=clock.now(),
+        )
+    )
     agency.hmis_user_id = "29"
     database.session.commit()
     account = make.client_account(agency)

@@ -996,3 +996,55 @@ def test_a_zip_in_a_watched_folder_under_a_dot_name_is_left_alone(database, land
     watch.watch_job({})
     assert [(r.source_name, r.ok) for r in watch_runs(database, agency)] == [("EXPORT.ZIP", False)]
     assert counts(database)["clients"] == 0
+
+
+def test_a_file_already_imported_is_not_downloaded_again(database, landing, monkeypatch):
+    """A landing place keeps its files: the one with a run (same name, size and time) is not
+    fetched and hashed again every 15 minutes; a new file is."""
+    from portal.integrations import hmis_landing
+
+    folder, agency = landing
+    (folder / "export-1.zip").write_bytes(zipped(export_folder(2026)).getvalue())
+    fetched = []
+    real = hmis_landing.fetch
+
+    def counting(settings, location, landed):
+        fetched.append(landed.name)
+        return real(settings, location, landed)
+
+    monkeypatch.setattr(hmis_landing, "fetch", counting)
+    watch.watch_job({})
+    watch.watch_job({})
+    watch.watch_job({})
+    assert fetched == ["export-1.zip"]
+    (folder / "broken.zip").write_bytes(b"not a zip")
+    watch.watch_job({})
+    watch.watch_job({})
+    assert fetched == ["export-1.zip", "broken.zip"]
+    assert len(watch_runs(database, agency)) == 2
+
+
+def test_a_later_portal_contact_is_never_moved_back_by_an_import(database, make, agency_a):
+    """The import compares in the database: a check-in committed while it ran (the loaded
+    client row is stale) stays the last contact."""
+    from sqlalchemy import update as sql_update
+
+    from portal.domain.records.coordinated_entry import record_hmis_contact
+
+    client = make.client(agency_a)
+    stale = database.session.get(Client, client.id)
+    checked_in = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    database.session.execute(
+        sql_update(Client)
+        .where(Client.id == client.id)
+        .values(last_contact_at=checked_in, last_contact_kind="check_in")
+        .execution_options(synchronize_session=False)
+    )
+    assert stale.last_contact_at is None  # what the import loaded
+    assert not record_hmis_contact(stale, datetime(2026, 2, 1, 8, tzinfo=UTC), "hmis_cls")
+    database.session.expire_all()
+    fresh = database.session.get(Client, client.id)
+    assert (fresh.last_contact_at, fresh.last_contact_kind) == (checked_in, "check_in")
+    assert record_hmis_contact(fresh, datetime(2026, 3, 2, 8, tzinfo=UTC), "hmis_event")
+    database.session.expire_all()
+    assert database.session.get(Client, client.id).last_contact_kind == "hmis_event"

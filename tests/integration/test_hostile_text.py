@@ -221,7 +221,11 @@ def hostile(app, make, agency_a, database):
     from tests.integration.test_hmis_bridge_out import enroll
 
     enroll(database, record, agency_a)
-    session.add(HmisUser(hud_user_id="29", first_name=SCRIPT, imported_at=clock.now()))
+    session.add(
+        HmisUser(
+            agency_id=agency_a.id, hud_user_id="29", first_name=SCRIPT, imported_at=clock.now()
+        )
+    )
     agency_a.hmis_user_id = "29"
     session.commit()
     sent(administrator.form("/staff/hmis/exports", {}), "export")

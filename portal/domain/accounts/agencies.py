@@ -85,11 +85,15 @@ def agency_by_name(name: str) -> Agency | None:
     )
 
 
-def _hmis_user(value: str) -> str | None:
+def _hmis_user(agency: Agency, value: str) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    known = dbs().scalar(select(HmisUser.hud_user_id).where(HmisUser.hud_user_id == text))
+    known = dbs().scalar(
+        select(HmisUser.hud_user_id).where(
+            HmisUser.agency_id == agency.id, HmisUser.hud_user_id == text
+        )
+    )
     if known is None:
         raise DomainError(
             _l(
@@ -136,7 +140,7 @@ def update_settings(
             changes[name] = [getattr(agency, name), wanted]
             setattr(agency, name, wanted)
     if hmis_user_id is not None:
-        wanted_user = _hmis_user(hmis_user_id)
+        wanted_user = _hmis_user(agency, hmis_user_id)
         if agency.hmis_user_id != wanted_user:
             changes["hmis_user_id"] = [agency.hmis_user_id, wanted_user]
             agency.hmis_user_id = wanted_user

@@ -103,6 +103,17 @@ def record_run(
     return run
 
 
+def landed_seen(agency: Agency, name: str, landed: dict[str, Any]) -> bool:
+    """Whether the watch recorded a run of a file of this name, size and time: it is not
+    downloaded again to be hashed (a landing place keeps its files; most are old)."""
+    query = select(HmisImportRun.report).where(
+        HmisImportRun.agency_id == agency.id,
+        HmisImportRun.through == "watch",
+        HmisImportRun.source_name == name[:255],
+    )
+    return any(report.get("landed") == landed for report in dbs().scalars(query))
+
+
 def imported_before(agency: Agency, sha256: str) -> bool:
     """Whether a run of this content (ok or not) is recorded for the agency."""
     query = select(HmisImportRun.id).where(

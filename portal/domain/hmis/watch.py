@@ -4,7 +4,9 @@ for the agency named in HMIS_IMPORT_WATCH_AGENCY.
 
 - Once per content: a zip whose SHA-256 has a run recorded for that agency (ok or not) is
   not imported again, whatever its name, so a file dropped twice, or under two names, is
-  imported once, and a failed one is not retried until its content changes.
+  imported once, and a failed one is not retried until its content changes. A file whose
+  name, size and time match a run's is not even downloaded again.
+- One watch at a time: the job is recurring, so the worker queue holds one run of it.
 - Oldest first (by the time the file landed, then by name), so delta exports apply in order.
 - One file per transaction: its import and its run are committed together; an import that is
   refused (a fatal code, or a row error) changes nothing and its run says why. An import that
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy.exc import OperationalError
 
@@ -54,6 +56,9 @@ def watch() -> int:
         return 0
     recorded = 0
     for landed in hmis_landing.list_zips(settings, location):
+        seen = {"size": landed.size, "modified": landed.modified.isoformat()}
+        if runs.landed_seen(agency, landed.name, seen):
+            continue  # this very file has its run: not downloaded again
         try:
             copy, sha256 = hmis_landing.fetch(settings, location, landed)
         except StorageUnavailable:
@@ -62,12 +67,14 @@ def watch() -> int:
         with copy:
             if runs.imported_before(agency, sha256):
                 continue
-            _import_one(agency, landed.name, copy, sha256)
+            _import_one(agency, landed.name, copy, sha256, seen)
         recorded += 1
     return recorded
 
 
-def _import_one(agency: Agency, name: str, content: IO[bytes], sha256: str) -> None:
+def _import_one(
+    agency: Agency, name: str, content: IO[bytes], sha256: str, seen: dict[str, Any]
+) -> None:
     will_write()
     try:
         report = import_export(content, agency=agency)
@@ -77,10 +84,12 @@ def _import_one(agency: Agency, name: str, content: IO[bytes], sha256: str) -> N
         dbs().rollback()
         log.error("hmis watch: the import failed", extra={"error": type(exc).__name__})
         run = runs.record_run(agency, "watch", name, sha256, runs.failed_report())
+        run.report = {**run.report, "landed": seen}
     else:
         if not report.ok:
             dbs().rollback()  # all or nothing, whatever the import left pending
         run = runs.record_run(agency, "watch", name, sha256, report)
+        run.report = {**run.report, "landed": seen}
         log.info(
             "hmis watch: imported" if report.ok else "hmis watch: refused",
             extra={"run": run.id, "fatal": report.fatal, **report.totals()},

@@ -32,6 +32,10 @@ KIND_LABELS = {CHECK_IN: _l("Check-in")}
 SHOWS = ("waiting", "done")
 ALREADY_MARKED = _l("Someone marked this a moment ago. Here is the list as it is now.")
 TOO_LATE_TO_UNDO = _l("A mark can be taken back only within a day of making it.")
+IN_AN_EXPORT = _l(
+    "This change is in an export. It is done when you confirm, on the export's page, that "
+    "the HMIS imported it."
+)
 
 
 def kind_label(kind: str) -> object:
@@ -180,24 +184,33 @@ def get_entry(actor, public_id) -> HmisEntry:
 
 
 def mark_entered(actor, entry: HmisEntry) -> None:
-    """Done in the HMIS: by `actor`, now. Of two marks at once, one counts."""
+    """Done in the HMIS: by `actor`, now. Of two marks at once, one counts; a change an
+    export carries is done when staff confirm the HMIS imported that export (entered by hand
+    as well, the HMIS would have it twice)."""
     now = clock.now()
     won = changed(
         update(HmisEntry)
-        .where(HmisEntry.id == entry.id, HmisEntry.entered_at.is_(None))
+        .where(
+            HmisEntry.id == entry.id,
+            HmisEntry.entered_at.is_(None),
+            HmisEntry.export_id.is_(None),
+        )
         .values(entered_at=now, entered_by_id=actor.id)
         .execution_options(synchronize_session=False)
     )
     if won != 1:
-        raise DomainError(ALREADY_MARKED)
+        dbs().refresh(entry)
+        raise DomainError(IN_AN_EXPORT if entry.export_id is not None else ALREADY_MARKED)
     dbs().refresh(entry)
     audit.record("hmis_entry.entered", entry.client, details=_details(entry))
 
 
 def undo_entered(actor, entry: HmisEntry) -> None:
-    """Take a mark back, within a day of it."""
+    """Take a mark made by hand back, within a day of it (a confirmed export's are not)."""
     if entry.entered_at is None:
         raise DomainError(ALREADY_MARKED)
+    if entry.export_id is not None:
+        raise DomainError(IN_AN_EXPORT)
     since = clock.now() - UNDO_WITHIN
     won = changed(
         update(HmisEntry)
@@ -218,7 +231,11 @@ def undo_entered(actor, entry: HmisEntry) -> None:
 
 def can_undo(entry: HmisEntry, now: datetime | None = None) -> bool:
     moment = now or clock.now()
-    return entry.entered_at is not None and entry.entered_at > moment - UNDO_WITHIN
+    return (
+        entry.export_id is None
+        and entry.entered_at is not None
+        and entry.entered_at > moment - UNDO_WITHIN
+    )
 
 
 def mark_export_entered(actor, export_id: int) -> int:

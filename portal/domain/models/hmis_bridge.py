@@ -132,12 +132,15 @@ class HmisContact(Base):
 
 class HmisUser(Base):
     """A row of the HMIS's User.csv, every column kept: an export names users by these ids
-    and carries their rows as the HMIS gave them."""
+    and carries their rows as the HMIS gave them. Each agency keeps the users its own imports
+    brought: another agency's import can neither change nor remove them."""
 
     __tablename__ = "hmis_users"
+    __table_args__ = (UniqueConstraint("agency_id", "hud_user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hud_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    hud_user_id: Mapped[str] = mapped_column(String(32))
     first_name: Mapped[str | None] = mapped_column(String(50))
     last_name: Mapped[str | None] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))

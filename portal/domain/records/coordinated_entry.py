@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import Forbidden
 from portal.domain.core.roles import Capability, has_capability
-from portal.domain.core.session import dbs
+from portal.domain.core.session import changed, dbs
 from portal.domain.models import Client, ContactEvent
 from portal.domain.records.access_policy import visible_clients
 
@@ -46,12 +48,22 @@ def record_contact(client: Client, kind: str) -> ContactEvent:
 
 def record_hmis_contact(client: Client, moment: datetime, kind: str) -> bool:
     """A contact the HMIS recorded (kind hmis_cls, hmis_service, hmis_event), at `moment`:
-    the client's last contact when it is later than the one known. True when it was."""
-    if client.last_contact_at is not None and client.last_contact_at >= moment:
-        return False
-    client.last_contact_at = moment
-    client.last_contact_kind = kind
-    return True
+    the client's last contact when it is later than the one stored. One conditional UPDATE,
+    so a portal contact committed meanwhile (a check-in during a long import) is never moved
+    back. True when it was the later one."""
+    won = changed(
+        update(Client)
+        .where(
+            Client.id == client.id,
+            or_(Client.last_contact_at.is_(None), Client.last_contact_at < moment),
+        )
+        .values(last_contact_at=moment, last_contact_kind=kind)
+        .execution_options(synchronize_session=False)
+    )
+    if won:
+        set_committed_value(client, "last_contact_at", moment)
+        set_committed_value(client, "last_contact_kind", kind)
+    return bool(won)
 
 
 def contact_words(kind: str | None) -> str:

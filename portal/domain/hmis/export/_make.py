@@ -8,13 +8,13 @@ import hashlib
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib import metadata
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
@@ -48,12 +48,12 @@ from portal.domain.hmis.export._rows import (
     living_situation,
     location_details,
 )
-from portal.domain.models import Agency, HmisEntry, HmisExport, HmisUser
+from portal.domain.models import Agency, Client, Enrollment, HmisEntry, HmisExport, HmisUser
 from portal.domain.records.coordinated_entry import csv_safe
 from portal.settings import current as current_settings
 
 NOTHING_TO_EXPORT = _l("Nothing was accepted since the last export: there is nothing to export.")
-MAX_ENTRIES = 50_000  # per export; the rest go in the next one
+MAX_ENTRIES = 50_000  # exportable entries per export; the rest go in the next one
 # A fixed moment for every member of the zip: the same rows make the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -86,8 +86,9 @@ def _hud_export_id(agency: Agency, sequence: int) -> str:
 
 @dataclass
 class _Users:
-    """UserID for an entry: the accepting staff member's HMIS user (by email), else the
-    agency's default; and the User.csv rows of the ids named."""
+    """UserID for an entry: the accepting staff member's HMIS user (by email, among the users
+    the agency's own imports brought), else the agency's default; and the User.csv rows of
+    the ids named."""
 
     agency: Agency
     by_email: dict[str, HmisUser]
@@ -95,12 +96,18 @@ class _Users:
 
     @classmethod
     def load(cls, agency: Agency) -> _Users:
-        users = list(dbs().scalars(select(HmisUser)))
-        return cls(
-            agency,
-            {u.email: u for u in users if u.email},
-            {u.hud_user_id: u for u in users},
+        users = list(
+            dbs().scalars(
+                select(HmisUser)
+                .where(HmisUser.agency_id == agency.id)
+                .order_by(HmisUser.hud_user_id)
+            )
         )
+        by_email: dict[str, HmisUser] = {}
+        for user in users:  # two users of one email: the first by id, every time
+            if user.email:
+                by_email.setdefault(user.email, user)
+        return cls(agency, by_email, {u.hud_user_id: u for u in users})
 
     def for_entry(self, entry: HmisEntry) -> str | None:
         staff = entry.accepted_by
@@ -113,6 +120,7 @@ class _Users:
 def _plan(agency: Agency, entries: list[HmisEntry], export_id: str) -> list[Planned]:
     users = _Users.load(agency)
     planned = []
+    enrollments: dict[tuple[int, date], Enrollment | None] = {}  # one query per client and day
     for entry in entries:
         item = Planned(entry)
         values = worklist.values_of(entry)
@@ -123,7 +131,10 @@ def _plan(agency: Agency, entries: list[HmisEntry], export_id: str) -> list[Plan
         elif user_id is None:
             item.refused = NO_HMIS_USER
         elif item.is_cls:
-            enrollment = contact_enrollment(entry.client, on)
+            key = (entry.client_id, on)
+            if key not in enrollments:
+                enrollments[key] = contact_enrollment(entry.client, on)
+            enrollment = enrollments[key]
             if enrollment is None:
                 item.refused = NO_ENROLLMENT
             else:
@@ -219,23 +230,25 @@ def _user_rows(users: _Users, ids: set[str], export_id: str) -> list[dict[str, s
     return rows
 
 
-def _waiting(agency: Agency) -> list[HmisEntry]:
-    """The agency's entries neither exported nor entered by hand, in the order accepted."""
-    return list(
-        dbs()
-        .scalars(
-            select(HmisEntry)
-            .where(
-                HmisEntry.agency_id == agency.id,
-                HmisEntry.export_id.is_(None),
-                HmisEntry.entered_at.is_(None),
-                HmisEntry.kind.in_(sorted(EXPORTED_KINDS)),
-            )
-            .order_by(HmisEntry.created_at, HmisEntry.id)
-            .limit(MAX_ENTRIES)
+def _waiting(agency: Agency, *, lock: bool = False) -> list[HmisEntry]:
+    """The agency's entries neither exported nor entered by hand, of clients not deleted, in
+    the order accepted. With `lock`, their rows are locked until the commit (PostgreSQL), so
+    a "done in the HMIS" mark made meanwhile waits for the export and then finds it made."""
+    query = (
+        select(HmisEntry)
+        .join(Client, Client.id == HmisEntry.client_id)
+        .where(
+            HmisEntry.agency_id == agency.id,
+            HmisEntry.export_id.is_(None),
+            HmisEntry.entered_at.is_(None),
+            HmisEntry.kind.in_(sorted(EXPORTED_KINDS)),
+            Client.deleted_at.is_(None),
         )
-        .unique()
+        .order_by(HmisEntry.created_at, HmisEntry.id)
     )
+    if lock:
+        query = query.with_for_update(of=HmisEntry)
+    return list(dbs().scalars(query).unique())
 
 
 def make_export(agency: Agency, actor=None, *, through: str = "staff") -> HmisExport:
@@ -250,7 +263,8 @@ def make_export(agency: Agency, actor=None, *, through: str = "staff") -> HmisEx
         or 0
     ) + 1
     export_id = _hud_export_id(agency, sequence)
-    planned = [p for p in _plan(agency, _waiting(agency), export_id) if p.refused is None]
+    everything = _plan(agency, _waiting(agency, lock=True), export_id)
+    planned = [p for p in everything if p.refused is None][:MAX_ENTRIES]
     if not planned:
         raise DomainError(NOTHING_TO_EXPORT)
     files, rows = _files(agency, actor, planned, export_id)
@@ -268,7 +282,7 @@ def make_export(agency: Agency, actor=None, *, through: str = "staff") -> HmisEx
         counts={
             "rows": rows,
             "entries": len(planned),
-            "not_exportable": not_exportable(agency),
+            "not_exportable": _refused(everything),
         },
         expires_at=clock.now() + timedelta(days=settings.hmis_export_keep_days),
     )
@@ -277,7 +291,7 @@ def make_export(agency: Agency, actor=None, *, through: str = "staff") -> HmisEx
     ids = [p.entry.id for p in planned]
     claimed = changed(
         update(HmisEntry)
-        .where(HmisEntry.id.in_(ids), HmisEntry.export_id.is_(None))
+        .where(HmisEntry.id.in_(ids), HmisEntry.export_id.is_(None), HmisEntry.entered_at.is_(None))
         .values(export_id=export.id)
         .execution_options(synchronize_session=False)
     )
@@ -322,10 +336,13 @@ def _files(
 
 def not_exportable(agency: Agency) -> dict[str, int]:
     """Waiting entries that no export can carry yet, by reason."""
-    planned = _plan(agency, _waiting(agency), "")
-    found = {reason: 0 for reason in NOT_EXPORTABLE}
+    return _refused(_plan(agency, _waiting(agency), ""))
+
+
+def _refused(planned: list[Planned]) -> dict[str, int]:
+    found = dict.fromkeys(NOT_EXPORTABLE, 0)
     for item in planned:
-        if item.refused is not None and item.entry.export_id is None:
+        if item.refused is not None:
             found[item.refused] += 1
     return found
 
@@ -387,9 +404,15 @@ def confirm_imported(actor, export: HmisExport) -> int:
 
 
 def expire_exports() -> int:
-    """Forget the files of exports past their days (their counts and audit trail stay)."""
+    """Forget the files of exports past their days (their counts and audit trail stay); an
+    export made for the S3 drop and not delivered yet is kept until it is."""
     return changed(
         update(HmisExport)
-        .where(HmisExport.expires_at <= clock.now(), HmisExport.content_encrypted.is_not(None))
+        .where(
+            HmisExport.expires_at <= clock.now(),
+            HmisExport.content_encrypted.is_not(None),
+            # An export for the S3 drop is kept until it is delivered: its changes are in it.
+            or_(HmisExport.made_through != "job", HmisExport.dropped_at.is_not(None)),
+        )
         .values(content_encrypted=None)
     )

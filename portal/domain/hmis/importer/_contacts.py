@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, false, or_, select
@@ -36,6 +37,7 @@ from portal.domain.models import (
     Agency,
     Enrollment,
     HmisContact,
+    HmisEntry,
     HmisLivingSituation,
     HmisUser,
     Organization,
@@ -200,7 +202,10 @@ class _Contacts:
                 self.stored[by_source[stored.source]][stored.hud_id] = stored
                 self.stored_agency[by_source[stored.source]][stored.hud_id] = agency_id
         for chunk in _chunks(rows[USER]):
-            for user in dbs().scalars(select(HmisUser).where(HmisUser.hud_user_id.in_(chunk))):
+            query = select(HmisUser).where(
+                HmisUser.agency_id == self.plan.agency.id, HmisUser.hud_user_id.in_(chunk)
+            )
+            for user in dbs().scalars(query):
                 self.stored[USER][user.hud_user_id] = user
 
     # -- references, and what is skipped -----------------------------------------------------
@@ -281,7 +286,7 @@ class _Contacts:
         self.plan._count(name, False, True)
         return True
 
-    def _stored_or_new(self, name: str, row: _Row, model: type, **keys: str) -> tuple[Any, bool]:
+    def _stored_or_new(self, name: str, row: _Row, model: type, **keys: Any) -> tuple[Any, bool]:
         """The stored row, or a new one of `model` made with `keys` (added): (row, created)."""
         stored = self.stored[name].get(row.hud_id)
         if stored is not None:
@@ -292,6 +297,9 @@ class _Contacts:
 
     def _write_living_situations(self, now: datetime) -> None:
         plan = self.plan
+        # The portal's own rows coming back (an export's CurrentLivingSitID is its change's
+        # id): what the client said through the portal, not the HMIS changing it.
+        own = _portal_changes({row.hud_id for row in plan._to_write(LIVING_SITUATION)})
         for row in plan._to_write(LIVING_SITUATION):
             if self._delete(LIVING_SITUATION, row):
                 continue
@@ -311,6 +319,7 @@ class _Contacts:
                 changed = True
             if changed:
                 situation.imported_at = now
+            if changed and row.hud_id not in own:
                 person, day = row.refs["client"], row.values["information_date"]
                 self.situations[person] = max(day, self.situations.get(person, day))
             plan._count(LIVING_SITUATION, created, changed)
@@ -342,7 +351,9 @@ class _Contacts:
         for row in self.plan._to_write(USER):
             if self._delete(USER, row):
                 continue
-            user, created = self._stored_or_new(USER, row, HmisUser, hud_user_id=row.hud_id)
+            user, created = self._stored_or_new(
+                USER, row, HmisUser, hud_user_id=row.hud_id, agency_id=self.plan.agency.id
+            )
             changed = _assign(user, row.values, created=created)
             if changed:
                 user.imported_at = now
@@ -375,6 +386,23 @@ class _Contacts:
             for item, timezone in dbs().execute(query):
                 if _is_stale(item, timezone, situations, corrected):
                     item.hmis_changed_at = clock.now()
+
+
+def _portal_changes(hud_ids: set[str]) -> set[str]:
+    """Of these CurrentLivingSitIDs, the ones that are the ids of the portal's own changes."""
+    ids = []
+    for hud_id in hud_ids:
+        try:
+            ids.append(UUID(hex=hud_id))
+        except ValueError:
+            continue
+    found: set[str] = set()
+    for start in range(0, len(ids), 5000):
+        query = select(HmisEntry.public_id).where(
+            HmisEntry.public_id.in_(ids[start : start + 5000])
+        )
+        found |= {public_id.hex for public_id in dbs().scalars(query)}
+    return found
 
 
 def _is_stale(
