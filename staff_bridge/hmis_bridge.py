@@ -70,32 +70,27 @@ def _back_to_worklist():
     return redirect(target, code=303)
 
 
-@bp.post("/hmis/worklist/<entry_id>/entered")
-@staff_only(Capability.REVIEW_CHANGES)
-def mark_hmis_entered(entry_id: str):
+def _mark(entry_id: str, action, done: str):
     entry = worklist.get_entry(current_user, entry_id)
     form = ActionForm()
     if form.validate_on_submit():
-        ok, _r = attempt(form, worklist.mark_entered, current_user, entry)
-        if ok:
-            flash(_("Marked as entered in the HMIS. You can undo this for a day."), "success")
-        else:
-            flash(str(form.refusal), "error")
+        ok, _r = attempt(form, action, current_user, entry)
+        flash(done if ok else str(form.refusal), "success" if ok else "error")
     return _back_to_worklist()
+
+
+@bp.post("/hmis/worklist/<entry_id>/entered")
+@staff_only(Capability.REVIEW_CHANGES)
+def mark_hmis_entered(entry_id: str):
+    done = _("Marked as entered in the HMIS. You can undo this for a day.")
+    return _mark(entry_id, worklist.mark_entered, done)
 
 
 @bp.post("/hmis/worklist/<entry_id>/undo")
 @staff_only(Capability.REVIEW_CHANGES)
 def undo_hmis_entered(entry_id: str):
-    entry = worklist.get_entry(current_user, entry_id)
-    form = ActionForm()
-    if form.validate_on_submit():
-        ok, _r = attempt(form, worklist.undo_entered, current_user, entry)
-        if ok:
-            flash(_("The mark is taken back: it is on the list to enter again."), "success")
-        else:
-            flash(str(form.refusal), "error")
-    return _back_to_worklist()
+    done = _("The mark is taken back: it is on the list to enter again.")
+    return _mark(entry_id, worklist.undo_entered, done)
 
 
 # --- exports ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ them), and how a place a client described becomes a HUD living situation (list 4
 from __future__ import annotations
 
 from portal.domain.hmis import hud_lists
+from portal.domain.hmis.importer import COLUMNS as IMPORTED
 
 EXPORT_CSV = "Export.csv"
 CLS_CSV = "CurrentLivingSituation.csv"
@@ -40,38 +41,9 @@ COLUMNS = {
         "HashStatus",
         "ImplementationID",
     ),
-    CLS_CSV: (
-        "CurrentLivingSitID",
-        "EnrollmentID",
-        "PersonalID",
-        "InformationDate",
-        "CurrentLivingSituation",
-        "CLSSubsidyType",
-        "VerifiedBy",
-        "LeaveSituation14Days",
-        "SubsequentResidence",
-        "ResourcesToObtain",
-        "LeaseOwn60Day",
-        "MovedTwoOrMore",
-        "LocationDetails",
-        "DateCreated",
-        "DateUpdated",
-        "UserID",
-        "DateDeleted",
-        "ExportID",
-    ),
-    USER_CSV: (
-        "UserID",
-        "UserFirstName",
-        "UserLastName",
-        "UserPhone",
-        "UserExtension",
-        "UserEmail",
-        "DateCreated",
-        "DateUpdated",
-        "DateDeleted",
-        "ExportID",
-    ),
+    # The importer reads every column of these two: one list of HUD's headers for both ways.
+    CLS_CSV: IMPORTED[CLS_CSV],
+    USER_CSV: IMPORTED[USER_CSV],
     CONTACT_CSV: (
         "PersonalID",
         "PortalChangeID",
