@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import lazyload
 
 from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
@@ -117,44 +118,57 @@ class _Users:
         return default if default in self.by_id else None
 
 
-def _plan(agency: Agency, entries: list[HmisEntry], export_id: str) -> list[Planned]:
+def _plan(
+    agency: Agency, entries: list[HmisEntry], export_id: str, *, rows: bool = True
+) -> list[Planned]:
+    """Each entry's rows, or why it cannot be exported yet. With `rows` False only the
+    reasons are found (nothing decrypted: the exports page counts them on every view)."""
     users = _Users.load(agency)
     planned = []
     enrollments: dict[tuple[int, date], Enrollment | None] = {}  # one query per client and day
     for entry in entries:
         item = Planned(entry)
-        values = worklist.values_of(entry)
         on = _local_day(entry.occurred_at, agency)
         user_id = users.for_entry(entry)
-        if values is None:
-            item.refused = VALUES_PRUNED
-        elif user_id is None:
-            item.refused = NO_HMIS_USER
-        elif item.is_cls:
+        enrollment = None
+        if item.is_cls:
             key = (entry.client_id, on)
             if key not in enrollments:
                 enrollments[key] = contact_enrollment(entry.client, on)
             enrollment = enrollments[key]
-            if enrollment is None:
-                item.refused = NO_ENROLLMENT
-            else:
-                item.cls = cls_row(
-                    row_id=entry.public_id.hex,
-                    enrollment_id=enrollment.hud_enrollment_id,
-                    personal_id=entry.client.personal_id,
-                    information_date=on,
-                    situation=living_situation(entry.kind, values),
-                    details=location_details(entry.kind, values),
-                    created=entry.created_at,
-                    user_id=user_id,
-                    export_id=export_id,
-                )
-        else:
-            item.contact = contact_row(
-                entry, values, information_date=on, user_id=user_id, export_id=export_id
-            )
+        if entry.values_encrypted is None:
+            item.refused = VALUES_PRUNED
+        elif user_id is None:
+            item.refused = NO_HMIS_USER
+        elif item.is_cls and enrollment is None:
+            item.refused = NO_ENROLLMENT
+        elif rows:
+            _fill(item, agency, on, user_id, enrollment, export_id)
         planned.append(item)
     return planned
+
+
+def _fill(
+    item: Planned, agency: Agency, on: date, user_id: str, enrollment, export_id: str
+) -> None:
+    entry = item.entry
+    values = worklist.values_of(entry) or {}
+    if enrollment is not None:
+        item.cls = cls_row(
+            row_id=entry.public_id.hex,
+            enrollment_id=enrollment.hud_enrollment_id,
+            personal_id=entry.client.personal_id,
+            information_date=on,
+            situation=living_situation(entry.kind, values),
+            details=location_details(entry.kind, values),
+            created=entry.created_at,
+            user_id=user_id,
+            export_id=export_id,
+        )
+    else:
+        item.contact = contact_row(
+            entry, values, information_date=on, user_id=user_id, export_id=export_id
+        )
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:
@@ -245,6 +259,8 @@ def _waiting(agency: Agency, *, lock: bool = False) -> list[HmisEntry]:
             Client.deleted_at.is_(None),
         )
         .order_by(HmisEntry.created_at, HmisEntry.id)
+        # Waiting: nobody entered it and no export has it, so there is nothing to join.
+        .options(lazyload(HmisEntry.entered_by), lazyload(HmisEntry.export))
     )
     if lock:
         query = query.with_for_update(of=HmisEntry)
@@ -336,7 +352,7 @@ def _files(
 
 def not_exportable(agency: Agency) -> dict[str, int]:
     """Waiting entries that no export can carry yet, by reason."""
-    return _refused(_plan(agency, _waiting(agency), ""))
+    return _refused(_plan(agency, _waiting(agency), "", rows=False))
 
 
 def _refused(planned: list[Planned]) -> dict[str, int]:
