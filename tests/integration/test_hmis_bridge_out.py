@@ -10,7 +10,7 @@ import zipfile
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.domain.core import clock, crypto
 from portal.domain.core.roles import Role
@@ -698,3 +698,28 @@ def test_the_portals_own_place_coming_back_from_the_hmis_flags_nothing(
     database.session.commit()
     database.session.refresh(waiting)
     assert waiting.hmis_changed_at is None
+
+
+def test_a_large_backlog_goes_into_one_export(me, agency_a, database, hmis_user):
+    """More waiting changes than one claim statement takes (5,000 ids, within any SQLite's
+    bound-parameter limit): the claim goes in chunks and takes every one, once."""
+    values = crypto.encrypt_json({})
+    database.session.add_all(
+        HmisEntry(
+            agency_id=agency_a.id,
+            client_id=me.record.id,
+            kind="check_in",
+            occurred_at=clock.now(),
+            values_encrypted=values,
+        )
+        for _ in range(12_000)
+    )
+    database.session.commit()
+    made = hmis_export.make_export(agency_a, None, through="command")
+    database.session.commit()
+    assert made.counts["entries"] == 12_000
+    assert made.counts["rows"]["CurrentLivingSituation.csv"] == 12_000
+    waiting = database.session.scalar(
+        select(func.count()).select_from(HmisEntry).where(HmisEntry.export_id.is_(None))
+    )
+    assert waiting == 0

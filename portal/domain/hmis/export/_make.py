@@ -54,6 +54,7 @@ from portal.domain.records.coordinated_entry import csv_safe
 from portal.settings import current as current_settings
 
 NOTHING_TO_EXPORT = _l("Nothing was accepted since the last export: there is nothing to export.")
+_CLAIM_CHUNK = 5000  # ids per claim statement (SQLite builds can allow as few as 32,766)
 MAX_ENTRIES = 50_000  # exportable entries per export; the rest go in the next one
 # A fixed moment for every member of the zip: the same rows make the same bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -231,12 +232,8 @@ def _user_rows(users: _Users, ids: set[str], export_id: str) -> list[dict[str, s
                 "UserPhone": user.phone or "",
                 "UserExtension": user.extension or "",
                 "UserEmail": user.email or "",
-                "DateCreated": hud_timestamp(user.hud_date_created)
-                if user.hud_date_created
-                else "",
-                "DateUpdated": hud_timestamp(user.hud_date_updated)
-                if user.hud_date_updated
-                else "",
+                "DateCreated": _stamp(user.hud_date_created),
+                "DateUpdated": _stamp(user.hud_date_updated),
                 "DateDeleted": "",
                 "ExportID": export_id,
             }
@@ -305,12 +302,18 @@ def make_export(agency: Agency, actor=None, *, through: str = "staff") -> HmisEx
     dbs().add(export)
     dbs().flush()
     ids = [p.entry.id for p in planned]
-    claimed = changed(
-        update(HmisEntry)
-        .where(HmisEntry.id.in_(ids), HmisEntry.export_id.is_(None), HmisEntry.entered_at.is_(None))
-        .values(export_id=export.id)
-        .execution_options(synchronize_session=False)
-    )
+    claimed = 0
+    for start in range(0, len(ids), _CLAIM_CHUNK):  # within SQLite's bound-parameter limit
+        claimed += changed(
+            update(HmisEntry)
+            .where(
+                HmisEntry.id.in_(ids[start : start + _CLAIM_CHUNK]),
+                HmisEntry.export_id.is_(None),
+                HmisEntry.entered_at.is_(None),
+            )
+            .values(export_id=export.id)
+            .execution_options(synchronize_session=False)
+        )
     if claimed != len(ids):  # cannot happen under the lock; never export a row twice
         raise RuntimeError("an entry was exported by another export at the same time")
     audit.record(
