@@ -5,7 +5,8 @@ the place, and the "To enter in the HMIS" worklist shows both (with its count in
 navigation). The agency administrator makes an export and downloads its zip (the sign-in is
 fresh; then, five minutes later, only after the password and an authenticator code again).
 The zip holds the two CurrentLivingSituation rows, and the portal's own importer takes it
-back. Last, "Done in the HMIS" and its undo move the navigation's count.
+back. Last, a change in the export is done only when the export is confirmed; a check-in made
+after it is marked "Done in the HMIS" by hand and taken back; each moves the navigation's count.
 """
 
 from __future__ import annotations
@@ -316,19 +317,25 @@ def test_a_check_in_and_a_place_reach_the_worklist_and_an_export_that_imports_ba
         assert {row.living_situation for row in stored} == set(by_situation)
         db.session.remove()
 
-    # --- done in the HMIS, and taken back ------------------------------------------------
+    # --- in an export: done when the export is confirmed, not by hand ---------------------
     staff.reload()
-    expect(entry_card(staff, "Check-in")).to_contain_text("Export 1")
-    tap_and_load(
-        staff,
-        entry_card(staff, "Check-in").get_by_role("button", name=re.compile("^Done in the HMIS")),
-    )
+    exported = entry_card(staff, "Check-in")
+    expect(exported).to_contain_text("Export 1")
+    expect(exported).to_contain_text("Once the HMIS has imported export 1, confirm it on its page.")
+    expect(exported.get_by_role("button", name=re.compile("^Done in the HMIS"))).to_have_count(0)
+    assert_accessible(staff)
+
+    # --- a new check-in after the export: done in the HMIS by hand, and taken back --------
+    phone.goto(live_server.url + "/home")
+    tap_and_load(phone, phone.get_by_role("button", name="I'm still here"))
+    staff.reload()
+    expect_waiting(staff, 3)
+    fresh = entry_card(staff, "Check-in").filter(has_not_text="Export 1")
+    tap_and_load(staff, fresh.get_by_role("button", name=re.compile("^Done in the HMIS")))
     expect(
         staff.get_by_text("Marked as entered in the HMIS. You can undo this for a day.")
     ).to_be_visible()
-    expect_waiting(staff, 1)
-    expect(entry_card(staff, "Check-in")).to_have_count(0)
-    expect(entry_card(staff, "Where to find me")).to_be_visible()
+    expect_waiting(staff, 2)
     assert_accessible(staff)
 
     staff.get_by_label("Show").select_option(label="Done")
@@ -341,7 +348,18 @@ def test_a_check_in_and_a_place_reach_the_worklist_and_an_export_that_imports_ba
     expect(
         staff.get_by_text("The mark is taken back: it is on the list to enter again.")
     ).to_be_visible()
-    expect_waiting(staff, 2)
+    expect_waiting(staff, 3)
     expect(staff.get_by_role("status").filter(has_text="done")).to_have_text("0 changes done")
     assert_accessible(staff)
+
+    # --- the administrator confirms the HMIS imported export 1 ---------------------------
+    admin.goto(live_server.url + "/staff/hmis/exports")  # the page last posted a download
+    tap_and_load(admin, admin.get_by_role("link", name="Export 1"))
+    tap_and_load(
+        admin, admin.get_by_role("button", name="The HMIS imported it: mark its changes done")
+    )
+    expect(admin.get_by_text("Done: 2 changes are marked as entered in the HMIS.")).to_be_visible()
+    assert_accessible(admin)
+    staff.reload()
+    expect_waiting(staff, 1)  # the check-in made after the export
     print(f"\n[journey hmis bridge] {time.perf_counter() - started:.1f} s")
