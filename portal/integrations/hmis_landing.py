@@ -88,7 +88,7 @@ def _list_s3(settings: Any, location: str) -> list[Landed]:
                 if _wanted(name):
                     modified = item["LastModified"].astimezone(UTC)
                     found.append(Landed(name, item["Key"], int(item["Size"]), modified))
-    except store._errors as exc:
+    except store.transport_errors as exc:
         raise StorageUnavailable(f"cannot list {bucket}: {type(exc).__name__}") from exc
     return found
 
@@ -120,7 +120,7 @@ def _copy_s3(settings: Any, location: str, landed: Landed, copy: IO[bytes], dige
             _copy(body, copy, digest)
         finally:
             body.close()
-    except store._errors as exc:
+    except store.transport_errors as exc:
         raise StorageUnavailable(type(exc).__name__) from exc
 
 

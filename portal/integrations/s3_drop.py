@@ -42,6 +42,6 @@ def put_bytes(settings, url: str, name: str, content: bytes) -> str:
             ChecksumSHA256=base64.b64encode(hashlib.sha256(content).digest()).decode("ascii"),
             **extra,
         )
-    except store._errors as exc:
+    except store.transport_errors as exc:
         raise StorageUnavailable(f"could not put {key}") from exc
     return key

@@ -385,6 +385,12 @@ class S3Store:
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r})"
 
+    @property
+    def transport_errors(self) -> tuple[type[BaseException], ...]:
+        """What a call on `client` raises when the store cannot be reached or refuses it (for
+        code that uses the client for another bucket: the HMIS landing place and drop)."""
+        return self._errors
+
     def put(self, key: str, path: Path, *, sha256: bytes, content_type: str) -> None:
         validate_key(key)
         if len(sha256) != 32:

@@ -53,10 +53,6 @@ def kinds() -> dict[str, object]:
 
 def may_see(actor) -> bool:
     """Whether the actor has a worklist at all."""
-    return _allowed(actor)
-
-
-def _allowed(actor) -> bool:
     return (
         getattr(actor, "kind", None) == "staff"
         and has_capability(actor.role, Capability.REVIEW_CHANGES)
@@ -84,7 +80,7 @@ def worklist_criteria(agency_id, staff_id, today):
 
 def _scope(actor) -> Select:
     """The entries `actor` may see."""
-    if not _allowed(actor):
+    if not may_see(actor):
         raise Forbidden(Capability.REVIEW_CHANGES)
     return (
         select(HmisEntry)
@@ -159,7 +155,7 @@ def values_of(entry: HmisEntry) -> dict | None:
 
 def counts(actor) -> dict[str, int]:
     """Waiting entries the actor may see, per kind, and in all (for the navigation)."""
-    if not _allowed(actor):
+    if not may_see(actor):
         return {}
     waiting = _scope(actor).where(HmisEntry.entered_at.is_(None)).subquery()
     rows = dbs().execute(select(waiting.c.kind, func.count()).group_by(waiting.c.kind)).all()

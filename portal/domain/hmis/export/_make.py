@@ -120,11 +120,10 @@ class _Users:
 
 
 def _plan(
-    agency: Agency, entries: list[HmisEntry], export_id: str, *, rows: bool = True
+    agency: Agency, users: _Users, entries: list[HmisEntry], export_id: str, *, rows: bool = True
 ) -> list[Planned]:
     """Each entry's rows, or why it cannot be exported yet. With `rows` False only the
     reasons are found (nothing decrypted: the exports page counts them on every view)."""
-    users = _Users.load(agency)
     planned = []
     enrollments: dict[tuple[int, date], Enrollment | None] = {}  # one query per client and day
     for entry in entries:
@@ -144,14 +143,12 @@ def _plan(
         elif item.is_cls and enrollment is None:
             item.refused = NO_ENROLLMENT
         elif rows:
-            _fill(item, agency, on, user_id, enrollment, export_id)
+            _fill(item, on, user_id, enrollment, export_id)
         planned.append(item)
     return planned
 
 
-def _fill(
-    item: Planned, agency: Agency, on: date, user_id: str, enrollment, export_id: str
-) -> None:
+def _fill(item: Planned, on: date, user_id: str, enrollment, export_id: str) -> None:
     entry = item.entry
     values = worklist.values_of(entry) or {}
     if enrollment is not None:
@@ -276,11 +273,12 @@ def make_export(agency: Agency, actor=None, *, through: str = "staff") -> HmisEx
         or 0
     ) + 1
     export_id = _hud_export_id(agency, sequence)
-    everything = _plan(agency, _waiting(agency, lock=True), export_id)
+    users = _Users.load(agency)
+    everything = _plan(agency, users, _waiting(agency, lock=True), export_id)
     planned = [p for p in everything if p.refused is None][:MAX_ENTRIES]
     if not planned:
         raise DomainError(NOTHING_TO_EXPORT)
-    files, rows = _files(agency, actor, planned, export_id)
+    files, rows = _files(agency, actor, users, planned, export_id)
     content = _zip(files)
     settings = current_settings()
     export = HmisExport(
@@ -335,12 +333,11 @@ def _spreadsheet_safe(row: dict[str, str]) -> dict[str, str]:
 
 
 def _files(
-    agency: Agency, actor, planned: list[Planned], export_id: str
+    agency: Agency, actor, users: _Users, planned: list[Planned], export_id: str
 ) -> tuple[dict[str, bytes], dict[str, int]]:
     """The files by name, and their rows counted."""
     cls_rows = [p.cls for p in planned if p.cls is not None]
     contact_rows = [_spreadsheet_safe(p.contact) for p in planned if p.contact is not None]
-    users = _Users.load(agency)
     named = {row["UserID"] for row in [*cls_rows, *contact_rows]}
     first_day = min(_local_day(p.entry.occurred_at, agency) for p in planned)
     tables = {
@@ -355,7 +352,7 @@ def _files(
 
 def not_exportable(agency: Agency) -> dict[str, int]:
     """Waiting entries that no export can carry yet, by reason."""
-    return _refused(_plan(agency, _waiting(agency), "", rows=False))
+    return _refused(_plan(agency, _Users.load(agency), _waiting(agency), "", rows=False))
 
 
 def _refused(planned: list[Planned]) -> dict[str, int]:
