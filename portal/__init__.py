@@ -180,12 +180,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.client import bp as client_bp
     from portal.common import bp as common_bp
+    from portal.texts_hooks import bp as texts_hooks_bp
     from staff_bridge import bp as staff_bp
 
     app.register_blueprint(common_bp)
     app.register_blueprint(client_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(api_bp)
+    app.register_blueprint(texts_hooks_bp)
 
 
 def _register_commands(app: Flask) -> None:

@@ -42,6 +42,8 @@ MAIL_LINKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "password_reset": _reset_link,
     "staff_invite": lambda p: external("staff_bridge.set_password", token=p["token"]),
     "roi_renewal": lambda p: external("client.sign_document", request_id=p["request"]),
+    "new_request": lambda p: external("client.home"),
+    "document_request": lambda p: external("client.home"),
     "new_message": lambda p: external(
         "client.conversation", conversation_id=p["conversation"], anchor="newest"
     ),

@@ -159,6 +159,26 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
+    # Texts (issue 22; README "Texts"): "" sends none, "kannel" or "twilio" a gateway, "file"
+    # writes each text under the instance folder (development).
+    sms_transport: str = ""
+    sms_brand: str = "HMIS portal"  # how every text begins, so people know who writes
+    sms_from: str = ""  # the sending number (E.164), or a Twilio Messaging Service SID
+    sms_kannel_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    sms_kannel_username: str = ""
+    sms_kannel_password: str = ""
+    # Kannel signs nothing: its POSTs carry this secret, and come from these addresses.
+    sms_hook_secret: str = ""
+    sms_hook_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    sms_twilio_api: str = "https://api.twilio.com"
+    sms_twilio_account_sid: str = ""
+    sms_twilio_auth_token: str = ""
+    sms_timeout_seconds: float = 10.0
+    sms_per_phone_hour: int = 3
+    sms_per_phone_day: int = 8
+    sms_per_agency_hour: int = 300
+    # Answer STOP, START and HELP (off where the provider answers them itself).
+    sms_keyword_replies: bool = True
     # Rate limits (Flask-Limiter). Shelter Wi-Fi is shared, so per-IP limits are generous.
     ratelimit_storage_uri: str = "memory://"
     web_concurrency: int = 1
@@ -302,6 +322,31 @@ class Settings:
             return self.staff_idle, self.staff_absolute
         return self.client_idle, self.client_absolute
 
+    def _sms_problems(self) -> list[str]:
+        """Texts are checked in every profile: a half-set gateway would fail in the worker."""
+        found = []
+        if self.sms_transport not in ("", "file", "kannel", "twilio"):
+            found.append("SMS_TRANSPORT must be empty, file, kannel or twilio")
+        if self.sms_transport == "file" and self.is_production:
+            found.append("SMS_TRANSPORT=file only writes texts to a folder: not in production")
+        if self.sms_transport in ("kannel", "twilio") and not self.sms_from:
+            found.append("SMS_FROM (the sending number) is required with a gateway")
+        if self.sms_transport == "kannel" and (
+            not self.sms_kannel_username or len(self.sms_hook_secret) < 24
+        ):
+            found.append(
+                "Kannel needs SMS_KANNEL_USERNAME and an SMS_HOOK_SECRET of 24+ characters"
+            )
+        if self.sms_transport == "twilio" and not (
+            self.sms_twilio_account_sid and self.sms_twilio_auth_token
+        ):
+            found.append("Twilio needs SMS_TWILIO_ACCOUNT_SID and SMS_TWILIO_AUTH_TOKEN")
+        if min(self.sms_per_phone_hour, self.sms_per_phone_day, self.sms_per_agency_hour) < 1:
+            found.append(
+                "SMS_PER_PHONE_HOUR, SMS_PER_PHONE_DAY and SMS_PER_AGENCY_HOUR: at least 1"
+            )
+        return found
+
     def problems(self) -> list[str]:  # noqa: C901 - a flat list of one-line production checks
         """What makes this configuration unsafe for production (empty when fine)."""
         found = []
@@ -315,6 +360,7 @@ class Settings:
             found.append("RETENTION_MAX_PER_RUN must be at least 1")
         if self.hmis_export_keep_days < 1:
             found.append("HMIS_EXPORT_KEEP_DAYS must be at least 1")
+        found += self._sms_problems()
         if self.hmis_export_drop and not (
             self.hmis_export_drop.startswith("s3://") and self.hmis_export_drop[5:].strip("/")
         ):
@@ -399,6 +445,25 @@ _ENV_READERS: dict[str, tuple[str, Any]] = {
     "smtp_username": ("SMTP_USERNAME", str),
     "smtp_password": ("SMTP_PASSWORD", str),
     "smtp_starttls": ("SMTP_STARTTLS", _bool),
+    "sms_transport": ("SMS_TRANSPORT", str),
+    "sms_brand": ("SMS_BRAND", str),
+    "sms_from": ("SMS_FROM", str),
+    "sms_kannel_url": ("SMS_KANNEL_URL", str),
+    "sms_kannel_username": ("SMS_KANNEL_USERNAME", str),
+    "sms_kannel_password": ("SMS_KANNEL_PASSWORD", str),
+    "sms_hook_secret": ("SMS_HOOK_SECRET", str),
+    "sms_hook_allow": (
+        "SMS_HOOK_ALLOW",
+        lambda v: tuple(a.strip() for a in v.split(",") if a.strip()),
+    ),
+    "sms_twilio_api": ("SMS_TWILIO_API", lambda v: v.rstrip("/")),
+    "sms_twilio_account_sid": ("SMS_TWILIO_ACCOUNT_SID", str),
+    "sms_twilio_auth_token": ("SMS_TWILIO_AUTH_TOKEN", str),
+    "sms_timeout_seconds": ("SMS_TIMEOUT_SECONDS", float),
+    "sms_per_phone_hour": ("SMS_PER_PHONE_HOUR", int),
+    "sms_per_phone_day": ("SMS_PER_PHONE_DAY", int),
+    "sms_per_agency_hour": ("SMS_PER_AGENCY_HOUR", int),
+    "sms_keyword_replies": ("SMS_KEYWORD_REPLIES", _bool),
     "ratelimit_storage_uri": ("RATELIMIT_STORAGE_URI", str),
     "web_concurrency": ("WEB_CONCURRENCY", int),
     "sign_in_ip_limit": ("SIGN_IN_IP_LIMIT", str),

@@ -53,4 +53,5 @@ from staff_bridge import (  # noqa: E402,F401 - routes register
     routes,
     second_factor,
     sso,
+    texts,
 )

@@ -320,3 +320,16 @@ class ArticleForm(PortalForm):
     ends_day = StringField(_l("Day"))
     ends_month = SelectField(_l("Month"), validate_choice=False)
     ends_year = StringField(_l("Year"))
+
+
+class StaffTextStartForm(PortalForm):
+    phone = RadioField(_l("Phone to confirm"), validate_choice=False)
+
+
+class StaffTextCodeForm(PortalForm):
+    code = StringField(_l("Code the client reads to you"))
+
+
+class QuietHoursForm(PortalForm):
+    quiet_from = StringField(_l("No texts from"))
+    quiet_until = StringField(_l("until"))

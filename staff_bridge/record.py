@@ -10,13 +10,46 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import esign, messaging, selfservice
+from portal.domain import esign, messaging, selfservice, texting
 from portal.domain.accounts import client_accounts, invitations
 from portal.domain.core import audit
 from portal.domain.records import access_policy, clients
 from portal.domain.selfservice import review
 from portal.page_parts import PageParts
-from staff_bridge.forms import CareTeamForm
+from staff_bridge.forms import CareTeamForm, StaffTextCodeForm, StaffTextStartForm
+
+# What staff read for each kind of notice and each state of a text or an email.
+NOTICE_KIND_LABELS = {
+    "messages": _l("New message"),
+    "requests": _l("Request from staff"),
+    "documents": _l("Document to sign or send"),
+    "roi_renewal": _l("Release of Information renewal"),
+    "code": _l("Code to confirm the phone"),
+    "reply_stop": _l("Answer to STOP"),
+    "reply_start": _l("Answer to START"),
+    "reply_help": _l("Answer to HELP"),
+    "reply_other": _l("Answer to a reply"),
+}
+TEXT_STATUS_LABELS = {
+    "queued": _l("Waiting to be sent"),
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Did not arrive"),
+    "dropped": _l("Not sent"),
+}
+DROP_REASON_LABELS = {
+    "stale": _l("too late to be useful"),
+    "quiet_hours": _l("quiet hours"),
+    "stopped": _l("the phone replied STOP"),
+    "bounced": _l("texts to this phone do not arrive"),
+    "no_consent": _l("no confirmed phone"),
+    "not_needed": _l("already seen or done"),
+    "no_gateway": _l("texts are off"),
+    "gateway_refused": _l("the gateway refused it"),
+    "invalid_number": _l("not a valid number"),
+    "not_mobile": _l("not a mobile phone"),
+    "unreachable": _l("the phone cannot be reached"),
+}
 
 EVENT_LABELS = {
     "client.viewed": _l("Record viewed"),
@@ -123,6 +156,23 @@ def portal_account(actor, client):
     return {
         "status": invitations.portal_status(client),
         "reason_labels": client_accounts.REASON_LABELS,
+    }
+
+
+@section(95)
+def texts(actor, client):
+    """How notices reached the client (email or text, when), and their texting number."""
+    may_confirm = access_policy.can(actor, "edit", client)
+    return {
+        "state": texting.state_of(client),
+        "notices": texting.notices_for(client),
+        "phones": texting.textable_phones(client) if may_confirm else [],
+        "may_confirm": may_confirm,
+        "start": StaffTextStartForm(),
+        "code": StaffTextCodeForm(),
+        "kinds": NOTICE_KIND_LABELS,
+        "statuses": TEXT_STATUS_LABELS,
+        "reasons": DROP_REASON_LABELS,
     }
 
 

@@ -13,4 +13,5 @@ from portal.client import (  # noqa: E402,F401 - routes register on bp
     resources,
     routes,
     selfservice,
+    texts,
 )

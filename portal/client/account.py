@@ -116,7 +116,6 @@ def _preferences_form() -> PreferencesForm:
     ]
     if not form.is_submitted():
         form.language.data = current_user.preferred_language
-        form.email_notifications.data = current_user.email_notifications
     return form
 
 
@@ -131,7 +130,6 @@ def save_preferences():
             client_accounts.update_preferences,
             current_user,
             language=form.language.data or "",
-            email_notifications=bool(form.email_notifications.data),
         )
         if ok:
             session["lang"] = current_user.preferred_language

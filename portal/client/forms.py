@@ -115,7 +115,6 @@ class CorrectionForm(PortalForm):
 
 class PreferencesForm(PortalForm):
     language = RadioField(_l("Language"), validate_choice=False)
-    email_notifications = BooleanField(_l("Email me when there is something new in the portal"))
 
 
 class EmailChangeForm(PortalForm):
@@ -125,3 +124,37 @@ class EmailChangeForm(PortalForm):
 
 class EmailChangeCodeForm(PortalForm):
     code = StringField(_l("6-digit code"))
+
+
+class TextStartForm(PortalForm):
+    phone = RadioField(_l("Which phone should get texts?"), validate_choice=False)
+
+
+class TextCodeForm(PortalForm):
+    code = StringField(_l("6-digit code"))
+
+
+class TextDetailsForm(PortalForm):
+    allow_details = BooleanField(_l("Texts may name my agency"))
+
+
+# How each kind of notice reaches the client (issue 22): the labels of the four choices.
+NOTICE_LABELS = {
+    "messages": _l("New messages"),
+    "requests": _l("Requests from your care team"),
+    "documents": _l("Documents to sign or send"),
+    "roi_renewal": _l("When your permission to share needs renewing"),
+}
+CHANNEL_LABELS = {
+    "email": _l("Email"),
+    "text": _l("Text message"),
+    "both": _l("Email and text"),
+    "none": _l("Do not tell me"),
+}
+
+
+class NoticeChannelsForm(PortalForm):
+    messages = RadioField(NOTICE_LABELS["messages"], validate_choice=False)
+    requests = RadioField(NOTICE_LABELS["requests"], validate_choice=False)
+    documents = RadioField(NOTICE_LABELS["documents"], validate_choice=False)
+    roi_renewal = RadioField(NOTICE_LABELS["roi_renewal"], validate_choice=False)

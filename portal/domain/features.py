@@ -11,7 +11,7 @@ build cycles between features). A new feature is one entry (README, "Adding a fe
 
 from __future__ import annotations
 
-from portal.domain import documents, esign, messaging, retention, selfservice
+from portal.domain import documents, esign, messaging, retention, selfservice, texting
 from portal.domain.accounts import client_accounts, onboarding, sessions, staff
 from portal.domain.core import jobs, mail
 from portal.domain.core.feature import Feature
@@ -56,6 +56,7 @@ FEATURES: tuple[Feature, ...] = (
         notices={**esign.SIGNING_NOTICES, **esign.REVOCATION_NOTICES},
     ),
     Feature("directory"),
+    Feature("texting", jobs=(texting.send_text_job,)),
     Feature("retention", jobs=(retention.purge_job,)),
 )
 

@@ -50,6 +50,12 @@ TEMPLATES = {
     "new_message": MailTemplate(
         _l("You have a new message in the HMIS portal"), "mail/new_message.txt"
     ),
+    "new_request": MailTemplate(
+        _l("Your care team asked you for something in the HMIS portal"), "mail/new_request.txt"
+    ),
+    "document_request": MailTemplate(
+        _l("You have a document to sign or send in the HMIS portal"), "mail/document_request.txt"
+    ),
     "staff_invite": MailTemplate(
         _l("Set your password for the HMIS portal"), "mail/staff_invite.txt"
     ),

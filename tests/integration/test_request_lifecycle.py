@@ -171,7 +171,7 @@ def test_a_form_and_its_session_change_commit_together_in_one_transaction(app, c
     with Statements(db.engine) as seen:
         saved = client_user.post(
             "/account/preferences",
-            data={"csrf_token": token, "language": "es", "email_notifications": "y"},
+            data={"csrf_token": token, "language": "es"},
         )
     assert saved.status_code == 303
     assert "UPDATE client_accounts SET" in seen.writes

@@ -275,16 +275,14 @@ EMAIL_CODE_TRIES = 5
 EMAIL_CODE_VALID_FOR_HOURS = 24
 
 
-def update_preferences(account: ClientAccount, *, language: str, email_notifications: bool) -> None:
+def update_preferences(account: ClientAccount, *, language: str) -> None:
+    """The language (how each kind of notice arrives is `texting.set_channels`)."""
     if language not in current_settings().languages:
         raise DomainError(_l("Choose a language."), field="language")
     changed: dict[str, str | bool] = {}
     if account.preferred_language != language:
         changed["language"] = language
-    if account.email_notifications != email_notifications:
-        changed["email_notifications"] = email_notifications
     account.preferred_language = language
-    account.email_notifications = email_notifications
     if changed:
         audit.record("account.preferences_changed", account, details=changed)
 

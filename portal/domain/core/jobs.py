@@ -67,6 +67,14 @@ def handler(
     return mark
 
 
+class Later(Exception):
+    """A handler's "not yet": the job waits until `run_at`, and this try does not count."""
+
+    def __init__(self, run_at):
+        super().__init__("later")
+        self.run_at = run_at
+
+
 def install(func) -> None:
     """Make a function marked with `handler()` the one that runs its kind of job."""
     HANDLERS[func.job.kind] = func.job
@@ -224,6 +232,17 @@ def run_one(worker: str | None = None) -> bool:
             enqueue(job.kind, {}, run_at=clock.now() + h.every, unique_key=f"recurring:{job.kind}")
         session.commit()
         log.info("job done", extra={"job_id": job.id, "kind": job.kind, "attempts": job.attempts})
+    except Later as later:
+        session.rollback()
+        will_write()
+        _finish(
+            job.id,
+            status=JobStatus.QUEUED,
+            run_at=later.run_at,
+            attempts=job.attempts - 1,
+            locked_by=None,
+            locked_at=None,
+        )
     except Exception as exc:
         session.rollback()
         will_write()

@@ -22,6 +22,8 @@ def queue(
     language: str,
     params: dict[str, Any] | None = None,
     secret_params: dict[str, Any] | None = None,
+    client_id: int | None = None,
+    notice_kind: str | None = None,
 ) -> OutboxMessage:
     from portal.integrations.mail import TEMPLATES
 
@@ -33,6 +35,8 @@ def queue(
         language=language or "en",
         params=params or {},
         secret_params=crypto.encrypt_json(secret_params) if secret_params else None,
+        client_id=client_id,
+        notice_kind=notice_kind,
     )
     dbs().add(message)
     dbs().flush()

@@ -8,6 +8,7 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal.domain import texting
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability
@@ -310,6 +311,12 @@ def request_documents(
             "client_task.created",
             client,
             details={"kind": "document", "category": chosen_category, "task": str(task.public_id)},
+        )
+        texting.notify_record(
+            client.id,
+            "documents",
+            mail_template="document_request",
+            params={"task": str(task.public_id)},
         )
         tasks.append(task)
     if not tasks:

@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from portal.domain.core import audit, clock, jobs, mail
+from portal.domain import texting
+from portal.domain.core import audit, clock, jobs
 from portal.domain.core.session import dbs
 from portal.domain.esign._texts import ensure_default_roi
 from portal.domain.models import (
@@ -15,7 +16,6 @@ from portal.domain.models import (
     Consent,
     SignatureRequest,
 )
-from portal.domain.models import ClientAccount as Account
 
 # --- reminders before an ROI ends ------------------------------------------------------------
 
@@ -24,7 +24,8 @@ REMIND_DAYS = 30
 
 def remind_expiring() -> int:
     """Clients whose Release of Information ends within REMIND_DAYS get a renewal request on
-    their dashboard and one email (a first name and a link only). Returns how many."""
+    their dashboard and one notice, by email or text as they chose (a link only). Returns how
+    many."""
 
     today = clock.now().date()
     ending = dbs().scalars(
@@ -63,17 +64,12 @@ def remind_expiring() -> int:
             dbs().get(Client, consent.client_id),
             details={"request": str(request.public_id), "kind": "roi", "renewal": True},
         )
-        account = dbs().scalar(select(Account).where(Account.client_id == consent.client_id))
-        if account is not None and account.is_active and account.email_notifications:
-            mail.queue(
-                "roi_renewal",
-                to=account.email,
-                language=account.preferred_language,
-                params={
-                    "name": account.first_name,
-                    "request": str(request.public_id),  # the link is built when it is sent
-                },
-            )
+        texting.notify_record(
+            consent.client_id,
+            "roi_renewal",
+            mail_template="roi_renewal",
+            params={"request": str(request.public_id)},  # the link is built when it is sent
+        )
         reminded += 1
     return reminded
 

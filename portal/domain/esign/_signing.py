@@ -12,6 +12,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal.domain import texting
 from portal.domain.core import audit, clock, context
 from portal.domain.core.errors import DomainError, Forbidden, NotFound
 from portal.domain.core.roles import Capability
@@ -113,6 +114,12 @@ def request_signatures(
             "signature.requested",
             client,
             details={"request": str(request.public_id), "kind": template.kind},
+        )
+        texting.notify_record(
+            client.id,
+            "documents",
+            mail_template="document_request",
+            params={"request": str(request.public_id)},
         )
         made.append(request)
     return made

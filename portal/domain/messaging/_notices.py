@@ -1,10 +1,12 @@
-"""The client's email notice of new messages: at most one an hour per conversation."""
+"""The client's notice of new messages (email or text, as they chose): at most one an hour per
+conversation."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.domain.core import clock, jobs, mail
+from portal.domain import texting
+from portal.domain.core import clock, jobs
 from portal.domain.core.session import dbs
 from portal.domain.messaging._text import NOTICE_EVERY
 from portal.domain.models import (
@@ -36,15 +38,12 @@ def notify_client_job(payload: dict) -> None:
     account = dbs().scalar(
         select(ClientAccount).where(ClientAccount.client_id == conversation.client_id)
     )
-    if account is None or not account.is_active or not account.email_notifications:
+    if account is None or not account.is_active:
         return
     conversation.client_notified_at = clock.now()
-    mail.queue(
-        "new_message",
-        to=account.email,
-        language=account.preferred_language,
-        params={
-            "name": account.first_name,
-            "conversation": str(conversation.public_id),  # the link is built when it is sent
-        },
+    texting.notify_client(
+        account,
+        "messages",
+        mail_template="new_message",
+        params={"conversation": str(conversation.public_id)},  # links are built when sent
     )

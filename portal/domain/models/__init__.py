@@ -62,6 +62,7 @@ from portal.domain.models.selfservice import (
     ReviewItem,
 )
 from portal.domain.models.sessions import UserSession
+from portal.domain.models.texting import TextConsent, TextInbound, TextMessage, TextNumber
 
 __all__ = [
     "Account",
@@ -121,5 +122,9 @@ __all__ = [
     "StaffNotification",
     "StaffUser",
     "TemplateVersion",
+    "TextConsent",
+    "TextInbound",
+    "TextMessage",
+    "TextNumber",
     "UserSession",
 ]

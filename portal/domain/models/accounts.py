@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, true
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.domain.core.roles import Role
@@ -101,6 +101,9 @@ class ClientAccount(PublicIdMixin, CreatedAtMixin, SignInStateMixin, Base):
     email_verified_at: Mapped[datetime | None]
     privacy_version: Mapped[str | None] = mapped_column(String(16))
     email_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # How each kind of notice reaches the client (issue 22): kind -> email, text, both, none.
+    # A kind not named here goes by email when `email_notifications` is on.
+    notice_channels: Mapped[dict] = mapped_column(default=dict, server_default=text("'{}'"))
     # A sign-in email change waits here until the code sent to the new address comes back.
     pending_email: Mapped[str | None] = mapped_column(String(254))
     pending_email_code_hmac: Mapped[str | None] = mapped_column(String(64))

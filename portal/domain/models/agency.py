@@ -30,6 +30,11 @@ class Agency(PublicIdMixin, CreatedAtMixin, Base):
     # The HMIS user id an export names for a change no mapped staff member accepted (a
     # check-in, or staff with no HMIS user of their email): one of the imported User.csv.
     hmis_user_id: Mapped[str | None] = mapped_column(String(32))
+    # Quiet hours for texts, in the agency's time zone (issue 22): "HH:MM" to "HH:MM".
+    text_quiet_from: Mapped[str] = mapped_column(String(5), default="21:00", server_default="21:00")
+    text_quiet_until: Mapped[str] = mapped_column(
+        String(5), default="08:00", server_default="08:00"
+    )
 
     def today(self):
         return clock.local_today(self.timezone)

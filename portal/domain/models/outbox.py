@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.domain.core.statuses import OutboxStatus
@@ -28,3 +28,6 @@ class OutboxMessage(PublicIdMixin, CreatedAtMixin, Base):
     secret_params: Mapped[str | None] = mapped_column(Text)
     status: Mapped[OutboxStatus] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     sent_at: Mapped[datetime | None]
+    # A notice to a client (issue 22): whose, and which kind, so staff see what reached them.
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    notice_kind: Mapped[str | None] = mapped_column(String(24))

@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from portal.domain import texting
 from portal.domain.core import audit, clock
 from portal.domain.core.errors import DomainError, Forbidden
 from portal.domain.core.roles import Capability
@@ -42,6 +43,9 @@ def create_task(actor, client: Client, *, kind: str, due_on: date | None) -> Cli
     dbs().add(task)
     dbs().flush()
     audit.record("client_task.created", client, details={"kind": kind, "task": str(task.public_id)})
+    texting.notify_record(
+        client.id, "requests", mail_template="new_request", params={"task": str(task.public_id)}
+    )
     return task
 
 

@@ -1,0 +1,113 @@
+"""The one way a notice reaches a client: by email, text, both or neither, as they chose for
+that kind of notice (My account, "How we tell you about new things").
+
+A text says only that there is something to look at, with a link; with the client's leave
+(`TextConsent.allow_details`, not on a shared phone) it may name the agency. When a text
+cannot go (no confirmed number, STOP, a bounce, texts off) a client who chose texts only gets
+the email instead: STOP ends texts, not notices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.domain.core import audit, mail
+from portal.domain.core.errors import DomainError
+from portal.domain.core.session import dbs
+from portal.domain.models import Agency, ClientAccount, TextConsent
+from portal.domain.texting._outbox import confirmed_number, enabled, number_state, queue_text
+from portal.domain.texting._rules import CHANNELS, NOTICE_KINDS, channel_for
+
+
+def can_text(client_id: int) -> str | None:
+    """The number a notice to this client may be texted to now, or None."""
+    if not enabled():
+        return None
+    number = confirmed_number(client_id)
+    if number is None:
+        return None
+    state = number_state(number)
+    if state is not None and (state.stopped_at is not None or state.bounced_at is not None):
+        return None
+    return number
+
+
+def notify_client(
+    account: ClientAccount | None,
+    kind: str,
+    *,
+    mail_template: str,
+    params: dict[str, Any],
+) -> str:
+    """Tell a client there is something new, on the channels they chose. `params` hold public
+    ids only (the link is built when the notice is sent). Returns the channels used."""
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    if account is None or not account.is_active or account.client_id is None:
+        return "none"
+    channel = channel_for(account, kind)
+    texted = False
+    if channel in ("text", "both"):
+        number = can_text(account.client_id)
+        if number is not None:
+            consent = dbs().scalar(
+                select(TextConsent).where(TextConsent.client_id == account.client_id)
+            )
+            agency = dbs().get(Agency, account.agency_id)
+            text_params = {**params, "mail": mail_template}
+            if consent is not None and consent.allow_details and agency is not None:
+                text_params["agency"] = agency.name
+            queue_text(
+                kind,
+                number=number,
+                language=account.preferred_language,
+                client_id=account.client_id,
+                agency=agency,
+                params=text_params,
+            )
+            texted = True
+    emailed = channel in ("email", "both") or (channel == "text" and not texted)
+    if emailed:
+        mail.queue(
+            mail_template,
+            to=account.email,
+            language=account.preferred_language,
+            params={"name": account.first_name, **params},
+            client_id=account.client_id,
+            notice_kind=kind,
+        )
+    return "both" if texted and emailed else "text" if texted else "email" if emailed else "none"
+
+
+def account_of(client) -> ClientAccount | None:
+    return dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
+
+
+def notify_record(client_id: int, kind: str, *, mail_template: str, params: dict[str, Any]) -> str:
+    """`notify_client` for the account of a client record, if it has one."""
+    account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client_id))
+    return notify_client(account, kind, mail_template=mail_template, params=params)
+
+
+def set_channels(account: ClientAccount, choices: dict[str, str]) -> None:
+    """Save how each kind of notice reaches the client. Texts need a confirmed number."""
+    for kind in NOTICE_KINDS:
+        if choices.get(kind) not in CHANNELS:
+            raise DomainError(_l("Choose how we tell you."), field=kind)
+    wants_text = any(choices[k] in ("text", "both") for k in NOTICE_KINDS)
+    if wants_text and (account.client_id is None or confirmed_number(account.client_id) is None):
+        raise DomainError(
+            _l("To get texts, first confirm your phone number below."),
+            field=next(k for k in NOTICE_KINDS if choices[k] in ("text", "both")),
+        )
+    new = {kind: choices[kind] for kind in NOTICE_KINDS}
+    before = {kind: channel_for(account, kind) for kind in NOTICE_KINDS}
+    account.notice_channels = new
+    # Older releases read only this switch: on while any notice goes by email.
+    account.email_notifications = any(v in ("email", "both") for v in new.values())
+    changes = {k: v for k, v in new.items() if before[k] != v}
+    if changes:
+        audit.record("account.notice_channels_changed", account, details=changes)
