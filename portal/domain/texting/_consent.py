@@ -11,16 +11,25 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.domain.core import audit, clock, crypto
 from portal.domain.core.errors import DomainError
-from portal.domain.core.session import dbs
-from portal.domain.models import Agency, Client, ClientPhone, StaffUser, TextConsent, TextNumber
+from portal.domain.core.session import dbs, get_or_create
+from portal.domain.models import (
+    Agency,
+    Client,
+    ClientPhone,
+    StaffUser,
+    TextConsent,
+    TextMessage,
+    TextNumber,
+)
 from portal.domain.texting._outbox import enabled, number_state, queue_text
 
 CODE_VALID_FOR = timedelta(minutes=15)
 CODE_TRIES = 5
+CODES_PER_HOUR = 3  # to one phone, whoever asks (a code is a text someone pays for)
 
 
 def consent_of(client: Client) -> TextConsent | None:
@@ -63,10 +72,19 @@ def start(
             ),
             field="phone",
         )
-    consent = consent_of(client)
-    if consent is None:
-        consent = TextConsent(client_id=client.id, number=phone.number)
-        dbs().add(consent)
+    recent = dbs().scalar(
+        select(func.count(TextMessage.id)).where(
+            TextMessage.to_number == phone.number,
+            TextMessage.kind == "code",
+            TextMessage.created_at > clock.now() - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= CODES_PER_HOUR:
+        raise DomainError(
+            _l("We sent several codes to this phone already. Wait an hour, then try again."),
+            field="phone",
+        )
+    consent = get_or_create(lambda: consent_of(client), lambda: _new_consent(client, phone.number))
     code = f"{secrets.randbelow(10**6):06d}"
     consent.pending_number = phone.number
     consent.code_hmac = crypto.keyed_hash("text_consent", f"{client.id}:{phone.number}:{code}")
@@ -87,6 +105,13 @@ def start(
         actor=staff,
         details={"by": "staff" if staff is not None else "client"},
     )
+    return consent
+
+
+def _new_consent(client: Client, number: str) -> TextConsent:
+    consent = TextConsent(client_id=client.id, number=number)
+    dbs().add(consent)
+    dbs().flush()
     return consent
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from portal.domain.core import audit, clock
-from portal.domain.core.session import dbs
+from portal.domain.core.session import dbs, lock_row
 from portal.domain.models import Agency, ClientAccount, TextConsent, TextInbound, TextMessage
 from portal.domain.texting._outbox import mark_number, queue_text
 from portal.settings import current as current_settings
@@ -35,6 +35,7 @@ KEYWORDS: dict[str, tuple[str, str]] = {
 # Answer anything that is not a keyword at most once an hour per number (two robots that
 # answer each other would otherwise text for ever).
 OTHER_REPLY_EVERY = timedelta(hours=1)
+SAME_ANSWER_EVERY = timedelta(minutes=5)
 _WORDS = re.compile(r"[^\w]+", re.UNICODE)
 
 
@@ -86,31 +87,31 @@ def receive(number: str, text: str, *, transport: str) -> str:
     dbs().add(
         TextInbound(number=number, keyword=kind, language=reply_language, transport=transport[:12])
     )
-    if kind == "stop":
-        state = mark_number(number, stopped=True)
-    elif kind == "start":
-        state = mark_number(number, stopped=False)
-    else:
-        state = mark_number(number)
+    state = mark_number(number)
+    lock_row(state)  # one number's texts are handled one at a time (a gateway may resend)
+    if kind in ("stop", "start"):
+        mark_number(number, stopped=kind == "stop")
     dbs().flush()
     audit.record(
         f"texts.received_{kind}", ("text_number", state.id), details={"language": reply_language}
     )
-    if kind == "other" and _answered_lately(number):
-        return kind
     if kind != "other" and not current_settings().sms_keyword_replies:
         return kind  # the provider answers STOP, START and HELP itself
-    queue_text(f"reply_{kind}", number=number, language=reply_language, agency=agency)
+    if not _answered_lately(number, f"reply_{kind}"):
+        queue_text(f"reply_{kind}", number=number, language=reply_language, agency=agency)
     return kind
 
 
-def _answered_lately(number: str) -> bool:
+def _answered_lately(number: str, kind: str) -> bool:
+    """The same answer went to this number lately (a gateway that resends a text, or two
+    robots answering each other, get one answer)."""
+    every = OTHER_REPLY_EVERY if kind == "reply_other" else SAME_ANSWER_EVERY
     return (
         dbs().scalar(
             select(TextMessage.id).where(
                 TextMessage.to_number == number,
-                TextMessage.kind == "reply_other",
-                TextMessage.created_at > clock.now() - OTHER_REPLY_EVERY,
+                TextMessage.kind == kind,
+                TextMessage.created_at > clock.now() - every,
             )
         )
         is not None

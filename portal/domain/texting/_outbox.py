@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from portal.domain.core import audit, clock, crypto, jobs, mail
-from portal.domain.core.session import dbs, will_write
+from portal.domain.core.session import dbs, get_or_create, will_write
 from portal.domain.core.statuses import SignatureStatus, TaskStatus
 from portal.domain.models import (
     Agency,
@@ -284,11 +284,7 @@ def send_text_job(payload: dict[str, Any]) -> None:
 def mark_number(
     number: str, *, stopped: bool | None = None, bounced: str | None = None
 ) -> TextNumber:
-    state = number_state(number)
-    if state is None:
-        state = TextNumber(number=number)
-        dbs().add(state)
-        dbs().flush()
+    state = get_or_create(lambda: number_state(number), lambda: _new_number(number))
     now = clock.now()
     if stopped is True:
         state.stopped_at = now
@@ -298,6 +294,13 @@ def mark_number(
     if bounced is not None:
         state.bounced_at = now
         state.bounce_reason = bounced[:32]
+    return state
+
+
+def _new_number(number: str) -> TextNumber:
+    state = TextNumber(number=number)
+    dbs().add(state)
+    dbs().flush()
     return state
 
 
