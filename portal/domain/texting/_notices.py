@@ -100,7 +100,7 @@ def set_channels(account: ClientAccount, choices: dict[str, str]) -> None:
     wants_text = any(choices[k] in ("text", "both") for k in NOTICE_KINDS)
     if wants_text and (account.client_id is None or confirmed_number(account.client_id) is None):
         raise DomainError(
-            _l("To get texts, first confirm your phone number below."),
+            _l("To get texts, first confirm your phone number on the Texts page."),
             field=next(k for k in NOTICE_KINDS if choices[k] in ("text", "both")),
         )
     new = {kind: choices[kind] for kind in NOTICE_KINDS}
