@@ -122,7 +122,7 @@ TEXT_LINKS = {
 
 def render(kind: str, language: str, params: Mapping[str, Any]) -> str:
     settings = current_settings()
-    values = {"brand": settings.sms_brand, **params}
+    values = {**params, "brand": settings.sms_brand}  # no parameter replaces the brand
     values.pop("mail", None)
     with force_locale(language or "en"):
         if kind in TEXT_LINKS:

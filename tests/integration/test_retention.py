@@ -29,6 +29,8 @@ from portal.domain.models import (
     Message,
     OutboxMessage,
     ReviewItem,
+    TextConsent,
+    TextMessage,
     UserSession,
 )
 from portal.integrations.storage import ObjectMissing, get_store
@@ -88,6 +90,16 @@ def _client_with_portal_data(
                 for kind in ("paper", "electronic")
             ),
             ContactEvent(client_id=client.id, kind="check_in"),
+            TextConsent(client_id=client.id, number="+15555550100", confirmed_at=clock.now()),
+            TextMessage(
+                client_id=client.id,
+                agency_id=agency.id,
+                to_number="+15555550100",
+                kind="messages",
+                language="en",
+                stale_at=clock.now() + timedelta(days=1),
+                status="queued",
+            ),
             UserSession(
                 sid_hash=f"{account.id:064d}",
                 account_kind="client",
@@ -172,6 +184,8 @@ WHOLE_RECORD_TABLES = {
     "review_items",
     "signature_requests",
     "signatures",
+    "text_consents",
+    "text_messages",
     "user_sessions",
 }
 
@@ -201,7 +215,16 @@ def test_a_deleted_record_goes_at_its_purge_date_with_its_files_and_leaves_an_au
     assert report.rows["care_team_members"] == 1 and report.rows["client_accounts"] == 1
     assert report.rows["consents"] == 2 and report.rows["client_phones"] == 2
     assert set(report.rows) - {"outbox_messages"} == WHOLE_RECORD_TABLES
-    for model in (Client, CareTeamMember, ContactEvent, ReviewItem, Document, Conversation):
+    assert report.rows["text_consents"] == 1 and report.rows["text_messages"] == 1
+    for model in (
+        Client,
+        CareTeamMember,
+        ContactEvent,
+        ReviewItem,
+        Document,
+        Conversation,
+        TextMessage,
+    ):
         column = model.id if model is Client else model.client_id
         assert _count(database, model, column == gone_id) == 0, model
         assert _count(database, model, column == kept_id) == 1, model

@@ -587,3 +587,27 @@ def test_administrators_see_the_texts_sent_each_month_and_set_quiet_hours(
 
 def test_case_managers_do_not_see_the_agency_texts_page(case_manager):
     assert case_manager.get("/staff/texts").status_code == 403
+
+
+@pytest.mark.requirement("R64")
+def test_a_text_done_with_for_30_days_loses_its_number_but_still_counts(
+    app, frozen_clock, agency_a, database, texting_on
+):
+    from portal.domain import retention
+
+    old = texting.queue_text("reply_help", number="+15553330000", language="en", agency=agency_a)
+    database.session.commit()
+    run_jobs(database)
+    clock.advance(timedelta(days=31))
+    new = texting.queue_text("reply_help", number="+15553330001", language="en", agency=agency_a)
+    database.session.commit()
+    run_jobs(database)
+    report = retention.purge(confirm=True)
+    database.session.commit()
+    assert report.found["sent_texts"] == 1
+    database.session.refresh(old)
+    database.session.refresh(new)
+    assert old.to_number == "" and old.params == {} and old.sent_at is not None
+    assert new.to_number == "+15553330001"
+    months = texting.monthly_counts(agency_a.id, clock.now() - timedelta(days=90))
+    assert sum(m["texts"] for m in months) == 2

@@ -37,6 +37,7 @@ from portal.domain.models import (
     EsignConsent,
     Message,
     OutboxMessage,
+    TextMessage,
     UserSession,
 )
 from portal.domain.models.base import Base
@@ -63,6 +64,7 @@ KINDS = (
     "inactive_clients",
     "closed_accounts",
     "sent_mail",
+    "sent_texts",
     "location_history",
 )
 # Whole records: more of one of these than `retention_max_per_run` waits for an operator.
@@ -206,6 +208,15 @@ def _sent_mail():
     )
 
 
+def _sent_texts():
+    """Texts done with (sent, delivered, failed or dropped) for as long as sent mail: their row
+    stays for the agency's monthly counts, without the number or what it was about."""
+    cutoff = clock.now() - timedelta(days=current_settings().retention_sent_mail_days)
+    return select(TextMessage.id).where(
+        TextMessage.status != "queued", TextMessage.created_at < cutoff, TextMessage.to_number != ""
+    )
+
+
 def _location_history():
     cutoff = clock.now() - timedelta(days=current_settings().location_history_days)
     return select(ClientLocation.id).where(ClientLocation.shared_at < cutoff)
@@ -339,6 +350,7 @@ def _due() -> dict[str, Select]:
         "inactive_clients": _inactive_clients(),
         "closed_accounts": _closed_accounts(),
         "sent_mail": _sent_mail(),
+        "sent_texts": _sent_texts(),
         "location_history": _location_history(),
     }
 
@@ -405,9 +417,16 @@ def purge(*, confirm: bool = False) -> Report:
     for kind in ("deleted_records", "inactive_clients"):
         _purge_clients(due.get(kind, []), kind, report)
     _wipe_closed_accounts(due.get("closed_accounts", []), report)
-    report.found["sent_mail"] = report.rows["outbox_messages"] = changed(
+    report.found["sent_mail"] = changed(
         delete(OutboxMessage).where(OutboxMessage.id.in_(_sent_mail().scalar_subquery()))
     )
+    report.rows["outbox_messages"] += report.found["sent_mail"]
+    report.found["sent_texts"] = changed(
+        update(TextMessage)
+        .where(TextMessage.id.in_(_sent_texts().scalar_subquery()))
+        .values(to_number="", params={}, secret_params=None)
+    )
+    report.rows["text_messages"] += report.found["sent_texts"]
     # Also its own daily job (`locations.prune`), so that where people sleep is pruned even on
     # a day this purge fails; here for the report.
     report.found["location_history"] = selfservice.prune_locations()
