@@ -415,12 +415,12 @@ def test_staff_of_another_agency_cannot_send_a_code(
     ("word", "meaning", "language", "reply_says"),
     [
         ("STOP", "stop", "en", "no more texts"),
-        ("Parar", "stop", "es", "START"),
-        ("alto", "stop", "es", "START"),
+        ("Parar", "stop", "es", "COMENZAR"),
+        ("alto", "stop", "es", "COMENZAR"),
         ("START", "start", "en", "on again"),
-        ("Comenzar", "start", "es", "STOP"),
+        ("Comenzar", "start", "es", "PARAR"),
         ("help", "help", "en", "case manager"),
-        ("AYUDA", "help", "es", "STOP"),
+        ("AYUDA", "help", "es", "PARAR"),
         ("Where is my bed?", "other", "en", "nobody reads replies"),
     ],
 )
