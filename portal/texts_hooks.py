@@ -52,7 +52,13 @@ def kannel_in():
     """An incoming text from Kannel's sms-service (`post-url`, `send-sender = true`)."""
     _kannel_allowed()
     sender = request.headers.get("X-Kannel-From") or request.args.get("from", "")
-    text = request.get_data(cache=False, as_text=True)[:1600]
+    # Kannel POSTs a text in its own coding: UTF-16BE for one sent as UCS-2 (any emoji).
+    body = request.get_data(cache=False)
+    try:
+        text = body.decode(request.mimetype_params.get("charset") or "utf-8", "replace")
+    except LookupError:
+        text = body.decode("utf-8", "replace")
+    text = text[:1600]
     if not texting.normalise_number(sender):
         abort(400)
     texting.receive(sender, text, transport="kannel")

@@ -478,29 +478,28 @@ def test_a_notice_about_something_already_done_is_not_sent(
     assert notice.status == "dropped" and notice.drop_reason == "not_needed"
 
 
-def test_per_phone_limit_makes_texts_wait_and_a_code_that_would_be_late_is_dropped(
+def test_per_phone_limit_makes_notices_wait_and_codes_and_answers_do_not_count(
     app, frozen_clock, person, database
 ):
     with texts_on(app, sms_per_phone_hour=2):
-        confirm_phone(app, person, database)  # one code sent
+        confirm_phone(app, person, database)  # a code: not a notice, it does not count
         record = database.session.get(Client, person.record.id)
-        agency = record.owning_agency if hasattr(record, "owning_agency") else None
+        agency = person.account.agency
         for _ in range(3):
             texting.queue_text(
                 "requests", number=NUMBER, language="en", client_id=record.id, agency=agency
             )
+        texting.receive(NUMBER, "HELP", transport="test")  # an answer goes at once
         database.session.commit()
         run_jobs(database)
-        statuses = [t.status for t in texts_to(database, kind="requests")]
-        assert statuses == ["sent", "queued", "queued"]  # the code and one notice fill the hour
-        clock.advance(timedelta(hours=1, seconds=2))
+        assert [t.status for t in texts_to(database, kind="requests")] == ["sent", "sent", "queued"]
+        assert [t.status for t in texts_to(database, kind="reply_help")] == ["sent"]
+        clock.advance(timedelta(minutes=59))
         run_jobs(database)
-        assert [t.status for t in texts_to(database, kind="requests")] == ["sent", "sent", "sent"]
-        texting.queue_text("code", number=NUMBER, language="en", client_id=record.id)
-        database.session.commit()
+        assert [t.status for t in texts_to(database, kind="requests")][-1] == "queued"
+        clock.advance(timedelta(minutes=1, seconds=2))
         run_jobs(database)
-        [*_, late_code] = texts_to(database, kind="code")
-        assert late_code.status == "dropped" and late_code.drop_reason == "stale"
+        assert [t.status for t in texts_to(database, kind="requests")] == ["sent"] * 3
 
 
 def test_per_agency_limit_makes_texts_wait_or_drops_what_would_be_late(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from portal.domain.core import audit, clock, crypto, jobs, mail
-from portal.domain.core.session import dbs, get_or_create, will_write
+from portal.domain.core.session import dbs, get_or_create, lock_row, will_write
 from portal.domain.core.statuses import SignatureStatus, TaskStatus
 from portal.domain.models import (
     Agency,
@@ -32,7 +32,6 @@ from portal.domain.models import (
 from portal.domain.texting._rules import (
     ANY_HOUR,
     NOTICE_KINDS,
-    REPLY_KINDS,
     STALE_AFTER,
     WHILE_STOPPED,
     channel_for,
@@ -179,12 +178,16 @@ def _count_sent(*conditions, since: datetime) -> tuple[int, datetime | None]:
 
 def _rate_wait(message: TextMessage, now: datetime) -> datetime | None:
     """When the per-phone and per-agency limits let this text go (None: now). The limits are
-    checked before each send: with several workers they can be passed by one text each."""
+    checked before each send: with several workers they can be passed by one text each. Per
+    phone they count notices only: a code or an answer is something the person just asked for
+    (codes have their own limit, 3 an hour; answers one per keyword per 5 minutes)."""
     settings = current_settings()
     waits = []
     checks: list[tuple[Any, int, timedelta]] = []
-    if message.kind not in REPLY_KINDS:
-        same_phone = TextMessage.to_number == message.to_number
+    if message.kind in NOTICE_KINDS:
+        same_phone = (TextMessage.to_number == message.to_number) & TextMessage.kind.in_(
+            NOTICE_KINDS
+        )
         checks += [
             (same_phone, settings.sms_per_phone_hour, timedelta(hours=1)),
             (same_phone, settings.sms_per_phone_day, timedelta(days=1)),
@@ -271,8 +274,9 @@ def send_text_job(payload: dict[str, Any]) -> None:
             mark_number(message.to_number, stopped=True)
         _drop(message, refused.reason)
         return
-    will_write()
-    message.status = SENT
+    lock_row(message)  # a delivery report may have come first: it is not overwritten
+    if message.status == QUEUED:
+        message.status = SENT
     message.sent_at = clock.now()
     message.gateway_ref = sent.ref
     message.segments = sent.segments
@@ -318,6 +322,7 @@ def record_report(*, ref: str, outcome: str, detail: str = "") -> bool:
     message = _by_ref(ref)
     if message is None:
         return False
+    lock_row(message)  # one report, or the send job, at a time
     now = clock.now()
     if outcome == "accepted" or _RANK.get(message.status, 0) >= 2:
         message.gateway_status = message.gateway_status or outcome
