@@ -610,3 +610,33 @@ def test_a_text_done_with_for_30_days_loses_its_number_but_still_counts(
     assert new.to_number == "+15553330001"
     months = texting.monthly_counts(agency_a.id, clock.now() - timedelta(days=90))
     assert sum(m["texts"] for m in months) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "stale_after"),
+    [
+        ("messages", timedelta(hours=24)),
+        ("requests", timedelta(days=3)),
+        ("roi_renewal", timedelta(days=7)),
+        ("code", timedelta(minutes=10)),
+    ],
+)
+def test_a_text_not_sent_by_its_kinds_deadline_is_dropped_never_sent_late(
+    app, frozen_clock, person, database, kind, stale_after
+):
+    with texts_on(app):
+        confirm_phone(app, person, database)
+    record = database.session.get(Client, person.record.id)
+    with texts_on(app, sms_transport="kannel", sms_kannel_url="http://127.0.0.1:9/down"):
+        late = texting.queue_text(
+            kind, number=NUMBER, language="en", client_id=record.id, agency=person.account.agency
+        )
+        database.session.commit()
+        clock.advance(stale_after - timedelta(seconds=1))
+        run_jobs(database)  # the gateway is down: still queued, retried later
+        database.session.refresh(late)
+        assert late.status == "queued"
+        clock.advance(timedelta(hours=2))
+        run_jobs(database)
+    database.session.refresh(late)
+    assert (late.status, late.drop_reason) == ("dropped", "stale")
