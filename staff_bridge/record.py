@@ -18,17 +18,15 @@ from portal.domain.selfservice import review
 from portal.page_parts import PageParts
 from staff_bridge.forms import CareTeamForm, StaffTextCodeForm, StaffTextStartForm
 
-# What staff read for each kind of notice and each state of a text or an email.
+# What staff read for each kind of notice and each state of a text or an email. Answers to
+# STOP, START and HELP go to a number, not a record (phones are shared): the record shows the
+# number's STOP instead.
 NOTICE_KIND_LABELS = {
     "messages": _l("New message"),
     "requests": _l("Request from staff"),
     "documents": _l("Document to sign or send"),
     "roi_renewal": _l("Release of Information renewal"),
     "code": _l("Code to confirm the phone"),
-    "reply_stop": _l("Answer to STOP"),
-    "reply_start": _l("Answer to START"),
-    "reply_help": _l("Answer to HELP"),
-    "reply_other": _l("Answer to a reply"),
 }
 TEXT_STATUS_LABELS = {
     "queued": _l("Waiting to be sent"),
