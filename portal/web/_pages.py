@@ -163,8 +163,10 @@ def ended_session_response() -> Response | None:
 
 
 def without_csrf_token(view):
-    """A POST that needs no CSRF token: only "Leave quickly", whose one effect is ending the
-    sender's own session (a refusal would keep someone on a page they need to hide)."""
+    """A POST that needs no CSRF token: "Leave quickly", whose one effect is ending the
+    sender's own session (a refusal would keep someone on a page they need to hide); and the
+    SMS gateways' hooks, which carry no cookie and prove each call by a secret or a signature
+    instead (portal.texts_hooks)."""
     from portal.extensions import csrf
 
     return csrf.exempt(view)

@@ -35,10 +35,17 @@ SKIP_POST = {
     "client.sign_in",
     "common.choose_language",
 }
+# Texts are on in the matrix (the file transport): the texts pages and the record's texts
+# section show their forms. A gateway's hooks answer 404 while another transport is set.
+TEXTS_ON = {"sms_transport": "file", "sms_from": "+15559870000"}
+OWN_PHONE = "+14155550101"  # the matrix's client's phone, marked "texts OK"
+TARGET_PHONE = "+14155550102"  # the target client's
 
 
 @pytest.fixture
-def people(app, make, agency_a, agency_b):
+def people(app, make, agency_a, agency_b, monkeypatch):
+    settings = app.extensions["portal.settings"]
+    monkeypatch.setitem(app.extensions, "portal.settings", settings.with_overrides(**TEXTS_ON))
     accounts = {
         "client": make.client_account(agency_a),
         "case_manager_a": make.staff(Role.CASE_MANAGER, agency_a),
@@ -149,6 +156,17 @@ def people(app, make, agency_a, agency_b):
             select(HmisEntry).where(HmisEntry.export_id.is_(None))
         )
         make.session.commit()
+        # A "texts OK" phone on each record, a code waiting for each (issue 22): the client's
+        # texts page and the record's texts section show every form they have.
+        from portal.domain import texting
+        from portal.domain.models import ClientPhone
+
+        for record, number in ((own_record, OWN_PHONE), (target.client, TARGET_PHONE)):
+            phone = ClientPhone(client_id=record.id, number=number, kind="mobile", text_ok=True)
+            make.session.add(phone)
+            make.session.flush()
+            texting.start(record, str(phone.public_id), language="en", agency=agency_a)
+        make.session.commit()
     return accounts, target
 
 
@@ -194,8 +212,20 @@ def url_for_rule(rule, target):
     return rule.build(values, append_unknown=False)[1]
 
 
-def expected(access, role, rule, account):
+def hook_gateway(rule) -> str | None:
+    """The SMS gateway a hook is for ("kannel", "twilio"), or None for any other route."""
+    if not rule.endpoint.startswith("texts_hooks."):
+        return None
+    return rule.endpoint.partition(".")[2].partition("_")[0]
+
+
+def expected(access, role, rule, account, transport=TEXTS_ON["sms_transport"]):
     """What the role should get: 'login', 403, 404 or 'ok'."""
+    gateway = hook_gateway(rule)
+    if gateway is not None:
+        # Public, yet no session is a credential: a gateway's hook answers 404 while another
+        # transport is set, and 403 without its secret or signature.
+        return 403 if gateway == transport else 404
     if access.audience == "public":
         return "any"
     if role == "anonymous":
@@ -262,6 +292,128 @@ def test_every_route_answers_every_role_as_the_capability_table_says(app, people
     # Nothing in the sweep changed the target (every POST was empty or refused).
     database.session.refresh(target)
     assert target.is_active and target.role == Role.CASE_MANAGER
+
+
+# Each gateway switched on in turn (with the hooks' secret, a Twilio auth token), and what a
+# caller without them could send.
+GATEWAYS = {
+    "kannel": {
+        "sms_transport": "kannel",
+        "sms_from": "+15559870000",
+        "sms_kannel_username": "portal",
+        "sms_hook_secret": "matrix-hook-secret-0123456789",
+    },
+    "twilio": {
+        "sms_transport": "twilio",
+        "sms_from": "+15559870000",
+        "sms_twilio_account_sid": "AC" + "0" * 32,
+        "sms_twilio_auth_token": "matrix-auth-token-0123456789",
+    },
+}
+HOOK_CALL = {
+    "from": OWN_PHONE,
+    "From": OWN_PHONE,
+    "Body": "STOP",
+    "status": "16",
+    "MessageStatus": "failed",
+    "ErrorCode": "30005",
+}
+
+
+@pytest.mark.requirement("R31", "R41")
+@pytest.mark.parametrize("gateway", sorted(GATEWAYS))
+def test_the_sms_hooks_refuse_every_role_without_the_gateways_credentials(
+    app, people, database, monkeypatch, gateway
+):
+    """The hooks are public (a gateway has no session) and take no CSRF token: a session of
+    any role is no credential. With the gateway on, a call without its secret or signature
+    (or with a wrong one, or Kannel's from another address) is refused, and the other
+    gateway's hooks are not there. Nothing a refused call carried was acted on."""
+    from portal.domain.models import TextInbound, TextMessage, TextNumber
+
+    accounts, target = people
+    settings = app.extensions["portal.settings"]
+    monkeypatch.setitem(
+        app.extensions, "portal.settings", settings.with_overrides(**GATEWAYS[gateway])
+    )
+    code = database.session.scalar(select(TextMessage).where(TextMessage.to_number == OWN_PHONE))
+    clients = {}
+    for role in ROLES:
+        limiter.reset()
+        clients[role] = app.test_client() if role == "anonymous" else signed_in(app, accounts[role])
+    hooks = [(rule, view) for rule, view in routes(app) if hook_gateway(rule) is not None]
+    assert len(hooks) == 4
+    checked = 0
+    for rule, view in hooks:
+        url = url_for_rule(rule, target)
+        query = {"ref": str(code.public_id), "MessageSid": str(code.public_id), **HOOK_CALL}
+        for role in ROLES:
+            client = clients[role]
+            outcome = expected(access_of(view), role, rule, accounts.get(role), gateway)
+            label = f"{gateway}: {role} {rule.rule}"
+            if "GET" in rule.methods:
+                check(client.get(url, query_string=query), outcome, "public", "GET " + label)
+                checked += 1
+            token = {"csrf_token": client.csrf_token("/privacy")}
+            response = client.post(url, query_string=query, data={**token, **query})
+            check(response, outcome, "public", "POST " + label)
+            checked += 1
+        # Wrong credentials are no better than none.
+        anonymous = clients["anonymous"]
+        if hook_gateway(rule) == gateway == "kannel":
+            secret = GATEWAYS["kannel"]["sms_hook_secret"]
+            wrong = [
+                anonymous.post(url, query_string={**query, "secret": secret[:-1]}, data="STOP"),
+                anonymous.post(url, headers={"X-Portal-Secret": secret.upper()}, data="STOP"),
+                anonymous.post(
+                    url,
+                    query_string={**query, "secret": secret},
+                    data="STOP",
+                    environ_base={"REMOTE_ADDR": "203.0.113.9"},  # not in SMS_HOOK_ALLOW
+                ),
+            ]
+        elif hook_gateway(rule) == gateway == "twilio":
+            wrong = [
+                anonymous.post(url, data=query, headers={"X-Twilio-Signature": "x" * 28}),
+                anonymous.post(url, data=query, headers={"X-Twilio-Signature": ""}),
+            ]
+        else:
+            wrong = []
+        for response in wrong:
+            assert response.status_code == 403, f"{gateway}: {rule.rule} {response.status_code}"
+            checked += 1
+    assert checked >= 4 * len(ROLES) + 3
+    database.session.expire_all()
+    assert database.session.scalar(select(TextInbound.id)) is None  # no STOP was taken
+    assert database.session.scalar(select(TextNumber.id)) is None  # nor a bounce
+    database.session.refresh(code)
+    assert code.status == "queued" and code.gateway_status is None
+
+
+# The POSTs that need no CSRF token: "Leave quickly" (it only ends the sender's session) and
+# the SMS gateways' hooks (a gateway has no session; each call proves itself instead).
+WITHOUT_CSRF_TOKEN = {
+    "client.leave_quickly",
+    "texts_hooks.kannel_in",
+    "texts_hooks.kannel_report",
+    "texts_hooks.twilio_in",
+    "texts_hooks.twilio_status",
+}
+
+
+@pytest.mark.requirement("R41")
+def test_only_leave_quickly_and_the_sms_hooks_take_a_post_without_a_csrf_token(app, people):
+    _accounts, target = people
+    anonymous = app.test_client()
+    taken = set()
+    for rule, _view in routes(app):
+        if "POST" not in rule.methods:
+            continue
+        limiter.reset()
+        response = anonymous.post(url_for_rule(rule, target), data={"email": "x@example.org"})
+        if response.status_code != 400 or b"There is a problem" in response.data:
+            taken.add(rule.endpoint)
+    assert taken == WITHOUT_CSRF_TOKEN
 
 
 def test_system_administrators_hold_no_caseload_capability():

@@ -491,3 +491,171 @@ def test_the_document_forms(
     )
     assert set(outcomes) <= {200, 303}
     assert database.session.scalar(select(func.count()).select_from(ClientTask)) == 0
+
+
+# --- texts (issue 22) ----------------------------------------------------------------------
+
+TEXTS_ON = {"sms_transport": "file", "sms_from": "+15559870000"}
+KANNEL_ON = {
+    "sms_transport": "kannel",
+    "sms_from": "+15559870000",
+    "sms_kannel_username": "portal",
+    "sms_hook_secret": "blns-hook-secret-0123456789abcdef",
+}
+PHONE = "+15551230000"
+
+
+@pytest.fixture
+def texting_client(app, make, agency_a, case_manager_user, monkeypatch, database):
+    """Texts on (the file transport); a client on the case manager's care team with a phone
+    marked "texts OK", signed in."""
+    from portal.domain.models import CareTeamMember, ClientPhone
+
+    settings = app.extensions["portal.settings"]
+    monkeypatch.setitem(app.extensions, "portal.settings", settings.with_overrides(**TEXTS_ON))
+    account = make.client_account(agency_a)
+    record = database.session.get(Client, account.client_id)
+    record.care_team.append(CareTeamMember(staff=case_manager_user, is_case_manager=True))
+    phone = ClientPhone(client_id=record.id, number=PHONE, kind="mobile", text_ok=True)
+    database.session.add(phone)
+    database.session.commit()
+    me = signed_in(app, account)
+    me.account, me.record, me.phone = account, record, phone
+    return me
+
+
+def text_counts(database) -> dict[str, int]:
+    from portal.domain.models import TextConsent, TextInbound, TextMessage, TextNumber
+
+    return {
+        model.__name__: database.session.scalar(select(func.count()).select_from(model))
+        for model in (TextConsent, TextMessage, TextNumber, TextInbound)
+    }
+
+
+def test_the_client_texts_forms(texting_client, naughty_strings, no_rate_limits, database):
+    """The phone to text a code to, the code typed back, whether texts may name the agency,
+    how each notice reaches the client: every string refused with the form's own message,
+    nothing half-written (no code texted, no number confirmed, no channel saved)."""
+    from portal.domain import texting
+    from portal.domain.models import ClientAccount, TextConsent
+
+    me = texting_client
+    page = "/account/texts"
+    token = me.csrf_token(page)
+    for path, fields in (
+        ("/account/texts/code", ["phone"]),  # no string is the phone's public id
+        ("/account/texts/confirm", ["code"]),  # no code is waiting
+        ("/account/texts/details", ["allow_details"]),  # no number is confirmed
+    ):
+        for values in batches(naughty_strings, fields):
+            response = me.post(path, data={"csrf_token": token, **values})
+            assert response.status_code == 200, (path, values, response.status_code)
+            assert b"There is a problem" in response.data, (path, values)
+    assert text_counts(database)["TextMessage"] == 0
+    assert text_counts(database)["TextConsent"] == 0
+    outcomes = feed(me, "/account/notices", list(texting.NOTICE_KINDS), naughty_strings)
+    assert set(outcomes) == {200}  # no string is a channel in every field at once
+    database.session.expire_all()
+    assert not database.session.get(ClientAccount, me.account.id).notice_channels
+    # A code waiting: the strings typed back. The first five count (none is the code: they
+    # hold no digit) and then the code no longer works.
+    sent = me.form("/account/texts/code", {"phone": str(me.phone.public_id)}, token_from=page)
+    assert sent.status_code == 303
+    outcomes = feed(me, "/account/texts/confirm", ["code"], naughty_strings, token_from=page)
+    assert set(outcomes) == {200}
+    consent = database.session.scalar(
+        select(TextConsent).where(TextConsent.client_id == me.record.id)
+    )
+    assert consent.confirmed_at is None and consent.code_attempts == texting.CODE_TRIES
+    assert consent.pending_number == PHONE and not consent.allow_details
+    assert "This code no longer works" in me.post(
+        "/account/texts/confirm", data={"csrf_token": me.csrf_token(page), "code": "123456"}
+    ).get_data(as_text=True)
+    assert text_counts(database)["TextMessage"] == 1  # the one code, nothing more
+
+
+def test_the_staff_texts_forms(
+    app,
+    texting_client,
+    case_manager,
+    agency_admin,
+    agency_admin_user,
+    naughty_strings,
+    no_rate_limits,
+    database,
+):
+    """Confirming a phone with the client present (the phone, the code read out) and the
+    agency's quiet hours: every string refused, the record and the agency as they were."""
+    from portal.domain.models import Agency, TextConsent
+
+    record = f"/staff/clients/{texting_client.record.public_id}"
+    outcomes = feed(
+        case_manager, f"{record}/texts/code", ["phone"], naughty_strings, token_from=record
+    )
+    assert set(outcomes) == {303}  # back to the record, the error said there
+    assert text_counts(database)["TextMessage"] == 0
+    assert "Choose a phone that gets texts." in case_manager.get(record).get_data(as_text=True)
+    outcomes = feed(
+        case_manager, f"{record}/texts/confirm", ["code"], naughty_strings, token_from=record
+    )
+    assert set(outcomes) == {303}
+    assert text_counts(database)["TextConsent"] == 0
+    before = database.session.get(Agency, agency_admin_user.agency_id)
+    hours = (before.text_quiet_from, before.text_quiet_until)
+    outcomes = feed(agency_admin, "/staff/texts", ["quiet_from", "quiet_until"], naughty_strings)
+    assert set(outcomes) == {200}  # no string is a time like 21:00
+    database.session.expire_all()
+    agency = database.session.get(Agency, agency_admin_user.agency_id)
+    assert (agency.text_quiet_from, agency.text_quiet_until) == hours
+    assert database.session.scalar(select(func.count()).select_from(TextConsent)) == 0
+
+
+def test_the_texts_people_send_and_the_delivery_reports(
+    app, naughty_strings, monkeypatch, database
+):
+    """Kannel's hooks, with its secret: each string as the text's body and as the sender, and
+    as a delivery report's reference and status. A sender without a digit is refused (400);
+    every other text is taken for what it means (a keyword or "other"), its words kept
+    nowhere; a report that names no text changes nothing."""
+    from portal.domain.models import TextInbound
+
+    settings = app.extensions["portal.settings"]
+    monkeypatch.setitem(app.extensions, "portal.settings", settings.with_overrides(**KANNEL_ON))
+    gateway = app.test_client()
+    secret = KANNEL_ON["sms_hook_secret"]
+    outcomes = []
+    for values in batches(naughty_strings, ["text", "from"]):
+        response = gateway.post(
+            "/hooks/texts/kannel/in",
+            query_string={"secret": secret, "from": values["from"]},
+            data=values["text"].encode("utf-8"),
+            content_type="text/plain; charset=utf-8",
+        )
+        assert response.status_code in (200, 400), (values, response.status_code)
+        outcomes.append(response.status_code)
+    taken = database.session.scalars(select(TextInbound)).all()
+    assert len(taken) == outcomes.count(200) > 0 and 400 in outcomes
+    for row in taken:
+        assert row.keyword in ("stop", "start", "help", "other")
+        assert row.number.startswith("+") and row.number[1:].isdigit()
+    before = text_states(database)  # the answers to STOP, HELP and the rest, queued
+    for values in batches(naughty_strings, ["ref", "status"]):
+        response = gateway.get(
+            "/hooks/texts/kannel/report", query_string={"secret": secret, **values}
+        )
+        assert response.status_code in (200, 400), (values, response.status_code)
+    assert text_states(database) == before and before
+
+
+def text_states(database) -> dict:
+    from portal.domain.models import TextMessage, TextNumber
+
+    database.session.expire_all()
+    return {
+        **{
+            m.public_id: (m.status, m.gateway_status)
+            for m in database.session.scalars(select(TextMessage))
+        },
+        **{n.number: n.bounced_at for n in database.session.scalars(select(TextNumber))},
+    }

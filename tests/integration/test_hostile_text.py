@@ -28,6 +28,7 @@ from portal.domain.core import clock, jobs
 from portal.domain.core.roles import Role
 from portal.domain.models import (
     CareTeamMember,
+    ClientPhone,
     Conversation,
     HmisEntry,
     HmisExport,
@@ -73,6 +74,7 @@ DOCUMENT_FILE = f"{IMG}.pdf"
 UPLOAD_FILE = "<img src=x onerror=alert(1)>.pdf"  # a browser sends a quote as %22
 TYPED_NAME = SCRIPT
 REJECT_NOTE = f"{SCRIPT} {IMG} not found"
+PHONE = "+15551230000"  # the client's phone for texts
 
 
 def escaped(value: str) -> str:
@@ -85,9 +87,17 @@ def raw_payloads(text: str) -> list[str]:
 
 
 @pytest.fixture
-def hostile(app, make, agency_a, database):
+def hostile(app, make, agency_a, database, monkeypatch):
     """The hostile agency A: its case manager and administrator with hostile names, a hostile
-    client on the case manager's care team, and everything the client can send, sent."""
+    client on the case manager's care team, and everything the client can send, sent. Texts
+    are on (the file transport): the texts pages and the record's texts section show their
+    forms."""
+    settings = app.extensions["portal.settings"]
+    monkeypatch.setitem(
+        app.extensions,
+        "portal.settings",
+        settings.with_overrides(sms_transport="file", sms_from="+15559870000"),
+    )
     session = database.session
     manager = make.staff(Role.CASE_MANAGER, agency_a, name=f"{SCRIPT} Casey")
     admin = make.staff(Role.AGENCY_ADMIN, agency_a, name=f"{IMG} Alex")
@@ -229,6 +239,17 @@ def hostile(app, make, agency_a, database):
     agency_a.hmis_user_id = "29"
     session.commit()
     sent(administrator.form("/staff/hmis/exports", {}), "export")
+    # A "texts OK" phone on the record and a code texted to it from the client's texts page
+    # (issue 22): the code form waits on the client's page and on the record.
+    phone = ClientPhone(client_id=record.id, number=PHONE, kind="mobile", text_ok=True)
+    session.add(phone)
+    session.commit()
+    sent(
+        me.form(
+            "/account/texts/code", {"phone": str(phone.public_id)}, token_from="/account/texts"
+        ),
+        "text code",
+    )
     session.expire_all()
     target = SimpleNamespace(
         hmis_entry=session.scalar(select(HmisEntry).where(HmisEntry.client_id == record.id)),
@@ -392,6 +413,64 @@ def test_hostile_text_typed_into_a_form_or_an_address_comes_back_escaped(app, ho
     shows(pages, "resources", SHOWN_SCRIPT, SHOWN_IMG)
 
 
+@pytest.mark.requirement("R34")
+def test_hostile_text_sent_to_the_texts_forms_is_refused_and_comes_back_escaped(
+    app, hostile, database
+):
+    """Issue 22's forms: the code the client types, how each notice reaches them, the
+    agency's quiet hours. Each refuses the payloads with the form's own error, and what a
+    page shows back of them is escaped."""
+    from portal.domain import texting
+    from portal.domain.models import Agency, ClientAccount, TextConsent
+
+    record = f"/staff/clients/{hostile.record.public_id}"
+    refused = {
+        "code": hostile.me.form(
+            "/account/texts/confirm", {"code": f"{SCRIPT}{IMG}"}, token_from="/account/texts"
+        ),
+        "phone": hostile.me.form(
+            "/account/texts/code", {"phone": IMG}, token_from="/account/texts"
+        ),
+        "details": hostile.me.form(
+            "/account/texts/details", {"allow_details": SCRIPT}, token_from="/account/texts"
+        ),
+        "notices": hostile.me.form(
+            "/account/notices", dict.fromkeys(texting.NOTICE_KINDS, f"{SCRIPT}{IMG}")
+        ),
+        "quiet hours": hostile.administrator.form(
+            "/staff/texts", {"quiet_from": SCRIPT, "quiet_until": IMG}
+        ),
+    }
+    pages = {}
+    for name, response in refused.items():
+        assert response.status_code == 200, f"{name}: {response.status_code}"
+        pages[name] = response.get_data(as_text=True)
+        assert "There is a problem" in pages[name], name
+    # Staff confirm with the client present: the record again, with the error said there.
+    for path, field in (("texts/code", "phone"), ("texts/confirm", "code")):
+        answer = hostile.staff.form(
+            f"{record}/{path}", {field: f"{SCRIPT}{IMG}"}, token_from=record
+        )
+        assert answer.status_code == 303, path
+        pages[path] = hostile.staff.get(record).get_data(as_text=True)
+    no_markup(pages, "texts forms")
+    shows(pages, "code", escaped(f"{SCRIPT}{IMG}"))  # the code typed, in its field
+    shows(pages, "quiet hours", escaped(SCRIPT), escaped(IMG))
+    shows(pages, "texts/code", "Choose a phone that gets texts.")
+    shows(pages, "texts/confirm", "This code is not right.")
+    # Nothing was taken: no number confirmed, the channels and the quiet hours as they were.
+    database.session.expire_all()
+    consent = database.session.scalar(
+        select(TextConsent).where(TextConsent.client_id == hostile.record.id)
+    )
+    assert consent.confirmed_at is None and consent.pending_number == PHONE
+    assert not consent.allow_details
+    account = database.session.get(ClientAccount, hostile.account.id)
+    assert not account.notice_channels
+    agency = database.session.get(Agency, hostile.manager.agency_id)
+    assert (agency.text_quiet_from, agency.text_quiet_until) != (SCRIPT, IMG)
+
+
 # The header lines an outbox mail has (and Content-Language, its language), each once.
 HEADERS = {
     "Auto-Submitted",
@@ -422,6 +501,7 @@ def test_mails_to_hostile_names_stay_plain_text_with_their_usual_headers(app, ho
     database.session.expire_all()
     messages = database.session.scalars(select(OutboxMessage)).all()
     assert {m.template: m.status for m in messages} == {
+        "document_request": "sent",  # the notice of the document staff asked for (issue 22)
         "new_message": "sent",
         "password_reset": "sent",
         "staff_invite": "sent",

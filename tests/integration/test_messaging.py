@@ -346,12 +346,20 @@ def test_the_client_email_says_only_that_there_is_a_message_at_most_hourly(
     assert len(notices(database, team.account.email)) == 2
 
 
+@pytest.mark.parametrize("how", ["notices page", "older switch"])
 def test_no_email_when_the_client_turned_notices_off(
-    team, case_manager, case_manager_user, database
+    team, case_manager, case_manager_user, database, how
 ):
+    """New messages told "Do not tell me" on My account (issue 22); or an account from before
+    it, whose one switch for every email is off."""
+    if how == "notices page":
+        choices = {"messages": "none", "requests": "email", "documents": "email"}
+        saved = team.form("/account/notices", {**choices, "roi_renewal": "email"})
+        assert saved.status_code == 303
     account = fresh(database, team.account)
-    account.email_notifications = False
-    database.session.commit()
+    if how == "older switch":
+        account.email_notifications = False
+        database.session.commit()
     write(team, case_manager_user, "Hello")
     [conversation] = conversations(database, team.record)
     case_manager.form(f"/staff/conversations/{conversation.public_id}", {"body": "Hi", "key": "s"})

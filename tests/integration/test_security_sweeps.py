@@ -256,9 +256,11 @@ def test_a_clients_real_writes_take_only_their_own_fields(app, people, make, age
         select(ContactEvent).where(ContactEvent.kind == "check_in", ContactEvent.id > last_event)
     )
     assert [event.client_id for event in events] == [account.client_id]
-    # A new contact email: staged for review (R33), the payload holds the email alone.
+    # A new contact email: staged for review (R33), the payload holds the email alone. The
+    # record's phone goes back as the form shows it (left out, it would be a removal).
     items_before = set(database.session.scalars(select(ReviewItem.id)))
-    sent = browser.form("/contact", {**junk, "email": "fresh.address@example.org"})
+    phone = {"phone_1_number": matrix.OWN_PHONE, "phone_1_kind": "mobile", "phone_1_text": "y"}
+    sent = browser.form("/contact", {**junk, **phone, "email": "fresh.address@example.org"})
     assert sent.status_code in (200, 303)
     assert changed(before, snapshot(database)) == {}
     staged = database.session.scalars(
