@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -486,3 +487,24 @@ def link_in(message) -> str | None:
 
     secret = crypto.decrypt_json(message.secret_params) if message.secret_params else {}
     return links.mail_link(message.template, {**message.params, **secret})
+
+
+@contextmanager
+def serving(app, port: int, name: str = "live-portal"):
+    """Serve `app` on 127.0.0.1:`port` in a thread (a browser, or a gateway that calls the
+    portal, needs a real server); stopped, and its connections closed, afterwards."""
+    from werkzeug.serving import make_server
+
+    from portal.extensions import db
+
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.engine.dispose()

@@ -13,13 +13,11 @@ import email
 import email.policy
 import os
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from portal.domain.accounts.passwords import hash_password
 from portal.domain.core.roles import Role
@@ -33,6 +31,7 @@ from tests.support import (
     enrol_app,
     free_port,
     missing,
+    serving,
 )
 
 CHROME_ARGS = [
@@ -167,17 +166,8 @@ def live_server(tmp_path_factory, smtp_sink):
         smtp_host="127.0.0.1",
         smtp_port=smtp_sink.port,
     )
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-portal", daemon=True)
-    thread.start()
-    try:
+    with serving(app, port):
         yield LiveServer(app=app, url=base_url, smtp=smtp_sink)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 # --- the browser -------------------------------------------------------------------------

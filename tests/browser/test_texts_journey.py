@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -25,7 +24,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
 from portal import links
 from portal.domain.messaging._text import NOTICE_EVERY
@@ -47,7 +45,7 @@ from tests.browser.test_client_account_journey import (
     translator,
 )
 from tests.browser.test_staff_journey import heading, staff_sign_in, tap_and_load
-from tests.support import TEST_PASSWORD, build_app, enrol_app, missing
+from tests.support import TEST_PASSWORD, build_app, enrol_app, missing, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -95,17 +93,8 @@ def texts_portal(kannel, smtp_sink, tmp_path_factory):
         smtp_host="127.0.0.1",
         smtp_port=smtp_sink.port,
     )
-    server = make_server("127.0.0.1", kannel.portal_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="texts-portal", daemon=True)
-    thread.start()
-    try:
+    with serving(app, kannel.portal_port, "texts-portal"):
         yield LiveServer(app=app, url=kannel.portal_url, smtp=smtp_sink)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 def seed_with_phone(portal) -> dict:

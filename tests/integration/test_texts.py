@@ -5,16 +5,14 @@ tests)."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from portal.domain import texting
-from portal.domain.core import clock, jobs
+from portal.domain.core import clock
 from portal.domain.models import (
-    CareTeamMember,
     Client,
     ClientAccount,
     ClientPhone,
@@ -25,19 +23,7 @@ from portal.domain.models import (
     TextNumber,
 )
 from tests.support import signed_in
-
-NUMBER = "+15551230000"
-
-
-@contextmanager
-def texts_on(app, **overrides):
-    original = app.extensions["portal.settings"]
-    values = {"sms_transport": "file", "sms_from": "+15559870000", **overrides}
-    app.extensions["portal.settings"] = original.with_overrides(**values)
-    try:
-        yield
-    finally:
-        app.extensions["portal.settings"] = original
+from tests.texting import NUMBER, run_jobs, texting_client, texts_on, texts_to
 
 
 @pytest.fixture
@@ -48,30 +34,7 @@ def texting_on(app):
 
 @pytest.fixture
 def person(app, make, agency_a, case_manager_user, database):
-    """A signed-in client with a "texts OK" phone and a case manager."""
-    account = make.client_account(agency_a)
-    record = database.session.get(Client, account.client_id)
-    record.care_team.append(CareTeamMember(staff=case_manager_user, is_case_manager=True))
-    database.session.add(
-        ClientPhone(client_id=record.id, number=NUMBER, kind="mobile", text_ok=True)
-    )
-    database.session.commit()
-    browser = signed_in(app, account)
-    browser.account, browser.record = account, record
-    return browser
-
-
-def run_jobs(database) -> None:
-    database.session.expire_all()
-    jobs.run_pending()
-    database.session.commit()
-
-
-def texts_to(database, number=NUMBER, kind=None):
-    query = select(TextMessage).where(TextMessage.to_number == number)
-    if kind:
-        query = query.where(TextMessage.kind == kind)
-    return database.session.scalars(query.order_by(TextMessage.id)).all()
+    return texting_client(app, make, agency_a, case_manager_user, database)
 
 
 def text_file(app, message) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from datetime import date
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.domain import texting
 from portal.domain.accounts.onboarding import PRIVACY_VERSION
 from portal.domain.accounts.passwords import hash_password
 from portal.domain.core import clock, jobs
@@ -33,27 +33,16 @@ from portal.domain.models import (
     TextNumber,
 )
 from tests.support import TEST_PASSWORD, enrol_app, signed_in
+from tests.texting import texts_on as gateway_on
 
 pytestmark = pytest.mark.real_commits
 
 SECRET = "kannel-hook-secret-for-tests-0123456789"
 
 
-@contextmanager
 def texts_on(app, **overrides):
-    original = app.extensions["portal.settings"]
-    values = {
-        "sms_transport": "file",
-        "sms_from": "+15559870000",
-        "sms_per_phone_hour": 100,
-        "sms_per_phone_day": 100,
-        **overrides,
-    }
-    app.extensions["portal.settings"] = original.with_overrides(**values)
-    try:
-        yield
-    finally:
-        app.extensions["portal.settings"] = original
+    """Texts on, with the per-phone limits out of the way (they are tested elsewhere)."""
+    return gateway_on(app, sms_per_phone_hour=100, sms_per_phone_day=100, **overrides)
 
 
 @pytest.fixture
@@ -222,8 +211,6 @@ def test_wrong_codes_typed_at_once_each_count(app, database, texting_agency):
     people = texting_agency
     with texts_on(app):
         with app.app_context():
-            from portal.domain import texting
-
             record = database.session.get(Client, people.client_id)
             phone = database.session.scalar(
                 select(ClientPhone).where(ClientPhone.client_id == record.id)

@@ -9,7 +9,6 @@ run here as `flask worker` would, while the server thread answers Kannel.
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from portal import links
 from portal.domain import messaging, texting
@@ -44,7 +42,7 @@ from portal.domain.models import (
 )
 from portal.extensions import db, limiter
 from portal.integrations.texts import render
-from tests.support import Factories, build_app, signed_in
+from tests.support import Factories, build_app, serving, signed_in
 
 pytestmark = pytest.mark.real_commits
 
@@ -95,17 +93,8 @@ class Live:
 def live(kannel, tmp_path_factory):
     root = tmp_path_factory.mktemp("kannel-portal")
     app = build_app(root, f"sqlite:///{root / 'portal.sqlite3'}", **kannel.settings())
-    server = make_server("127.0.0.1", kannel.portal_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="kannel-portal", daemon=True)
-    thread.start()
-    try:
+    with serving(app, kannel.portal_port, "kannel-portal"):
         yield Live(app=app, kannel=kannel)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

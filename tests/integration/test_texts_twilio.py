@@ -38,11 +38,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import links
-from portal.domain.core import jobs
 from portal.domain.core.statuses import JobStatus
 from portal.domain.models import (
-    CareTeamMember,
-    Client,
     ClientPhone,
     Job,
     OutboxMessage,
@@ -52,10 +49,9 @@ from portal.domain.models import (
 )
 from portal.integrations import texts as transport
 from portal.integrations.texts import twilio_signature
-from tests.support import free_port, signed_in
+from tests.support import free_port
+from tests.texting import NUMBER, PORTAL_NUMBER, run_jobs, texting_client, texts_to
 
-NUMBER = "+15551230000"
-PORTAL_NUMBER = "+15559870000"
 ACCOUNT_SID = "AC" + "4f1d2c3b" * 4
 AUTH_TOKEN = "b7c1e0d9a8f7e6d5c4b3a2f1e0d9c8b7"
 MESSAGING_SERVICE_SID = "MG" + "9a8b7c6d" * 4
@@ -310,30 +306,7 @@ def twilio(app, frozen_clock):
 
 @pytest.fixture
 def person(app, make, agency_a, case_manager_user, database):
-    """A signed-in client with a "texts OK" phone and a case manager."""
-    account = make.client_account(agency_a)
-    record = database.session.get(Client, account.client_id)
-    record.care_team.append(CareTeamMember(staff=case_manager_user, is_case_manager=True))
-    database.session.add(
-        ClientPhone(client_id=record.id, number=NUMBER, kind="mobile", text_ok=True)
-    )
-    database.session.commit()
-    browser = signed_in(app, account)
-    browser.account, browser.record = account, record
-    return browser
-
-
-def run_jobs(database) -> None:
-    database.session.expire_all()
-    jobs.run_pending()
-    database.session.commit()
-
-
-def texts_to(database, number=NUMBER, kind=None) -> list[TextMessage]:
-    query = select(TextMessage).where(TextMessage.to_number == number)
-    if kind:
-        query = query.where(TextMessage.kind == kind)
-    return list(database.session.scalars(query.order_by(TextMessage.id)))
+    return texting_client(app, make, agency_a, case_manager_user, database)
 
 
 def number_state(database, number=NUMBER) -> TextNumber | None:
