@@ -131,5 +131,6 @@ def twilio_status():
         abort(400)
     code = request.form.get("ErrorCode", "")
     detail = f"twilio_{code}" if code else f"twilio_{request.form.get('MessageStatus')}"
-    texting.record_report(ref=request.form.get("MessageSid", ""), outcome=outcome, detail=detail)
+    ref = request.args.get("ref") or request.form.get("MessageSid", "")
+    texting.record_report(ref=ref, outcome=outcome, detail=detail)
     return Response("", 204)

@@ -51,6 +51,7 @@ def staff_text_code(client_id: str):
 
 @bp.post("/clients/<client_id>/texts/confirm")
 @staff_only(Capability.EDIT_CLIENTS)
+@per_account_limit("30 per hour")
 def staff_text_confirm(client_id: str):
     client = access_policy.get_client(current_user, client_id, "edit")
     form = StaffTextCodeForm()

@@ -80,6 +80,7 @@ def text_code():
 
 @bp.post("/account/texts/confirm")
 @client_only
+@per_account_limit("10 per hour")  # 5 tries a code, 3 codes an hour: guessing stays slow
 def text_confirm():
     form = TextCodeForm()
     if form.validate_on_submit():

@@ -191,8 +191,10 @@ def _send_kannel(message, text: str, unicode: bool) -> str:
         raise TextDeliveryError(type(exc).__name__) from exc
     if answer.status_code in (200, 202) and answer.text.startswith(("0:", "3:")):
         return ref  # "0: Accepted for delivery", "3: Queued for later delivery"
-    if answer.status_code in (400, 403):
-        raise TextRefused("gateway_refused")  # bad number or credentials: retrying won't help
+    if answer.status_code == 400:
+        raise TextRefused("gateway_refused")  # Kannel will never take this text
+    # 403 (the sendsms password, an address Kannel does not allow), a 5xx, a busy box: the
+    # operator can mend it, so the text waits (and goes by email once it is stale)
     raise TextDeliveryError(f"kannel {answer.status_code}")
 
 
@@ -219,7 +221,9 @@ def _send_twilio(message, text: str) -> str:
     data = {
         "To": message.to_number,
         "Body": text,
-        "StatusCallback": links.external("texts_hooks.twilio_status"),
+        # The text's own id rides along: a report that comes before the send job has stored
+        # the provider's id (its MessageSid) still finds its text.
+        "StatusCallback": links.external("texts_hooks.twilio_status", ref=str(message.public_id)),
         **sender,
     }
     try:

@@ -19,7 +19,6 @@ from portal.domain.models import (
     OutboxMessage,
     TextConsent,
     TextInbound,
-    TextMessage,
     TextNumber,
 )
 from tests.support import signed_in
@@ -257,6 +256,73 @@ def test_with_leave_a_text_names_the_agency_and_still_nothing_else(
     assert "Agency A" in words and "Hope" not in words and "Casey" not in words
 
 
+def test_taking_the_leave_back_reaches_a_text_already_waiting(
+    app, frozen_clock, person, case_manager, database, texting_on
+):
+    """The agency's name is read when the text goes: a client who unticks the box at 23:00
+    (someone else reads their phone now) gets no name in the text held for the morning."""
+    confirm_phone(app, person, database)
+    choose(person, requests="text")
+    person.form("/account/texts/details", {"allow_details": "y"}, token_from="/account/texts")
+    record = database.session.get(Client, person.record.id)
+    waiting = texting.queue_text(
+        "requests", number=NUMBER, language="en", client_id=record.id, agency=person.account.agency
+    )
+    database.session.commit()
+    person.form("/account/texts/details", {}, token_from="/account/texts")  # unticked
+    run_jobs(database)
+    database.session.refresh(waiting)
+    assert waiting.status == "sent" and "Agency A" not in text_file(app, waiting)
+
+
+def test_a_notice_from_a_serving_agency_is_that_agencys(
+    app, make, agency_b, person, database, texting_on
+):
+    """Its name (with leave), its quiet hours, its limits, its monthly count."""
+    confirm_phone(app, person, database)
+    choose(person, requests="text")
+    person.form("/account/texts/details", {"allow_details": "y"}, token_from="/account/texts")
+    assert (
+        texting.notify_record(
+            person.record.id,
+            "requests",
+            mail_template="new_request",
+            params={},
+            agency_id=agency_b.id,
+        )
+        == "text"
+    )
+    database.session.commit()
+    run_jobs(database)
+    [notice] = texts_to(database, kind="requests")
+    assert notice.agency_id == agency_b.id and "Agency B" in text_file(app, notice)
+
+
+def test_no_text_to_a_closed_account(app, person, case_manager, database, texting_on):
+    confirm_phone(app, person, database)
+    choose(person, requests="text")
+    ask_for_location(case_manager, person)
+    account = database.session.get(ClientAccount, person.account.id)
+    account.is_active = False  # closed before the worker got to the text
+    database.session.commit()
+    run_jobs(database)
+    [notice] = texts_to(database, kind="requests")
+    assert (notice.status, notice.drop_reason) == ("dropped", "account_closed")
+    assert mails_to(database, person, "new_request") == []
+
+
+def test_a_number_from_a_us_gateway_without_its_country_code_is_the_same_number(
+    app, database, texting_on
+):
+    assert texting.normalise_number("5551230000") == "+15551230000"
+    assert texting.normalise_number("15551230000") == "+15551230000"
+    assert texting.normalise_number("+445551230000") == "+445551230000"
+    texting.receive("(555) 123-0000", "STOP", transport="test")
+    database.session.commit()
+    state = database.session.scalar(select(TextNumber).where(TextNumber.number == NUMBER))
+    assert state is not None and state.stopped_at is not None
+
+
 # --- consent by code ---------------------------------------------------------------------------
 
 
@@ -465,33 +531,29 @@ def test_per_phone_limit_makes_notices_wait_and_codes_and_answers_do_not_count(
         assert [t.status for t in texts_to(database, kind="requests")] == ["sent"] * 3
 
 
-def test_per_agency_limit_makes_texts_wait_or_drops_what_would_be_late(
-    app, frozen_clock, agency_a, database
+def test_per_agency_limit_makes_notices_wait_and_lets_codes_and_answers_through(
+    app, frozen_clock, person, database
 ):
-    def statuses():
-        query = select(TextMessage).where(TextMessage.agency_id == agency_a.id)
-        return [
-            (t.status, t.drop_reason)
-            for t in database.session.scalars(query.order_by(TextMessage.id))
-        ]
-
-    with texts_on(app, sms_per_agency_hour=2, sms_per_phone_hour=10):
-        for n in range(3):
+    limits = {"sms_per_agency_hour": 2, "sms_per_phone_hour": 100, "sms_per_phone_day": 100}
+    with texts_on(app, **limits):
+        confirm_phone(app, person, database)
+        record = database.session.get(Client, person.record.id)
+        for _ in range(3):
             texting.queue_text(
-                "reply_help", number=f"+1555000000{n}", language="en", agency=agency_a
+                "requests",
+                number=NUMBER,
+                language="en",
+                client_id=record.id,
+                agency=person.account.agency,
             )
+        texting.receive(NUMBER, "HELP", transport="test")
         database.session.commit()
         run_jobs(database)
-        # an answer is stale after an hour: the third would wait that long, so it is dropped
-        assert statuses() == [("sent", None), ("sent", None), ("dropped", "stale")]
-        clock.advance(timedelta(minutes=30))
-        texting.queue_text("reply_help", number="+15550000009", language="en", agency=agency_a)
-        database.session.commit()
+        assert [t.status for t in texts_to(database, kind="requests")] == ["sent", "sent", "queued"]
+        assert [t.status for t in texts_to(database, kind="reply_help")] == ["sent"]
+        clock.advance(timedelta(hours=1, seconds=2))
         run_jobs(database)
-        assert statuses()[-1] == ("queued", None)  # waits for the hour to free a place
-        clock.advance(timedelta(minutes=31))
-        run_jobs(database)
-        assert statuses()[-1] == ("sent", None)
+        assert [t.status for t in texts_to(database, kind="requests")] == ["sent"] * 3
 
 
 def test_a_delivery_report_moves_a_text_forward_only(app, database, texting_on, agency_a):

@@ -411,6 +411,27 @@ def test_a_gateway_that_is_down_keeps_the_text_queued_until_it_is_back_then_send
         assert job.status == "done" and job.attempts == 2
 
 
+def test_a_wrong_sendsms_password_keeps_the_text_queued_until_it_is_mended(live, kannel):
+    """Kannel answers 403 to a wrong password: an operator's mistake, not the number's, so
+    the text waits (it is not dropped) and goes once the password is right."""
+    person = make_person(live)
+    confirm_by_text(live, person)
+    clock.freeze(datetime.now(UTC))
+    right = live.app.extensions["portal.settings"]
+    live.app.extensions["portal.settings"] = right.with_overrides(sms_kannel_password="wrong")
+    try:
+        staff_writes(live, person, "Your appointment moved")
+        live.run_jobs()
+        with live.session() as session:
+            [row] = texts_to(session, person.number, "messages")
+            assert (row.status, row.drop_reason) == ("queued", None)
+    finally:
+        live.app.extensions["portal.settings"] = right
+    clock.advance(timedelta(minutes=2))
+    live.run_jobs()
+    assert len(kannel.received(to=person.number, count=2)) == 2  # the code, then the notice
+
+
 # --- the hooks refuse callers that are not Kannel ----------------------------------------------
 
 

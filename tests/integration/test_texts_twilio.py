@@ -99,6 +99,7 @@ class FakeTwilio:
     """Twilio's Messages API, as far as the portal calls it; see the module docstring.
 
     `answer` says how it answers the next calls: "ok" (201), "opted_out" (400, 21610),
+    "landline" (400, 21614),
     "busy" (429), "down" (503) or "slow" (201 after `slow_seconds`, or when released)."""
 
     def __init__(self, *, account_sid: str, auth_token: str, status_callback: str, sender: str):
@@ -227,7 +228,8 @@ class FakeTwilio:
         if not form.get("Body") or len(form["Body"]) > 1600:
             self._note("Body empty or longer than 1600 characters")
             return self._error(400, 21602, "Message body is required")
-        if form.get("StatusCallback") != self.status_callback:
+        callback = form.get("StatusCallback") or ""
+        if not callback.startswith(self.status_callback + "?ref="):
             self._note(f"StatusCallback {form.get('StatusCallback')!r}")
             return self._error(400, 21609, "Invalid StatusCallback URL")
         return 201, {}
@@ -235,6 +237,8 @@ class FakeTwilio:
     def _answer(self, call: Call) -> tuple[int, dict]:
         if self.answer == "opted_out":
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if self.answer == "landline":
+            return self._error(400, 21614, "'To' number is not a valid mobile number")
         if self.answer == "busy":
             return self._error(429, 20429, "Too Many Requests")
         if self.answer == "down":
@@ -473,7 +477,8 @@ def test_a_notice_goes_to_the_provider_once_with_only_a_link(
     form = call.form
     assert form["To"] == NUMBER and form["From"] == PORTAL_NUMBER
     assert "MessagingServiceSid" not in form
-    assert form["StatusCallback"] == "https://portal.test/hooks/texts/twilio/status"
+    hook = "https://portal.test/hooks/texts/twilio/status"
+    assert form["StatusCallback"] == f"{hook}?ref={notice.public_id}"
     words = form["Body"]
     brand = app.extensions["portal.settings"].sms_brand
     assert words.startswith(f"{brand}: ") and "new message" in words
@@ -528,6 +533,34 @@ def test_a_signed_delivery_report_marks_the_text_delivered(
     assert not bounced(database)
 
 
+def test_a_report_that_comes_before_the_provider_id_is_stored_finds_its_text_by_ref(
+    app, twilio, person, case_manager, anonymous, database
+):
+    """The status callback carries the text's own id (`?ref=`), signed with the rest: a report
+    that overtakes the send job's commit (which stores the MessageSid) is not lost."""
+    confirm_by_text(person, database, twilio)
+    notice = texted_notice(case_manager, person, database, twilio)
+    callback = twilio.calls[-1].form["StatusCallback"]
+    notice.gateway_ref = None  # as if the job had not committed the provider's id yet
+    database.session.commit()
+    form = status_report("SM-not-stored-yet", "delivered")
+    path = urlsplit(callback)
+    answer = anonymous.post(
+        f"{path.path}?{path.query}",
+        data=form,
+        headers={"X-Twilio-Signature": signed(callback, form)},
+    )
+    assert answer.status_code == 204
+    database.session.refresh(notice)
+    assert notice.status == "delivered"
+    forged = anonymous.post(
+        f"{path.path}?{path.query}",
+        data=form,
+        headers={"X-Twilio-Signature": signed(callback.split("?")[0], form)},
+    )
+    assert forged.status_code == 403  # the ref is covered by the signature
+
+
 def test_an_undelivered_report_marks_the_number_bounced_then_notices_go_by_email(
     app, twilio, person, case_manager, anonymous, database, frozen_clock
 ):
@@ -561,8 +594,9 @@ def test_an_undelivered_report_marks_the_number_bounced_then_notices_go_by_email
     run_jobs(database)
     assert twilio.calls == []
     assert len(texts_to(database, kind="messages")) == 1
-    [mail] = notice_mails(database, person)
-    assert mail.notice_kind == "messages"
+    # the notice that did not arrive went by email when its report came, and so does the next
+    mails = notice_mails(database, person)
+    assert len(mails) == 2 and {m.notice_kind for m in mails} == {"messages"}
 
 
 # --- texts people send -----------------------------------------------------------------------
@@ -709,6 +743,21 @@ def test_a_number_that_opted_out_with_the_carrier_is_marked_stopped(
     assert mail.notice_kind == "messages"
     run_jobs(database)
     assert len(twilio.calls) == 1  # dropped for good: never tried again
+
+
+def test_a_number_that_is_not_a_mobile_is_marked_bounced_and_the_email_goes(
+    app, twilio, person, case_manager, database
+):
+    confirm_by_text(person, database, twilio)
+    twilio.answer = "landline"
+    staff_message(case_manager, person)
+    run_jobs(database)
+    [notice] = texts_to(database, kind="messages")
+    assert (notice.status, notice.drop_reason) == ("dropped", "not_mobile")
+    state = number_state(database)
+    assert state.bounced_at is not None and state.bounce_reason == "not_mobile"
+    [mail] = notice_mails(database, person)
+    assert mail.notice_kind == "messages"
 
 
 @pytest.mark.parametrize(("answer", "status"), [("busy", 429), ("down", 503)])

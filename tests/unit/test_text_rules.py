@@ -17,6 +17,7 @@ from portal.domain.texting import (
     KEYWORDS,
     NOTICE_KINDS,
     STALE_AFTER,
+    STOP_FIRST_WORDS,
     channel_for,
     is_unicode,
     meaning,
@@ -295,9 +296,11 @@ def test_every_keyword_with_punctuation_and_spaces(word):
 
 @pytest.mark.parametrize("word", sorted(KEYWORDS))
 def test_every_keyword_twice(word):
-    """A stop word twice starts with a stop word; "HELP HELP" is two words, not a keyword."""
+    """STOP, STOPALL, UNSUBSCRIBE or PARAR twice starts with a stop word; the others (cancel,
+    end, quit, alto...) have everyday meanings and count only alone; "HELP HELP" is two
+    words, not a keyword."""
     meant = meaning(f"{word} {word}")
-    if KEYWORDS[word][0] == "stop":
+    if word in STOP_FIRST_WORDS:
         assert meant == KEYWORDS[word]
     else:
         assert meant == ("other", None)
@@ -311,7 +314,10 @@ def test_every_keyword_twice(word):
         ("STOP STOP", ("stop", "en")),
         ("stop texting me", ("stop", "en")),
         ("Stop, please", ("stop", "en")),
-        ("Cancel all of it", ("stop", "en")),
+        ("Cancel all of it", ("other", None)),
+        ("Cancel my appointment", ("other", None)),
+        ("End of day works", ("other", None)),
+        ("Alto de la calle", ("other", None)),
         ("Parar por favor", ("stop", "es")),
         ("¡ALTO!", ("stop", "es")),
         ("Stop all", ("stop", "en")),  # STOPALL written as two words

@@ -317,6 +317,7 @@ def request_documents(
             "documents",
             mail_template="document_request",
             params={"task": str(task.public_id)},
+            agency_id=task.agency_id,
         )
         tasks.append(task)
     if not tasks:

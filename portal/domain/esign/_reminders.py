@@ -69,6 +69,7 @@ def remind_expiring() -> int:
             "roi_renewal",
             mail_template="roi_renewal",
             params={"request": str(request.public_id)},  # the link is built when it is sent
+            agency_id=agency.id,
         )
         reminded += 1
     return reminded

@@ -120,6 +120,7 @@ def request_signatures(
             "documents",
             mail_template="document_request",
             params={"request": str(request.public_id)},
+            agency_id=request.agency_id,
         )
         made.append(request)
     return made

@@ -46,4 +46,5 @@ def notify_client_job(payload: dict) -> None:
         "messages",
         mail_template="new_message",
         params={"conversation": str(conversation.public_id)},  # links are built when sent
+        agency_id=conversation.agency_id,
     )

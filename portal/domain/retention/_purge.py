@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
+    Delete,
     Select,
     Table,
     delete,
@@ -37,7 +38,9 @@ from portal.domain.models import (
     EsignConsent,
     Message,
     OutboxMessage,
+    TextInbound,
     TextMessage,
+    TextNumber,
     UserSession,
 )
 from portal.domain.models.base import Base
@@ -209,12 +212,31 @@ def _sent_mail():
 
 
 def _sent_texts():
-    """Texts done with (sent, delivered, failed or dropped) for as long as sent mail: their row
-    stays for the agency's monthly counts, without the number or what it was about."""
-    cutoff = clock.now() - timedelta(days=current_settings().retention_sent_mail_days)
+    """Texts done with (sent, delivered, failed, dropped, or stale in the queue) for as long as
+    sent mail: the row stays for the agency's monthly counts, without the number, the client
+    or what it was about."""
+    now = clock.now()
+    cutoff = now - timedelta(days=current_settings().retention_sent_mail_days)
     return select(TextMessage.id).where(
-        TextMessage.status != "queued", TextMessage.created_at < cutoff, TextMessage.to_number != ""
+        or_(TextMessage.status != "queued", TextMessage.stale_at < now),
+        TextMessage.created_at < cutoff,
+        TextMessage.to_number != "",
     )
+
+
+def _text_traces() -> tuple[Delete, Delete]:
+    """What people's texts told the portal, kept as long as sent mail: what an incoming text
+    meant, and a number's row that records neither a STOP nor a bounce (those stay: a STOP
+    must be honoured for as long as the portal texts)."""
+    cutoff = clock.now() - timedelta(days=current_settings().retention_sent_mail_days)
+    inbound = delete(TextInbound).where(TextInbound.created_at < cutoff)
+    numbers = delete(TextNumber).where(
+        TextNumber.stopped_at.is_(None),
+        TextNumber.bounced_at.is_(None),
+        TextNumber.created_at < cutoff,
+        ~select(TextInbound.id).where(TextInbound.number == TextNumber.number).exists(),
+    )
+    return inbound, numbers
 
 
 def _location_history():
@@ -424,9 +446,12 @@ def purge(*, confirm: bool = False) -> Report:
     report.found["sent_texts"] = changed(
         update(TextMessage)
         .where(TextMessage.id.in_(_sent_texts().scalar_subquery()))
-        .values(to_number="", params={}, secret_params=None)
+        .values(to_number="", params={}, secret_params=None, client_id=None, gateway_ref=None)
     )
     report.rows["text_messages"] += report.found["sent_texts"]
+    inbound, numbers = _text_traces()
+    report.rows["text_inbound"] += changed(inbound)
+    report.rows["text_numbers"] += changed(numbers)
     # Also its own daily job (`locations.prune`), so that where people sleep is pruned even on
     # a day this purge fails; here for the report.
     report.found["location_history"] = selfservice.prune_locations()

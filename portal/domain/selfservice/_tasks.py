@@ -44,7 +44,11 @@ def create_task(actor, client: Client, *, kind: str, due_on: date | None) -> Cli
     dbs().flush()
     audit.record("client_task.created", client, details={"kind": kind, "task": str(task.public_id)})
     texting.notify_record(
-        client.id, "requests", mail_template="new_request", params={"task": str(task.public_id)}
+        client.id,
+        "requests",
+        mail_template="new_request",
+        params={"task": str(task.public_id)},
+        agency_id=task.agency_id,
     )
     return task
 

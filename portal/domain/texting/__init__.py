@@ -18,7 +18,13 @@ from portal.domain.texting._consent import (
     textable_phones,
     turn_off,
 )
-from portal.domain.texting._inbound import KEYWORDS, meaning, normalise_number, receive
+from portal.domain.texting._inbound import (
+    KEYWORDS,
+    STOP_FIRST_WORDS,
+    meaning,
+    normalise_number,
+    receive,
+)
 from portal.domain.texting._notices import (
     account_of,
     can_text,
@@ -52,6 +58,7 @@ __all__ = [
     "KEYWORDS",
     "NOTICE_KINDS",
     "STALE_AFTER",
+    "STOP_FIRST_WORDS",
     "account_of",
     "agency_page",
     "can_text",

@@ -36,13 +36,16 @@ KEYWORDS: dict[str, tuple[str, str]] = {
 # answer each other would otherwise text for ever).
 OTHER_REPLY_EVERY = timedelta(hours=1)
 SAME_ANSWER_EVERY = timedelta(minutes=5)
+STOP_FIRST_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "PARAR"})
 _WORDS = re.compile(r"[^\w]+", re.UNICODE)
 
 
 def meaning(text: str) -> tuple[str, str | None]:
     """("stop" | "start" | "help" | "other", language or None). The whole text is the keyword
-    (any case, accents and punctuation aside); a text that starts with a stop word counts as
-    STOP too, since a missed STOP costs more than an extra one."""
+    (any case, accents and punctuation aside). A text that starts with STOP, STOPALL,
+    UNSUBSCRIBE or PARAR counts as STOP too ("stop texting me"), since a missed STOP costs more
+    than an extra one; words with other everyday meanings (cancel, end, quit, alto) count only
+    alone ("Cancel my appointment" is not a STOP)."""
     plain = unicodedata.normalize("NFKD", text or "")
     plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).upper()
     words = [w for w in _WORDS.split(plain) if w]
@@ -53,15 +56,17 @@ def meaning(text: str) -> tuple[str, str | None]:
         return KEYWORDS[whole]
     if len(words) == 1 and words[0] in KEYWORDS:
         return KEYWORDS[words[0]]
-    first = KEYWORDS.get(words[0])
-    if first is not None and first[0] == "stop":
-        return first
+    if words[0] in STOP_FIRST_WORDS:
+        return KEYWORDS[words[0]]
     return "other", None
 
 
 def normalise_number(value: str) -> str:
-    """Gateways give numbers as "+15551230000" or "15551230000": E.164 either way."""
+    """Gateways give numbers as "+15551230000", "15551230000" or, from a US SMSC without
+    Kannel's `unified-prefix`, "5551230000": E.164 each way (records keep E.164)."""
     digits = "".join(ch for ch in (value or "") if ch.isdigit())[:15]
+    if len(digits) == 10 and not (value or "").lstrip().startswith("+"):
+        digits = "1" + digits  # a North American number without its country code
     return f"+{digits}" if digits else ""
 
 
@@ -70,7 +75,7 @@ def _accounts_on(number: str) -> list[ClientAccount]:
         dbs().scalars(
             select(ClientAccount)
             .join(TextConsent, TextConsent.client_id == ClientAccount.client_id)
-            .where(TextConsent.number == number)
+            .where(TextConsent.number == number, TextConsent.confirmed_at.is_not(None))
         )
     )
 

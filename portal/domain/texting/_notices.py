@@ -17,7 +17,7 @@ from sqlalchemy import select
 from portal.domain.core import audit, mail
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs
-from portal.domain.models import Agency, ClientAccount, TextConsent
+from portal.domain.models import Agency, ClientAccount
 from portal.domain.texting._outbox import confirmed_number, enabled, number_state, queue_text
 from portal.domain.texting._rules import CHANNELS, NOTICE_KINDS, channel_for
 
@@ -41,9 +41,12 @@ def notify_client(
     *,
     mail_template: str,
     params: dict[str, Any],
+    agency_id: int | None = None,
 ) -> str:
     """Tell a client there is something new, on the channels they chose. `params` hold public
-    ids only (the link is built when the notice is sent). Returns the channels used."""
+    ids only (the link is built when the notice is sent). `agency_id` is the agency it comes
+    from (a serving agency's message is its own: its name, quiet hours, limits and bill);
+    by default the account's. Returns the channels used."""
     if kind not in NOTICE_KINDS:
         raise ValueError(f"unknown notice kind {kind!r}")
     if account is None or not account.is_active or account.client_id is None:
@@ -53,20 +56,13 @@ def notify_client(
     if channel in ("text", "both"):
         number = can_text(account.client_id)
         if number is not None:
-            consent = dbs().scalar(
-                select(TextConsent).where(TextConsent.client_id == account.client_id)
-            )
-            agency = dbs().get(Agency, account.agency_id)
-            text_params = {**params, "mail": mail_template}
-            if consent is not None and consent.allow_details and agency is not None:
-                text_params["agency"] = agency.name
             queue_text(
                 kind,
                 number=number,
                 language=account.preferred_language,
                 client_id=account.client_id,
-                agency=agency,
-                params=text_params,
+                agency=dbs().get(Agency, agency_id or account.agency_id),
+                params={**params, "mail": mail_template},
             )
             texted = True
     emailed = channel in ("email", "both") or (channel == "text" and not texted)
@@ -86,10 +82,19 @@ def account_of(client) -> ClientAccount | None:
     return dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
 
 
-def notify_record(client_id: int, kind: str, *, mail_template: str, params: dict[str, Any]) -> str:
+def notify_record(
+    client_id: int,
+    kind: str,
+    *,
+    mail_template: str,
+    params: dict[str, Any],
+    agency_id: int | None = None,
+) -> str:
     """`notify_client` for the account of a client record, if it has one."""
     account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client_id))
-    return notify_client(account, kind, mail_template=mail_template, params=params)
+    return notify_client(
+        account, kind, mail_template=mail_template, params=params, agency_id=agency_id
+    )
 
 
 def set_channels(account: ClientAccount, choices: dict[str, str]) -> None:

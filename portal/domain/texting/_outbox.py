@@ -40,9 +40,12 @@ from portal.domain.texting._rules import (
 from portal.settings import current as current_settings
 
 QUEUED, SENT, DELIVERED, FAILED, DROPPED = "queued", "sent", "delivered", "failed", "dropped"
-# A text dropped for one of these reasons goes by email instead when the client chose texts
-# only: STOP ends texts, not notices.
-FALL_BACK_TO_EMAIL = frozenset({"stopped", "bounced", "no_consent", "no_gateway"})
+# A notice that cannot go by text goes by email instead when the client chose texts only
+# (STOP ends texts, not notices), unless it is no longer wanted (read, done) or the account
+# is closed.
+NO_EMAIL_INSTEAD = frozenset({"not_needed", "account_closed"})
+# What a gateway's refusal says of the number: it stops texts to it (a bounce) until a new code.
+REFUSALS_OF_THE_NUMBER = frozenset({"invalid_number", "not_mobile", "unreachable"})
 
 
 def enabled() -> bool:
@@ -154,13 +157,24 @@ def why_not(message: TextMessage, now: datetime) -> str | None:
     if state is not None and state.stopped_at is not None and message.kind not in WHILE_STOPPED:
         return "stopped"
     if message.kind in NOTICE_KINDS:
+        if not _still_wanted(message):
+            return "not_needed"
+        if not _account_open(message.client_id):
+            return "account_closed"
         if state is not None and state.bounced_at is not None:
             return "bounced"
         if message.client_id is None or confirmed_number(message.client_id) != message.to_number:
             return "no_consent"
-        if not _still_wanted(message):
-            return "not_needed"
     return None
+
+
+def _account_open(client_id: int | None) -> bool:
+    return bool(
+        client_id is not None
+        and dbs().scalar(
+            select(ClientAccount.is_active).where(ClientAccount.client_id == client_id)
+        )
+    )
 
 
 def _count_sent(*conditions, since: datetime) -> tuple[int, datetime | None]:
@@ -177,29 +191,24 @@ def _count_sent(*conditions, since: datetime) -> tuple[int, datetime | None]:
 
 
 def _rate_wait(message: TextMessage, now: datetime) -> datetime | None:
-    """When the per-phone and per-agency limits let this text go (None: now). The limits are
-    checked before each send: with several workers they can be passed by one text each. Per
-    phone they count notices only: a code or an answer is something the person just asked for
-    (codes have their own limit, 3 an hour; answers one per keyword per 5 minutes)."""
+    """When the per-phone and per-agency limits let this notice go (None: now). They count
+    and hold notices only: a code or an answer is something the person just asked for (codes
+    have their own limit, 3 an hour to a phone; answers one per keyword per 5 minutes), and a
+    bulk request must not hold up someone's code. The limits are checked before each send:
+    with several workers they can be passed by one text each."""
+    if message.kind not in NOTICE_KINDS:
+        return None
     settings = current_settings()
     waits = []
-    checks: list[tuple[Any, int, timedelta]] = []
-    if message.kind in NOTICE_KINDS:
-        same_phone = (TextMessage.to_number == message.to_number) & TextMessage.kind.in_(
-            NOTICE_KINDS
-        )
-        checks += [
-            (same_phone, settings.sms_per_phone_hour, timedelta(hours=1)),
-            (same_phone, settings.sms_per_phone_day, timedelta(days=1)),
-        ]
+    notices = TextMessage.kind.in_(NOTICE_KINDS)
+    same_phone = (TextMessage.to_number == message.to_number) & notices
+    checks: list[tuple[Any, int, timedelta]] = [
+        (same_phone, settings.sms_per_phone_hour, timedelta(hours=1)),
+        (same_phone, settings.sms_per_phone_day, timedelta(days=1)),
+    ]
     if message.agency_id is not None:
-        checks.append(
-            (
-                TextMessage.agency_id == message.agency_id,
-                settings.sms_per_agency_hour,
-                timedelta(hours=1),
-            )
-        )
+        same_agency = (TextMessage.agency_id == message.agency_id) & notices
+        checks.append((same_agency, settings.sms_per_agency_hour, timedelta(hours=1)))
     for condition, limit, window in checks:
         count, oldest = _count_sent(condition, since=now - window)
         if limit > 0 and count >= limit and oldest is not None:
@@ -212,7 +221,7 @@ def _drop(message: TextMessage, reason: str) -> None:
     message.drop_reason = reason
     message.secret_params = None
     audit.record("text.dropped", message, details={"kind": message.kind, "reason": reason})
-    if reason in FALL_BACK_TO_EMAIL and message.kind in NOTICE_KINDS:
+    if message.kind in NOTICE_KINDS and reason not in NO_EMAIL_INSTEAD:
         _email_instead(message)
 
 
@@ -225,6 +234,8 @@ def _email_instead(message: TextMessage) -> None:
     )
     if account is None or not account.is_active or channel_for(account, message.kind) != "text":
         return  # "both" had its email already; "none" and "email" did not ask for a text
+    if not _still_wanted(message):
+        return  # seen or done meanwhile
     mail.queue(
         template,
         to=account.email,
@@ -239,7 +250,9 @@ def _public_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in ("conversation", "request", "task")}
 
 
-@jobs.handler("texts.send", max_attempts=40, reads_first=True)
+# Enough tries, at most an hour apart, to outlast the longest-lived kind (7 days): a text is
+# dropped when it is stale, not when its job gives up.
+@jobs.handler("texts.send", max_attempts=200, reads_first=True)
 def send_text_job(payload: dict[str, Any]) -> None:
     """Send one queued text. The gateway is asked before anything is written (SQLite's write
     lock is not held while it answers); a gateway that is down leaves the text queued, and the
@@ -267,11 +280,13 @@ def send_text_job(payload: dict[str, Any]) -> None:
         raise jobs.Later(wait)
     secret = crypto.decrypt_json(message.secret_params) if message.secret_params else {}
     try:
-        sent = send(message, {**message.params, **secret})
+        sent = send(message, {**message.params, **_details(message, agency), **secret})
     except TextRefused as refused:
         will_write()
         if refused.reason == "stopped":
             mark_number(message.to_number, stopped=True)
+        elif refused.reason in REFUSALS_OF_THE_NUMBER:
+            mark_number(message.to_number, bounced=refused.reason)
         _drop(message, refused.reason)
         return
     lock_row(message)  # a delivery report may have come first: it is not overwritten
@@ -283,6 +298,17 @@ def send_text_job(payload: dict[str, Any]) -> None:
     message.unicode = sent.unicode
     message.secret_params = None
     audit.record("text.sent", message, details={"kind": message.kind, "segments": sent.segments})
+
+
+def _details(message: TextMessage, agency: Agency | None) -> dict[str, Any]:
+    """The agency's name, for a notice whose client allows it now (read when the text goes,
+    so taking the leave back reaches texts already waiting)."""
+    if message.kind not in NOTICE_KINDS or agency is None or message.client_id is None:
+        return {}
+    allowed = dbs().scalar(
+        select(TextConsent.allow_details).where(TextConsent.client_id == message.client_id)
+    )
+    return {"agency": agency.name} if allowed else {}
 
 
 def mark_number(
@@ -336,6 +362,8 @@ def record_report(*, ref: str, outcome: str, detail: str = "") -> bool:
         message.failed_at = now
         mark_number(message.to_number, bounced=detail or "failed")
         audit.record("text.bounced", message, details={"kind": message.kind, "code": detail[:24]})
+        if message.kind in NOTICE_KINDS:
+            _email_instead(message)  # the notice did not arrive: the email goes instead
         return True
     else:
         return True
