@@ -19,11 +19,6 @@ from staff_bridge.clients import to_record
 from staff_bridge.forms import QuietHoursForm, StaffTextCodeForm, StaffTextStartForm
 
 
-def _language_of(client) -> str:
-    account = texting.account_of(client)
-    return account.preferred_language if account is not None else client.preferred_language
-
-
 @bp.post("/clients/<client_id>/texts/code")
 @staff_only(Capability.EDIT_CLIENTS)
 @per_account_limit("20 per hour")
@@ -36,7 +31,6 @@ def staff_text_code(client_id: str):
             texting.start,
             client,
             form.phone.data or "",
-            language=_language_of(client) or "en",
             agency=current_user.agency,
             staff=current_user,
         )

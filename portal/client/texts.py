@@ -69,7 +69,6 @@ def text_code():
             texting.start,
             _client(),
             form.phone.data or "",
-            language=current_user.preferred_language,
             agency=current_user.agency,
         )
         if ok:

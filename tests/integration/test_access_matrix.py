@@ -165,7 +165,7 @@ def people(app, make, agency_a, agency_b, monkeypatch):
             phone = ClientPhone(client_id=record.id, number=number, kind="mobile", text_ok=True)
             make.session.add(phone)
             make.session.flush()
-            texting.start(record, str(phone.public_id), language="en", agency=agency_a)
+            texting.start(record, str(phone.public_id), agency=agency_a)
         make.session.commit()
     return accounts, target
 

@@ -216,7 +216,7 @@ def test_wrong_codes_typed_at_once_each_count(app, database, texting_agency):
                 select(ClientPhone).where(ClientPhone.client_id == record.id)
             )
             agency = database.session.get(Agency, people.agency_id)
-            texting.start(record, str(phone.public_id), language="en", agency=agency)
+            texting.start(record, str(phone.public_id), agency=agency)
             database.session.commit()
             database.session.remove()
         client = signed_in(app, people.client)

@@ -147,7 +147,7 @@ def confirm_by_text(live: Live, person: SimpleNamespace) -> None:
     with live.session() as session:
         client = session.get(Client, person.client_id)
         agency = session.get(Agency, person.agency_id)
-        texting.start(client, person.phone, language="en", agency=agency)
+        texting.start(client, person.phone, agency=agency)
         session.commit()
     live.run_jobs()
     [code_text] = live.kannel.received(to=person.number)

@@ -26,7 +26,6 @@ from portal.domain.texting._inbound import (
     receive,
 )
 from portal.domain.texting._notices import (
-    account_of,
     can_text,
     notify_client,
     notify_record,
@@ -59,7 +58,6 @@ __all__ = [
     "NOTICE_KINDS",
     "STALE_AFTER",
     "STOP_FIRST_WORDS",
-    "account_of",
     "agency_page",
     "can_text",
     "channel_for",

@@ -25,7 +25,7 @@ from portal.domain.models import (
     TextMessage,
     TextNumber,
 )
-from portal.domain.texting._outbox import enabled, number_state, queue_text
+from portal.domain.texting._outbox import account_for, enabled, number_state, queue_text
 
 CODE_VALID_FOR = timedelta(minutes=15)
 CODE_TRIES = 5
@@ -51,11 +51,11 @@ def start(
     client: Client,
     phone_public_id: str,
     *,
-    language: str,
     agency: Agency,
     staff: StaffUser | None = None,
 ) -> TextConsent:
-    """Text a code to one of the client's "texts OK" phones."""
+    """Text a code to one of the client's "texts OK" phones, in the language of the client's
+    account (else the record's)."""
     if not enabled():
         raise DomainError(_l("Texts are not available here yet."))
     phone = next(
@@ -94,7 +94,7 @@ def start(
     queue_text(
         "code",
         number=phone.number,
-        language=language,
+        language=_language_of(client),
         client_id=client.id,
         agency=agency,
         secret_params={"code": code},
@@ -106,6 +106,11 @@ def start(
         details={"by": "staff" if staff is not None else "client"},
     )
     return consent
+
+
+def _language_of(client: Client) -> str:
+    account = account_for(client.id)
+    return (account.preferred_language if account else client.preferred_language) or "en"
 
 
 def _new_consent(client: Client, number: str) -> TextConsent:

@@ -12,13 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal.domain.core import audit, mail
 from portal.domain.core.errors import DomainError
 from portal.domain.core.session import dbs
 from portal.domain.models import Agency, ClientAccount
-from portal.domain.texting._outbox import confirmed_number, enabled, number_state, queue_text
+from portal.domain.texting._outbox import (
+    account_for,
+    confirmed_number,
+    enabled,
+    number_state,
+    queue_text,
+)
 from portal.domain.texting._rules import CHANNELS, NOTICE_KINDS, channel_for
 
 
@@ -78,10 +83,6 @@ def notify_client(
     return "both" if texted and emailed else "text" if texted else "email" if emailed else "none"
 
 
-def account_of(client) -> ClientAccount | None:
-    return dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client.id))
-
-
 def notify_record(
     client_id: int,
     kind: str,
@@ -91,9 +92,12 @@ def notify_record(
     agency_id: int | None = None,
 ) -> str:
     """`notify_client` for the account of a client record, if it has one."""
-    account = dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client_id))
     return notify_client(
-        account, kind, mail_template=mail_template, params=params, agency_id=agency_id
+        account_for(client_id),
+        kind,
+        mail_template=mail_template,
+        params=params,
+        agency_id=agency_id,
     )
 
 

@@ -168,13 +168,16 @@ def why_not(message: TextMessage, now: datetime) -> str | None:
     return None
 
 
+def account_for(client_id: int | None) -> ClientAccount | None:
+    """The portal account of a client record, if it has one."""
+    if client_id is None:
+        return None
+    return dbs().scalar(select(ClientAccount).where(ClientAccount.client_id == client_id))
+
+
 def _account_open(client_id: int | None) -> bool:
-    return bool(
-        client_id is not None
-        and dbs().scalar(
-            select(ClientAccount.is_active).where(ClientAccount.client_id == client_id)
-        )
-    )
+    account = account_for(client_id)
+    return account is not None and account.is_active
 
 
 def _count_sent(*conditions, since: datetime) -> tuple[int, datetime | None]:
@@ -227,12 +230,13 @@ def _drop(message: TextMessage, reason: str) -> None:
 
 def _email_instead(message: TextMessage) -> None:
     template = message.params.get("mail")
-    if not template or message.client_id is None:
-        return
-    account = dbs().scalar(
-        select(ClientAccount).where(ClientAccount.client_id == message.client_id)
-    )
-    if account is None or not account.is_active or channel_for(account, message.kind) != "text":
+    account = account_for(message.client_id)
+    if (
+        not template
+        or account is None
+        or not account.is_active
+        or channel_for(account, message.kind) != "text"
+    ):
         return  # "both" had its email already; "none" and "email" did not ask for a text
     if not _still_wanted(message):
         return  # seen or done meanwhile
